@@ -1,0 +1,111 @@
+//! The per-track analysis pipeline: bytes in, [`SongFeatures`] out. One decoding pass feeds the
+//! PCM hash (`songId`), the loudness meter, the fingerprint and a mono downmix; the downmix is
+//! resampled once for the spectral features. Pure computation: no files, clocks or threads.
+
+use crate::audio::{self, DecodeLimits};
+use crate::error::AnalysisError;
+use crate::features::{self, FingerprintBuilder, LoudnessMeter, TempoRange};
+use crate::hash::{PcmHasher, sha256_hex};
+use crate::record::SongFeatures;
+
+/// Version of the feature extractors. Stored with each track; a track analysed by an older
+/// version is analysed again.
+pub const ANALYSIS_VERSION: u32 = 1;
+
+/// Options of [`analyze_bytes`].
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyzeOptions {
+    /// Input limits.
+    pub limits: DecodeLimits,
+    /// BPM search range.
+    pub tempo_range: TempoRange,
+    /// The spectral features look at no more than this many seconds (very long files such as DJ
+    /// mixes); hashes, duration and loudness always cover the whole file.
+    pub max_spectral_seconds: f64,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        Self { limits: DecodeLimits::default(), tempo_range: TempoRange::default(), max_spectral_seconds: 900.0 }
+    }
+}
+
+struct StreamState {
+    rate: u32,
+    channels: usize,
+    pcm: PcmHasher,
+    loudness: LoudnessMeter,
+    fingerprint: FingerprintBuilder,
+    mono: Vec<f32>,
+    mono_cap: usize,
+}
+
+/// Analyse one audio file given as bytes. `file_name` is a format hint only.
+pub fn analyze_bytes(
+    bytes: Vec<u8>,
+    file_name: Option<&str>,
+    options: &AnalyzeOptions,
+) -> Result<SongFeatures, AnalysisError> {
+    let file_hash = sha256_hex(&bytes);
+    let file_size = bytes.len() as u64;
+    let mut state: Option<StreamState> = None;
+    let summary = audio::decode(bytes, file_name, &options.limits, |block, info| {
+        let s = state.get_or_insert_with(|| StreamState {
+            rate: info.sample_rate,
+            channels: usize::from(info.channels.max(1)),
+            pcm: PcmHasher::default(),
+            loudness: LoudnessMeter::new(info.sample_rate, info.channels),
+            fingerprint: FingerprintBuilder::new(info.sample_rate, info.channels),
+            mono: Vec::new(),
+            mono_cap: (f64::from(info.sample_rate) * options.max_spectral_seconds) as usize,
+        });
+        s.pcm.update(block);
+        s.loudness.push(block);
+        s.fingerprint.push(block);
+        if s.mono.len() < s.mono_cap {
+            let inv = 1.0 / s.channels as f32;
+            s.mono.extend(block.chunks_exact(s.channels).map(|f| f.iter().sum::<f32>() * inv));
+            s.mono.truncate(s.mono_cap);
+        }
+    })?;
+    let state = state.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
+    let duration_sec = summary.duration_sec();
+    let analysis = resample_for_spectral(&state.mono, state.rate)?;
+    let (envelope, fps) = features::tempo::onset_envelope(&analysis);
+    let tempo = features::tempo::estimate_tempo(&envelope, fps, options.tempo_range);
+    let hpcp = features::key::hpcp(&analysis);
+    let key = hpcp.as_ref().map(features::key::estimate_key);
+    let fingerprint = state.fingerprint.finish();
+    let rms_window = (state.rate / 20).max(1) as usize;
+    Ok(SongFeatures {
+        song_id: state.pcm.finish(),
+        file_hash,
+        analysis_version: ANALYSIS_VERSION,
+        duration_sec,
+        sample_rate: state.rate,
+        channels: summary.info.channels,
+        bitrate_kbps: if duration_sec > 0.0 { file_size as f64 * 8.0 / duration_sec / 1000.0 } else { 0.0 },
+        bpm: tempo.map(|t| t.bpm),
+        bpm_confidence: tempo.map(|t| t.confidence),
+        key: key.map(|k| k.key),
+        key_strength: key.map(|k| k.strength),
+        rms_mean: features::rms_mean(&state.mono, rms_window),
+        loudness_lufs: state.loudness.finish(),
+        hpcp: hpcp.map(|h| h.to_vec()),
+        chromaprint: fingerprint,
+        metadata: summary.tags,
+        model_version: None,
+        embedding: None,
+    })
+}
+
+/// The mono signal at the rate the spectral features use.
+fn resample_for_spectral(mono: &[f32], rate: u32) -> Result<Vec<f32>, AnalysisError> {
+    debug_assert_eq!(features::tempo::ONSET_SAMPLE_RATE, features::key::CHROMA_SAMPLE_RATE);
+    audio::resample_mono(mono, rate, features::tempo::ONSET_SAMPLE_RATE)
+}
+
+/// Decode only, discarding the samples: the baseline of the speed benchmark.
+pub fn decode_only(bytes: Vec<u8>, file_name: Option<&str>, limits: &DecodeLimits) -> Result<f64, AnalysisError> {
+    audio::decode(bytes, file_name, limits, |_, _| {}).map(|s| s.duration_sec())
+}

@@ -1,0 +1,137 @@
+//! Chromaprint fingerprint (AcoustID-compatible, via `rusty-chromaprint`) and a 64-bit SimHash
+//! of it for fast near-duplicate search.
+//!
+//! Like `fpcalc`, the fingerprint covers the first 120 s of the audio at its original sample
+//! rate and channel count, with the default algorithm (TEST2); chromaprint downmixes and
+//! resamples internally.
+
+use base64::Engine;
+use rusty_chromaprint::{Configuration, FingerprintCompressor, Fingerprinter};
+
+use crate::hash::f32_to_i16;
+
+/// Seconds of audio fingerprinted, as `fpcalc -length` defaults to.
+pub const FINGERPRINT_SECONDS: u32 = 120;
+
+/// Streaming fingerprint builder: feed blocks as they are decoded.
+pub struct FingerprintBuilder {
+    config: Configuration,
+    printer: Fingerprinter,
+    remaining_samples: u64,
+    scratch: Vec<i16>,
+    started: bool,
+}
+
+impl std::fmt::Debug for FingerprintBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FingerprintBuilder").field("remaining_samples", &self.remaining_samples).finish()
+    }
+}
+
+/// A finished fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Raw 32-bit sub-fingerprints (what `fpcalc -raw` prints).
+    pub raw: Vec<u32>,
+    /// Compressed, URL-safe base64 form (what `fpcalc` prints by default).
+    pub encoded: String,
+    /// 64-bit SimHash, see [`simhash64`].
+    pub simhash: u64,
+}
+
+impl FingerprintBuilder {
+    /// Start a fingerprint of a stream with this format.
+    pub fn new(sample_rate: u32, channels: u16) -> Self {
+        let config = Configuration::preset_test2();
+        let mut printer = Fingerprinter::new(&config);
+        let started = printer.start(sample_rate, u32::from(channels)).is_ok();
+        Self {
+            config,
+            printer,
+            remaining_samples: u64::from(sample_rate) * u64::from(channels) * u64::from(FINGERPRINT_SECONDS),
+            scratch: Vec::new(),
+            started,
+        }
+    }
+
+    /// Feed interleaved samples.
+    pub fn push(&mut self, interleaved: &[f32]) {
+        if !self.started || self.remaining_samples == 0 {
+            return;
+        }
+        let take = (interleaved.len() as u64).min(self.remaining_samples) as usize;
+        self.scratch.clear();
+        self.scratch.extend(interleaved[..take].iter().map(|&s| f32_to_i16(s)));
+        self.printer.consume(&self.scratch);
+        self.remaining_samples -= take as u64;
+    }
+
+    /// Finish; `None` when the audio was too short to give any sub-fingerprint.
+    pub fn finish(mut self) -> Option<Fingerprint> {
+        if !self.started {
+            return None;
+        }
+        self.printer.finish();
+        let raw = self.printer.fingerprint().to_vec();
+        if raw.is_empty() {
+            return None;
+        }
+        let compressed = FingerprintCompressor::from(&self.config).compress(&raw);
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(compressed);
+        let simhash = simhash64(&raw);
+        Some(Fingerprint { raw, encoded, simhash })
+    }
+}
+
+/// 64-bit SimHash of a raw fingerprint. The low 32 bits are chromaprint's own
+/// `chromaprint_hash_fingerprint` (per-bit majority vote over the sub-fingerprints); the high 32
+/// bits are the same vote over the XOR of consecutive sub-fingerprints, which captures how the
+/// audio changes over time. Similar audio gives a small Hamming distance.
+pub fn simhash64(raw: &[u32]) -> u64 {
+    fn vote(values: impl Iterator<Item = u32>) -> u32 {
+        let mut counts = [0i64; 32];
+        for v in values {
+            for (bit, c) in counts.iter_mut().enumerate() {
+                if v >> bit & 1 == 1 {
+                    *c += 1;
+                } else {
+                    *c -= 1;
+                }
+            }
+        }
+        counts.iter().enumerate().fold(0u32, |acc, (bit, &c)| if c > 0 { acc | 1 << bit } else { acc })
+    }
+    let low = vote(raw.iter().copied());
+    let high = vote(raw.windows(2).map(|w| w[0] ^ w[1]));
+    u64::from(high) << 32 | u64::from(low)
+}
+
+/// Fraction of equal bits between two raw fingerprints over their common length.
+pub fn bit_agreement(a: &[u32], b: &[u32]) -> f32 {
+    let n = a.len().min(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let differing: u32 = a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum();
+    1.0 - differing as f32 / (n as f32 * 32.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simhash_low_half_is_chromaprint_vote() {
+        // bit 0 is set in 2 of 3 values (kept), bit 1 in 1 of 3 (dropped).
+        let raw = [0b01u32, 0b11, 0b00];
+        assert_eq!(simhash64(&raw) & 0xffff_ffff, 0b01);
+        // XORs of neighbours: 0b10, 0b11 → bit 1 set in both, bit 0 in one (a tie is dropped).
+        assert_eq!(simhash64(&raw) >> 32, 0b10);
+    }
+
+    #[test]
+    fn agreement_counts_bits() {
+        assert_eq!(bit_agreement(&[0, 0], &[0, 0]), 1.0);
+        assert_eq!(bit_agreement(&[u32::MAX], &[0]), 0.0);
+    }
+}

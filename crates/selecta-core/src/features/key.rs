@@ -1,0 +1,248 @@
+//! Harmonic pitch-class profile (HPCP) and musical key.
+//!
+//! HPCP after Gómez (2006): spectral peaks between 50 Hz and 5 kHz, each credited to the pitch
+//! classes of which it could be the 1st–4th harmonic (weights 1, 0.6, 0.36, 0.22), with a
+//! cosine-squared window around the nearest semitone. Key: correlation of the track's HPCP with
+//! the 24 rotations of the Krumhansl–Kessler major and minor profiles. Also the key notations a
+//! DJ reads: name ("A minor"), Camelot ("8A") and Open Key ("1m").
+
+use serde::{Deserialize, Serialize};
+
+use super::spectrum::Stft;
+
+/// Sample rate the HPCP is computed at.
+pub const CHROMA_SAMPLE_RATE: u32 = 11_025;
+const N_FFT: usize = 4096;
+const HOP: usize = 2048;
+const HARMONIC_WEIGHTS: [f32; 4] = [1.0, 0.6, 0.36, 0.22];
+const REFERENCE_HZ: f32 = 440.0;
+
+const MAJOR_PROFILE: [f32; 12] = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88];
+const MINOR_PROFILE: [f32; 12] = [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17];
+
+const MAJOR_NAMES: [&str; 12] = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
+const MINOR_NAMES: [&str; 12] = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"];
+
+/// Major or minor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Major (Ionian).
+    Major,
+    /// Natural/harmonic minor.
+    Minor,
+}
+
+/// A key: tonic pitch class (0 = C … 11 = B) and mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Key {
+    /// Pitch class of the tonic, 0 = C.
+    pub tonic: u8,
+    /// Major or minor.
+    pub mode: Mode,
+}
+
+impl Key {
+    /// Human name, e.g. `"A minor"`, `"Eb major"`.
+    pub fn name(&self) -> String {
+        let t = usize::from(self.tonic % 12);
+        match self.mode {
+            Mode::Major => format!("{} major", MAJOR_NAMES[t]),
+            Mode::Minor => format!("{} minor", MINOR_NAMES[t]),
+        }
+    }
+
+    /// Camelot wheel number 1–12 (8 = C major / A minor).
+    pub fn camelot_number(&self) -> u8 {
+        let major_pc = match self.mode {
+            Mode::Major => self.tonic % 12,
+            Mode::Minor => (self.tonic + 3) % 12,
+        };
+        (major_pc * 7 % 12 + 7) % 12 + 1
+    }
+
+    /// Camelot code, e.g. `"8A"` for A minor, `"8B"` for C major.
+    pub fn camelot(&self) -> String {
+        let letter = if self.mode == Mode::Minor { 'A' } else { 'B' };
+        format!("{}{}", self.camelot_number(), letter)
+    }
+
+    /// Open Key code, e.g. `"1m"` for A minor, `"1d"` for C major.
+    pub fn open_key(&self) -> String {
+        let n = (self.camelot_number() + 4) % 12 + 1;
+        let suffix = if self.mode == Mode::Minor { 'm' } else { 'd' };
+        format!("{n}{suffix}")
+    }
+
+    /// Parse a name as produced by [`Key::name`] (sharps or flats accepted).
+    pub fn parse(name: &str) -> Option<Key> {
+        let mut parts = name.split_whitespace();
+        let note = parts.next()?;
+        let mode = match parts.next()?.to_ascii_lowercase().as_str() {
+            "major" | "maj" => Mode::Major,
+            "minor" | "min" => Mode::Minor,
+            _ => return None,
+        };
+        let mut chars = note.chars();
+        let base: i32 = match chars.next()?.to_ascii_uppercase() {
+            'C' => 0,
+            'D' => 2,
+            'E' => 4,
+            'F' => 5,
+            'G' => 7,
+            'A' => 9,
+            'B' => 11,
+            _ => return None,
+        };
+        let accidental: i32 = chars.map(|c| match c {
+            '#' | '♯' => 1,
+            'b' | '♭' => -1,
+            _ => 0,
+        }).sum();
+        Some(Key { tonic: (base + accidental).rem_euclid(12) as u8, mode })
+    }
+}
+
+/// Key with its strength (correlation of the HPCP with the key profile, 0–1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyEstimate {
+    /// The most likely key.
+    pub key: Key,
+    /// Correlation with the winning profile, clamped to 0–1; low values mean an unclear key.
+    pub strength: f32,
+}
+
+/// Track-level 12-bin HPCP (index 0 = C), normalised to a maximum of 1. `None` for silence.
+pub fn hpcp(signal: &[f32]) -> Option<[f32; 12]> {
+    let stft = Stft::new(N_FFT, HOP);
+    let bin_hz = CHROMA_SAMPLE_RATE as f32 / N_FFT as f32;
+    let lo = (50.0 / bin_hz) as usize;
+    let hi = ((5000.0 / bin_hz) as usize).min(stft.bins() - 2);
+    let mut total = [0.0f64; 12];
+    let mut frame_pcp = [0.0f32; 12];
+    stft.for_each_frame(signal, |_, mags| {
+        let frame_max = mags[lo..=hi].iter().copied().fold(0.0f32, f32::max);
+        if frame_max < 1e-4 {
+            return;
+        }
+        let floor = frame_max * 0.01;
+        frame_pcp = [0.0; 12];
+        for k in lo.max(1)..=hi {
+            let m = mags[k];
+            if m < floor || m <= mags[k - 1] || m < mags[k + 1] {
+                continue;
+            }
+            // Parabolic interpolation on log magnitudes for the true peak frequency.
+            let (a, b, c) = (mags[k - 1].max(1e-9).ln(), m.ln(), mags[k + 1].max(1e-9).ln());
+            let denom = a - 2.0 * b + c;
+            let offset = if denom.abs() > 1e-9 { 0.5 * (a - c) / denom } else { 0.0 };
+            let freq = (k as f32 + offset.clamp(-0.5, 0.5)) * bin_hz;
+            for (h, w) in HARMONIC_WEIGHTS.iter().enumerate() {
+                let f0 = freq / (h + 1) as f32;
+                if f0 < 40.0 {
+                    break;
+                }
+                let semis = 12.0 * (f0 / REFERENCE_HZ).log2() + 9.0; // 0 = C
+                let nearest = semis.round();
+                let d = semis - nearest;
+                let weight = (std::f32::consts::PI * d).cos().powi(2);
+                let pc = (nearest as i32).rem_euclid(12) as usize;
+                frame_pcp[pc] += w * weight * m;
+            }
+        }
+        let fmax = frame_pcp.iter().copied().fold(0.0f32, f32::max);
+        if fmax > 0.0 {
+            for (t, v) in total.iter_mut().zip(frame_pcp) {
+                *t += f64::from(v / fmax);
+            }
+        }
+    });
+    let max = total.iter().copied().fold(0.0f64, f64::max);
+    if max <= 0.0 {
+        return None;
+    }
+    let mut out = [0.0f32; 12];
+    for (o, t) in out.iter_mut().zip(total) {
+        *o = (t / max) as f32;
+    }
+    Some(out)
+}
+
+fn pearson(a: &[f32; 12], b: &[f32; 12]) -> f32 {
+    let ma = a.iter().sum::<f32>() / 12.0;
+    let mb = b.iter().sum::<f32>() / 12.0;
+    let (mut num, mut da, mut db) = (0.0f32, 0.0f32, 0.0f32);
+    for i in 0..12 {
+        num += (a[i] - ma) * (b[i] - mb);
+        da += (a[i] - ma).powi(2);
+        db += (b[i] - mb).powi(2);
+    }
+    if da <= 0.0 || db <= 0.0 { 0.0 } else { num / (da * db).sqrt() }
+}
+
+/// The key whose profile best matches `hpcp`.
+pub fn estimate_key(hpcp: &[f32; 12]) -> KeyEstimate {
+    let mut best = KeyEstimate { key: Key { tonic: 0, mode: Mode::Major }, strength: f32::MIN };
+    for tonic in 0..12u8 {
+        let mut rotated = [0.0f32; 12];
+        for (i, r) in rotated.iter_mut().enumerate() {
+            *r = hpcp[(i + usize::from(tonic)) % 12];
+        }
+        for (mode, profile) in [(Mode::Major, &MAJOR_PROFILE), (Mode::Minor, &MINOR_PROFILE)] {
+            let r = pearson(&rotated, profile);
+            if r > best.strength {
+                best = KeyEstimate { key: Key { tonic, mode }, strength: r };
+            }
+        }
+    }
+    best.strength = best.strength.clamp(0.0, 1.0);
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notations() {
+        let a_minor = Key { tonic: 9, mode: Mode::Minor };
+        assert_eq!(a_minor.name(), "A minor");
+        assert_eq!(a_minor.camelot(), "8A");
+        assert_eq!(a_minor.open_key(), "1m");
+        let c_major = Key { tonic: 0, mode: Mode::Major };
+        assert_eq!(c_major.camelot(), "8B");
+        assert_eq!(c_major.open_key(), "1d");
+        let cs_major = Key { tonic: 1, mode: Mode::Major };
+        assert_eq!(cs_major.camelot(), "3B");
+        let f_minor = Key { tonic: 5, mode: Mode::Minor };
+        assert_eq!(f_minor.camelot(), "4A");
+        assert_eq!(f_minor.open_key(), "9m");
+        let b_major = Key { tonic: 11, mode: Mode::Major };
+        assert_eq!(b_major.camelot(), "1B");
+        assert_eq!(b_major.open_key(), "6d");
+    }
+
+    #[test]
+    fn parse_round_trip() {
+        for tonic in 0..12 {
+            for mode in [Mode::Major, Mode::Minor] {
+                let k = Key { tonic, mode };
+                assert_eq!(Key::parse(&k.name()), Some(k));
+            }
+        }
+        assert_eq!(Key::parse("A# major"), Some(Key { tonic: 10, mode: Mode::Major }));
+        assert_eq!(Key::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn profile_itself_is_recognised() {
+        for tonic in 0..12usize {
+            let mut h = [0.0f32; 12];
+            for i in 0..12 {
+                h[(i + tonic) % 12] = MINOR_PROFILE[i];
+            }
+            let k = estimate_key(&h);
+            assert_eq!(k.key, Key { tonic: tonic as u8, mode: Mode::Minor });
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Per-track features computed from decoded audio: tempo, key and HPCP, loudness (EBU R128),
+//! RMS, Chromaprint. It does not decode (see [`crate::audio`]) or store anything; the
+//! embedding and the DJ features live in their own modules.
+
+pub mod fingerprint;
+pub mod key;
+mod loudness;
+pub mod spectrum;
+pub mod tempo;
+
+pub use fingerprint::{Fingerprint, FingerprintBuilder};
+pub use key::{Key, KeyEstimate, Mode};
+pub use loudness::{LoudnessMeter, rms_mean};
+pub use tempo::{TempoEstimate, TempoRange};

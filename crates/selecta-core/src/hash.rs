@@ -1,0 +1,73 @@
+//! SHA-256 helpers for the two identities of a track: `fileHash` (the bytes of the file) and
+//! `songId` (the decoded PCM, so tag edits, renames and moves keep the id).
+
+use sha2::{Digest, Sha256};
+
+/// Lower-case hex SHA-256 of a byte slice (`fileHash`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Incremental hash of decoded PCM. Samples are quantised to 16-bit integers first so that the
+/// id does not depend on the last bits of floating-point decoder output.
+#[derive(Debug, Default, Clone)]
+pub struct PcmHasher {
+    hasher: Sha256,
+    scratch: Vec<u8>,
+}
+
+impl PcmHasher {
+    /// Feed interleaved samples in `[-1, 1]`.
+    pub fn update(&mut self, interleaved: &[f32]) {
+        self.scratch.clear();
+        self.scratch.reserve(interleaved.len() * 2);
+        for &s in interleaved {
+            self.scratch.extend_from_slice(&f32_to_i16(s).to_le_bytes());
+        }
+        self.hasher.update(&self.scratch);
+    }
+
+    /// The `songId`.
+    pub fn finish(self) -> String {
+        hex(&self.hasher.finalize())
+    }
+}
+
+/// Float sample to 16-bit PCM with rounding and clipping.
+pub fn f32_to_i16(s: f32) -> i16 {
+    (s.clamp(-1.0, 1.0) * 32767.0).round() as i16
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_sha256() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn pcm_hash_ignores_tiny_float_noise() {
+        let a = [0.5f32, -0.25, 0.125];
+        let b = [0.500_000_1f32, -0.250_000_1, 0.125];
+        let mut ha = PcmHasher::default();
+        ha.update(&a);
+        let mut hb = PcmHasher::default();
+        hb.update(&b);
+        assert_eq!(ha.finish(), hb.finish());
+    }
+}

@@ -1,0 +1,23 @@
+//! Selecta's portable core: decoding, per-track features, the stored record and the store
+//! trait. It never touches the file system, threads, clocks or the network: callers hand it
+//! bytes and a [`store::Store`]. It builds for `wasm32-unknown-unknown`.
+//!
+//! Crate map: [`audio`] (decode, tags, resample) → [`features`] (tempo, key/HPCP, loudness,
+//! fingerprint) → [`analyze`] (the per-track pipeline) → [`record`] (what is stored and its
+//! JSON) → [`store`] (trait + memory) and [`library`] (incremental ingest decisions).
+//! [`synth`] generates test music with known tempo and key.
+
+pub mod analyze;
+pub mod audio;
+pub mod error;
+pub mod features;
+pub mod hash;
+pub mod library;
+pub mod record;
+pub mod store;
+pub mod synth;
+
+pub use analyze::{ANALYSIS_VERSION, AnalyzeOptions, analyze_bytes, decode_only};
+pub use error::{AnalysisError, StoreError};
+pub use record::{PathEntry, SongFeatures};
+pub use store::{MemoryStore, SongVersion, Store};

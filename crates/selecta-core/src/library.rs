@@ -1,0 +1,99 @@
+//! Incremental ingest decisions (seed 001's path index, seed 004's incremental scan): given
+//! what the store knows, does a file need decoding? A file is unchanged when its path, size and
+//! mtime match the index and its features are current; a file whose bytes are already known
+//! (a rename or a move) reuses its song without decoding. Reading files is the caller's job.
+
+use std::collections::HashMap;
+
+use crate::analyze::ANALYSIS_VERSION;
+use crate::error::StoreError;
+use crate::record::PathEntry;
+use crate::store::Store;
+
+/// Snapshot of the store's index, loaded once per ingest run.
+#[derive(Debug, Default)]
+pub struct LibraryIndex {
+    by_path: HashMap<String, PathEntry>,
+    current_by_file_hash: HashMap<String, String>,
+    current_songs: HashMap<String, String>,
+}
+
+impl LibraryIndex {
+    /// Load the path index and the version summary of every track.
+    pub fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        let mut index = Self::default();
+        for e in store.path_entries()? {
+            index.by_path.insert(e.path_key.clone(), e);
+        }
+        for v in store.song_versions()? {
+            if v.analysis_version == ANALYSIS_VERSION {
+                index.current_by_file_hash.insert(v.file_hash.clone(), v.song_id.clone());
+                index.current_songs.insert(v.song_id, v.file_hash);
+            }
+        }
+        Ok(index)
+    }
+
+    /// The song of an unchanged file: same path key, size and mtime, with current features.
+    pub fn unchanged(&self, path_key: &str, size: u64, mtime_ms: i64) -> Option<&PathEntry> {
+        self.by_path
+            .get(path_key)
+            .filter(|e| e.size == size && e.mtime_ms == mtime_ms && self.current_songs.contains_key(&e.song_id))
+    }
+
+    /// The song whose current features were computed from a file with these bytes.
+    pub fn song_for_file_hash(&self, file_hash: &str) -> Option<&str> {
+        self.current_by_file_hash.get(file_hash).map(String::as_str)
+    }
+
+    /// Record a newly stored track so later files in the same run see it.
+    pub fn note_song(&mut self, song_id: &str, file_hash: &str) {
+        self.current_by_file_hash.insert(file_hash.to_string(), song_id.to_string());
+        self.current_songs.insert(song_id.to_string(), file_hash.to_string());
+    }
+}
+
+/// Normalise a relative path into an index key: `/` separators, no `./`, no trailing slash.
+/// Keys are relative to the library root so that the library folder can move.
+pub fn path_key(relative: &str) -> String {
+    relative
+        .replace('\\', "/")
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn keys_are_normalised() {
+        assert_eq!(path_key("./a//b\\c.mp3"), "a/b/c.mp3");
+    }
+
+    #[test]
+    fn unchanged_requires_size_mtime_and_current_features() {
+        let mut store = MemoryStore::new();
+        let entry = PathEntry {
+            path_key: "a.wav".into(),
+            file_path: "a.wav".into(),
+            size: 10,
+            mtime_ms: 5,
+            song_id: "s".into(),
+            file_hash: "h".into(),
+        };
+        store.put_path_entry(&entry, 0).expect("put");
+        let index = LibraryIndex::load(&store).expect("load");
+        // Path entry without features is not enough.
+        assert!(index.unchanged("a.wav", 10, 5).is_none());
+        let mut index = index;
+        index.note_song("s", "h");
+        assert!(index.unchanged("a.wav", 10, 5).is_some());
+        assert!(index.unchanged("a.wav", 11, 5).is_none());
+        assert!(index.unchanged("a.wav", 10, 6).is_none());
+        assert_eq!(index.song_for_file_hash("h"), Some("s"));
+    }
+}

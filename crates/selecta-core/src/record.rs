@@ -1,0 +1,101 @@
+//! The stored record of one track ([`SongFeatures`]) and its public JSON shape, shared by the
+//! CLI, the wasm module and the N-API addon so that all three print the same keys.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::audio::Tags;
+use crate::features::{Fingerprint, Key};
+
+/// Everything Selecta knows about one track, keyed by `songId`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SongFeatures {
+    /// SHA-256 of the decoded PCM.
+    pub song_id: String,
+    /// SHA-256 of the file bytes.
+    pub file_hash: String,
+    /// [`crate::ANALYSIS_VERSION`] that produced the record.
+    pub analysis_version: u32,
+    /// Decoded duration.
+    pub duration_sec: f64,
+    /// Sample rate of the file.
+    pub sample_rate: u32,
+    /// Channels of the file.
+    pub channels: u16,
+    /// Average bitrate (file size over duration).
+    pub bitrate_kbps: f64,
+    /// Tempo, if the track has a pulse.
+    pub bpm: Option<f32>,
+    /// Tempo confidence 0–1.
+    pub bpm_confidence: Option<f32>,
+    /// Musical key, if the track has tonal content.
+    pub key: Option<Key>,
+    /// Key strength 0–1.
+    pub key_strength: Option<f32>,
+    /// Mean RMS over 50 ms windows (linear).
+    pub rms_mean: f32,
+    /// Integrated loudness, EBU R128.
+    pub loudness_lufs: Option<f64>,
+    /// 12-bin HPCP, index 0 = C.
+    pub hpcp: Option<Vec<f32>>,
+    /// Chromaprint fingerprint.
+    pub chromaprint: Option<Fingerprint>,
+    /// File tags.
+    pub metadata: Tags,
+    /// Version of the embedding model, when an embedding is stored.
+    pub model_version: Option<String>,
+    /// Track embedding.
+    pub embedding: Option<Vec<f32>>,
+}
+
+impl SongFeatures {
+    /// The public JSON shape (`selecta show --json`, `getSongFeatures`). Keys are camelCase;
+    /// the SimHash is a 16-digit hex string because JSON numbers lose 64-bit precision in JS.
+    pub fn to_json(&self, path: Option<&str>) -> Value {
+        json!({
+            "songId": self.song_id,
+            "fileHash": self.file_hash,
+            "path": path,
+            "durationSec": self.duration_sec,
+            "sampleRate": self.sample_rate,
+            "channels": self.channels,
+            "bitrateKbps": round_to(self.bitrate_kbps, 1),
+            "bpm": self.bpm.map(|b| round_to(f64::from(b), 2)),
+            "bpmConfidence": self.bpm_confidence.map(|c| round_to(f64::from(c), 3)),
+            "key": self.key.map(|k| k.name()),
+            "camelot": self.key.map(|k| k.camelot()),
+            "openKey": self.key.map(|k| k.open_key()),
+            "keyStrength": self.key_strength.map(|s| round_to(f64::from(s), 3)),
+            "rmsMean": self.rms_mean,
+            "loudnessLufs": self.loudness_lufs.map(|l| round_to(l, 2)),
+            "hpcp": self.hpcp,
+            "chromaprintFingerprint": self.chromaprint.as_ref().map(|c| c.encoded.clone()),
+            "chromaprintSimhash": self.chromaprint.as_ref().map(|c| format!("{:016x}", c.simhash)),
+            "metadata": self.metadata,
+            "analysisVersion": self.analysis_version,
+        })
+    }
+}
+
+fn round_to(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
+}
+
+/// Path-index entry: a file of the library as last seen (seed 001's `selection_path_index`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathEntry {
+    /// Normalised key of the path (relative to the library root, `/`-separated).
+    pub path_key: String,
+    /// Path relative to the library root, as found.
+    pub file_path: String,
+    /// File size in bytes.
+    pub size: u64,
+    /// Modification time, ms since the Unix epoch.
+    pub mtime_ms: i64,
+    /// Song the file decodes to.
+    pub song_id: String,
+    /// SHA-256 of the file bytes.
+    pub file_hash: String,
+}

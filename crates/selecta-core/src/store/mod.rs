@@ -1,0 +1,45 @@
+//! Persistence seen from the core: the [`Store`] trait, and [`MemoryStore`], its in-memory
+//! implementation (tests, and the working set of the browser store).
+//!
+//! The trait is synchronous on purpose: a backend whose writes are asynchronous (IndexedDB)
+//! keeps an in-memory working set, answers reads from it and writes through; the binding awaits
+//! the pending writes before it resolves its Promise. Every method that writes one track's
+//! features must do so atomically (one transaction), so a crash never leaves half a track.
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use crate::error::StoreError;
+use crate::record::{PathEntry, SongFeatures};
+
+/// Summary of a stored track, enough to decide whether a file must be analysed again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SongVersion {
+    /// `songId`.
+    pub song_id: String,
+    /// `fileHash` of the last file the features were computed from.
+    pub file_hash: String,
+    /// Analysis version of the stored features.
+    pub analysis_version: u32,
+}
+
+/// A library's persistent state.
+pub trait Store {
+    /// Features of one track.
+    fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError>;
+    /// Version summary of every stored track (loaded once per ingest run).
+    fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError>;
+    /// Insert or replace one track's features in one transaction. `updated_at_ms` is supplied
+    /// by the caller because the core has no clock.
+    fn put_song_features(&mut self, features: &SongFeatures, updated_at_ms: i64) -> Result<(), StoreError>;
+    /// Every path-index entry.
+    fn path_entries(&self) -> Result<Vec<PathEntry>, StoreError>;
+    /// Insert or replace a path-index entry, marking it seen at `seen_ms`.
+    fn put_path_entry(&mut self, entry: &PathEntry, seen_ms: i64) -> Result<(), StoreError>;
+    /// Mark entries as seen now (one transaction), so that garbage collection keeps them.
+    fn touch_path_entries(&mut self, path_keys: &[String], seen_ms: i64) -> Result<(), StoreError>;
+    /// Drop path entries not seen since `now_ms - ttl_ms`, then the oldest beyond `capacity`.
+    /// Returns how many were removed. Features are never removed: they are training samples.
+    fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError>;
+}
