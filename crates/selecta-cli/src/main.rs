@@ -1,1 +1,102 @@
-fn main(){}
+//! `selecta`: the command-line front end. It parses arguments, walks folders, reads files and
+//! runs work on all cores; every decision about music lives in `selecta-core`.
+//!
+//! Exit codes: 0 when the command finished (a batch with per-file failures still exits 0 and
+//! lists them), 1 when it could not run (missing folder, unreadable library, schema too new),
+//! 2 for invalid arguments.
+
+mod analyze;
+mod bench;
+mod eval;
+mod files;
+mod show;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "selecta", version, about = "Local-first music-library intelligence: analysis, taste, similarity, DJ")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Analyse every audio file under DIR (recursively) into DIR/features.db; only new or
+    /// changed files are decoded.
+    Analyze {
+        /// The library folder.
+        dir: PathBuf,
+        /// Parallel workers (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print one JSON object on stdout instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every stored feature of one file.
+    Show {
+        /// The audio file.
+        file: PathBuf,
+        /// Library folder (default: the nearest ancestor holding features.db).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure decode-only and full-analysis speed (× realtime per core) on audio files.
+    Bench {
+        /// Files or folders to measure.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate against ground truth.
+    Eval {
+        #[command(subcommand)]
+        what: EvalCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// Tempo accuracy (Acc1 within 4 %, Acc2 also at ×2, ×½, ×3, ×⅓) against a manifest CSV
+    /// with `path` and `bpm_gt` columns (the corpus's `real_manifest.csv`).
+    Tempo {
+        /// The manifest.
+        manifest: PathBuf,
+        /// Parallel workers (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SELECTA_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze { dir, jobs, json } => analyze::run(&dir, jobs, json),
+        Command::Show { file, library, json } => show::run(&file, library.as_deref(), json),
+        Command::Bench { paths, json } => bench::run(&paths, json),
+        Command::Eval { what: EvalCommand::Tempo { manifest, jobs, json } } => eval::tempo(&manifest, jobs, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("selecta: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

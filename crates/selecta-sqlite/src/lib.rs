@@ -1,1 +1,15 @@
+//! The native [`Store`] of a library directory, on SQLite (seed 001's layout):
+//! `features.db` (`song_features`, `song_prediction_cache`, `schema_meta`) and
+//! `selection_path_index.db`. WAL journal, one transaction per track, versioned migrations that
+//! each run in one transaction. Everything lives inside the library folder so it can move.
 
+mod blob;
+mod migrate;
+mod store;
+
+pub use store::{FEATURES_DB, PATH_INDEX_DB, SqliteStore};
+
+/// Schema version of `features.db` this build writes.
+pub const FEATURES_SCHEMA_VERSION: i64 = 2;
+/// Schema version of `selection_path_index.db` this build writes.
+pub const PATH_INDEX_SCHEMA_VERSION: i64 = 1;

@@ -1,0 +1,52 @@
+//! `selecta show FILE`: the stored features of one file, as JSON or a short human summary.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use selecta_core::Store;
+use selecta_core::library::path_key;
+use selecta_sqlite::SqliteStore;
+
+use crate::files::{find_library, relative_to};
+
+pub fn run(file: &Path, library: Option<&Path>, json: bool) -> Result<()> {
+    let abs = std::fs::canonicalize(file).with_context(|| format!("{}: cannot open", file.display()))?;
+    let root = match library {
+        Some(l) => std::fs::canonicalize(l).with_context(|| format!("{}: cannot open the library", l.display()))?,
+        None => find_library(&abs)?,
+    };
+    let store = SqliteStore::open(&root)?;
+    let key = path_key(&relative_to(&root, &abs)?);
+    let entry = store
+        .path_entry(&key)?
+        .ok_or_else(|| anyhow!("{}: not analysed yet; run `selecta analyze {}`", file.display(), root.display()))?;
+    let features = store
+        .song_features(&entry.song_id)?
+        .ok_or_else(|| anyhow!("{}: the library has no features for song {}", file.display(), entry.song_id))?;
+    let value = features.to_json(Some(&abs.display().to_string()));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+    let tags = &features.metadata;
+    println!("{}", abs.display());
+    println!("  title/artist  {} / {}", opt(tags.title.clone()), opt(tags.artist.clone()));
+    println!("  duration      {:.2} s, {} Hz, {} ch, {:.0} kbps", features.duration_sec, features.sample_rate, features.channels, features.bitrate_kbps);
+    println!(
+        "  tempo         {} BPM (confidence {})",
+        opt(features.bpm.map(|b| format!("{b:.2}"))),
+        opt(features.bpm_confidence.map(|c| format!("{c:.2}")))
+    );
+    println!(
+        "  key           {} ({} / {}, strength {})",
+        opt(features.key.map(|k| k.name())),
+        opt(features.key.map(|k| k.camelot())),
+        opt(features.key.map(|k| k.open_key())),
+        opt(features.key_strength.map(|s| format!("{s:.2}")))
+    );
+    println!("  loudness      {} LUFS, RMS {:.4}", opt(features.loudness_lufs.map(|l| format!("{l:.2}"))), features.rms_mean);
+    println!("  songId        {}", features.song_id);
+    println!("  fileHash      {}", features.file_hash);
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! Versioned, atomic schema migrations: each step runs in its own transaction together with the
+//! `schemaVersion` bump, so a crash leaves the database at the old or the new version, never in
+//! between. A database newer than this build is refused rather than damaged.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use selecta_core::StoreError;
+
+use crate::store::db_err;
+
+/// One migration: the version it produces and its SQL.
+pub struct Step {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+pub const FEATURES_STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        sql: "
+        CREATE TABLE IF NOT EXISTS song_features (
+            songId TEXT PRIMARY KEY,
+            fileHash TEXT NOT NULL,
+            modelVersion TEXT,
+            embedding BLOB,
+            chromaprintFingerprint TEXT,
+            rmsMean REAL,
+            hpcp BLOB,
+            bpm REAL,
+            key TEXT,
+            durationSec REAL,
+            bitrateKbps REAL,
+            updatedAt TEXT
+        );
+        CREATE TABLE IF NOT EXISTS song_prediction_cache (
+            songId TEXT NOT NULL,
+            modelRevision INTEGER NOT NULL,
+            fileHash TEXT NOT NULL,
+            score REAL NOT NULL,
+            updatedAt TEXT,
+            PRIMARY KEY (songId, modelRevision, fileHash)
+        );
+        CREATE INDEX IF NOT EXISTS idx_song_features_fileHash ON song_features(fileHash);
+        CREATE INDEX IF NOT EXISTS idx_song_features_modelVersion ON song_features(modelVersion);
+        CREATE INDEX IF NOT EXISTS idx_song_features_updatedAt ON song_features(updatedAt);
+        ",
+    },
+    Step {
+        version: 2,
+        sql: "
+        ALTER TABLE song_features ADD COLUMN analysisVersion INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE song_features ADD COLUMN sampleRate INTEGER;
+        ALTER TABLE song_features ADD COLUMN channels INTEGER;
+        ALTER TABLE song_features ADD COLUMN bpmConfidence REAL;
+        ALTER TABLE song_features ADD COLUMN keyStrength REAL;
+        ALTER TABLE song_features ADD COLUMN loudnessLufs REAL;
+        ALTER TABLE song_features ADD COLUMN chromaprintRaw BLOB;
+        ALTER TABLE song_features ADD COLUMN chromaprintSimhash INTEGER;
+        ALTER TABLE song_features ADD COLUMN metadataJson TEXT;
+        ",
+    },
+];
+
+pub const PATH_INDEX_STEPS: &[Step] = &[Step {
+    version: 1,
+    sql: "
+    CREATE TABLE IF NOT EXISTS path_index (
+        pathKey TEXT PRIMARY KEY,
+        filePath TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtimeMs INTEGER NOT NULL,
+        songId TEXT NOT NULL,
+        fileHash TEXT NOT NULL,
+        lastSeenMs INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS idx_path_index_songId ON path_index(songId);
+    CREATE INDEX IF NOT EXISTS idx_path_index_fileHash ON path_index(fileHash);
+    CREATE INDEX IF NOT EXISTS idx_path_index_lastSeenMs ON path_index(lastSeenMs);
+    ",
+}];
+
+/// Current `schemaVersion` (0 for a new database).
+pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value TEXT)", [])
+        .map_err(db_err)?;
+    let v: Option<String> = conn
+        .query_row("SELECT value FROM schema_meta WHERE key = 'schemaVersion'", [], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    match v {
+        None => Ok(0),
+        Some(s) => s.trim().parse().map_err(|_| StoreError::Corrupt(format!("schemaVersion is not a number: {s:?}"))),
+    }
+}
+
+/// Bring `conn` to the last step's version.
+pub fn migrate(conn: &mut Connection, steps: &[Step]) -> Result<(), StoreError> {
+    let supported = steps.last().map_or(0, |s| s.version);
+    let found = schema_version(conn)?;
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    for step in steps.iter().filter(|s| s.version > found) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+        tx.execute_batch(step.sql).map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO schema_meta(key, value) VALUES('schemaVersion', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [step.version.to_string()],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        tracing::info!(version = step.version, "schema migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! [`SqliteStore`]: the [`Store`] trait on the two SQLite files of a library directory.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use selecta_core::audio::Tags;
+use selecta_core::features::{Fingerprint, Key};
+use selecta_core::{PathEntry, SongFeatures, SongVersion, Store, StoreError};
+
+use crate::blob::{blob_to_f32, blob_to_u32, f32_to_blob, u32_to_blob};
+use crate::migrate::{FEATURES_STEPS, PATH_INDEX_STEPS, migrate};
+
+/// File name of the features database inside a library directory.
+pub const FEATURES_DB: &str = "features.db";
+/// File name of the path index inside a library directory.
+pub const PATH_INDEX_DB: &str = "selection_path_index.db";
+
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// The library store of one directory.
+#[derive(Debug)]
+pub struct SqliteStore {
+    root: PathBuf,
+    features: Connection,
+    paths: Connection,
+}
+
+fn open_db(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+    // WAL: readers never block the writer, and a killed process loses at most the transaction
+    // in flight. synchronous=NORMAL is durable against process crashes in WAL mode.
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Open (creating and migrating as needed) the store of the library at `root`.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let mut features = open_db(&root.join(FEATURES_DB))?;
+        migrate(&mut features, FEATURES_STEPS)?;
+        let mut paths = open_db(&root.join(PATH_INDEX_DB))?;
+        migrate(&mut paths, PATH_INDEX_STEPS)?;
+        Ok(Self { root: root.to_path_buf(), features, paths })
+    }
+
+    /// The library directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path-index entry of one path key.
+    pub fn path_entry(&self, path_key: &str) -> Result<Option<PathEntry>, StoreError> {
+        self.paths
+            .query_row(
+                "SELECT pathKey, filePath, size, mtimeMs, songId, fileHash FROM path_index WHERE pathKey = ?1",
+                [path_key],
+                path_from_row,
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// Number of stored tracks.
+    pub fn song_count(&self) -> Result<u64, StoreError> {
+        self.features
+            .query_row("SELECT COUNT(*) FROM song_features", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(db_err)
+    }
+
+    /// `PRAGMA integrity_check` on both databases; `Ok(())` when both answer "ok".
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        for (name, conn) in [(FEATURES_DB, &self.features), (PATH_INDEX_DB, &self.paths)] {
+            let r: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(db_err)?;
+            if r != "ok" {
+                return Err(StoreError::Corrupt(format!("{name}: {r}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn path_from_row(r: &Row<'_>) -> rusqlite::Result<PathEntry> {
+    Ok(PathEntry {
+        path_key: r.get(0)?,
+        file_path: r.get(1)?,
+        size: r.get::<_, i64>(2)? as u64,
+        mtime_ms: r.get(3)?,
+        song_id: r.get(4)?,
+        file_hash: r.get(5)?,
+    })
+}
+
+const SONG_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sampleRate, channels, bitrateKbps, \
+     bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, chromaprintFingerprint, \
+     chromaprintRaw, chromaprintSimhash, metadataJson, modelVersion, embedding";
+
+fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
+    let get_err = |e: rusqlite::Error| StoreError::Corrupt(e.to_string());
+    let hpcp: Option<Vec<u8>> = r.get(13).map_err(get_err)?;
+    let fp_text: Option<String> = r.get(14).map_err(get_err)?;
+    let fp_raw: Option<Vec<u8>> = r.get(15).map_err(get_err)?;
+    let simhash: Option<i64> = r.get(16).map_err(get_err)?;
+    let metadata: Option<String> = r.get(17).map_err(get_err)?;
+    let embedding: Option<Vec<u8>> = r.get(19).map_err(get_err)?;
+    let key: Option<String> = r.get(9).map_err(get_err)?;
+    let chromaprint = match (fp_text, fp_raw, simhash) {
+        (Some(encoded), Some(raw), Some(simhash)) => {
+            Some(Fingerprint { raw: blob_to_u32(&raw)?, encoded, simhash: simhash as u64 })
+        }
+        _ => None,
+    };
+    Ok(SongFeatures {
+        song_id: r.get(0).map_err(get_err)?,
+        file_hash: r.get(1).map_err(get_err)?,
+        analysis_version: r.get::<_, i64>(2).map_err(get_err)? as u32,
+        duration_sec: r.get::<_, Option<f64>>(3).map_err(get_err)?.unwrap_or(0.0),
+        sample_rate: r.get::<_, Option<i64>>(4).map_err(get_err)?.unwrap_or(0) as u32,
+        channels: r.get::<_, Option<i64>>(5).map_err(get_err)?.unwrap_or(0) as u16,
+        bitrate_kbps: r.get::<_, Option<f64>>(6).map_err(get_err)?.unwrap_or(0.0),
+        bpm: r.get::<_, Option<f64>>(7).map_err(get_err)?.map(|v| v as f32),
+        bpm_confidence: r.get::<_, Option<f64>>(8).map_err(get_err)?.map(|v| v as f32),
+        key: key.as_deref().and_then(Key::parse),
+        key_strength: r.get::<_, Option<f64>>(10).map_err(get_err)?.map(|v| v as f32),
+        rms_mean: r.get::<_, Option<f64>>(11).map_err(get_err)?.unwrap_or(0.0) as f32,
+        loudness_lufs: r.get(12).map_err(get_err)?,
+        hpcp: hpcp.map(|b| blob_to_f32(&b)).transpose()?,
+        chromaprint,
+        metadata: match metadata {
+            Some(json) => serde_json::from_str::<Tags>(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            None => Tags::default(),
+        },
+        model_version: r.get(18).map_err(get_err)?,
+        embedding: embedding.map(|b| blob_to_f32(&b)).transpose()?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
+        let mut stmt = self
+            .features
+            .prepare_cached(&format!("SELECT {SONG_COLUMNS} FROM song_features WHERE songId = ?1"))
+            .map_err(db_err)?;
+        let mut rows = stmt.query([song_id]).map_err(db_err)?;
+        match rows.next().map_err(db_err)? {
+            Some(row) => song_from_row(row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {
+        let mut stmt =
+            self.features.prepare("SELECT songId, fileHash, analysisVersion FROM song_features").map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SongVersion {
+                    song_id: r.get(0)?,
+                    file_hash: r.get(1)?,
+                    analysis_version: r.get::<_, i64>(2)? as u32,
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn put_song_features(&mut self, f: &SongFeatures, updated_at_ms: i64) -> Result<(), StoreError> {
+        let metadata = serde_json::to_string(&f.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let tx = self.features.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO song_features ({SONG_COLUMNS}, updatedAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                     ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                     strftime('%Y-%m-%dT%H:%M:%fZ', ?21 / 1000.0, 'unixepoch'))
+                     ON CONFLICT(songId) DO UPDATE SET
+                       fileHash = excluded.fileHash, analysisVersion = excluded.analysisVersion,
+                       durationSec = excluded.durationSec, sampleRate = excluded.sampleRate,
+                       channels = excluded.channels, bitrateKbps = excluded.bitrateKbps, bpm = excluded.bpm,
+                       bpmConfidence = excluded.bpmConfidence, key = excluded.key,
+                       keyStrength = excluded.keyStrength, rmsMean = excluded.rmsMean,
+                       loudnessLufs = excluded.loudnessLufs, hpcp = excluded.hpcp,
+                       chromaprintFingerprint = excluded.chromaprintFingerprint,
+                       chromaprintRaw = excluded.chromaprintRaw, chromaprintSimhash = excluded.chromaprintSimhash,
+                       metadataJson = excluded.metadataJson,
+                       -- Same songId means the same PCM: a stored embedding stays valid.
+                       modelVersion = COALESCE(excluded.modelVersion, modelVersion),
+                       embedding = COALESCE(excluded.embedding, embedding),
+                       updatedAt = excluded.updatedAt"
+                ))
+                .map_err(db_err)?;
+            stmt.execute(params![
+                f.song_id,
+                f.file_hash,
+                i64::from(f.analysis_version),
+                f.duration_sec,
+                i64::from(f.sample_rate),
+                i64::from(f.channels),
+                f.bitrate_kbps,
+                f.bpm.map(f64::from),
+                f.bpm_confidence.map(f64::from),
+                f.key.map(|k| k.name()),
+                f.key_strength.map(f64::from),
+                f64::from(f.rms_mean),
+                f.loudness_lufs,
+                f.hpcp.as_deref().map(f32_to_blob),
+                f.chromaprint.as_ref().map(|c| c.encoded.clone()),
+                f.chromaprint.as_ref().map(|c| u32_to_blob(&c.raw)),
+                f.chromaprint.as_ref().map(|c| c.simhash as i64),
+                metadata,
+                f.model_version,
+                f.embedding.as_deref().map(f32_to_blob),
+                updated_at_ms,
+            ])
+            .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    fn path_entries(&self) -> Result<Vec<PathEntry>, StoreError> {
+        let mut stmt = self
+            .paths
+            .prepare("SELECT pathKey, filePath, size, mtimeMs, songId, fileHash FROM path_index")
+            .map_err(db_err)?;
+        let rows = stmt.query_map([], path_from_row).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn put_path_entry(&mut self, e: &PathEntry, seen_ms: i64) -> Result<(), StoreError> {
+        self.paths
+            .prepare_cached(
+                "INSERT INTO path_index (pathKey, filePath, size, mtimeMs, songId, fileHash, lastSeenMs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(pathKey) DO UPDATE SET filePath = excluded.filePath, size = excluded.size,
+                   mtimeMs = excluded.mtimeMs, songId = excluded.songId, fileHash = excluded.fileHash,
+                   lastSeenMs = excluded.lastSeenMs",
+            )
+            .and_then(|mut s| {
+                s.execute(params![e.path_key, e.file_path, e.size as i64, e.mtime_ms, e.song_id, e.file_hash, seen_ms])
+            })
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    fn touch_path_entries(&mut self, path_keys: &[String], seen_ms: i64) -> Result<(), StoreError> {
+        let tx = self.paths.transaction().map_err(db_err)?;
+        {
+            let mut stmt =
+                tx.prepare_cached("UPDATE path_index SET lastSeenMs = ?2 WHERE pathKey = ?1").map_err(db_err)?;
+            for k in path_keys {
+                stmt.execute(params![k, seen_ms]).map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError> {
+        let tx = self.paths.transaction().map_err(db_err)?;
+        let mut removed = tx
+            .execute("DELETE FROM path_index WHERE lastSeenMs < ?1", [now_ms - ttl_ms])
+            .map_err(db_err)?;
+        removed += tx
+            .execute(
+                "DELETE FROM path_index WHERE pathKey IN (SELECT pathKey FROM path_index
+                 ORDER BY lastSeenMs DESC LIMIT -1 OFFSET ?1)",
+                [capacity as i64],
+            )
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(removed)
+    }
+}
