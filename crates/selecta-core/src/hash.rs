@@ -33,9 +33,13 @@ impl PcmHasher {
     }
 }
 
-/// Float sample to 16-bit PCM with rounding and clipping.
+/// Float sample to 16-bit PCM, rounding half to even, with clipping.
+///
+/// Adding and subtracting 1.5 × 2²³ rounds in the FPU's default mode without a libm call, so the
+/// loop vectorises; the result is identical on every IEEE-754 target (native and wasm).
 pub fn f32_to_i16(s: f32) -> i16 {
-    (s.clamp(-1.0, 1.0) * 32767.0).round() as i16
+    const MAGIC: f32 = 12_582_912.0;
+    ((s.clamp(-1.0, 1.0) * 32767.0 + MAGIC) - MAGIC) as i16
 }
 
 fn hex(bytes: &[u8]) -> String {

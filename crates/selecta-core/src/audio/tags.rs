@@ -25,6 +25,7 @@ impl Tags {
     /// Merge one metadata revision; later revisions win, empty strings are ignored.
     pub(crate) fn absorb(&mut self, rev: &MetadataRevision) {
         let mut album_artist = None;
+        let mut description = None;
         let all = rev.media.tags.iter().chain(rev.per_track.iter().flat_map(|t| t.metadata.tags.iter()));
         for tag in all {
             let Some(std) = &tag.std else { continue };
@@ -35,6 +36,8 @@ impl Tags {
                 StandardTag::Album(v) => set(&mut self.album, v),
                 StandardTag::Genre(v) => set(&mut self.genre, v),
                 StandardTag::Comment(v) => set(&mut self.comment, v),
+                // Vorbis comments and FLAC often carry the comment as DESCRIPTION.
+                StandardTag::Description(v) => description = Some(v.to_string()),
                 StandardTag::ReleaseYear(y) | StandardTag::RecordingYear(y) => {
                     self.year = Some(i32::from(*y));
                 }
@@ -44,6 +47,11 @@ impl Tags {
                     }
                 }
                 _ => {}
+            }
+        }
+        if self.comment.is_none() {
+            if let Some(d) = description {
+                set(&mut self.comment, &d);
             }
         }
         if self.artist.is_none() {

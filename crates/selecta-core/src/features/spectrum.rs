@@ -58,7 +58,8 @@ impl Stft {
                 continue;
             }
             for (m, c) in mags.iter_mut().zip(&spectrum) {
-                *m = c.norm() * scale;
+                // sqrt of the power: `norm()` calls hypot, which is several times slower.
+                *m = (c.re * c.re + c.im * c.im).sqrt() * scale;
             }
             on_frame(t, &mags);
         }
