@@ -1,0 +1,212 @@
+//! End-to-end tests of `selecta analyze` / `selecta show` through the real binary: incremental
+//! runs, renames and moves, edits, bad input, and a `kill -9` in the middle of a run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use selecta_core::features::{Key, Mode};
+use selecta_core::synth::{SynthSpec, render, wav_bytes};
+use serde_json::Value;
+
+fn selecta() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_selecta"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/audio").join(name)
+}
+
+fn synth_wav(path: &Path, bpm: f32, tonic: u8, seconds: f32) {
+    let mut spec = SynthSpec::new(bpm, Key { tonic, mode: if tonic % 2 == 0 { Mode::Major } else { Mode::Minor } });
+    spec.seconds = seconds;
+    spec.sample_rate = 22_050;
+    spec.seed = u64::from(tonic) + 1;
+    std::fs::write(path, wav_bytes(&render(&spec), spec.sample_rate, 1)).expect("write wav");
+}
+
+fn analyze(dir: &Path) -> Value {
+    let out = selecta().args(["analyze", "--json", "--jobs", "2"]).arg(dir).output().expect("run selecta");
+    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object")
+}
+
+fn show(file: &Path) -> Value {
+    let out = selecta().args(["show", "--json"]).arg(file).output().expect("run selecta");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn incremental_runs_renames_moves_and_edits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = dir.path();
+    std::fs::create_dir(lib.join("sub")).expect("mkdir");
+    synth_wav(&lib.join("a.wav"), 120.0, 0, 6.0);
+    synth_wav(&lib.join("b.wav"), 128.0, 3, 6.0);
+    std::fs::copy(fixture("groove.flac"), lib.join("sub/groove.flac")).expect("copy");
+
+    let first = analyze(lib);
+    assert_eq!(first["scanned"], 3);
+    assert_eq!(first["analyzed"], 3);
+    assert_eq!(first["unchanged"], 0);
+    assert_eq!(first["failed"].as_array().map(Vec::len), Some(0));
+
+    let second = analyze(lib);
+    assert_eq!(second["analyzed"], 0, "an unchanged library decodes nothing");
+    assert_eq!(second["unchanged"], 3);
+
+    // Rename and move: same songId, nothing decoded.
+    let before = show(&lib.join("sub/groove.flac"));
+    std::fs::rename(lib.join("sub/groove.flac"), lib.join("moved.flac")).expect("move");
+    std::fs::rename(lib.join("a.wav"), lib.join("sub/renamed.wav")).expect("rename");
+    let third = analyze(lib);
+    assert_eq!(third["analyzed"], 0, "moves and renames are not decoded again: {third}");
+    assert_eq!(third["unchanged"], 3);
+    let after = show(&lib.join("moved.flac"));
+    assert_eq!(after["songId"], before["songId"]);
+    assert_eq!(after["bpm"], before["bpm"]);
+
+    // A changed file is analysed alone.
+    synth_wav(&lib.join("b.wav"), 100.0, 5, 6.0);
+    let fourth = analyze(lib);
+    assert_eq!(fourth["analyzed"], 1);
+    assert_eq!(fourth["unchanged"], 2);
+    let b = show(&lib.join("b.wav"));
+    let bpm = b["bpm"].as_f64().expect("bpm");
+    assert!((bpm / 100.0 - 1.0).abs() < 0.02, "{bpm}");
+}
+
+#[test]
+fn show_json_has_every_documented_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(fixture("groove.mp3"), dir.path().join("groove.mp3")).expect("copy");
+    analyze(dir.path());
+    let v = show(&dir.path().join("groove.mp3"));
+    for key in [
+        "songId", "fileHash", "path", "durationSec", "sampleRate", "channels", "bitrateKbps", "bpm",
+        "bpmConfidence", "key", "camelot", "openKey", "keyStrength", "rmsMean", "loudnessLufs", "hpcp",
+        "chromaprintFingerprint", "chromaprintSimhash", "metadata",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["key"], "A minor");
+    assert_eq!(v["camelot"], "8A");
+    assert_eq!(v["openKey"], "1m");
+    assert_eq!(v["hpcp"].as_array().map(Vec::len), Some(12));
+    assert_eq!(v["metadata"]["title"], "Fixture Groove");
+    assert_eq!(v["chromaprintSimhash"].as_str().map(str::len), Some(16));
+}
+
+#[test]
+fn bad_input_is_reported_per_file_and_the_rest_is_analysed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = dir.path();
+    synth_wav(&lib.join("good.wav"), 110.0, 2, 5.0);
+    std::fs::copy(fixture("groove.ogg"), lib.join("good.ogg")).expect("copy");
+    std::fs::write(lib.join("empty.mp3"), b"").expect("write");
+    let mut noise = Vec::with_capacity(200_000);
+    let mut x: u32 = 12345;
+    for _ in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        noise.push((x >> 24) as u8);
+    }
+    std::fs::write(lib.join("random.mp3"), &noise).expect("write");
+    std::fs::write(lib.join("notes.flac"), "these are my notes, not audio\n".repeat(50)).expect("write");
+    let wav = std::fs::read(lib.join("good.wav")).expect("read");
+    std::fs::write(lib.join("truncated.wav"), &wav[..wav.len() / 2]).expect("write");
+    let mp3 = std::fs::read(fixture("groove.mp3")).expect("read");
+    std::fs::write(lib.join("truncated.mp3"), &mp3[..mp3.len() / 2]).expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(lib.join("does-not-exist.flac"), lib.join("dangling.flac")).expect("symlink");
+
+    let out = selecta().args(["analyze", "--json"]).arg(lib).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["analyzed"], 2, "{report}");
+    let failed = report["failed"].as_array().expect("failed list");
+    let reason = |name: &str| -> String {
+        failed
+            .iter()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(name)))
+            .and_then(|f| f["error"].as_str())
+            .unwrap_or_else(|| panic!("{name} not in failed: {report}"))
+            .to_string()
+    };
+    assert!(reason("empty.mp3").contains("empty"));
+    assert!(reason("random.mp3").contains("not a supported audio file") || reason("random.mp3").contains("corrupt"));
+    assert!(reason("notes.flac").contains("not a supported audio file"));
+    assert!(reason("truncated.wav").contains("truncated"), "{}", reason("truncated.wav"));
+    assert!(reason("truncated.mp3").contains("truncated"), "{}", reason("truncated.mp3"));
+    #[cfg(unix)]
+    assert!(reason("dangling.flac").contains("cannot read"));
+    // A rerun keeps the good ones and reports the bad ones again.
+    let again = analyze(lib);
+    assert_eq!(again["unchanged"], 2);
+    assert_eq!(again["failed"].as_array().map(Vec::len), Some(failed.len()));
+}
+
+fn stored_rows(lib: &Path) -> i64 {
+    let db = lib.join("features.db");
+    if !db.exists() {
+        return 0;
+    }
+    rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("SELECT COUNT(*) FROM song_features", [], |r| r.get(0)))
+        .unwrap_or(0)
+}
+
+#[test]
+fn kill_9_mid_run_loses_nothing_committed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = dir.path();
+    let total = 24;
+    for i in 0..total {
+        synth_wav(&lib.join(format!("t{i:02}.wav")), 90.0 + i as f32 * 3.0, (i % 12) as u8, 20.0);
+    }
+    let mut child = selecta()
+        .args(["analyze", "--json", "--jobs", "1"])
+        .arg(lib)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut seen = 0;
+    for _ in 0..600 {
+        seen = stored_rows(lib);
+        if seen >= 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    assert!(seen >= 3, "analysis never committed anything");
+    let after_kill = stored_rows(lib);
+    assert!(after_kill >= seen, "rows committed before the kill survive ({after_kill} < {seen})");
+    if after_kill == total {
+        eprintln!("warning: the run finished before the kill; crash window not exercised");
+    }
+    let conn = rusqlite::Connection::open(lib.join("features.db")).expect("open");
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
+    assert_eq!(check, "ok");
+    drop(conn);
+    let rerun = analyze(lib);
+    assert_eq!(rerun["scanned"], total);
+    let analyzed = rerun["analyzed"].as_i64().expect("n");
+    let unchanged = rerun["unchanged"].as_i64().expect("n");
+    assert_eq!(analyzed + unchanged, total);
+    assert!(unchanged >= after_kill, "committed tracks are not analysed again");
+    assert_eq!(stored_rows(lib), total);
+}
+
+#[test]
+fn usage_and_fatal_errors_have_documented_exit_codes() {
+    let out = selecta().args(["analyze", "/definitely/not/here"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/definitely/not/here"));
+    let out = selecta().args(["analyze", "--bogus"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
