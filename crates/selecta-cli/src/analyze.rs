@@ -75,7 +75,9 @@ pub fn run(dir: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
                     work.push((path, key, size, mtime_ms));
                 }
             }
-            Err(e) => report.failed.push(Failure { path: path.display().to_string(), error: format!("cannot read the file: {e}") }),
+            Err(e) => report
+                .failed
+                .push(Failure { path: path.display().to_string(), error: format!("cannot read the file: {e}") }),
         }
     }
 
@@ -159,7 +161,14 @@ pub fn run(dir: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
 }
 
 fn process(path: &Path, key: String, size: u64, mtime_ms: i64, index: &LibraryIndex, options: &AnalyzeOptions) -> Done {
-    let mut done = Done { path: path.to_path_buf(), key, size, mtime_ms, file_hash: String::new(), outcome: Outcome::Failed(String::new()) };
+    let mut done = Done {
+        path: path.to_path_buf(),
+        key,
+        size,
+        mtime_ms,
+        file_hash: String::new(),
+        outcome: Outcome::Failed(String::new()),
+    };
     if size > options.limits.max_file_bytes {
         done.outcome = Outcome::Failed(format!(
             "file is too large ({size} bytes; the limit is {} bytes)",

@@ -56,7 +56,10 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
-        println!("{:<6} {:>6} {:>10} {:>14} {:>16} {:>16}", "format", "files", "audio min", "decode ×RT", "analysis ×RT", "analysis/decode");
+        println!(
+            "{:<6} {:>6} {:>10} {:>14} {:>16} {:>16}",
+            "format", "files", "audio min", "decode ×RT", "analysis ×RT", "analysis/decode"
+        );
         for (ext, s) in &stats {
             println!(
                 "{:<6} {:>6} {:>10.1} {:>14.0} {:>16.0} {:>16.2}",

@@ -46,9 +46,11 @@ fn resolve(manifest: &Path, rel: &str) -> PathBuf {
 }
 
 pub fn tempo(manifest: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
-    let mut reader = csv::Reader::from_path(manifest).with_context(|| format!("{}: cannot read", manifest.display()))?;
+    let mut reader =
+        csv::Reader::from_path(manifest).with_context(|| format!("{}: cannot read", manifest.display()))?;
     let headers = reader.headers()?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("manifest has no `{name}` column"));
+    let col =
+        |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("manifest has no `{name}` column"));
     let (path_col, bpm_col) = (col("path")?, col("bpm_gt")?);
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -63,9 +65,9 @@ pub fn tempo(manifest: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
     let results: Vec<TrackResult> = pool.install(|| {
         rows.par_iter()
             .map(|(path, truth)| {
-                let analysed = std::fs::read(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| analyze_bytes(b, path.file_name().and_then(|n| n.to_str()), &options).map_err(|e| e.to_string()));
+                let analysed = std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| {
+                    analyze_bytes(b, path.file_name().and_then(|n| n.to_str()), &options).map_err(|e| e.to_string())
+                });
                 let (bpm, error) = match analysed {
                     Ok(f) => (f.bpm.map(f64::from), None),
                     Err(e) => (None, Some(e)),

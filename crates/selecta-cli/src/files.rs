@@ -9,8 +9,10 @@ use selecta_sqlite::FEATURES_DB;
 
 /// Extensions treated as audio. Formats symphonia cannot decode (e.g. Opus, WMA) are still
 /// listed so that they are reported as unsupported instead of silently ignored.
-const AUDIO_EXTENSIONS: &[&str] =
-    &["mp3", "flac", "wav", "wave", "aif", "aiff", "aifc", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "alac", "caf", "wma"];
+const AUDIO_EXTENSIONS: &[&str] = &[
+    "mp3", "flac", "wav", "wave", "aif", "aiff", "aifc", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "alac",
+    "caf", "wma",
+];
 
 /// Whether a path names an audio file by its extension.
 pub fn is_audio(path: &Path) -> bool {
@@ -23,9 +25,10 @@ pub fn is_audio(path: &Path) -> bool {
 /// as unreadable); hidden folders are skipped.
 pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    let walker = walkdir::WalkDir::new(dir).follow_links(false).into_iter().filter_entry(|e| {
-        e.depth() == 0 || !e.file_name().to_str().is_some_and(|n| n.starts_with('.'))
-    });
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_str().is_some_and(|n| n.starts_with('.')));
     for entry in walker {
         match entry {
             Ok(e) if !e.file_type().is_dir() && is_audio(e.path()) => out.push(e.into_path()),
@@ -45,12 +48,8 @@ pub fn now_ms() -> i64 {
 /// Size and modification time (ms) of a file, following links.
 pub fn stat(path: &Path) -> std::io::Result<(u64, i64)> {
     let meta = std::fs::metadata(path)?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
+    let mtime =
+        meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as i64).unwrap_or(0);
     Ok((meta.len(), mtime))
 }
 
@@ -64,7 +63,10 @@ pub fn find_library(file: &Path) -> Result<PathBuf> {
         }
         dir = d.parent();
     }
-    bail!("{}: no library found (no {FEATURES_DB} in any parent folder); run `selecta analyze DIR` first", file.display())
+    bail!(
+        "{}: no library found (no {FEATURES_DB} in any parent folder); run `selecta analyze DIR` first",
+        file.display()
+    )
 }
 
 /// The path of `file` relative to `root`, with `/` separators.

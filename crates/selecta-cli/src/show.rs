@@ -32,7 +32,10 @@ pub fn run(file: &Path, library: Option<&Path>, json: bool) -> Result<()> {
     let tags = &features.metadata;
     println!("{}", abs.display());
     println!("  title/artist  {} / {}", opt(tags.title.clone()), opt(tags.artist.clone()));
-    println!("  duration      {:.2} s, {} Hz, {} ch, {:.0} kbps", features.duration_sec, features.sample_rate, features.channels, features.bitrate_kbps);
+    println!(
+        "  duration      {:.2} s, {} Hz, {} ch, {:.0} kbps",
+        features.duration_sec, features.sample_rate, features.channels, features.bitrate_kbps
+    );
     println!(
         "  tempo         {} BPM (confidence {})",
         opt(features.bpm.map(|b| format!("{b:.2}"))),
@@ -45,7 +48,11 @@ pub fn run(file: &Path, library: Option<&Path>, json: bool) -> Result<()> {
         opt(features.key.map(|k| k.open_key())),
         opt(features.key_strength.map(|s| format!("{s:.2}")))
     );
-    println!("  loudness      {} LUFS, RMS {:.4}", opt(features.loudness_lufs.map(|l| format!("{l:.2}"))), features.rms_mean);
+    println!(
+        "  loudness      {} LUFS, RMS {:.4}",
+        opt(features.loudness_lufs.map(|l| format!("{l:.2}"))),
+        features.rms_mean
+    );
     println!("  songId        {}", features.song_id);
     println!("  fileHash      {}", features.file_hash);
     Ok(())

@@ -18,7 +18,8 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn synth_wav(path: &Path, bpm: f32, tonic: u8, seconds: f32) {
-    let mut spec = SynthSpec::new(bpm, Key { tonic, mode: if tonic % 2 == 0 { Mode::Major } else { Mode::Minor } });
+    let mut spec =
+        SynthSpec::new(bpm, Key { tonic, mode: if tonic.is_multiple_of(2) { Mode::Major } else { Mode::Minor } });
     spec.seconds = seconds;
     spec.sample_rate = 22_050;
     spec.seed = u64::from(tonic) + 1;
@@ -84,9 +85,25 @@ fn show_json_has_every_documented_key() {
     analyze(dir.path());
     let v = show(&dir.path().join("groove.mp3"));
     for key in [
-        "songId", "fileHash", "path", "durationSec", "sampleRate", "channels", "bitrateKbps", "bpm",
-        "bpmConfidence", "key", "camelot", "openKey", "keyStrength", "rmsMean", "loudnessLufs", "hpcp",
-        "chromaprintFingerprint", "chromaprintSimhash", "metadata",
+        "songId",
+        "fileHash",
+        "path",
+        "durationSec",
+        "sampleRate",
+        "channels",
+        "bitrateKbps",
+        "bpm",
+        "bpmConfidence",
+        "key",
+        "camelot",
+        "openKey",
+        "keyStrength",
+        "rmsMean",
+        "loudnessLufs",
+        "hpcp",
+        "chromaprintFingerprint",
+        "chromaprintSimhash",
+        "metadata",
     ] {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }

@@ -31,9 +31,7 @@ pub enum AnalysisError {
     #[error("audio data is corrupt: {0}")]
     Corrupt(String),
     /// The stream ends before the length its header announces.
-    #[error(
-        "file is truncated: the header announces {expected_sec:.2} s but only {decoded_sec:.2} s could be decoded"
-    )]
+    #[error("file is truncated: the header announces {expected_sec:.2} s but only {decoded_sec:.2} s could be decoded")]
     Truncated {
         /// Duration the container announces.
         expected_sec: f64,

@@ -56,12 +56,7 @@ impl LibraryIndex {
 /// Normalise a relative path into an index key: `/` separators, no `./`, no trailing slash.
 /// Keys are relative to the library root so that the library folder can move.
 pub fn path_key(relative: &str) -> String {
-    relative
-        .replace('\\', "/")
-        .split('/')
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect::<Vec<_>>()
-        .join("/")
+    relative.replace('\\', "/").split('/').filter(|part| !part.is_empty() && *part != ".").collect::<Vec<_>>().join("/")
 }
 
 #[cfg(test)]

@@ -71,12 +71,7 @@ fn chromaprint_matches_fpcalc_raw() {
     let fp = f.chromaprint.expect("fingerprint");
     assert!(!fp.encoded.is_empty());
     let agreement = bit_agreement(&fp.raw, &expected);
-    assert!(
-        (fp.raw.len() as i64 - expected.len() as i64).abs() <= 2,
-        "lengths {} vs {}",
-        fp.raw.len(),
-        expected.len()
-    );
+    assert!((fp.raw.len() as i64 - expected.len() as i64).abs() <= 2, "lengths {} vs {}", fp.raw.len(), expected.len());
     assert!(agreement >= 0.95, "bit agreement {agreement}");
 }
 
@@ -87,7 +82,11 @@ fn chromaprint_simhash_separates_different_music() {
     let mut spec = selecta_core::synth::SynthSpec::new(97.0, Key { tonic: 2, mode: Mode::Major });
     spec.seconds = 10.0;
     let other = selecta_core::synth::wav_bytes(&selecta_core::synth::render(&spec), spec.sample_rate, 1);
-    let c = analyze_bytes(other, Some("o.wav"), &AnalyzeOptions::default()).expect("other").chromaprint.expect("fp").simhash;
+    let c = analyze_bytes(other, Some("o.wav"), &AnalyzeOptions::default())
+        .expect("other")
+        .chromaprint
+        .expect("fp")
+        .simhash;
     let same = (a ^ b).count_ones();
     let different = (a ^ c).count_ones();
     assert!(same < different, "re-encode distance {same} should be below other-music distance {different}");

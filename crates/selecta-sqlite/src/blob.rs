@@ -6,22 +6,24 @@ pub fn f32_to_blob(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-pub fn blob_to_f32(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
-    if bytes.len() % 4 != 0 {
-        return Err(StoreError::Corrupt(format!("f32 vector BLOB of {} bytes", bytes.len())));
-    }
-    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-}
-
 pub fn u32_to_blob(values: &[u32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-pub fn blob_to_u32(bytes: &[u8]) -> Result<Vec<u32>, StoreError> {
-    if bytes.len() % 4 != 0 {
-        return Err(StoreError::Corrupt(format!("u32 vector BLOB of {} bytes", bytes.len())));
+/// Split a BLOB into 4-byte little-endian words, refusing a length that is not a multiple of 4.
+fn words(bytes: &[u8], what: &str) -> Result<impl Iterator<Item = [u8; 4]>, StoreError> {
+    if !bytes.len().is_multiple_of(4) {
+        return Err(StoreError::Corrupt(format!("{what} vector BLOB of {} bytes", bytes.len())));
     }
-    Ok(bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    Ok(bytes.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]))
+}
+
+pub fn blob_to_f32(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
+    Ok(words(bytes, "f32")?.map(f32::from_le_bytes).collect())
+}
+
+pub fn blob_to_u32(bytes: &[u8]) -> Result<Vec<u32>, StoreError> {
+    Ok(words(bytes, "u32")?.map(u32::from_le_bytes).collect())
 }
 
 #[cfg(test)]

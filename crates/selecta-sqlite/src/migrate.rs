@@ -80,8 +80,7 @@ pub const PATH_INDEX_STEPS: &[Step] = &[Step {
 
 /// Current `schemaVersion` (0 for a new database).
 pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value TEXT)", [])
-        .map_err(db_err)?;
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value TEXT)", []).map_err(db_err)?;
     let v: Option<String> = conn
         .query_row("SELECT value FROM schema_meta WHERE key = 'schemaVersion'", [], |r| r.get(0))
         .optional()

@@ -259,9 +259,8 @@ impl Store for SqliteStore {
 
     fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError> {
         let tx = self.paths.transaction().map_err(db_err)?;
-        let mut removed = tx
-            .execute("DELETE FROM path_index WHERE lastSeenMs < ?1", [now_ms - ttl_ms])
-            .map_err(db_err)?;
+        let mut removed =
+            tx.execute("DELETE FROM path_index WHERE lastSeenMs < ?1", [now_ms - ttl_ms]).map_err(db_err)?;
         removed += tx
             .execute(
                 "DELETE FROM path_index WHERE pathKey IN (SELECT pathKey FROM path_index

@@ -84,26 +84,23 @@ pub fn decode(
     let mut format = symphonia::default::get_probe()
         .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
         .map_err(|e| match e {
-            SymError::Unsupported(_) => {
-                AnalysisError::UnsupportedFormat("no decoder recognises this container".into())
+            SymError::Unsupported(_) => AnalysisError::UnsupportedFormat("no decoder recognises this container".into()),
+            SymError::IoError(_) => {
+                AnalysisError::UnsupportedFormat("the data ends before any audio container could be recognised".into())
             }
-            SymError::IoError(_) => AnalysisError::UnsupportedFormat(
-                "the data ends before any audio container could be recognised".into(),
-            ),
             other => AnalysisError::UnsupportedFormat(other.to_string()),
         })?;
     let track = format.default_track(TrackType::Audio).ok_or(AnalysisError::NoAudioTrack)?;
     let track_id = track.id;
     let announced_frames = track.num_frames;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .ok_or(AnalysisError::NoAudioTrack)?
-        .clone();
+    let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AnalysisError::NoAudioTrack)?.clone();
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| AnalysisError::UnsupportedFormat(format!("codec not supported: {e}")))?;
+        .map_err(|_| {
+            AnalysisError::UnsupportedFormat(
+                "its audio codec cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, PCM)".into(),
+            )
+        })?;
 
     let mut tags = Tags::default();
     let mut info: Option<StreamInfo> = None;
@@ -199,9 +196,7 @@ pub fn decode(
             return Err(AnalysisError::Truncated { expected_sec, decoded_sec });
         }
     } else if let Some(e) = io_error {
-        return Err(AnalysisError::Corrupt(format!(
-            "stream ends unexpectedly after {decoded_sec:.2} s ({e})"
-        )));
+        return Err(AnalysisError::Corrupt(format!("stream ends unexpectedly after {decoded_sec:.2} s ({e})")));
     }
     if decoded_sec < limits.min_duration_sec {
         return Err(AnalysisError::TooShort { decoded_sec, min_sec: limits.min_duration_sec });

@@ -36,9 +36,7 @@ mod tests {
         let from = 44_100u32;
         let to = 11_025u32;
         let f = 440.0f32;
-        let x: Vec<f32> = (0..from)
-            .map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / from as f32).sin())
-            .collect();
+        let x: Vec<f32> = (0..from).map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / from as f32).sin()).collect();
         let y = resample_mono(&x, from, to).expect("resample");
         assert!((y.len() as i64 - to as i64).abs() <= 2, "len {}", y.len());
         // Phase-aligned: compare with the ideal sine away from the edges.

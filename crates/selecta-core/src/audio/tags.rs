@@ -49,15 +49,15 @@ impl Tags {
                 _ => {}
             }
         }
-        if self.comment.is_none() {
-            if let Some(d) = description {
-                set(&mut self.comment, &d);
-            }
+        if self.comment.is_none()
+            && let Some(d) = description
+        {
+            set(&mut self.comment, &d);
         }
-        if self.artist.is_none() {
-            if let Some(a) = album_artist.filter(|a| !a.trim().is_empty()) {
-                self.artist = Some(a.trim().to_string());
-            }
+        if self.artist.is_none()
+            && let Some(a) = album_artist.filter(|a| !a.trim().is_empty())
+        {
+            self.artist = Some(a.trim().to_string());
         }
     }
 }

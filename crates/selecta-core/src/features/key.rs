@@ -94,11 +94,13 @@ impl Key {
             'B' => 11,
             _ => return None,
         };
-        let accidental: i32 = chars.map(|c| match c {
-            '#' | '♯' => 1,
-            'b' | '♭' => -1,
-            _ => 0,
-        }).sum();
+        let accidental: i32 = chars
+            .map(|c| match c {
+                '#' | '♯' => 1,
+                'b' | '♭' => -1,
+                _ => 0,
+            })
+            .sum();
         Some(Key { tonic: (base + accidental).rem_euclid(12) as u8, mode })
     }
 }

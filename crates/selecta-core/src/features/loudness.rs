@@ -22,10 +22,10 @@ impl LoudnessMeter {
 
     /// Feed interleaved samples.
     pub fn push(&mut self, interleaved: &[f32]) {
-        if let Some(m) = &mut self.meter {
-            if m.add_frames_f32(interleaved).is_err() {
-                self.meter = None;
-            }
+        if let Some(m) = &mut self.meter
+            && m.add_frames_f32(interleaved).is_err()
+        {
+            self.meter = None;
         }
     }
 
