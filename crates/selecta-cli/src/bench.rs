@@ -57,14 +57,15 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
         println!(
-            "{:<6} {:>6} {:>10} {:>14} {:>16} {:>16}",
-            "format", "files", "audio min", "decode ×RT", "analysis ×RT", "analysis/decode"
+            "{:<6} {:>6} {:>7} {:>10} {:>14} {:>16} {:>16}",
+            "format", "files", "failed", "audio min", "decode ×RT", "analysis ×RT", "analysis/decode"
         );
         for (ext, s) in &stats {
             println!(
-                "{:<6} {:>6} {:>10.1} {:>14.0} {:>16.0} {:>16.2}",
+                "{:<6} {:>6} {:>7} {:>10.1} {:>14.0} {:>16.0} {:>16.2}",
                 ext,
                 s.files,
+                s.failed,
                 s.audio_sec / 60.0,
                 s.decode_x_realtime,
                 s.analysis_x_realtime,
