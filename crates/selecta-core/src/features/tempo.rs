@@ -160,7 +160,8 @@ fn offbeat_ratio(envelope: &[f32], fps: f32, bpm: f32) -> f32 {
 pub fn estimate_tempo(envelope: &[f32], fps: f32, range: TempoRange) -> Option<TempoEstimate> {
     let beats_needed = 8.0;
     let max_lag = (fps * 60.0 / range.min_bpm * beats_needed * 1.1).ceil() as usize;
-    if envelope.len() < (fps * 4.0) as usize || envelope.iter().all(|&v| v <= 0.0) {
+    let range_ok = range.min_bpm > 0.0 && range.min_bpm <= range.max_bpm;
+    if !range_ok || envelope.len() < (fps * 4.0) as usize || envelope.iter().all(|&v| v <= 0.0) {
         return None;
     }
     let acf = autocorrelation(envelope, max_lag);
