@@ -11,9 +11,10 @@ use std::sync::mpsc;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use selecta_core::embed::{Embedder, SamplingProfile, TrackEmbedding};
 use selecta_core::hash::sha256_hex;
 use selecta_core::library::{LibraryIndex, path_key};
-use selecta_core::{AnalyzeOptions, PathEntry, SongFeatures, Store, analyze_bytes};
+use selecta_core::{AnalyzeOptions, PathEntry, SongFeatures, Store, analyze_bytes, embed_bytes};
 use selecta_sqlite::SqliteStore;
 use serde::Serialize;
 
@@ -36,12 +37,46 @@ struct Report {
     analyzed: usize,
     unchanged: usize,
     failed: Vec<Failure>,
+    embedding: EmbeddingReport,
+}
+
+/// The state of the embedding model for this run (`status`: `ok` or `runtime_unavailable`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EmbeddingReport {
+    status: &'static str,
+    model_version: Option<String>,
+    profile: &'static str,
+    /// Tracks whose embedding was (re)computed in this run.
+    embedded: usize,
+    /// Why the model is unavailable, or the first inference error.
+    error: Option<String>,
 }
 
 enum Outcome {
     Analyzed(Box<SongFeatures>),
     Known { song_id: String },
+    Embedded { song_id: String, embedding: Option<Box<TrackEmbedding>> },
     Failed(String),
+}
+
+/// What a worker must do with a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// New or changed: read, hash, analyse.
+    Analyse,
+    /// Unchanged, but its embedding is missing or from another model/profile.
+    EmbedOnly,
+}
+
+/// Settings of one `analyze` run.
+#[derive(Debug)]
+pub struct AnalyzeArgs<'a> {
+    pub dir: &'a Path,
+    pub jobs: Option<usize>,
+    pub json: bool,
+    pub profile: SamplingProfile,
+    pub model_dir: Option<PathBuf>,
 }
 
 struct Done {
@@ -53,13 +88,34 @@ struct Done {
     outcome: Outcome,
 }
 
-pub fn run(dir: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
+pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
+    let (dir, jobs, json) = (args.dir, args.jobs, args.json);
     let root = std::fs::canonicalize(dir).with_context(|| format!("{}: cannot open the folder", dir.display()))?;
     let mut store = SqliteStore::open(&root).with_context(|| format!("{}: cannot open the library", root.display()))?;
-    let mut index = LibraryIndex::load(&store)?;
+    let (embedder, model_error) = match crate::model::load(args.model_dir.as_deref()) {
+        Ok(e) => (Some(e), None),
+        Err(e) => {
+            tracing::warn!("{e}; analysing without embeddings");
+            (None, Some(e))
+        }
+    };
+    let wanted = embedder.as_ref().map(|e| (e.manifest().model_version.clone(), args.profile));
+    let mut index = LibraryIndex::load(&store, wanted)?;
     let files = audio_files(&root)?;
     let scanned = files.len();
-    let mut report = Report { scanned, analyzed: 0, unchanged: 0, failed: Vec::new() };
+    let mut report = Report {
+        scanned,
+        analyzed: 0,
+        unchanged: 0,
+        failed: Vec::new(),
+        embedding: EmbeddingReport {
+            status: model_error.as_ref().map_or("ok", |e| e.status()),
+            model_version: embedder.as_ref().map(|e| e.manifest().model_version.clone()),
+            profile: args.profile.name(),
+            embedded: 0,
+            error: model_error.map(|e| e.to_string()),
+        },
+    };
 
     // Stat every file; unchanged ones need nothing else.
     let mut touched = Vec::new();
@@ -67,14 +123,16 @@ pub fn run(dir: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
     for path in files {
         let key = path_key(&relative_to(&root, &path)?);
         match stat(&path) {
-            Ok((size, mtime_ms)) => {
-                if index.unchanged(&key, size, mtime_ms).is_some() {
+            Ok((size, mtime_ms)) => match index.unchanged(&key, size, mtime_ms) {
+                Some(entry) if index.needs_embedding(&entry.song_id) => {
+                    work.push((path, key, size, mtime_ms, Job::EmbedOnly));
+                }
+                Some(_) => {
                     touched.push(key);
                     report.unchanged += 1;
-                } else {
-                    work.push((path, key, size, mtime_ms));
                 }
-            }
+                None => work.push((path, key, size, mtime_ms, Job::Analyse)),
+            },
             Err(e) => report
                 .failed
                 .push(Failure { path: path.display().to_string(), error: format!("cannot read the file: {e}") }),
@@ -89,14 +147,16 @@ pub fn run(dir: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
     );
     let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
-    let options = AnalyzeOptions::default();
+    let options = AnalyzeOptions { profile: args.profile, ..AnalyzeOptions::default() };
     let (tx, rx) = mpsc::sync_channel::<Done>(threads * 2);
     let index_ref = &index;
+    let embedder_ref = embedder.as_ref();
     let write_result: Result<()> = std::thread::scope(|scope| {
         scope.spawn(move || {
             pool.install(|| {
-                work.into_par_iter().for_each_with(tx, |tx, (path, key, size, mtime_ms)| {
-                    let done = process(&path, key, size, mtime_ms, index_ref, &options);
+                work.into_par_iter().for_each_with(tx, |tx, (path, key, size, mtime_ms, job)| {
+                    let file = FileJob { path: &path, key, size, mtime_ms, job };
+                    let done = process(file, index_ref, &options, embedder_ref);
                     // The receiver only goes away when the writer failed; stop quietly then.
                     let _ = tx.send(done);
                 });
@@ -110,7 +170,18 @@ pub fn run(dir: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
                 Outcome::Analyzed(features) => {
                     store.put_song_features(&features, now)?;
                     report.analyzed += 1;
+                    if features.embedding.is_some() {
+                        report.embedding.embedded += 1;
+                    }
                     features.song_id.clone()
+                }
+                Outcome::Embedded { song_id, embedding } => {
+                    if let Some(e) = embedding {
+                        store.put_embedding(&song_id, &e, now)?;
+                        report.embedding.embedded += 1;
+                    }
+                    report.analyzed += 1;
+                    song_id
                 }
                 Outcome::Known { song_id } => {
                     report.unchanged += 1;
@@ -160,7 +231,16 @@ pub fn run(dir: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn process(path: &Path, key: String, size: u64, mtime_ms: i64, index: &LibraryIndex, options: &AnalyzeOptions) -> Done {
+struct FileJob<'a> {
+    path: &'a Path,
+    key: String,
+    size: u64,
+    mtime_ms: i64,
+    job: Job,
+}
+
+fn process(file: FileJob<'_>, index: &LibraryIndex, options: &AnalyzeOptions, embedder: Option<&Embedder>) -> Done {
+    let FileJob { path, key, size, mtime_ms, job } = file;
     let mut done = Done {
         path: path.to_path_buf(),
         key,
@@ -184,13 +264,25 @@ fn process(path: &Path, key: String, size: u64, mtime_ms: i64, index: &LibraryIn
         }
     };
     done.file_hash = sha256_hex(&bytes);
-    if let Some(song_id) = index.song_for_file_hash(&done.file_hash) {
-        done.outcome = Outcome::Known { song_id: song_id.to_string() };
+    let name = path.file_name().and_then(|n| n.to_str());
+    let known = index.song_for_file_hash(&done.file_hash).map(str::to_string);
+    if let Some(song_id) = known {
+        done.outcome = match embedder.filter(|_| job == Job::EmbedOnly || index.needs_embedding(&song_id)) {
+            None => Outcome::Known { song_id },
+            Some(model) => match embed_bytes(bytes, name, options, model) {
+                Ok((_, embedding)) => Outcome::Embedded { song_id, embedding: embedding.map(Box::new) },
+                Err(e) => Outcome::Failed(e.to_string()),
+            },
+        };
         return done;
     }
-    let name = path.file_name().and_then(|n| n.to_str());
-    done.outcome = match analyze_bytes(bytes, name, options) {
-        Ok(features) => Outcome::Analyzed(Box::new(features)),
+    done.outcome = match analyze_bytes(bytes, name, options, embedder) {
+        Ok(analysis) => {
+            if let Some(e) = analysis.embedding_error {
+                tracing::warn!("{}: {e}", path.display());
+            }
+            Outcome::Analyzed(Box::new(analysis.features))
+        }
         Err(e) => Outcome::Failed(e.to_string()),
     };
     done

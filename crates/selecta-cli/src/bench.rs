@@ -84,7 +84,7 @@ fn measure(path: &Path, options: &AnalyzeOptions) -> Option<(f64, f64, f64)> {
     let audio = decode_only(bytes.clone(), name, &options.limits).ok()?;
     let decode = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    analyze_bytes(bytes, name, options).ok()?;
+    analyze_bytes(bytes, name, options, None).ok()?;
     let analysis = t1.elapsed().as_secs_f64();
     Some((audio, decode, analysis))
 }

@@ -66,10 +66,11 @@ pub fn tempo(manifest: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
         rows.par_iter()
             .map(|(path, truth)| {
                 let analysed = std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| {
-                    analyze_bytes(b, path.file_name().and_then(|n| n.to_str()), &options).map_err(|e| e.to_string())
+                    analyze_bytes(b, path.file_name().and_then(|n| n.to_str()), &options, None)
+                        .map_err(|e| e.to_string())
                 });
                 let (bpm, error) = match analysed {
-                    Ok(f) => (f.bpm.map(f64::from), None),
+                    Ok(a) => (a.features.bpm.map(f64::from), None),
                     Err(e) => (None, Some(e)),
                 };
                 let acc1 = bpm.is_some_and(|b| within(b, *truth, 1.0));

@@ -9,12 +9,18 @@ mod analyze;
 mod bench;
 mod eval;
 mod files;
+mod model;
 mod show;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use selecta_core::embed::SamplingProfile;
+
+fn parse_profile(name: &str) -> Result<SamplingProfile, String> {
+    SamplingProfile::parse(name).ok_or_else(|| format!("unknown profile {name:?} (full, club_hifi_150s, fast)"))
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "selecta", version, about = "Local-first music-library intelligence: analysis, taste, similarity, DJ")]
@@ -36,6 +42,12 @@ enum Command {
         /// Print one JSON object on stdout instead of a summary.
         #[arg(long)]
         json: bool,
+        /// Embedding sampling profile: full, club_hifi_150s or fast.
+        #[arg(long, default_value = "full", value_parser = parse_profile)]
+        profile: SamplingProfile,
+        /// Model folder (manifest.json + model); default: the bundled musicnn-MSD model.
+        #[arg(long, env = "SELECTA_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
     },
     /// Show every stored feature of one file.
     Show {
@@ -47,6 +59,9 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Model folder whose tag names label `topTags` (default: the bundled model).
+        #[arg(long, env = "SELECTA_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
     },
     /// Measure decode-only and full-analysis speed (× realtime per core) on audio files.
     Bench {
@@ -87,8 +102,12 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Analyze { dir, jobs, json } => analyze::run(&dir, jobs, json),
-        Command::Show { file, library, json } => show::run(&file, library.as_deref(), json),
+        Command::Analyze { dir, jobs, json, profile, model_dir } => {
+            analyze::run(&analyze::AnalyzeArgs { dir: &dir, jobs, json, profile, model_dir })
+        }
+        Command::Show { file, library, json, model_dir } => {
+            show::run(&file, library.as_deref(), model_dir.as_deref(), json)
+        }
         Command::Bench { paths, json } => bench::run(&paths, json),
         Command::Eval { what: EvalCommand::Tempo { manifest, jobs, json } } => eval::tempo(&manifest, jobs, json),
     };

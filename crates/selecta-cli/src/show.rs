@@ -9,7 +9,7 @@ use selecta_sqlite::SqliteStore;
 
 use crate::files::{find_library, relative_to};
 
-pub fn run(file: &Path, library: Option<&Path>, json: bool) -> Result<()> {
+pub fn run(file: &Path, library: Option<&Path>, model_dir: Option<&Path>, json: bool) -> Result<()> {
     let abs = std::fs::canonicalize(file).with_context(|| format!("{}: cannot open", file.display()))?;
     let root = match library {
         Some(l) => std::fs::canonicalize(l).with_context(|| format!("{}: cannot open the library", l.display()))?,
@@ -23,7 +23,8 @@ pub fn run(file: &Path, library: Option<&Path>, json: bool) -> Result<()> {
     let features = store
         .song_features(&entry.song_id)?
         .ok_or_else(|| anyhow!("{}: the library has no features for song {}", file.display(), entry.song_id))?;
-    let value = features.to_json(Some(&abs.display().to_string()));
+    let tag_names = crate::model::tag_names(model_dir);
+    let value = features.to_json(Some(&abs.display().to_string()), &tag_names);
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -53,6 +54,19 @@ pub fn run(file: &Path, library: Option<&Path>, json: bool) -> Result<()> {
         opt(features.loudness_lufs.map(|l| format!("{l:.2}"))),
         features.rms_mean
     );
+    if let Some(e) = &features.embedding {
+        let tags: Vec<String> = value["topTags"]
+            .as_array()
+            .map(|a| a.iter().take(5).filter_map(|t| t["name"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        println!(
+            "  embedding     {} ({}-d, profile {}), tags: {}",
+            e.model_version,
+            e.vector.len(),
+            e.profile.name(),
+            tags.join(", ")
+        );
+    }
     println!("  songId        {}", features.song_id);
     println!("  fileHash      {}", features.file_hash);
     Ok(())

@@ -3,6 +3,7 @@
 //! resampled once for the spectral features. Pure computation: no files, clocks or threads.
 
 use crate::audio::{self, DecodeLimits};
+use crate::embed::{EmbedError, Embedder, SamplingProfile, TrackEmbedding};
 use crate::error::AnalysisError;
 use crate::features::{self, FingerprintBuilder, LoudnessMeter, TempoRange};
 use crate::hash::{PcmHasher, sha256_hex};
@@ -10,7 +11,7 @@ use crate::record::SongFeatures;
 
 /// Version of the feature extractors. Stored with each track; a track analysed by an older
 /// version is analysed again.
-pub const ANALYSIS_VERSION: u32 = 1;
+pub const ANALYSIS_VERSION: u32 = 2;
 
 /// Options of [`analyze_bytes`].
 #[derive(Debug, Clone, Copy)]
@@ -22,12 +23,28 @@ pub struct AnalyzeOptions {
     /// The spectral features look at no more than this many seconds (very long files such as DJ
     /// mixes); hashes, duration and loudness always cover the whole file.
     pub max_spectral_seconds: f64,
+    /// Which windows the embedding looks at.
+    pub profile: SamplingProfile,
 }
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        Self { limits: DecodeLimits::default(), tempo_range: TempoRange::default(), max_spectral_seconds: 900.0 }
+        Self {
+            limits: DecodeLimits::default(),
+            tempo_range: TempoRange::default(),
+            max_spectral_seconds: 900.0,
+            profile: SamplingProfile::default(),
+        }
     }
+}
+
+/// Result of [`analyze_bytes`]: the features, and why the embedding is missing if it is.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Every feature that could be computed.
+    pub features: SongFeatures,
+    /// Set when an embedder was given but inference failed (the other features are still there).
+    pub embedding_error: Option<EmbedError>,
 }
 
 struct StreamState {
@@ -40,12 +57,14 @@ struct StreamState {
     mono_cap: usize,
 }
 
-/// Analyse one audio file given as bytes. `file_name` is a format hint only.
+/// Analyse one audio file given as bytes. `file_name` is a format hint only. Without an
+/// embedder (model unavailable) every other feature is still computed.
 pub fn analyze_bytes(
     bytes: Vec<u8>,
     file_name: Option<&str>,
     options: &AnalyzeOptions,
-) -> Result<SongFeatures, AnalysisError> {
+    embedder: Option<&Embedder>,
+) -> Result<Analysis, AnalysisError> {
     let file_hash = sha256_hex(&bytes);
     let file_size = bytes.len() as u64;
     let mut state: Option<StreamState> = None;
@@ -77,7 +96,15 @@ pub fn analyze_bytes(
     let key = hpcp.as_ref().map(features::key::estimate_key);
     let fingerprint = state.fingerprint.finish();
     let rms_window = (state.rate / 20).max(1) as usize;
-    Ok(SongFeatures {
+    let timbre = features::timbre::timbre_stats(&analysis, features::tempo::ONSET_SAMPLE_RATE);
+    let (embedding, embedding_error) = match embedder {
+        Some(e) => match embed_mono(e, &state.mono, state.rate, options.profile) {
+            Ok(v) => (v, None),
+            Err(err) => (None, Some(err)),
+        },
+        None => (None, None),
+    };
+    let features = SongFeatures {
         song_id: state.pcm.finish(),
         file_hash,
         analysis_version: ANALYSIS_VERSION,
@@ -94,9 +121,49 @@ pub fn analyze_bytes(
         hpcp: hpcp.map(|h| h.to_vec()),
         chromaprint: fingerprint,
         metadata: summary.tags,
-        model_version: None,
-        embedding: None,
-    })
+        timbre,
+        embedding,
+    };
+    Ok(Analysis { features, embedding_error })
+}
+
+/// Embed a mono signal at `rate`: resample to the model's rate, then run the profile.
+fn embed_mono(
+    embedder: &Embedder,
+    mono: &[f32],
+    rate: u32,
+    profile: SamplingProfile,
+) -> Result<Option<TrackEmbedding>, EmbedError> {
+    let model_rate = embedder.manifest().front_end.sample_rate;
+    let audio = audio::resample_mono(mono, rate, model_rate).map_err(|e| EmbedError::Inference(e.to_string()))?;
+    embedder.embed(&audio, profile)
+}
+
+/// Decode and embed only (a new model version or profile for a track whose other features are
+/// current). Returns the `songId` with the embedding.
+pub fn embed_bytes(
+    bytes: Vec<u8>,
+    file_name: Option<&str>,
+    options: &AnalyzeOptions,
+    embedder: &Embedder,
+) -> Result<(String, Option<TrackEmbedding>), AnalysisError> {
+    let mut pcm = PcmHasher::default();
+    let mut mono = Vec::new();
+    let mut rate = 0;
+    let mut channels = 1usize;
+    let cap_seconds = options.max_spectral_seconds;
+    audio::decode(bytes, file_name, &options.limits, |block, info| {
+        rate = info.sample_rate;
+        channels = usize::from(info.channels.max(1));
+        pcm.update(block);
+        if (mono.len() as f64) < f64::from(rate) * cap_seconds {
+            let inv = 1.0 / channels as f32;
+            mono.extend(block.chunks_exact(channels).map(|f| f.iter().sum::<f32>() * inv));
+        }
+    })?;
+    let embedding =
+        embed_mono(embedder, &mono, rate, options.profile).map_err(|e| AnalysisError::Feature(e.to_string()))?;
+    Ok((pcm.finish(), embedding))
 }
 
 /// The mono signal at the rate the spectral features use.

@@ -3,12 +3,13 @@
 //! bytes and a [`store::Store`]. It builds for `wasm32-unknown-unknown`.
 //!
 //! Crate map: [`audio`] (decode, tags, resample) → [`features`] (tempo, key/HPCP, loudness,
-//! fingerprint) → [`analyze`] (the per-track pipeline) → [`record`] (what is stored and its
+//! fingerprint, timbre) and [`embed`] (the neural embedding) → [`analyze`] (the per-track pipeline) → [`record`] (what is stored and its
 //! JSON) → [`store`] (trait + memory) and [`library`] (incremental ingest decisions).
 //! [`synth`] generates test music with known tempo and key.
 
 pub mod analyze;
 pub mod audio;
+pub mod embed;
 pub mod error;
 pub mod features;
 pub mod hash;
@@ -17,7 +18,7 @@ pub mod record;
 pub mod store;
 pub mod synth;
 
-pub use analyze::{ANALYSIS_VERSION, AnalyzeOptions, analyze_bytes, decode_only};
+pub use analyze::{ANALYSIS_VERSION, Analysis, AnalyzeOptions, analyze_bytes, decode_only, embed_bytes};
 pub use error::{AnalysisError, StoreError};
 pub use record::{PathEntry, SongFeatures};
 pub use store::{MemoryStore, SongVersion, Store};

@@ -3,9 +3,10 @@
 //! mtime match the index and its features are current; a file whose bytes are already known
 //! (a rename or a move) reuses its song without decoding. Reading files is the caller's job.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::analyze::ANALYSIS_VERSION;
+use crate::embed::SamplingProfile;
 use crate::error::StoreError;
 use crate::record::PathEntry;
 use crate::store::Store;
@@ -16,16 +17,27 @@ pub struct LibraryIndex {
     by_path: HashMap<String, PathEntry>,
     current_by_file_hash: HashMap<String, String>,
     current_songs: HashMap<String, String>,
+    /// Songs whose stored embedding matches the wanted model version and profile.
+    embedded: HashSet<String>,
+    wanted_embedding: Option<(String, SamplingProfile)>,
 }
 
 impl LibraryIndex {
-    /// Load the path index and the version summary of every track.
-    pub fn load(store: &dyn Store) -> Result<Self, StoreError> {
-        let mut index = Self::default();
+    /// Load the path index and the version summary of every track. `wanted_embedding` is the
+    /// (model version, profile) the run will produce, when a model is available.
+    pub fn load(store: &dyn Store, wanted_embedding: Option<(String, SamplingProfile)>) -> Result<Self, StoreError> {
+        let mut index = Self { wanted_embedding, ..Self::default() };
         for e in store.path_entries()? {
             index.by_path.insert(e.path_key.clone(), e);
         }
         for v in store.song_versions()? {
+            if let (Some((model, profile)), Some(have), Some(have_profile)) =
+                (&index.wanted_embedding, &v.model_version, v.embedding_profile)
+                && model == have
+                && *profile == have_profile
+            {
+                index.embedded.insert(v.song_id.clone());
+            }
             if v.analysis_version == ANALYSIS_VERSION {
                 index.current_by_file_hash.insert(v.file_hash.clone(), v.song_id.clone());
                 index.current_songs.insert(v.song_id, v.file_hash);
@@ -44,6 +56,11 @@ impl LibraryIndex {
     /// The song whose current features were computed from a file with these bytes.
     pub fn song_for_file_hash(&self, file_hash: &str) -> Option<&str> {
         self.current_by_file_hash.get(file_hash).map(String::as_str)
+    }
+
+    /// Whether the song lacks the wanted embedding (always false without a model).
+    pub fn needs_embedding(&self, song_id: &str) -> bool {
+        self.wanted_embedding.is_some() && !self.embedded.contains(song_id)
     }
 
     /// Record a newly stored track so later files in the same run see it.
@@ -81,7 +98,7 @@ mod tests {
             file_hash: "h".into(),
         };
         store.put_path_entry(&entry, 0).expect("put");
-        let index = LibraryIndex::load(&store).expect("load");
+        let index = LibraryIndex::load(&store, None).expect("load");
         // Path entry without features is not enough.
         assert!(index.unchanged("a.wav", 10, 5).is_none());
         let mut index = index;

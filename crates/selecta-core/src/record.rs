@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::audio::Tags;
+use crate::embed::TrackEmbedding;
 use crate::features::{Fingerprint, Key};
 
 /// Everything Selecta knows about one track, keyed by `songId`.
@@ -42,16 +43,17 @@ pub struct SongFeatures {
     pub chromaprint: Option<Fingerprint>,
     /// File tags.
     pub metadata: Tags,
-    /// Version of the embedding model, when an embedding is stored.
-    pub model_version: Option<String>,
-    /// Track embedding.
-    pub embedding: Option<Vec<f32>>,
+    /// MFCC mean and covariance ([`crate::features::timbre`]).
+    pub timbre: Option<Vec<f32>>,
+    /// Track embedding with its tags and windows, when the model was available.
+    pub embedding: Option<TrackEmbedding>,
 }
 
 impl SongFeatures {
     /// The public JSON shape (`selecta show --json`, `getSongFeatures`). Keys are camelCase;
     /// the SimHash is a 16-digit hex string because JSON numbers lose 64-bit precision in JS.
-    pub fn to_json(&self, path: Option<&str>) -> Value {
+    /// `tag_names` are the model's tag names (from its manifest) for `topTags`.
+    pub fn to_json(&self, path: Option<&str>, tag_names: &[String]) -> Value {
         json!({
             "songId": self.song_id,
             "fileHash": self.file_hash,
@@ -73,7 +75,29 @@ impl SongFeatures {
             "chromaprintSimhash": self.chromaprint.as_ref().map(|c| format!("{:016x}", c.simhash)),
             "metadata": self.metadata,
             "analysisVersion": self.analysis_version,
+            "embedding": self.embedding.as_ref().map(|e| &e.vector),
+            "modelVersion": self.embedding.as_ref().map(|e| &e.model_version),
+            "profile": self.embedding.as_ref().map(|e| e.profile.name()),
+            "windows": self.embedding.as_ref().map(|e| &e.windows),
+            "topTags": self.top_tags(tag_names, 10),
         })
+    }
+
+    /// The `limit` most probable tags, best first, as `[{"name", "p"}]`.
+    pub fn top_tags(&self, tag_names: &[String], limit: usize) -> Value {
+        let Some(e) = &self.embedding else { return Value::Null };
+        if e.tags.is_empty() || tag_names.len() != e.tags.len() {
+            return Value::Null;
+        }
+        let mut ranked: Vec<(usize, f32)> = e.tags.iter().copied().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Value::Array(
+            ranked
+                .into_iter()
+                .take(limit)
+                .map(|(i, p)| json!({"name": tag_names[i], "p": round_to(f64::from(p), 4)}))
+                .collect(),
+        )
     }
 }
 

@@ -14,7 +14,9 @@ fn fixture(name: &str) -> PathBuf {
 
 fn analyse(name: &str) -> SongFeatures {
     let bytes = std::fs::read(fixture(name)).expect("fixture present");
-    analyze_bytes(bytes, Some(name), &AnalyzeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
+    analyze_bytes(bytes, Some(name), &AnalyzeOptions::default(), None)
+        .map(|a| a.features)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]
@@ -83,7 +85,8 @@ fn chromaprint_simhash_separates_different_music() {
     let mut spec = selecta_core::synth::SynthSpec::new(97.0, Key { tonic: 2, mode: Mode::Major });
     spec.seconds = 10.0;
     let other = selecta_core::synth::wav_bytes(&selecta_core::synth::render(&spec), spec.sample_rate, 1);
-    let c = analyze_bytes(other, Some("o.wav"), &AnalyzeOptions::default())
+    let c = analyze_bytes(other, Some("o.wav"), &AnalyzeOptions::default(), None)
+        .map(|a| a.features)
         .expect("other")
         .chromaprint
         .expect("fp")

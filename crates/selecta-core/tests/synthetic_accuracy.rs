@@ -8,7 +8,7 @@ use selecta_core::{AnalyzeOptions, analyze_bytes};
 fn analyse(spec: &SynthSpec) -> selecta_core::SongFeatures {
     let mono = render(spec);
     let wav = wav_bytes(&mono, spec.sample_rate, 1);
-    analyze_bytes(wav, Some("synth.wav"), &AnalyzeOptions::default()).expect("analysis")
+    analyze_bytes(wav, Some("synth.wav"), &AnalyzeOptions::default(), None).map(|a| a.features).expect("analysis")
 }
 
 #[test]

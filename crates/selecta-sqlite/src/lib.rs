@@ -10,6 +10,6 @@ mod store;
 pub use store::{FEATURES_DB, PATH_INDEX_DB, SqliteStore};
 
 /// Schema version of `features.db` this build writes.
-pub const FEATURES_SCHEMA_VERSION: i64 = 2;
+pub const FEATURES_SCHEMA_VERSION: i64 = 3;
 /// Schema version of `selection_path_index.db` this build writes.
 pub const PATH_INDEX_SCHEMA_VERSION: i64 = 1;

@@ -58,6 +58,15 @@ pub const FEATURES_STEPS: &[Step] = &[
         ALTER TABLE song_features ADD COLUMN metadataJson TEXT;
         ",
     },
+    Step {
+        version: 3,
+        sql: "
+        ALTER TABLE song_features ADD COLUMN tagProbs BLOB;
+        ALTER TABLE song_features ADD COLUMN embeddingProfile TEXT;
+        ALTER TABLE song_features ADD COLUMN embeddingWindows TEXT;
+        ALTER TABLE song_features ADD COLUMN timbre BLOB;
+        ",
+    },
 ];
 
 pub const PATH_INDEX_STEPS: &[Step] = &[Step {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use selecta_core::audio::Tags;
+use selecta_core::embed::{SamplingProfile, TrackEmbedding, Window};
 use selecta_core::features::{Fingerprint, Key};
 use selecta_core::{PathEntry, SongFeatures, SongVersion, Store, StoreError};
 
@@ -97,7 +98,8 @@ fn path_from_row(r: &Row<'_>) -> rusqlite::Result<PathEntry> {
 
 const SONG_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sampleRate, channels, bitrateKbps, \
      bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, chromaprintFingerprint, \
-     chromaprintRaw, chromaprintSimhash, metadataJson, modelVersion, embedding";
+     chromaprintRaw, chromaprintSimhash, metadataJson, modelVersion, embedding, tagProbs, embeddingProfile, \
+     embeddingWindows, timbre";
 
 fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let get_err = |e: rusqlite::Error| StoreError::Corrupt(e.to_string());
@@ -106,8 +108,28 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let fp_raw: Option<Vec<u8>> = r.get(15).map_err(get_err)?;
     let simhash: Option<i64> = r.get(16).map_err(get_err)?;
     let metadata: Option<String> = r.get(17).map_err(get_err)?;
-    let embedding: Option<Vec<u8>> = r.get(19).map_err(get_err)?;
     let key: Option<String> = r.get(9).map_err(get_err)?;
+    let model_version: Option<String> = r.get(18).map_err(get_err)?;
+    let vector: Option<Vec<u8>> = r.get(19).map_err(get_err)?;
+    let tags: Option<Vec<u8>> = r.get(20).map_err(get_err)?;
+    let profile: Option<String> = r.get(21).map_err(get_err)?;
+    let windows: Option<String> = r.get(22).map_err(get_err)?;
+    let timbre: Option<Vec<u8>> = r.get(23).map_err(get_err)?;
+    let embedding = match (model_version, vector) {
+        (Some(model_version), Some(vector)) => Some(TrackEmbedding {
+            model_version,
+            profile: profile.as_deref().and_then(SamplingProfile::parse).unwrap_or_default(),
+            vector: blob_to_f32(&vector)?,
+            tags: tags.map(|b| blob_to_f32(&b)).transpose()?.unwrap_or_default(),
+            windows: match windows {
+                Some(json) => {
+                    serde_json::from_str::<Vec<Window>>(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                }
+                None => Vec::new(),
+            },
+        }),
+        _ => None,
+    };
     let chromaprint = match (fp_text, fp_raw, simhash) {
         (Some(encoded), Some(raw), Some(simhash)) => {
             Some(Fingerprint { raw: blob_to_u32(&raw)?, encoded, simhash: simhash as u64 })
@@ -134,8 +156,8 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
             Some(json) => serde_json::from_str::<Tags>(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             None => Tags::default(),
         },
-        model_version: r.get(18).map_err(get_err)?,
-        embedding: embedding.map(|b| blob_to_f32(&b)).transpose()?,
+        timbre: timbre.map(|b| blob_to_f32(&b)).transpose()?,
+        embedding,
     })
 }
 
@@ -153,14 +175,18 @@ impl Store for SqliteStore {
     }
 
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {
-        let mut stmt =
-            self.features.prepare("SELECT songId, fileHash, analysisVersion FROM song_features").map_err(db_err)?;
+        let mut stmt = self
+            .features
+            .prepare("SELECT songId, fileHash, analysisVersion, modelVersion, embeddingProfile FROM song_features")
+            .map_err(db_err)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(SongVersion {
                     song_id: r.get(0)?,
                     file_hash: r.get(1)?,
                     analysis_version: r.get::<_, i64>(2)? as u32,
+                    model_version: r.get(3)?,
+                    embedding_profile: r.get::<_, Option<String>>(4)?.as_deref().and_then(SamplingProfile::parse),
                 })
             })
             .map_err(db_err)?;
@@ -169,13 +195,16 @@ impl Store for SqliteStore {
 
     fn put_song_features(&mut self, f: &SongFeatures, updated_at_ms: i64) -> Result<(), StoreError> {
         let metadata = serde_json::to_string(&f.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let e = f.embedding.as_ref();
+        let windows =
+            e.map(|e| serde_json::to_string(&e.windows)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let tx = self.features.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         {
             let mut stmt = tx
                 .prepare_cached(&format!(
                     "INSERT INTO song_features ({SONG_COLUMNS}, updatedAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-                     ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                     strftime('%Y-%m-%dT%H:%M:%fZ', ?21 / 1000.0, 'unixepoch'))
+                     ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,
+                     strftime('%Y-%m-%dT%H:%M:%fZ', ?25 / 1000.0, 'unixepoch'))
                      ON CONFLICT(songId) DO UPDATE SET
                        fileHash = excluded.fileHash, analysisVersion = excluded.analysisVersion,
                        durationSec = excluded.durationSec, sampleRate = excluded.sampleRate,
@@ -185,10 +214,13 @@ impl Store for SqliteStore {
                        loudnessLufs = excluded.loudnessLufs, hpcp = excluded.hpcp,
                        chromaprintFingerprint = excluded.chromaprintFingerprint,
                        chromaprintRaw = excluded.chromaprintRaw, chromaprintSimhash = excluded.chromaprintSimhash,
-                       metadataJson = excluded.metadataJson,
+                       metadataJson = excluded.metadataJson, timbre = excluded.timbre,
                        -- Same songId means the same PCM: a stored embedding stays valid.
                        modelVersion = COALESCE(excluded.modelVersion, modelVersion),
                        embedding = COALESCE(excluded.embedding, embedding),
+                       tagProbs = CASE WHEN excluded.embedding IS NULL THEN tagProbs ELSE excluded.tagProbs END,
+                       embeddingProfile = COALESCE(excluded.embeddingProfile, embeddingProfile),
+                       embeddingWindows = COALESCE(excluded.embeddingWindows, embeddingWindows),
                        updatedAt = excluded.updatedAt"
                 ))
                 .map_err(db_err)?;
@@ -211,13 +243,42 @@ impl Store for SqliteStore {
                 f.chromaprint.as_ref().map(|c| u32_to_blob(&c.raw)),
                 f.chromaprint.as_ref().map(|c| c.simhash as i64),
                 metadata,
-                f.model_version,
-                f.embedding.as_deref().map(f32_to_blob),
+                e.map(|e| e.model_version.clone()),
+                e.map(|e| f32_to_blob(&e.vector)),
+                e.filter(|e| !e.tags.is_empty()).map(|e| f32_to_blob(&e.tags)),
+                e.map(|e| e.profile.name()),
+                windows,
+                f.timbre.as_deref().map(f32_to_blob),
                 updated_at_ms,
             ])
             .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)
+    }
+
+    fn put_embedding(&mut self, song_id: &str, e: &TrackEmbedding, updated_at_ms: i64) -> Result<(), StoreError> {
+        let windows = serde_json::to_string(&e.windows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let changed = self
+            .features
+            .execute(
+                "UPDATE song_features SET modelVersion = ?2, embedding = ?3, tagProbs = ?4, embeddingProfile = ?5,
+                   embeddingWindows = ?6, updatedAt = strftime('%Y-%m-%dT%H:%M:%fZ', ?7 / 1000.0, 'unixepoch')
+                 WHERE songId = ?1",
+                params![
+                    song_id,
+                    e.model_version,
+                    f32_to_blob(&e.vector),
+                    (!e.tags.is_empty()).then(|| f32_to_blob(&e.tags)),
+                    e.profile.name(),
+                    windows,
+                    updated_at_ms
+                ],
+            )
+            .map_err(db_err)?;
+        if changed == 0 {
+            return Err(StoreError::Backend(format!("no stored track {song_id}")));
+        }
+        Ok(())
     }
 
     fn path_entries(&self) -> Result<Vec<PathEntry>, StoreError> {

@@ -10,7 +10,8 @@ fn sample_features() -> selecta_core::SongFeatures {
     let mut spec = SynthSpec::new(128.0, Key { tonic: 2, mode: Mode::Minor });
     spec.seconds = 6.0;
     spec.sample_rate = 22_050;
-    analyze_bytes(wav_bytes(&render(&spec), spec.sample_rate, 1), Some("a.wav"), &AnalyzeOptions::default())
+    analyze_bytes(wav_bytes(&render(&spec), spec.sample_rate, 1), Some("a.wav"), &AnalyzeOptions::default(), None)
+        .map(|a| a.features)
         .expect("analysis")
 }
 

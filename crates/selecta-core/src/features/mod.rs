@@ -7,6 +7,7 @@ pub mod key;
 mod loudness;
 pub mod spectrum;
 pub mod tempo;
+pub mod timbre;
 
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use key::{Key, KeyEstimate, Mode};

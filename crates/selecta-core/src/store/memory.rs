@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::{SongVersion, Store};
+use crate::embed::TrackEmbedding;
 use crate::error::StoreError;
 use crate::record::{PathEntry, SongFeatures};
 
@@ -33,13 +34,34 @@ impl Store for MemoryStore {
                 song_id: s.song_id.clone(),
                 file_hash: s.file_hash.clone(),
                 analysis_version: s.analysis_version,
+                model_version: s.embedding.as_ref().map(|e| e.model_version.clone()),
+                embedding_profile: s.embedding.as_ref().map(|e| e.profile),
             })
             .collect())
     }
 
     fn put_song_features(&mut self, features: &SongFeatures, _updated_at_ms: i64) -> Result<(), StoreError> {
-        self.songs.insert(features.song_id.clone(), features.clone());
+        let mut new = features.clone();
+        if new.embedding.is_none() {
+            new.embedding = self.songs.get(&features.song_id).and_then(|old| old.embedding.clone());
+        }
+        self.songs.insert(features.song_id.clone(), new);
         Ok(())
+    }
+
+    fn put_embedding(
+        &mut self,
+        song_id: &str,
+        embedding: &TrackEmbedding,
+        _updated_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        match self.songs.get_mut(song_id) {
+            Some(song) => {
+                song.embedding = Some(embedding.clone());
+                Ok(())
+            }
+            None => Err(StoreError::Backend(format!("no stored track {song_id}"))),
+        }
     }
 
     fn path_entries(&self) -> Result<Vec<PathEntry>, StoreError> {

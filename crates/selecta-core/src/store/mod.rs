@@ -10,6 +10,7 @@ mod memory;
 
 pub use memory::MemoryStore;
 
+use crate::embed::{SamplingProfile, TrackEmbedding};
 use crate::error::StoreError;
 use crate::record::{PathEntry, SongFeatures};
 
@@ -22,6 +23,10 @@ pub struct SongVersion {
     pub file_hash: String,
     /// Analysis version of the stored features.
     pub analysis_version: u32,
+    /// Model version of the stored embedding, if any.
+    pub model_version: Option<String>,
+    /// Sampling profile of the stored embedding, if any.
+    pub embedding_profile: Option<SamplingProfile>,
 }
 
 /// A library's persistent state.
@@ -32,7 +37,15 @@ pub trait Store {
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError>;
     /// Insert or replace one track's features in one transaction. `updated_at_ms` is supplied
     /// by the caller because the core has no clock.
+    /// A stored embedding is kept when `features.embedding` is `None` (same `songId`, same PCM).
     fn put_song_features(&mut self, features: &SongFeatures, updated_at_ms: i64) -> Result<(), StoreError>;
+    /// Replace only the embedding of a stored track (new model version or profile).
+    fn put_embedding(
+        &mut self,
+        song_id: &str,
+        embedding: &TrackEmbedding,
+        updated_at_ms: i64,
+    ) -> Result<(), StoreError>;
     /// Every path-index entry.
     fn path_entries(&self) -> Result<Vec<PathEntry>, StoreError>;
     /// Insert or replace a path-index entry, marking it seen at `seen_ms`.

@@ -1,0 +1,307 @@
+//! The neural music embedding: a manifest-described ONNX model (musicnn MSD by default, OpenL3
+//! as a drop-in) run with tract, natively and in wasm. Audio → sampling profile → log-mel
+//! patches → model → RMS-weighted mean of the patch embeddings (quiet patches skipped),
+//! L2-normalised, plus the mean tag probabilities.
+//!
+//! The model arrives as bytes and is verified by SHA-256 before use; a missing or altered model
+//! is [`EmbedError::RuntimeUnavailable`] and the rest of the analysis goes on without it.
+
+mod frontend;
+pub mod manifest;
+pub mod profile;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tract_onnx::prelude::*;
+
+pub use frontend::FrontEnd;
+pub use manifest::ModelManifest;
+pub use profile::{Region, SamplingProfile};
+
+use crate::hash::sha256_hex;
+
+/// Why no embedding could be computed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EmbedError {
+    /// The model is missing, altered (hash mismatch) or cannot be loaded: status
+    /// `runtime_unavailable`.
+    #[error("embedding model unavailable: {0}")]
+    RuntimeUnavailable(String),
+    /// The manifest is malformed or asks for something unsupported.
+    #[error("model manifest is invalid: {0}")]
+    Manifest(String),
+    /// Inference failed on a patch.
+    #[error("embedding inference failed: {0}")]
+    Inference(String),
+}
+
+impl EmbedError {
+    /// The API status code of this error.
+    pub fn status(&self) -> &'static str {
+        match self {
+            EmbedError::RuntimeUnavailable(_) | EmbedError::Manifest(_) => "runtime_unavailable",
+            EmbedError::Inference(_) => "internal_error",
+        }
+    }
+}
+
+/// A region of the track the embedding looked at, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Start, seconds from the beginning of the track.
+    pub start: f32,
+    /// End, seconds from the beginning of the track.
+    pub end: f32,
+}
+
+/// Per-patch model outputs of one track, before pooling.
+#[derive(Debug, Clone, Default)]
+pub struct PatchOutputs {
+    /// For each requested output (manifest order: embedding, tags, others), one vector per patch.
+    pub outputs: Vec<Vec<Vec<f32>>>,
+    /// RMS level of the audio under each patch.
+    pub rms: Vec<f32>,
+    /// Regions covered.
+    pub windows: Vec<Window>,
+}
+
+/// The pooled result stored with the track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackEmbedding {
+    /// Model version (from the manifest).
+    pub model_version: String,
+    /// Sampling profile used.
+    pub profile: SamplingProfile,
+    /// L2-normalised embedding.
+    pub vector: Vec<f32>,
+    /// Mean tag probabilities (empty when the model has no tag output).
+    pub tags: Vec<f32>,
+    /// Regions of the track the patches came from.
+    pub windows: Vec<Window>,
+}
+
+/// A loaded, verified model with its front-end.
+pub struct Embedder {
+    manifest: ModelManifest,
+    front_end: FrontEnd,
+    plan: Arc<TypedSimplePlan>,
+    output_names: Vec<String>,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder").field("model_version", &self.manifest.model_version).finish()
+    }
+}
+
+/// Patches quieter than this (linear RMS, −60 dBFS) carry no music.
+const SILENT_RMS: f32 = 0.001;
+/// Patches quieter than this fraction of the loudest one are skipped in pooling.
+const QUIET_FRACTION: f32 = 0.05;
+
+impl Embedder {
+    /// Parse a manifest, verify the model bytes against its SHA-256 and prepare inference.
+    /// `model` is `None` when the model file could not be read.
+    pub fn load(manifest_json: &[u8], model: Option<&[u8]>) -> Result<Self, EmbedError> {
+        let manifest: ModelManifest =
+            serde_json::from_slice(manifest_json).map_err(|e| EmbedError::Manifest(e.to_string()))?;
+        let model = model
+            .ok_or_else(|| EmbedError::RuntimeUnavailable(format!("model file {} is missing", manifest.model_file)))?;
+        let actual = sha256_hex(model);
+        if !actual.eq_ignore_ascii_case(&manifest.sha256) {
+            return Err(EmbedError::RuntimeUnavailable(format!(
+                "model file {} does not match its manifest (sha256 {actual}, expected {})",
+                manifest.model_file, manifest.sha256
+            )));
+        }
+        let front_end = FrontEnd::new(&manifest.front_end)?;
+        let mut output_names = vec![manifest.embedding_output.clone()];
+        if let Some(t) = &manifest.tags_output {
+            output_names.push(t.clone());
+        }
+        for o in &manifest.outputs {
+            if !output_names.contains(&o.name) {
+                output_names.push(o.name.clone());
+            }
+        }
+        let shape = front_end.input_shape()?;
+        let unavailable = |e: TractError| EmbedError::RuntimeUnavailable(format!("model cannot be loaded: {e}"));
+        let plan = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(model))
+            .map_err(unavailable)?
+            .with_input_fact(0, f32::fact(shape).into())
+            .map_err(unavailable)?
+            .with_outputs_by_name(output_names.iter().map(String::as_str))
+            .map_err(unavailable)?
+            .into_optimized()
+            .map_err(unavailable)?
+            .into_runnable()
+            .map_err(unavailable)?;
+        Ok(Self { manifest, front_end, plan, output_names })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &ModelManifest {
+        &self.manifest
+    }
+
+    /// The front-end.
+    pub fn front_end(&self) -> &FrontEnd {
+        &self.front_end
+    }
+
+    /// Names of the outputs in [`PatchOutputs::outputs`] order.
+    pub fn output_names(&self) -> &[String] {
+        &self.output_names
+    }
+
+    /// Run the model on one log-mel patch (`[frames][mels]`, already logged).
+    pub fn run_patch(&self, patch: &[f32]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let input = self.front_end.to_layout(patch)?;
+        let shape = self.front_end.input_shape()?;
+        let tensor = Tensor::from_shape(&shape, &input).map_err(|e| EmbedError::Inference(e.to_string()))?;
+        let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(|e| EmbedError::Inference(e.to_string()))?;
+        outputs
+            .iter()
+            .map(|o| {
+                o.to_plain_array_view::<f32>()
+                    .map(|v| v.iter().copied().collect())
+                    .map_err(|e| EmbedError::Inference(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Log-mel patches and their RMS for the given regions of `audio` (mono, at the model's
+    /// sample rate). Patches advance by half a patch inside a region (50 % overlap).
+    pub fn patches(&self, audio: &[f32], regions: &[Region]) -> Vec<(Vec<f32>, f32, usize)> {
+        let spec = self.front_end.spec();
+        let (frames_per_patch, mels) = (spec.patch_frames, spec.n_mels);
+        let mut out = Vec::new();
+        for region in regions {
+            let start = region.start.min(audio.len());
+            let end = region.end.min(audio.len()).max(start);
+            let samples = &audio[start..end];
+            let patch_samples = spec.patch_samples();
+            let hop_samples = (patch_samples / 2).max(1);
+            if spec.window_samples.is_some() {
+                // One window per patch, each with its own padding (OpenL3).
+                let mut offset = 0usize;
+                loop {
+                    let w_end = (offset + patch_samples).min(samples.len());
+                    let window = &samples[offset..w_end];
+                    let (mel, frames) = self.front_end.mel(window);
+                    let mut patch = vec![0.0f32; frames_per_patch * mels];
+                    let take = frames.min(frames_per_patch) * mels;
+                    patch[..take].copy_from_slice(&mel[..take]);
+                    self.front_end.log_patch(&mut patch);
+                    out.push((patch, rms(window), start + offset));
+                    offset += hop_samples;
+                    if offset + patch_samples > samples.len() {
+                        break;
+                    }
+                }
+            } else {
+                // The spectrogram of the whole region, cut into patches (musicnn).
+                let (mel, frames) = self.front_end.mel(samples);
+                let hop_frames = (frames_per_patch / 2).max(1);
+                let mut first = 0usize;
+                loop {
+                    let mut patch = vec![0.0f32; frames_per_patch * mels];
+                    let avail = frames.saturating_sub(first).min(frames_per_patch);
+                    patch[..avail * mels].copy_from_slice(&mel[first * mels..(first + avail) * mels]);
+                    self.front_end.log_patch(&mut patch);
+                    let a = (first * spec.hop).min(samples.len());
+                    let b = (a + patch_samples).min(samples.len());
+                    out.push((patch, rms(&samples[a..b]), start + a));
+                    first += hop_frames;
+                    if first + frames_per_patch > frames {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Run every patch of the regions and keep all outputs (for pooling or evaluation).
+    pub fn run_regions(&self, audio: &[f32], regions: &[Region]) -> Result<PatchOutputs, EmbedError> {
+        let rate = self.manifest.front_end.sample_rate as f32;
+        let mut result = PatchOutputs {
+            outputs: vec![Vec::new(); self.output_names.len()],
+            rms: Vec::new(),
+            windows: regions
+                .iter()
+                .map(|r| Window { start: r.start as f32 / rate, end: r.end.min(audio.len()) as f32 / rate })
+                .collect(),
+        };
+        for (patch, level, _) in self.patches(audio, regions) {
+            let outs = self.run_patch(&patch)?;
+            for (slot, o) in result.outputs.iter_mut().zip(outs) {
+                slot.push(o);
+            }
+            result.rms.push(level);
+        }
+        Ok(result)
+    }
+
+    /// The track embedding of `audio` (mono, at the model's sample rate) under a profile.
+    /// `None` when the whole track is silent.
+    pub fn embed(&self, audio: &[f32], profile: SamplingProfile) -> Result<Option<TrackEmbedding>, EmbedError> {
+        let rate = self.manifest.front_end.sample_rate;
+        let regions = profile.regions(audio, rate, self.front_end.spec().patch_samples());
+        let patches = self.run_regions(audio, &regions)?;
+        let Some(vector) = pool(&patches.outputs[0], &patches.rms, true) else { return Ok(None) };
+        let tags = match self.manifest.tags_output {
+            Some(_) => pool(&patches.outputs[1], &patches.rms, false).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(Some(TrackEmbedding {
+            model_version: self.manifest.model_version.clone(),
+            profile,
+            vector,
+            tags,
+            windows: patches.windows,
+        }))
+    }
+}
+
+/// RMS of a slice.
+pub fn rms(x: &[f32]) -> f32 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    (x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / x.len() as f64).sqrt() as f32
+}
+
+/// RMS-weighted mean of patch vectors, skipping silent and comparatively quiet patches;
+/// L2-normalised when `normalise`. `None` if every patch is silent.
+pub fn pool(vectors: &[Vec<f32>], levels: &[f32], normalise: bool) -> Option<Vec<f32>> {
+    let loudest = levels.iter().copied().fold(0.0f32, f32::max);
+    let floor = SILENT_RMS.max(loudest * QUIET_FRACTION);
+    let dim = vectors.first()?.len();
+    let mut sum = vec![0.0f64; dim];
+    let mut total = 0.0f64;
+    for (v, &w) in vectors.iter().zip(levels) {
+        if w < floor {
+            continue;
+        }
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += f64::from(w) * f64::from(*x);
+        }
+        total += f64::from(w);
+    }
+    if total <= 0.0 {
+        return None;
+    }
+    let mut mean: Vec<f32> = sum.iter().map(|s| (s / total) as f32).collect();
+    if normalise {
+        let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            mean.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+    Some(mean)
+}
