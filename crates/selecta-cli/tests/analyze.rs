@@ -227,3 +227,91 @@ fn usage_and_fatal_errors_have_documented_exit_codes() {
     let out = selecta().args(["analyze", "--bogus"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn model_copy(dir: &Path, version: &str) -> PathBuf {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../resources/models/musicnn-msd");
+    let dst = dir.join("model");
+    std::fs::create_dir_all(&dst).expect("mkdir");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(src.join("manifest.json")).expect("manifest")).expect("json");
+    manifest["modelVersion"] = Value::from(version);
+    std::fs::write(dst.join("manifest.json"), serde_json::to_vec(&manifest).expect("json")).expect("write");
+    std::fs::copy(src.join("model.onnx"), dst.join("model.onnx")).expect("copy");
+    dst
+}
+
+fn analyze_with_model(lib: &Path, model_dir: &Path) -> Value {
+    let out = selecta()
+        .args(["analyze", "--json", "--model-dir"])
+        .arg(model_dir)
+        .arg(lib)
+        .output()
+        .expect("run selecta");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn missing_or_altered_model_gives_runtime_unavailable_and_keeps_every_other_feature() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = dir.path().join("lib");
+    std::fs::create_dir(&lib).expect("mkdir");
+    std::fs::copy(fixture("groove.ogg"), lib.join("groove.ogg")).expect("copy");
+    let model = model_copy(dir.path(), "musicnn-msd-1");
+    // One byte altered.
+    let mut bytes = std::fs::read(model.join("model.onnx")).expect("model");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(model.join("model.onnx"), &bytes).expect("write");
+    let report = analyze_with_model(&lib, &model);
+    assert_eq!(report["embedding"]["status"], "runtime_unavailable", "{report}");
+    assert!(report["embedding"]["error"].as_str().is_some_and(|e| e.contains("does not match")));
+    assert_eq!(report["analyzed"], 1);
+    let shown = show(&lib.join("groove.ogg"));
+    assert!(shown["embedding"].is_null());
+    assert!((shown["bpm"].as_f64().expect("bpm") / 124.0 - 1.0).abs() < 0.02);
+    assert_eq!(shown["key"], "A minor");
+    // Model file removed.
+    std::fs::remove_file(model.join("model.onnx")).expect("rm");
+    let report = analyze_with_model(&lib, &model);
+    assert_eq!(report["embedding"]["status"], "runtime_unavailable");
+    assert!(report["embedding"]["error"].as_str().is_some_and(|e| e.contains("missing")));
+    assert_eq!(report["unchanged"], 1, "nothing to do without a model");
+}
+
+#[test]
+fn a_new_model_version_recomputes_only_the_embedding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = dir.path().join("lib");
+    std::fs::create_dir(&lib).expect("mkdir");
+    std::fs::copy(fixture("groove.flac"), lib.join("groove.flac")).expect("copy");
+    let first = analyze(&lib);
+    assert_eq!(first["embedding"]["embedded"], 1);
+    let before = show(&lib.join("groove.flac"));
+    assert_eq!(before["modelVersion"], "musicnn-msd-1");
+    assert_eq!(before["topTags"].as_array().map(Vec::len), Some(10));
+    let model = model_copy(dir.path(), "musicnn-msd-2");
+    let report = analyze_with_model(&lib, &model);
+    assert_eq!(report["analyzed"], 1, "{report}");
+    assert_eq!(report["embedding"]["embedded"], 1);
+    let after = show(&lib.join("groove.flac"));
+    assert_eq!(after["modelVersion"], "musicnn-msd-2");
+    assert_eq!(after["embedding"], before["embedding"], "same weights, same vector");
+    for key in ["songId", "bpm", "key", "loudnessLufs", "hpcp", "chromaprintFingerprint"] {
+        assert_eq!(after[key], before[key], "{key} untouched");
+    }
+    // The same version again: nothing to do.
+    let again = analyze_with_model(&lib, &model);
+    assert_eq!(again["analyzed"], 0);
+    assert_eq!(again["unchanged"], 1);
+    // Another profile is another embedding.
+    let out = selecta()
+        .args(["analyze", "--json", "--profile", "fast", "--model-dir"])
+        .arg(&model)
+        .arg(&lib)
+        .output()
+        .expect("run");
+    let fast: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(fast["embedding"]["embedded"], 1);
+    assert_eq!(show(&lib.join("groove.flac"))["profile"], "fast");
+}
