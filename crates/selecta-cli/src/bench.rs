@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
-use selecta_core::{AnalyzeOptions, analyze_bytes, decode_only};
+use selecta_core::embed::SamplingProfile;
+use selecta_core::{AnalyzeOptions, analyze_bytes, decode_mono, decode_only};
 use serde::Serialize;
 
 use crate::files::{audio_files, is_audio};
@@ -24,7 +25,73 @@ struct FormatStats {
     analysis_over_decode: f64,
 }
 
-pub fn run(paths: &[PathBuf], json: bool) -> Result<()> {
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EmbeddingStats {
+    tracks: usize,
+    audio_sec: f64,
+    patches: usize,
+    seconds: f64,
+    ms_per_patch: f64,
+    x_realtime: f64,
+}
+
+/// Embedding throughput per sampling profile, one thread, on up to `limit` files.
+pub fn run_embedding(paths: &[PathBuf], limit: usize, model_dir: Option<&Path>, json: bool) -> Result<()> {
+    let files = collect(paths)?;
+    let t0 = Instant::now();
+    let embedder = crate::model::load(model_dir)?;
+    let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let rate = embedder.manifest().front_end.sample_rate;
+    let options = AnalyzeOptions::default();
+    let profiles = [SamplingProfile::Full, SamplingProfile::ClubHifi150s, SamplingProfile::Fast];
+    let mut stats: BTreeMap<&'static str, EmbeddingStats> = BTreeMap::new();
+    for f in files.iter().take(limit) {
+        let Ok(bytes) = std::fs::read(f) else { continue };
+        let Ok((_, mono, native)) = decode_mono(bytes, f.file_name().and_then(|n| n.to_str()), &options) else {
+            continue;
+        };
+        let audio = selecta_core::audio::resample_mono(&mono, native, rate)?;
+        let duration = audio.len() as f64 / f64::from(rate);
+        for p in profiles {
+            let t = Instant::now();
+            let regions = p.regions(&audio, rate, embedder.front_end().spec().patch_samples());
+            let out = embedder.run_regions(&audio, &regions)?;
+            let s = stats.entry(p.name()).or_default();
+            s.seconds += t.elapsed().as_secs_f64();
+            s.tracks += 1;
+            s.audio_sec += duration;
+            s.patches += out.rms.len();
+        }
+    }
+    for s in stats.values_mut() {
+        s.ms_per_patch = s.seconds * 1000.0 / s.patches.max(1) as f64;
+        s.x_realtime = s.audio_sec / s.seconds.max(1e-9);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"modelLoadMs": load_ms, "profiles": stats}))?);
+    } else {
+        println!("model {} loaded and optimised in {load_ms:.0} ms", embedder.manifest().model_version);
+        println!(
+            "{:<15} {:>6} {:>10} {:>8} {:>10} {:>14}",
+            "profile", "tracks", "audio min", "patches", "ms/patch", "×RT per core"
+        );
+        for (name, s) in &stats {
+            println!(
+                "{:<15} {:>6} {:>10.1} {:>8} {:>10.1} {:>14.1}",
+                name,
+                s.tracks,
+                s.audio_sec / 60.0,
+                s.patches,
+                s.ms_per_patch,
+                s.x_realtime
+            );
+        }
+    }
+    Ok(())
+}
+
+fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -33,6 +100,11 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<()> {
             files.push(p.clone());
         }
     }
+    Ok(files)
+}
+
+pub fn run(paths: &[PathBuf], json: bool) -> Result<()> {
+    let files = collect(paths)?;
     let options = AnalyzeOptions::default();
     let mut stats: BTreeMap<String, FormatStats> = BTreeMap::new();
     for f in &files {

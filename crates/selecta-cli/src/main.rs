@@ -63,7 +63,8 @@ enum Command {
         #[arg(long, env = "SELECTA_MODEL_DIR")]
         model_dir: Option<PathBuf>,
     },
-    /// Measure decode-only and full-analysis speed (× realtime per core) on audio files.
+    /// Measure decode-only and full-analysis speed (× realtime per core) on audio files; with
+    /// `--embedding`, the embedding throughput per sampling profile instead.
     Bench {
         /// Files or folders to measure.
         #[arg(required = true)]
@@ -71,6 +72,15 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Benchmark the embedding model instead of the DSP analysis.
+        #[arg(long)]
+        embedding: bool,
+        /// With --embedding: at most this many files.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Model folder (default: the bundled model).
+        #[arg(long, env = "SELECTA_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
     },
     /// Evaluate against ground truth.
     Eval {
@@ -108,7 +118,10 @@ fn main() -> ExitCode {
         Command::Show { file, library, json, model_dir } => {
             show::run(&file, library.as_deref(), model_dir.as_deref(), json)
         }
-        Command::Bench { paths, json } => bench::run(&paths, json),
+        Command::Bench { paths, json, embedding: false, .. } => bench::run(&paths, json),
+        Command::Bench { paths, json, embedding: true, limit, model_dir } => {
+            bench::run_embedding(&paths, limit, model_dir.as_deref(), json)
+        }
         Command::Eval { what: EvalCommand::Tempo { manifest, jobs, json } } => eval::tempo(&manifest, jobs, json),
     };
     match result {

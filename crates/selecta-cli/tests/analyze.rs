@@ -241,12 +241,8 @@ fn model_copy(dir: &Path, version: &str) -> PathBuf {
 }
 
 fn analyze_with_model(lib: &Path, model_dir: &Path) -> Value {
-    let out = selecta()
-        .args(["analyze", "--json", "--model-dir"])
-        .arg(model_dir)
-        .arg(lib)
-        .output()
-        .expect("run selecta");
+    let out =
+        selecta().args(["analyze", "--json", "--model-dir"]).arg(model_dir).arg(lib).output().expect("run selecta");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("json")
 }

@@ -139,6 +139,28 @@ fn embed_mono(
     embedder.embed(&audio, profile)
 }
 
+/// Decode to a mono signal (capped at `max_spectral_seconds`) with its `songId` and rate.
+pub fn decode_mono(
+    bytes: Vec<u8>,
+    file_name: Option<&str>,
+    options: &AnalyzeOptions,
+) -> Result<(String, Vec<f32>, u32), AnalysisError> {
+    let mut pcm = PcmHasher::default();
+    let mut mono = Vec::new();
+    let mut rate = 0;
+    let cap_seconds = options.max_spectral_seconds;
+    audio::decode(bytes, file_name, &options.limits, |block, info| {
+        rate = info.sample_rate;
+        let channels = usize::from(info.channels.max(1));
+        pcm.update(block);
+        if (mono.len() as f64) < f64::from(rate) * cap_seconds {
+            let inv = 1.0 / channels as f32;
+            mono.extend(block.chunks_exact(channels).map(|f| f.iter().sum::<f32>() * inv));
+        }
+    })?;
+    Ok((pcm.finish(), mono, rate))
+}
+
 /// Decode and embed only (a new model version or profile for a track whose other features are
 /// current). Returns the `songId` with the embedding.
 pub fn embed_bytes(
@@ -147,23 +169,10 @@ pub fn embed_bytes(
     options: &AnalyzeOptions,
     embedder: &Embedder,
 ) -> Result<(String, Option<TrackEmbedding>), AnalysisError> {
-    let mut pcm = PcmHasher::default();
-    let mut mono = Vec::new();
-    let mut rate = 0;
-    let mut channels = 1usize;
-    let cap_seconds = options.max_spectral_seconds;
-    audio::decode(bytes, file_name, &options.limits, |block, info| {
-        rate = info.sample_rate;
-        channels = usize::from(info.channels.max(1));
-        pcm.update(block);
-        if (mono.len() as f64) < f64::from(rate) * cap_seconds {
-            let inv = 1.0 / channels as f32;
-            mono.extend(block.chunks_exact(channels).map(|f| f.iter().sum::<f32>() * inv));
-        }
-    })?;
+    let (song_id, mono, rate) = decode_mono(bytes, file_name, options)?;
     let embedding =
         embed_mono(embedder, &mono, rate, options.profile).map_err(|e| AnalysisError::Feature(e.to_string()))?;
-    Ok((pcm.finish(), embedding))
+    Ok((song_id, embedding))
 }
 
 /// The mono signal at the rate the spectral features use.

@@ -18,7 +18,7 @@ pub mod record;
 pub mod store;
 pub mod synth;
 
-pub use analyze::{ANALYSIS_VERSION, Analysis, AnalyzeOptions, analyze_bytes, decode_only, embed_bytes};
+pub use analyze::{ANALYSIS_VERSION, Analysis, AnalyzeOptions, analyze_bytes, decode_mono, decode_only, embed_bytes};
 pub use error::{AnalysisError, StoreError};
 pub use record::{PathEntry, SongFeatures};
 pub use store::{MemoryStore, SongVersion, Store};

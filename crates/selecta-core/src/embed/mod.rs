@@ -160,10 +160,16 @@ impl Embedder {
 
     /// Run the model on one log-mel patch (`[frames][mels]`, already logged).
     pub fn run_patch(&self, patch: &[f32]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut state = self.plan.spawn().map_err(|e| EmbedError::Inference(e.to_string()))?;
+        self.run_patch_with(&mut state, patch)
+    }
+
+    /// [`Embedder::run_patch`] with a reusable execution state (saves its allocations).
+    fn run_patch_with(&self, state: &mut TypedSimpleState, patch: &[f32]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let input = self.front_end.to_layout(patch)?;
         let shape = self.front_end.input_shape()?;
         let tensor = Tensor::from_shape(&shape, &input).map_err(|e| EmbedError::Inference(e.to_string()))?;
-        let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(|e| EmbedError::Inference(e.to_string()))?;
+        let outputs = state.run(tvec!(tensor.into_tvalue())).map_err(|e| EmbedError::Inference(e.to_string()))?;
         outputs
             .iter()
             .map(|o| {
@@ -237,8 +243,9 @@ impl Embedder {
                 .map(|r| Window { start: r.start as f32 / rate, end: r.end.min(audio.len()) as f32 / rate })
                 .collect(),
         };
+        let mut state = self.plan.spawn().map_err(|e| EmbedError::Inference(e.to_string()))?;
         for (patch, level, _) in self.patches(audio, regions) {
-            let outs = self.run_patch(&patch)?;
+            let outs = self.run_patch_with(&mut state, &patch)?;
             for (slot, o) in result.outputs.iter_mut().zip(outs) {
                 slot.push(o);
             }
