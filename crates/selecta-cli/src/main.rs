@@ -103,6 +103,25 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Similarity quality: for every track, is its nearest neighbour from the same source
+    /// (`source_package` column) — top-1 — and how many of its 5 nearest are (P@5), for the
+    /// embedding variants, MFCC baselines and Selecta's combined similarity.
+    Similarity {
+        /// The manifest (`path`, `source_package` columns).
+        manifest: PathBuf,
+        /// Parallel workers (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Embedding sampling profile.
+        #[arg(long, default_value = "full", value_parser = parse_profile)]
+        profile: SamplingProfile,
+        /// Model folder (default: the bundled model).
+        #[arg(long, env = "SELECTA_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -123,6 +142,9 @@ fn main() -> ExitCode {
             bench::run_embedding(&paths, limit, model_dir.as_deref(), json)
         }
         Command::Eval { what: EvalCommand::Tempo { manifest, jobs, json } } => eval::tempo(&manifest, jobs, json),
+        Command::Eval { what: EvalCommand::Similarity { manifest, jobs, profile, model_dir, json } } => {
+            eval::similarity(&manifest, jobs, profile, model_dir.as_deref(), json)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@ pub mod features;
 pub mod hash;
 pub mod library;
 pub mod record;
+pub mod similar;
 pub mod store;
 pub mod synth;
 

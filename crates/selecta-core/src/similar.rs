@@ -1,0 +1,179 @@
+//! Track-to-track similarity: the measure that similar-track search, the taste model and DJ
+//! suggestions share. It combines three views of a track, each turned into a distance and
+//! standardised over the library so that they can be added:
+//! - the neural embedding (cosine distance after z-scoring each dimension over the library);
+//! - the timbre model (symmetric KL divergence of MFCC Gaussians, as in Musly / Mandel–Ellis);
+//! - the model's tag probabilities (cosine distance).
+//!
+//! It does not index or search (that is the retrieval module's job); it defines the distance.
+
+use crate::features::timbre::timbre_distance;
+
+/// What the similarity needs of one track.
+#[derive(Debug, Clone, Default)]
+pub struct TrackView {
+    /// Track embedding (L2-normalised), if any.
+    pub embedding: Option<Vec<f32>>,
+    /// Timbre statistics, if any.
+    pub timbre: Option<Vec<f32>>,
+    /// Tag probabilities, if any.
+    pub tags: Option<Vec<f32>>,
+}
+
+/// Weights of the three distances (after standardisation).
+#[derive(Debug, Clone, Copy)]
+pub struct Weights {
+    /// Embedding.
+    pub embedding: f32,
+    /// Timbre.
+    pub timbre: f32,
+    /// Tags.
+    pub tags: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self { embedding: 1.0, timbre: 1.0, tags: 0.5 }
+    }
+}
+
+/// Cosine distance (1 − cosine similarity); 1 for a zero vector.
+pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na <= 0.0 || nb <= 0.0 { 1.0 } else { 1.0 - dot / (na.sqrt() * nb.sqrt()) }
+}
+
+/// Per-dimension mean and standard deviation of a set of vectors.
+pub fn dimension_stats(vectors: &[&[f32]]) -> Option<(Vec<f32>, Vec<f32>)> {
+    let dim = vectors.first()?.len();
+    let n = vectors.len() as f64;
+    let mut mean = vec![0.0f64; dim];
+    for v in vectors {
+        for (m, x) in mean.iter_mut().zip(*v) {
+            *m += f64::from(*x) / n;
+        }
+    }
+    let mut var = vec![0.0f64; dim];
+    for v in vectors {
+        for ((s, x), m) in var.iter_mut().zip(*v).zip(&mean) {
+            *s += (f64::from(*x) - m).powi(2) / n;
+        }
+    }
+    Some((mean.iter().map(|&m| m as f32).collect(), var.iter().map(|&v| (v.sqrt() as f32).max(1e-6)).collect()))
+}
+
+/// `(v − mean) / std`, per dimension.
+pub fn z_score(v: &[f32], mean: &[f32], std: &[f32]) -> Vec<f32> {
+    v.iter().zip(mean).zip(std).map(|((x, m), s)| (x - m) / s).collect()
+}
+
+/// The library-wide similarity: standardisation statistics computed once from all tracks.
+#[derive(Debug, Clone)]
+pub struct Similarity {
+    weights: Weights,
+    embedding_stats: Option<(Vec<f32>, Vec<f32>)>,
+    /// (mean, std) of each distance over sampled pairs, to put them on one scale.
+    scales: [(f32, f32); 3],
+}
+
+impl Similarity {
+    /// Fit the standardisation to a library (all tracks, or a deterministic sample of them).
+    pub fn fit(tracks: &[TrackView], weights: Weights) -> Self {
+        let embeddings: Vec<&[f32]> = tracks.iter().filter_map(|t| t.embedding.as_deref()).collect();
+        let mut model = Self { weights, embedding_stats: dimension_stats(&embeddings), scales: [(0.0, 1.0); 3] };
+        // Distance scales from pairs (i, i + step) — deterministic and O(n).
+        let mut samples: [Vec<f32>; 3] = Default::default();
+        let n = tracks.len();
+        for step in [1usize, 7, 31] {
+            for i in 0..n {
+                let j = (i + step) % n;
+                if i == j {
+                    continue;
+                }
+                let parts = model.parts(&tracks[i], &tracks[j]);
+                for (s, p) in samples.iter_mut().zip(parts) {
+                    if let Some(p) = p {
+                        s.push(p);
+                    }
+                }
+            }
+        }
+        for (scale, s) in model.scales.iter_mut().zip(&samples) {
+            if s.len() >= 2 {
+                let mean = s.iter().sum::<f32>() / s.len() as f32;
+                let var = s.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / s.len() as f32;
+                *scale = (mean, var.sqrt().max(1e-6));
+            }
+        }
+        model
+    }
+
+    /// The three raw distances (embedding, timbre, tags), each `None` when a side lacks it.
+    pub fn parts(&self, a: &TrackView, b: &TrackView) -> [Option<f32>; 3] {
+        let embedding = match (&a.embedding, &b.embedding, &self.embedding_stats) {
+            (Some(x), Some(y), Some((m, s))) => Some(cosine_distance(&z_score(x, m, s), &z_score(y, m, s))),
+            (Some(x), Some(y), None) => Some(cosine_distance(x, y)),
+            _ => None,
+        };
+        let timbre = match (&a.timbre, &b.timbre) {
+            // The KL divergence is heavy-tailed; its logarithm behaves like the other distances.
+            (Some(x), Some(y)) => timbre_distance(x, y).map(|d| (1.0 + d).ln()),
+            _ => None,
+        };
+        let tags = match (&a.tags, &b.tags) {
+            (Some(x), Some(y)) => Some(cosine_distance(x, y)),
+            _ => None,
+        };
+        [embedding, timbre, tags]
+    }
+
+    /// Combined distance: weighted mean of the standardised distances both tracks have.
+    /// Smaller is more similar; `None` when the tracks share no view.
+    pub fn distance(&self, a: &TrackView, b: &TrackView) -> Option<f32> {
+        let w = [self.weights.embedding, self.weights.timbre, self.weights.tags];
+        let mut sum = 0.0f32;
+        let mut total = 0.0f32;
+        for ((part, (mean, std)), w) in self.parts(a, b).into_iter().zip(self.scales).zip(w) {
+            if let Some(d) = part
+                && w > 0.0
+            {
+                sum += w * (d - mean) / std;
+                total += w;
+            }
+        }
+        (total > 0.0).then(|| sum / total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_basics() {
+        assert!(cosine_distance(&[1.0, 0.0], &[1.0, 0.0]).abs() < 1e-6);
+        assert!((cosine_distance(&[1.0, 0.0], &[0.0, 1.0]) - 1.0).abs() < 1e-6);
+        assert_eq!(cosine_distance(&[0.0, 0.0], &[1.0, 0.0]), 1.0);
+    }
+
+    #[test]
+    fn combined_distance_ranks_the_closer_track_first() {
+        let t = |e: [f32; 3], g: [f32; 2]| TrackView { embedding: Some(e.to_vec()), timbre: None, tags: Some(g.to_vec()) };
+        let tracks = vec![
+            t([1.0, 0.0, 0.1], [0.9, 0.1]),
+            t([0.9, 0.1, 0.1], [0.8, 0.2]),
+            t([0.0, 1.0, 0.2], [0.1, 0.9]),
+            t([0.1, 0.9, 0.0], [0.2, 0.8]),
+        ];
+        let s = Similarity::fit(&tracks, Weights::default());
+        let near = s.distance(&tracks[0], &tracks[1]).expect("d");
+        let far = s.distance(&tracks[0], &tracks[2]).expect("d");
+        assert!(near < far, "{near} vs {far}");
+        assert!(s.distance(&TrackView::default(), &tracks[0]).is_none());
+    }
+}
