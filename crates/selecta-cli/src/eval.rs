@@ -196,9 +196,11 @@ pub fn similarity(
     json: bool,
 ) -> Result<()> {
     use selecta_core::similar::{Similarity, TrackView, Weights, cosine_distance, dimension_stats, z_score};
-    let mut reader = csv::Reader::from_path(manifest).with_context(|| format!("{}: cannot read", manifest.display()))?;
+    let mut reader =
+        csv::Reader::from_path(manifest).with_context(|| format!("{}: cannot read", manifest.display()))?;
     let headers = reader.headers()?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("manifest has no `{name}` column"));
+    let col =
+        |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("manifest has no `{name}` column"));
     let (path_col, package_col) = (col("path")?, col("source_package")?);
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -225,7 +227,8 @@ pub fn similarity(
     let mut add = |name: String, (top1, p5, _): (f64, f64, usize)| {
         methods.push(SimilarityScore { method: name, top1, precision_at_5: p5 });
     };
-    let variant_names: Vec<&'static str> = tracks.first().map(|t| t.pooled.iter().map(|(n, _)| *n).collect()).unwrap_or_default();
+    let variant_names: Vec<&'static str> =
+        tracks.first().map(|t| t.pooled.iter().map(|(n, _)| *n).collect()).unwrap_or_default();
     for (vi, name) in variant_names.iter().enumerate() {
         let vecs: Vec<&[f32]> = tracks.iter().map(|t| t.pooled[vi].1.as_slice()).collect();
         add(format!("{name} cosine"), score(&tracks, &|a, b| Some(cosine_distance(vecs[a], vecs[b]))));
@@ -267,7 +270,10 @@ pub fn similarity(
             selecta_core::features::timbre::timbre_distance(tracks[a].timbre.as_ref()?, tracks[b].timbre.as_ref()?)
         }),
     );
-    add("tag probabilities cosine".into(), score(&tracks, &|a, b| Some(cosine_distance(tracks[a].tags.as_ref()?, tracks[b].tags.as_ref()?))));
+    add(
+        "tag probabilities cosine".into(),
+        score(&tracks, &|a, b| Some(cosine_distance(tracks[a].tags.as_ref()?, tracks[b].tags.as_ref()?))),
+    );
     // Selecta's similarity: the stored (RMS-pooled dense) embedding, timbre and tags.
     let views: Vec<TrackView> = tracks
         .iter()
@@ -300,11 +306,21 @@ pub fn similarity(
         }
         sum / f64::from(q.max(1))
     };
-    let report = SimilarityReport { tracks: tracks.len(), queries, skipped, chance_top1: chance, profile: profile.name(), methods };
+    let report = SimilarityReport {
+        tracks: tracks.len(),
+        queries,
+        skipped,
+        chance_top1: chance,
+        profile: profile.name(),
+        methods,
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{} tracks ({} queries), profile {}, chance top-1 {:.3}", report.tracks, report.queries, report.profile, report.chance_top1);
+        println!(
+            "{} tracks ({} queries), profile {}, chance top-1 {:.3}",
+            report.tracks, report.queries, report.profile, report.chance_top1
+        );
         println!("{:<50} {:>7} {:>7}", "method", "top-1", "P@5");
         for m in &report.methods {
             println!("{:<50} {:>7.3} {:>7.3}", m.method, m.top1, m.precision_at_5);

@@ -163,7 +163,8 @@ mod tests {
 
     #[test]
     fn combined_distance_ranks_the_closer_track_first() {
-        let t = |e: [f32; 3], g: [f32; 2]| TrackView { embedding: Some(e.to_vec()), timbre: None, tags: Some(g.to_vec()) };
+        let t =
+            |e: [f32; 3], g: [f32; 2]| TrackView { embedding: Some(e.to_vec()), timbre: None, tags: Some(g.to_vec()) };
         let tracks = vec![
             t([1.0, 0.0, 0.1], [0.9, 0.1]),
             t([0.9, 0.1, 0.1], [0.8, 0.2]),

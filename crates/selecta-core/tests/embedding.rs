@@ -64,7 +64,9 @@ fn model_matches_tensorflow_within_1e_3() {
         }
     }
     eprintln!("model outputs max abs difference vs TensorFlow: {worst:.2e}");
-    assert!(worst <= 1e-3, "{worst}");
+    // The criterion is 1e-3; asserting 5e-5 here and in tests/wasm_parity.rs bounds
+    // |wasm − native| by 1e-4 (triangle inequality through the TensorFlow reference).
+    assert!(worst <= 5e-5, "{worst} (criterion 1e-3, held to 5e-5 for wasm parity)");
 }
 
 #[test]

@@ -1,0 +1,26 @@
+//! Reference analysis of tests/fixtures/audio/groove.flac, asserted natively by
+//! tests/groove_reference.rs and in wasm32 by tests/wasm_parity.rs, so that both targets are held
+//! to the same values (the wasm test cannot read the native result at run time).
+
+use selecta_core::SongFeatures;
+
+/// SHA-256 of the decoded PCM.
+pub const SONG_ID: &str = "ceffc1a7995fca254014c69ee911aa3d34494ce9935cdb9fecbbcc370abd4108";
+/// SHA-256 of the file bytes.
+pub const FILE_HASH: &str = "6c12687f61a78b028a76a1d14a3b09b779c2387b595bc99b069533e94e1c71a2";
+/// Tempo as measured natively (x86_64). The tempo path uses FFTs and libm functions whose last
+/// bits may differ between targets (SIMD FFT kernels, Rust's libm in wasm), hence a tolerance.
+pub const BPM: f32 = 124.03054;
+/// Largest accepted BPM difference: well below the 0.01 step that `selecta show --json` prints.
+pub const BPM_TOLERANCE: f32 = 1e-3;
+/// Key name.
+pub const KEY: &str = "A minor";
+
+/// Assert that `f` has the reference songId, fileHash, BPM (within [`BPM_TOLERANCE`]) and key.
+pub fn assert_matches(f: &SongFeatures) {
+    assert_eq!(f.song_id, SONG_ID, "songId");
+    assert_eq!(f.file_hash, FILE_HASH, "fileHash");
+    let bpm = f.bpm.expect("tempo");
+    assert!((bpm - BPM).abs() <= BPM_TOLERANCE, "bpm {bpm} vs {BPM}");
+    assert_eq!(f.key.map(|k| k.name()).as_deref(), Some(KEY), "key");
+}

@@ -1,0 +1,143 @@
+//! The portable core in wasm32 against the same references as the native tests: the log-mel
+//! front-end against librosa, the musicnn model against TensorFlow, and the analysis of
+//! groove.flac against the values tests/groove_reference.rs asserts natively. Prints the
+//! per-patch inference time for the native comparison (`selecta bench --embedding`).
+//!
+//! Run (release: debug wasm inference is very slow):
+//! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p selecta-core --target wasm32-unknown-unknown --test wasm_parity --release`
+//! with `wasm-bindgen-cli` of the version pinned in Cargo.toml on PATH. There is no file system
+//! in wasm32: every fixture is compiled in with `include_bytes!`.
+#![cfg(target_arch = "wasm32")]
+
+#[path = "reference/groove_flac.rs"]
+mod reference;
+
+use selecta_core::embed::{Embedder, SamplingProfile};
+use selecta_core::{AnalyzeOptions, analyze_bytes};
+use serde_json::Value;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+
+const MANIFEST: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/manifest.json");
+const MODEL: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/model.onnx");
+const AUDIO: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtures/audio.f32");
+const LOGMEL: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtures/logmel.f32");
+const EXPECTED: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtures/expected.json");
+const GROOVE_FLAC: &[u8] = include_bytes!("../../../tests/fixtures/audio/groove.flac");
+
+/// Same bound as tests/embedding.rs asserts natively, so |wasm − native| ≤ 1e-4.
+const MODEL_TOLERANCE: f32 = 5e-5;
+/// The log-mel criterion (librosa reference).
+const LOGMEL_TOLERANCE: f32 = 1e-3;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: `std::time::Instant` panics in wasm32-unknown-unknown.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+fn f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+fn musicnn() -> Embedder {
+    Embedder::load(MANIFEST, Some(MODEL)).expect("model loads")
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+fn as_f32(v: &Value) -> Vec<f32> {
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
+}
+
+#[wasm_bindgen_test]
+fn front_end_matches_librosa_in_wasm() {
+    let audio = f32s(AUDIO);
+    let expected = f32s(LOGMEL);
+    let embedder = musicnn();
+    let (mut mel, frames) = embedder.front_end().mel(&audio);
+    assert_eq!(frames, 501);
+    embedder.front_end().log_patch(&mut mel);
+    let diff = max_abs_diff(&mel, &expected);
+    console_log!("wasm log-mel max abs difference vs librosa: {diff:.2e}");
+    assert!(diff <= LOGMEL_TOLERANCE, "{diff}");
+}
+
+#[wasm_bindgen_test]
+fn model_matches_tensorflow_in_wasm() {
+    let logmel = f32s(LOGMEL);
+    let expected: Value = serde_json::from_slice(EXPECTED).expect("json");
+    let t0 = performance_now();
+    let embedder = musicnn();
+    let load_ms = performance_now() - t0;
+    assert_eq!(embedder.output_names(), ["embedding", "tags", "penultimate"]);
+    let mut worst = 0.0f32;
+    let mut model_ms = Vec::new();
+    for (p, start) in [0usize, 187].into_iter().enumerate() {
+        let patch = &logmel[start * 96..(start + 187) * 96];
+        let t = performance_now();
+        let outs = embedder.run_patch(patch).expect("inference");
+        model_ms.push(performance_now() - t);
+        for (i, name) in ["embedding", "tags", "penultimate"].iter().enumerate() {
+            let want = as_f32(&expected["tf"][name][p]);
+            worst = worst.max(max_abs_diff(&outs[i], &want));
+        }
+    }
+    console_log!("wasm model outputs max abs difference vs TensorFlow: {worst:.2e}");
+    console_log!("wasm model load: {load_ms:.0} ms; run_patch (model only, first calls): {model_ms:.0?} ms");
+    assert!(worst <= MODEL_TOLERANCE, "{worst}");
+}
+
+/// Per-patch time measured like `selecta bench --embedding`: front-end and inference through
+/// `run_regions` over the whole-track regions of the fixture audio.
+#[wasm_bindgen_test]
+fn per_patch_inference_time() {
+    let audio = f32s(AUDIO);
+    let embedder = musicnn();
+    let rate = embedder.manifest().front_end.sample_rate;
+    let regions = SamplingProfile::Full.regions(&audio, rate, embedder.front_end().spec().patch_samples());
+    // Warm-up (first-call allocations).
+    embedder.run_regions(&audio, &regions).expect("inference");
+    let (mut patches, mut ms, mut best) = (0usize, 0.0f64, f64::INFINITY);
+    for _ in 0..3 {
+        let t = performance_now();
+        let out = embedder.run_regions(&audio, &regions).expect("inference");
+        let elapsed = performance_now() - t;
+        patches += out.rms.len();
+        ms += elapsed;
+        best = best.min(elapsed / out.rms.len().max(1) as f64);
+    }
+    assert!(patches > 0);
+    let mean = ms / patches as f64;
+    // The front-end's share: the log-mel of the same audio.
+    let t = performance_now();
+    let (mut mel, _) = embedder.front_end().mel(&audio);
+    embedder.front_end().log_patch(&mut mel);
+    let mel_ms = (performance_now() - t) / (patches / 3) as f64;
+    console_log!(
+        "wasm inference: {mean:.1} ms/patch (mean over {patches} patches, front-end + model), best run {best:.1} \
+         ms/patch; front-end ≈ {mel_ms:.1} ms/patch"
+    );
+}
+
+#[wasm_bindgen_test]
+fn groove_flac_analysis_matches_native() {
+    let t = performance_now();
+    let f = analyze_bytes(GROOVE_FLAC.to_vec(), Some("groove.flac"), &AnalyzeOptions::default(), None)
+        .expect("analysis")
+        .features;
+    console_log!(
+        "wasm groove.flac ({:.0} ms): songId {} fileHash {} bpm {:?} key {:?} loudness {:?} LUFS",
+        performance_now() - t,
+        f.song_id,
+        f.file_hash,
+        f.bpm,
+        f.key.map(|k| k.name()),
+        f.loudness_lufs
+    );
+    reference::assert_matches(&f);
+}
