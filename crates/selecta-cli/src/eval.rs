@@ -45,20 +45,29 @@ fn resolve(manifest: &Path, rel: &str) -> PathBuf {
     dir.parent().map(|p| p.join(rel)).filter(|p| p.exists()).unwrap_or(direct)
 }
 
-pub fn tempo(manifest: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
+/// Rows of a manifest CSV as (resolved `path`, value of `column`).
+fn read_manifest(manifest: &Path, column: &str) -> Result<Vec<(PathBuf, String)>> {
     let mut reader =
         csv::Reader::from_path(manifest).with_context(|| format!("{}: cannot read", manifest.display()))?;
     let headers = reader.headers()?.clone();
     let col =
         |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("manifest has no `{name}` column"));
-    let (path_col, bpm_col) = (col("path")?, col("bpm_gt")?);
+    let (path_col, value_col) = (col("path")?, col(column)?);
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record?;
-        let Some(truth) = record.get(bpm_col).and_then(|v| v.trim().parse::<f64>().ok()) else { continue };
-        let Some(rel) = record.get(path_col) else { continue };
-        rows.push((resolve(manifest, rel), truth));
+        if let (Some(p), Some(v)) = (record.get(path_col), record.get(value_col)) {
+            rows.push((resolve(manifest, p), v.to_string()));
+        }
     }
+    Ok(rows)
+}
+
+pub fn tempo(manifest: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
+    let rows: Vec<(PathBuf, f64)> = read_manifest(manifest, "bpm_gt")?
+        .into_iter()
+        .filter_map(|(path, truth)| truth.trim().parse::<f64>().ok().map(|t| (path, t)))
+        .collect();
     let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let options = AnalyzeOptions::default();
@@ -196,19 +205,7 @@ pub fn similarity(
     json: bool,
 ) -> Result<()> {
     use selecta_core::similar::{Similarity, TrackView, Weights, cosine_distance, dimension_stats, z_score};
-    let mut reader =
-        csv::Reader::from_path(manifest).with_context(|| format!("{}: cannot read", manifest.display()))?;
-    let headers = reader.headers()?.clone();
-    let col =
-        |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("manifest has no `{name}` column"));
-    let (path_col, package_col) = (col("path")?, col("source_package")?);
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record?;
-        if let (Some(p), Some(pkg)) = (record.get(path_col), record.get(package_col)) {
-            rows.push((resolve(manifest, p), pkg.to_string()));
-        }
-    }
+    let rows = read_manifest(manifest, "source_package")?;
     let embedder = crate::model::load(model_dir)?;
     let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
