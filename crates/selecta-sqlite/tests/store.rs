@@ -30,53 +30,53 @@ fn features_round_trip_exactly() {
     store.integrity_check().expect("integrity");
 }
 
+/// Create `features.db` in `dir` at `schemaVersion = version`, then run `extra_sql`.
+fn seed_features_db(dir: &std::path::Path, version: &str, extra_sql: &str) {
+    let conn = Connection::open(dir.join(FEATURES_DB)).expect("db");
+    conn.execute_batch(&format!(
+        "CREATE TABLE schema_meta (key TEXT PRIMARY KEY, value TEXT);
+         INSERT INTO schema_meta VALUES ('schemaVersion', '{version}');
+         {extra_sql}"
+    ))
+    .expect("seed schema");
+}
+
+/// The `schemaVersion` stored in `features.db` of `dir`.
+fn stored_schema_version(dir: &std::path::Path) -> String {
+    let conn = Connection::open(dir.join(FEATURES_DB)).expect("db");
+    conn.query_row("SELECT value FROM schema_meta WHERE key='schemaVersion'", [], |r| r.get(0)).expect("v")
+}
+
 #[test]
 fn version_1_database_is_migrated_to_2() {
     let dir = tempfile::tempdir().expect("tempdir");
-    {
-        let conn = Connection::open(dir.path().join(FEATURES_DB)).expect("db");
-        conn.execute_batch(
-            "CREATE TABLE schema_meta (key TEXT PRIMARY KEY, value TEXT);
-             INSERT INTO schema_meta VALUES ('schemaVersion', '1');
-             CREATE TABLE song_features (songId TEXT PRIMARY KEY, fileHash TEXT NOT NULL, modelVersion TEXT,
+    seed_features_db(
+        dir.path(),
+        "1",
+        "CREATE TABLE song_features (songId TEXT PRIMARY KEY, fileHash TEXT NOT NULL, modelVersion TEXT,
                embedding BLOB, chromaprintFingerprint TEXT, rmsMean REAL, hpcp BLOB, bpm REAL, key TEXT,
                durationSec REAL, bitrateKbps REAL, updatedAt TEXT);
              CREATE TABLE song_prediction_cache (songId TEXT NOT NULL, modelRevision INTEGER NOT NULL,
                fileHash TEXT NOT NULL, score REAL NOT NULL, updatedAt TEXT,
                PRIMARY KEY (songId, modelRevision, fileHash));
              INSERT INTO song_features (songId, fileHash, bpm, key) VALUES ('old', 'h', 120.0, 'A minor');",
-        )
-        .expect("v1 schema");
-    }
+    );
     let store = SqliteStore::open(dir.path()).expect("open migrates");
     let old = store.song_features("old").expect("get").expect("kept");
     assert_eq!(old.bpm, Some(120.0));
     assert_eq!(old.analysis_version, 0, "old rows are marked for re-analysis");
-    let conn = Connection::open(dir.path().join(FEATURES_DB)).expect("db");
-    let v: String =
-        conn.query_row("SELECT value FROM schema_meta WHERE key='schemaVersion'", [], |r| r.get(0)).expect("v");
-    assert_eq!(v, FEATURES_SCHEMA_VERSION.to_string());
+    assert_eq!(stored_schema_version(dir.path()), FEATURES_SCHEMA_VERSION.to_string());
 }
 
 #[test]
 fn newer_schema_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
-    {
-        let conn = Connection::open(dir.path().join(FEATURES_DB)).expect("db");
-        conn.execute_batch(
-            "CREATE TABLE schema_meta (key TEXT PRIMARY KEY, value TEXT);
-             INSERT INTO schema_meta VALUES ('schemaVersion', '99');",
-        )
-        .expect("schema");
-    }
+    seed_features_db(dir.path(), "99", "");
     match SqliteStore::open(dir.path()) {
         Err(StoreError::SchemaTooNew { found: 99, supported }) => assert_eq!(supported, FEATURES_SCHEMA_VERSION),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
-    let conn = Connection::open(dir.path().join(FEATURES_DB)).expect("db");
-    let v: String =
-        conn.query_row("SELECT value FROM schema_meta WHERE key='schemaVersion'", [], |r| r.get(0)).expect("v");
-    assert_eq!(v, "99");
+    assert_eq!(stored_schema_version(dir.path()), "99");
 }
 
 #[test]
