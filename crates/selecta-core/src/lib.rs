@@ -5,7 +5,8 @@
 //! Crate map: [`audio`] (decode, tags, resample) → [`features`] (tempo, key/HPCP, loudness,
 //! fingerprint, timbre) and [`embed`] (the neural embedding) → [`analyze`] (the per-track pipeline) → [`record`] (what is stored and its
 //! JSON) → [`store`] (trait + memory) and [`library`] (incremental ingest decisions).
-//! [`synth`] generates test music with known tempo and key.
+//! [`taste`] is the taste model (labels → GBDT → scores). [`synth`] generates test music with
+//! known tempo and key; [`synth_library`] synthetic feature records for taste tests and benchmarks.
 
 pub mod analyze;
 pub mod audio;
@@ -18,6 +19,8 @@ pub mod record;
 pub mod similar;
 pub mod store;
 pub mod synth;
+pub mod synth_library;
+pub mod taste;
 
 pub use analyze::{ANALYSIS_VERSION, Analysis, AnalyzeOptions, analyze_bytes, decode_mono, decode_only, embed_bytes};
 pub use error::{AnalysisError, StoreError};

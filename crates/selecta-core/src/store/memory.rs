@@ -1,4 +1,4 @@
-//! In-memory [`Store`]: hash maps, no durability.
+//! In-memory [`Store`] and [`TasteStore`]: hash maps, no durability.
 
 use std::collections::HashMap;
 
@@ -6,12 +6,18 @@ use super::{SongVersion, Store};
 use crate::embed::TrackEmbedding;
 use crate::error::StoreError;
 use crate::record::{PathEntry, SongFeatures};
+use crate::taste::{CachedScore, Label, SelectionManifest, TasteStore};
 
 /// A [`Store`] that lives in memory.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     songs: HashMap<String, SongFeatures>,
     paths: HashMap<String, (PathEntry, i64)>,
+    labels: HashMap<String, Label>,
+    sample_changes: u64,
+    model: Option<(Vec<u8>, SelectionManifest)>,
+    /// (songId, revision, fileHash) → score.
+    cache: HashMap<(String, u64, String), f32>,
 }
 
 impl MemoryStore {
@@ -94,5 +100,88 @@ impl Store for MemoryStore {
             }
         }
         Ok(before - self.paths.len())
+    }
+}
+
+impl TasteStore for MemoryStore {
+    fn labels(&self) -> Result<HashMap<String, Label>, StoreError> {
+        Ok(self.labels.clone())
+    }
+
+    fn sample_change_count(&self) -> Result<u64, StoreError> {
+        Ok(self.sample_changes)
+    }
+
+    fn write_labels(&mut self, changes: &[(String, Label)], count_delta: u64, _now_ms: i64) -> Result<u64, StoreError> {
+        for (id, label) in changes {
+            match label {
+                Label::Neutral => self.labels.remove(id),
+                l => self.labels.insert(id.clone(), *l),
+            };
+        }
+        self.sample_changes += count_delta;
+        Ok(self.sample_changes)
+    }
+
+    fn set_sample_change_count(&mut self, count: u64) -> Result<(), StoreError> {
+        self.sample_changes = count;
+        Ok(())
+    }
+
+    fn clear_labels(&mut self) -> Result<(), StoreError> {
+        self.labels.clear();
+        self.sample_changes = 0;
+        Ok(())
+    }
+
+    fn selection_model(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.model.as_ref().map(|(b, _)| b.clone()))
+    }
+
+    fn selection_manifest(&self) -> Result<Option<SelectionManifest>, StoreError> {
+        Ok(self.model.as_ref().map(|(_, m)| m.clone()))
+    }
+
+    fn put_selection_model(&mut self, model: &[u8], manifest: &SelectionManifest) -> Result<(), StoreError> {
+        self.model = Some((model.to_vec(), manifest.clone()));
+        Ok(())
+    }
+
+    fn clear_selection_model(&mut self) -> Result<(), StoreError> {
+        self.model = None;
+        Ok(())
+    }
+
+    fn cached_scores(&self, revision: u64, keys: &[(&str, &str)]) -> Result<HashMap<String, f32>, StoreError> {
+        Ok(keys
+            .iter()
+            .filter_map(|(id, hash)| {
+                self.cache.get(&(id.to_string(), revision, hash.to_string())).map(|s| (id.to_string(), *s))
+            })
+            .collect())
+    }
+
+    fn put_cached_scores(&mut self, revision: u64, rows: &[CachedScore], _now_ms: i64) -> Result<(), StoreError> {
+        for r in rows {
+            self.cache.insert((r.song_id.clone(), revision, r.file_hash.clone()), r.score);
+        }
+        Ok(())
+    }
+
+    fn purge_cache_except(&mut self, revision: u64) -> Result<usize, StoreError> {
+        let before = self.cache.len();
+        self.cache.retain(|(_, r, _), _| *r == revision);
+        Ok(before - self.cache.len())
+    }
+
+    fn purge_cache_for_song(&mut self, song_id: &str) -> Result<usize, StoreError> {
+        let before = self.cache.len();
+        self.cache.retain(|(id, _, _), _| id != song_id);
+        Ok(before - self.cache.len())
+    }
+
+    fn clear_cache(&mut self) -> Result<(), StoreError> {
+        self.cache.clear();
+        Ok(())
     }
 }
