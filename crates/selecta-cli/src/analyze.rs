@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use selecta_core::embed::{Embedder, SamplingProfile, TrackEmbedding};
 use selecta_core::hash::sha256_hex;
 use selecta_core::library::{LibraryIndex, path_key};
+use selecta_core::taste;
 use selecta_core::{AnalyzeOptions, PathEntry, SongFeatures, Store, analyze_bytes, embed_bytes};
 use selecta_sqlite::SqliteStore;
 use serde::Serialize;
@@ -168,7 +169,9 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
             let now = now_ms();
             let song_id = match done.outcome {
                 Outcome::Analyzed(features) => {
-                    store.put_song_features(&features, now)?;
+                    // Through the taste API: a re-analysed track's cached scores go, and a tag
+                    // edit of a labelled track counts as a sample change.
+                    taste::upsert_song_features(&mut store, &features, now)?;
                     report.analyzed += 1;
                     if features.embedding.is_some() {
                         report.embedding.embedded += 1;
@@ -177,7 +180,7 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
                 }
                 Outcome::Embedded { song_id, embedding } => {
                     if let Some(e) = embedding {
-                        store.put_embedding(&song_id, &e, now)?;
+                        taste::upsert_embedding(&mut store, &song_id, &e, now)?;
                         report.embedding.embedded += 1;
                     }
                     report.analyzed += 1;

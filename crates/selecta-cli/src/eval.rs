@@ -1,11 +1,14 @@
 //! `selecta eval tempo`: tempo accuracy against a manifest's ground truth (MIREX-style Acc1 and
-//! Acc2 with a 4 % tolerance).
+//! Acc2 with a 4 % tolerance); `eval similarity`: nearest-neighbour quality by source package;
+//! `eval taste`: cross-validated taste-model quality on a labels CSV.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
-use selecta_core::{AnalyzeOptions, analyze_bytes};
+use selecta_core::taste::eval::cross_validate;
+use selecta_core::taste::{BoostParams, Label, TrackProfile};
+use selecta_core::{AnalyzeOptions, Store, analyze_bytes};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -325,6 +328,61 @@ pub fn similarity(
         for s in &report.skipped {
             println!("skipped: {s}");
         }
+    }
+    Ok(())
+}
+
+pub fn taste(labels_csv: &Path, folds: usize, library: Option<&Path>, json: bool) -> Result<()> {
+    let rows = crate::taste::read_label_csv(labels_csv)?;
+    let store = crate::taste::open_library(library, rows.first().map(|(p, _)| p.as_path()))?;
+    let (mut profiles, mut liked, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for (path, label) in &rows {
+        let keep = match label {
+            Label::Liked => true,
+            Label::Disliked => false,
+            Label::Neutral => continue,
+        };
+        let features = crate::taste::song_of(&store, path)
+            .and_then(|id| store.song_features(&id).map_err(|e| e.to_string())?.ok_or_else(|| "no features".into()));
+        match features {
+            Ok(f) => {
+                profiles.push(TrackProfile::from_features(&f));
+                liked.push(keep);
+            }
+            Err(e) => skipped.push(format!("{}: {e}", path.display())),
+        }
+    }
+    if profiles.is_empty() {
+        bail!("{}: no labelled track has features", labels_csv.display());
+    }
+    let started = std::time::Instant::now();
+    let report = cross_validate(&profiles, &liked, folds, &BoostParams::default(), 20_261_122);
+    let elapsed = started.elapsed().as_secs_f64();
+    if json {
+        let mut value = serde_json::to_value(&report)?;
+        value["skipped"] = serde_json::to_value(&skipped)?;
+        value["seconds"] = serde_json::to_value((elapsed * 10.0).round() / 10.0)?;
+        println!("{value}");
+        return Ok(());
+    }
+    println!(
+        "{} labelled tracks ({} liked), {}-fold cross-validation, {} skipped, {elapsed:.1} s",
+        report.samples,
+        report.positives,
+        report.folds,
+        skipped.len()
+    );
+    println!(
+        "{:<6} {:>8} {:>9}  {:>27}  {:>27}  {:>27}",
+        "model", "ROC-AUC", "fold-AUC", "P/R/NDCG@10", "P/R/NDCG@50", "P/R/NDCG@100"
+    );
+    for (name, m) in [("gbdt", &report.gbdt), ("knn", &report.knn)] {
+        let cells: Vec<String> =
+            m.at_k.iter().map(|a| format!("{:.3}/{:.3}/{:.3}", a.precision, a.recall, a.ndcg)).collect();
+        println!(
+            "{name:<6} {:>8.3} {:>9.3}  {:>27}  {:>27}  {:>27}",
+            m.roc_auc, m.fold_auc_mean, cells[0], cells[1], cells[2]
+        );
     }
     Ok(())
 }

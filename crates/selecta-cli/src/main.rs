@@ -7,10 +7,12 @@
 
 mod analyze;
 mod bench;
+mod bench_taste;
 mod eval;
 mod files;
 mod model;
 mod show;
+mod taste;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,10 +66,11 @@ enum Command {
         model_dir: Option<PathBuf>,
     },
     /// Measure decode-only and full-analysis speed (× realtime per core) on audio files; with
-    /// `--embedding`, the embedding throughput per sampling profile instead.
+    /// `--embedding`, the embedding throughput per sampling profile; with `--taste`, taste
+    /// training and prediction on a synthetic library.
     Bench {
         /// Files or folders to measure.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "taste")]
         paths: Vec<PathBuf>,
         /// Print JSON.
         #[arg(long)]
@@ -81,6 +84,60 @@ enum Command {
         /// Model folder (default: the bundled model).
         #[arg(long, env = "SELECTA_MODEL_DIR")]
         model_dir: Option<PathBuf>,
+        /// Benchmark taste training and prediction on a synthetic library instead.
+        #[arg(long, conflicts_with = "embedding")]
+        taste: bool,
+        /// With --taste: candidates to score.
+        #[arg(long, default_value_t = 50_000)]
+        candidates: usize,
+        /// With --taste: liked tracks in the prediction benchmark.
+        #[arg(long, default_value_t = 500)]
+        liked: usize,
+    },
+    /// Mark tracks liked, disliked or neutral (by file, or from a `path,label` CSV). When 20
+    /// real changes have accumulated and the threshold holds, the model is retrained.
+    Label {
+        /// liked, disliked or neutral.
+        #[arg(required_unless_present = "csv")]
+        label: Option<String>,
+        /// Analysed audio files of the library.
+        files: Vec<PathBuf>,
+        /// A CSV with `path` and `label` columns (paths relative to the CSV's folder).
+        #[arg(long, conflicts_with = "label")]
+        csv: Option<PathBuf>,
+        /// Library folder (default: the one holding the files).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Do not retrain automatically.
+        #[arg(long)]
+        no_auto_train: bool,
+    },
+    /// Train the taste model on the current labels (needs 20 liked and 4 disliked per liked).
+    Train {
+        /// Library folder (default: the current folder or its nearest library ancestor).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score tracks 0–100 with the trained taste model, best first (no FILE: every analysed,
+    /// unlabelled track).
+    Predict {
+        /// Analysed audio files of the library.
+        files: Vec<PathBuf>,
+        /// At most this many results (0: all).
+        #[arg(long, default_value_t = 100)]
+        top_k: usize,
+        /// Library folder (default: the one holding the files, or the current folder).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Evaluate against ground truth.
     Eval {
@@ -122,6 +179,22 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Taste-model quality: stratified k-fold cross-validation of the GBDT and a cosine-kNN
+    /// baseline on labelled, analysed tracks (Precision/Recall/NDCG@10/50/100, ROC-AUC).
+    Taste {
+        /// CSV with `path` and `label` columns (paths relative to the CSV's folder).
+        #[arg(long)]
+        labels: PathBuf,
+        /// Folds.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Library folder (default: the one holding the first file).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -137,9 +210,23 @@ fn main() -> ExitCode {
         Command::Show { file, library, json, model_dir } => {
             show::run(&file, library.as_deref(), model_dir.as_deref(), json)
         }
+        Command::Bench { json, taste: true, candidates, liked, .. } => bench_taste::run(candidates, liked, json),
         Command::Bench { paths, json, embedding: false, .. } => bench::run(&paths, json),
-        Command::Bench { paths, json, embedding: true, limit, model_dir } => {
+        Command::Bench { paths, json, embedding: true, limit, model_dir, .. } => {
             bench::run_embedding(&paths, limit, model_dir.as_deref(), json)
+        }
+        Command::Label { label, files, csv, library, json, no_auto_train } => taste::label(&taste::LabelArgs {
+            label: label.as_deref(),
+            files: &files,
+            csv: csv.as_deref(),
+            library: library.as_deref(),
+            json,
+            auto_train: !no_auto_train,
+        }),
+        Command::Train { library, json } => taste::train(library.as_deref(), json),
+        Command::Predict { files, top_k, library, json } => taste::predict(&files, top_k, library.as_deref(), json),
+        Command::Eval { what: EvalCommand::Taste { labels, folds, library, json } } => {
+            eval::taste(&labels, folds, library.as_deref(), json)
         }
         Command::Eval { what: EvalCommand::Tempo { manifest, jobs, json } } => eval::tempo(&manifest, jobs, json),
         Command::Eval { what: EvalCommand::Similarity { manifest, jobs, profile, model_dir, json } } => {

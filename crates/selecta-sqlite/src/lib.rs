@@ -1,15 +1,19 @@
 //! The native [`Store`] of a library directory, on SQLite (seed 001's layout):
-//! `features.db` (`song_features`, `song_prediction_cache`, `schema_meta`) and
-//! `selection_path_index.db`. WAL journal, one transaction per track, versioned migrations that
+//! `features.db` (`song_features`, `song_prediction_cache`, `schema_meta`),
+//! `selection_path_index.db`, `selection_labels.db` and `models/selection/` (the taste model). WAL journal, one transaction per track, versioned migrations that
 //! each run in one transaction. Everything lives inside the library folder so it can move.
 
 mod blob;
 mod migrate;
 mod store;
+mod taste;
 
-pub use store::{FEATURES_DB, PATH_INDEX_DB, SqliteStore};
+pub use store::{FEATURES_DB, LABELS_DB, PATH_INDEX_DB, SqliteStore};
+pub use taste::{MANIFEST_FILE, MODEL_DIR, TrainingLock};
 
 /// Schema version of `features.db` this build writes.
 pub const FEATURES_SCHEMA_VERSION: i64 = 3;
 /// Schema version of `selection_path_index.db` this build writes.
 pub const PATH_INDEX_SCHEMA_VERSION: i64 = 1;
+/// Schema version of `selection_labels.db` this build writes.
+pub const LABELS_SCHEMA_VERSION: i64 = 1;

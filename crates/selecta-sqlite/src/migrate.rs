@@ -87,6 +87,17 @@ pub const PATH_INDEX_STEPS: &[Step] = &[Step {
     ",
 }];
 
+pub const LABELS_STEPS: &[Step] = &[Step {
+    version: 1,
+    sql: "
+    CREATE TABLE IF NOT EXISTS selection_labels (
+        songId TEXT PRIMARY KEY,
+        label TEXT NOT NULL CHECK (label IN ('liked', 'disliked')),
+        updatedAt INTEGER NOT NULL
+    );
+    ",
+}];
+
 /// Current `schemaVersion` (0 for a new database).
 pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
     conn.execute("CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value TEXT)", []).map_err(db_err)?;

@@ -9,12 +9,14 @@ use selecta_core::features::{Fingerprint, Key};
 use selecta_core::{PathEntry, SongFeatures, SongVersion, Store, StoreError};
 
 use crate::blob::{blob_to_f32, blob_to_u32, f32_to_blob, u32_to_blob};
-use crate::migrate::{FEATURES_STEPS, PATH_INDEX_STEPS, migrate};
+use crate::migrate::{FEATURES_STEPS, LABELS_STEPS, PATH_INDEX_STEPS, migrate};
 
 /// File name of the features database inside a library directory.
 pub const FEATURES_DB: &str = "features.db";
 /// File name of the path index inside a library directory.
 pub const PATH_INDEX_DB: &str = "selection_path_index.db";
+/// File name of the labels database inside a library directory.
+pub const LABELS_DB: &str = "selection_labels.db";
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -26,6 +28,7 @@ pub struct SqliteStore {
     root: PathBuf,
     features: Connection,
     paths: Connection,
+    labels: Connection,
 }
 
 fn open_db(path: &Path) -> Result<Connection, StoreError> {
@@ -45,7 +48,28 @@ impl SqliteStore {
         migrate(&mut features, FEATURES_STEPS)?;
         let mut paths = open_db(&root.join(PATH_INDEX_DB))?;
         migrate(&mut paths, PATH_INDEX_STEPS)?;
-        Ok(Self { root: root.to_path_buf(), features, paths })
+        let mut labels = open_db(&root.join(LABELS_DB))?;
+        // A label is the user's work: on disk (not only in the WAL's OS buffers) when the call
+        // returns, so it survives a power loss too.
+        labels.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
+        migrate(&mut labels, LABELS_STEPS)?;
+        Ok(Self { root: root.to_path_buf(), features, paths, labels })
+    }
+
+    pub(crate) fn features_db(&self) -> &Connection {
+        &self.features
+    }
+
+    pub(crate) fn features_db_mut(&mut self) -> &mut Connection {
+        &mut self.features
+    }
+
+    pub(crate) fn labels_db(&self) -> &Connection {
+        &self.labels
+    }
+
+    pub(crate) fn labels_db_mut(&mut self) -> &mut Connection {
+        &mut self.labels
     }
 
     /// The library directory.
@@ -73,9 +97,9 @@ impl SqliteStore {
             .map_err(db_err)
     }
 
-    /// `PRAGMA integrity_check` on both databases; `Ok(())` when both answer "ok".
+    /// `PRAGMA integrity_check` on the three databases; `Ok(())` when all answer "ok".
     pub fn integrity_check(&self) -> Result<(), StoreError> {
-        for (name, conn) in [(FEATURES_DB, &self.features), (PATH_INDEX_DB, &self.paths)] {
+        for (name, conn) in [(FEATURES_DB, &self.features), (PATH_INDEX_DB, &self.paths), (LABELS_DB, &self.labels)] {
             let r: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(db_err)?;
             if r != "ok" {
                 return Err(StoreError::Corrupt(format!("{name}: {r}")));

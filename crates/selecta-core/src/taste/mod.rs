@@ -5,11 +5,12 @@
 //! Map: [`labels`] (labels, threshold, retrain rule) · [`profile`] (what is compared of a track)
 //! · [`text`] (TF-IDF) · [`vector`] (the feature vector against a liked set) · [`booster`]
 //! (boosting on gbdt's trees) · [`model`] (the saved model and its file format) · [`train`]
-//! (fitting, progress and cancellation) · [`metrics`] (offline evaluation) · [`store`] (what is
+//! (fitting, progress and cancellation) · [`metrics`] and [`eval`] (offline evaluation) · [`store`] (what is
 //! persisted) · [`api`] (the public calls and their statuses).
 
 pub mod api;
 pub mod booster;
+pub mod eval;
 pub mod labels;
 pub mod metrics;
 pub mod model;
