@@ -125,6 +125,14 @@ const SONG_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, samp
      chromaprintRaw, chromaprintSimhash, metadataJson, modelVersion, embedding, tagProbs, embeddingProfile, \
      embeddingWindows, timbre";
 
+/// [`SONG_COLUMNS`] with the fields the taste model does not read replaced by empty values (same
+/// positions, so [`song_from_row`] reads both).
+const TASTE_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sampleRate, channels, bitrateKbps, \
+     bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, \
+     CASE WHEN chromaprintFingerprint IS NULL THEN NULL ELSE '' END, \
+     CASE WHEN chromaprintRaw IS NULL THEN NULL ELSE X'' END, chromaprintSimhash, metadataJson, modelVersion, \
+     embedding, tagProbs, embeddingProfile, NULL, NULL";
+
 fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let get_err = |e: rusqlite::Error| StoreError::Corrupt(e.to_string());
     let hpcp: Option<Vec<u8>> = r.get(13).map_err(get_err)?;
@@ -185,17 +193,27 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     })
 }
 
-impl Store for SqliteStore {
-    fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
+impl SqliteStore {
+    fn song_with_columns(&self, columns: &str, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
         let mut stmt = self
             .features
-            .prepare_cached(&format!("SELECT {SONG_COLUMNS} FROM song_features WHERE songId = ?1"))
+            .prepare_cached(&format!("SELECT {columns} FROM song_features WHERE songId = ?1"))
             .map_err(db_err)?;
         let mut rows = stmt.query([song_id]).map_err(db_err)?;
         match rows.next().map_err(db_err)? {
             Some(row) => song_from_row(row).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+impl Store for SqliteStore {
+    fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
+        self.song_with_columns(SONG_COLUMNS, song_id)
+    }
+
+    fn taste_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
+        self.song_with_columns(TASTE_COLUMNS, song_id)
     }
 
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {

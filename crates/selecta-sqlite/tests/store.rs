@@ -102,3 +102,23 @@ fn path_index_gc_by_ttl_and_capacity() {
     keys.sort();
     assert_eq!(keys, ["f6.mp3", "f7.mp3", "f8.mp3", "f9.mp3"]);
 }
+
+#[test]
+fn taste_features_leave_out_only_what_the_taste_model_does_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sample_features();
+    let mut store = SqliteStore::open(dir.path()).expect("open");
+    store.put_song_features(&f, 1).expect("put");
+    let light = store.taste_features(&f.song_id).expect("get").expect("present");
+    let mut expected = f.clone();
+    expected.timbre = None;
+    if let Some(c) = expected.chromaprint.as_mut() {
+        c.raw.clear();
+        c.encoded.clear();
+    }
+    if let Some(e) = expected.embedding.as_mut() {
+        e.windows.clear();
+    }
+    assert!(f.chromaprint.as_ref().is_some_and(|c| !c.raw.is_empty()), "the sample has a fingerprint");
+    assert_eq!(light, expected);
+}

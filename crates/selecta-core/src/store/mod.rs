@@ -33,6 +33,12 @@ pub struct SongVersion {
 pub trait Store {
     /// Features of one track.
     fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError>;
+    /// Features of one track for the taste model, which reads neither the raw fingerprint, the
+    /// timbre statistics nor the embedding windows: a store may leave those empty (the raw
+    /// fingerprint empty with the SimHash kept) to read tens of thousands of tracks quickly.
+    fn taste_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
+        self.song_features(song_id)
+    }
     /// Version summary of every stored track (loaded once per ingest run).
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError>;
     /// Insert or replace one track's features in one transaction. `updated_at_ms` is supplied

@@ -251,7 +251,7 @@ fn load_profiles<S: TasteStore + ?Sized>(
     let mut found = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        match store.song_features(id)? {
+        match store.taste_features(id)? {
             Some(f) => found.push(TrackProfile::from_features(&f)),
             None => missing.push(id.clone()),
         }

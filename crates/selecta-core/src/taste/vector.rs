@@ -72,6 +72,9 @@ const NO_DURATION_DIFF: f32 = 10.0;
 const NO_YEAR_DIFF: f32 = 200.0;
 const NO_LOUDNESS: f32 = -70.0;
 
+/// Largest top-K mean in the vector.
+const TOP_MAX: usize = 20;
+
 /// Candidates scored per matrix product (bounds the similarity block to a few MB).
 const BLOCK: usize = 1024;
 
@@ -291,7 +294,12 @@ impl<'a> LikedSet<'a> {
         // Embedding.
         match emb {
             Some((sims, v)) => {
+                // Only the best 20 matter: partial selection, then a sort of those 20.
                 let mut s: Vec<f32> = sims.to_vec();
+                if s.len() > TOP_MAX {
+                    s.select_nth_unstable_by(TOP_MAX - 1, |a, b| b.total_cmp(a));
+                    s.truncate(TOP_MAX);
+                }
                 s.sort_unstable_by(|a, b| b.total_cmp(a));
                 let mean_top = |k: usize| s.iter().take(k).sum::<f32>() / k.min(s.len()) as f32;
                 f[0] = s[0];
