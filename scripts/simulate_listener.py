@@ -2,7 +2,8 @@
 """Simulated listener for `selecta eval taste` (issue 4): reads the corpus manifest
 (`real_manifest.csv` from ../shared/corpus/build.sh), likes every track of the given families,
 dislikes the rest, flips a share of the labels to model human noise, and writes a labels CSV
-(`path,label`, paths relative to the output file's folder).
+(`path,label,truth`, paths relative to the output file's folder; `truth` is the label before
+flipping, which `selecta eval taste` scores against when present).
 
     python3 scripts/simulate_listener.py CORPUS/real_manifest.csv labels.csv --like orchestral
 """
@@ -31,15 +32,15 @@ def main() -> None:
             path = os.path.join(manifest_dir, r["path"])
             if not os.path.exists(path):
                 path = os.path.join(os.path.dirname(manifest_dir), r["path"])
-            liked = r["family"] in args.like
-            if rng.random() < args.flip:
-                liked = not liked
-            rows.append((os.path.relpath(path, out_dir), "liked" if liked else "disliked"))
+            truth = r["family"] in args.like
+            liked = not truth if rng.random() < args.flip else truth
+            name = lambda b: "liked" if b else "disliked"
+            rows.append((os.path.relpath(path, out_dir), name(liked), name(truth)))
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["path", "label"])
+        w.writerow(["path", "label", "truth"])
         w.writerows(rows)
-    liked = sum(1 for _, l in rows if l == "liked")
+    liked = sum(1 for _, l, _ in rows if l == "liked")
     print(f"{len(rows)} labels: {liked} liked, {len(rows) - liked} disliked -> {args.out}")
 
 

@@ -332,55 +332,68 @@ pub fn similarity(
     Ok(())
 }
 
-pub fn taste(labels_csv: &Path, folds: usize, library: Option<&Path>, json: bool) -> Result<()> {
-    let rows = crate::taste::read_label_csv(labels_csv)?;
-    let store = crate::taste::open_library(library, rows.first().map(|(p, _)| p.as_path()))?;
-    let (mut profiles, mut liked, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    for (path, label) in &rows {
-        let keep = match label {
+pub struct TasteEvalArgs<'a> {
+    pub labels: &'a Path,
+    pub folds: usize,
+    pub library: Option<&'a Path>,
+    pub params: BoostParams,
+    pub json: bool,
+}
+
+pub fn taste(args: &TasteEvalArgs<'_>) -> Result<()> {
+    let rows = crate::taste::read_label_csv(args.labels)?;
+    let store = crate::taste::open_library(args.library, rows.first().map(|r| r.path.as_path()))?;
+    let (mut profiles, mut labels, mut truth, mut skipped) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for row in &rows {
+        let liked = match row.label {
             Label::Liked => true,
             Label::Disliked => false,
             Label::Neutral => continue,
         };
-        let features = crate::taste::song_of(&store, path)
+        let features = crate::taste::song_of(&store, &row.path)
             .and_then(|id| store.song_features(&id).map_err(|e| e.to_string())?.ok_or_else(|| "no features".into()));
         match features {
             Ok(f) => {
                 profiles.push(TrackProfile::from_features(&f));
-                liked.push(keep);
+                labels.push(liked);
+                truth.push(row.truth.map_or(liked, |t| t == Label::Liked));
             }
-            Err(e) => skipped.push(format!("{}: {e}", path.display())),
+            Err(e) => skipped.push(format!("{}: {e}", row.path.display())),
         }
     }
     if profiles.is_empty() {
-        bail!("{}: no labelled track has features", labels_csv.display());
+        bail!("{}: no labelled track has features", args.labels.display());
     }
+    let against = if rows.iter().any(|r| r.truth.is_some()) { "truth" } else { "labels" };
     let started = std::time::Instant::now();
-    let report = cross_validate(&profiles, &liked, folds, &BoostParams::default(), 20_261_122);
+    let report = cross_validate(&profiles, &labels, &truth, args.folds, &args.params, 20_261_122);
     let elapsed = started.elapsed().as_secs_f64();
-    if json {
+    if args.json {
         let mut value = serde_json::to_value(&report)?;
+        value["scoredAgainst"] = against.into();
         value["skipped"] = serde_json::to_value(&skipped)?;
         value["seconds"] = serde_json::to_value((elapsed * 10.0).round() / 10.0)?;
         println!("{value}");
         return Ok(());
     }
     println!(
-        "{} labelled tracks ({} liked), {}-fold cross-validation, {} skipped, {elapsed:.1} s",
+        "{} labelled tracks ({} liked, {} liked in truth), {}-fold cross-validation, scored against the {against}, \
+         {} skipped, {elapsed:.1} s",
         report.samples,
         report.positives,
+        truth.iter().filter(|t| **t).count(),
         report.folds,
         skipped.len()
     );
     println!(
-        "{:<6} {:>8} {:>9}  {:>27}  {:>27}  {:>27}",
+        "{:<6} {:>8} {:>9}  {:>19}  {:>19}  {:>19}",
         "model", "ROC-AUC", "fold-AUC", "P/R/NDCG@10", "P/R/NDCG@50", "P/R/NDCG@100"
     );
     for (name, m) in [("gbdt", &report.gbdt), ("knn", &report.knn)] {
         let cells: Vec<String> =
             m.at_k.iter().map(|a| format!("{:.3}/{:.3}/{:.3}", a.precision, a.recall, a.ndcg)).collect();
         println!(
-            "{name:<6} {:>8.3} {:>9.3}  {:>27}  {:>27}  {:>27}",
+            "{name:<6} {:>8.3} {:>9.3}  {:>19}  {:>19}  {:>19}",
             m.roc_auc, m.fold_auc_mean, cells[0], cells[1], cells[2]
         );
     }

@@ -194,6 +194,18 @@ enum EvalCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Trees (default: the product's setting).
+        #[arg(long)]
+        trees: Option<usize>,
+        /// Tree depth.
+        #[arg(long)]
+        depth: Option<u32>,
+        /// Learning rate.
+        #[arg(long)]
+        learning_rate: Option<f32>,
+        /// Minimum samples per leaf.
+        #[arg(long)]
+        min_leaf: Option<usize>,
     },
 }
 
@@ -225,8 +237,18 @@ fn main() -> ExitCode {
         }),
         Command::Train { library, json } => taste::train(library.as_deref(), json),
         Command::Predict { files, top_k, library, json } => taste::predict(&files, top_k, library.as_deref(), json),
-        Command::Eval { what: EvalCommand::Taste { labels, folds, library, json } } => {
-            eval::taste(&labels, folds, library.as_deref(), json)
+        Command::Eval {
+            what: EvalCommand::Taste { labels, folds, library, json, trees, depth, learning_rate, min_leaf },
+        } => {
+            let d = selecta_core::taste::BoostParams::default();
+            let params = selecta_core::taste::BoostParams {
+                trees: trees.unwrap_or(d.trees),
+                max_depth: depth.unwrap_or(d.max_depth),
+                learning_rate: learning_rate.unwrap_or(d.learning_rate),
+                min_leaf_size: min_leaf.unwrap_or(d.min_leaf_size),
+                ..d
+            };
+            eval::taste(&eval::TasteEvalArgs { labels: &labels, folds, library: library.as_deref(), params, json })
         }
         Command::Eval { what: EvalCommand::Tempo { manifest, jobs, json } } => eval::tempo(&manifest, jobs, json),
         Command::Eval { what: EvalCommand::Similarity { manifest, jobs, profile, model_dir, json } } => {

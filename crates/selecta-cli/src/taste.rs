@@ -47,27 +47,34 @@ pub fn song_of(store: &SqliteStore, file: &Path) -> Result<String, String> {
     }
 }
 
-/// `path,label` rows of a labels CSV, paths relative to the CSV's folder (or absolute).
-pub fn read_label_csv(csv_path: &Path) -> Result<Vec<(PathBuf, Label)>> {
+/// One row of a labels CSV.
+pub struct LabelRow {
+    pub path: PathBuf,
+    pub label: Label,
+    /// The `truth` column, when present (simulated listeners: the label before noise).
+    pub truth: Option<Label>,
+}
+
+/// Rows of a labels CSV (`path`, `label`, optional `truth`), paths relative to the CSV's folder
+/// (or absolute).
+pub fn read_label_csv(csv_path: &Path) -> Result<Vec<LabelRow>> {
     let mut reader =
         csv::Reader::from_path(csv_path).with_context(|| format!("{}: cannot read", csv_path.display()))?;
     let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
-            .with_context(|| format!("{}: no `{name}` column", csv_path.display()))
-    };
-    let (path_col, label_col) = (col("path")?, col("label")?);
+    let find = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let col = |name: &str| find(name).with_context(|| format!("{}: no `{name}` column", csv_path.display()));
+    let (path_col, label_col, truth_col) = (col("path")?, col("label")?, find("truth"));
     let base = csv_path.parent().unwrap_or(Path::new("."));
+    let parse = |l: &str, line: usize| {
+        Label::parse(l)
+            .ok_or_else(|| anyhow!("{} line {line}: label {l:?} is not liked/disliked/neutral", csv_path.display()))
+    };
     let mut rows = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let record = record?;
         let (Some(p), Some(l)) = (record.get(path_col), record.get(label_col)) else { continue };
-        let label = Label::parse(l).ok_or_else(|| {
-            anyhow!("{} line {}: label {l:?} is not liked/disliked/neutral", csv_path.display(), n + 2)
-        })?;
-        rows.push((base.join(p), label));
+        let truth = truth_col.and_then(|c| record.get(c)).map(|t| parse(t, n + 2)).transpose()?;
+        rows.push(LabelRow { path: base.join(p), label: parse(l, n + 2)?, truth });
     }
     Ok(rows)
 }
@@ -83,7 +90,9 @@ pub struct LabelArgs<'a> {
 
 pub fn label(args: &LabelArgs<'_>) -> Result<()> {
     let rows: Vec<(PathBuf, Label)> = match (args.csv, args.label) {
-        (Some(csv), None) if args.files.is_empty() => read_label_csv(csv)?,
+        (Some(csv), None) if args.files.is_empty() => {
+            read_label_csv(csv)?.into_iter().map(|r| (r.path, r.label)).collect()
+        }
         (None, Some(l)) if !args.files.is_empty() => {
             let label = Label::parse(l).filter(|_| !l.trim().is_empty());
             let label = label.ok_or_else(|| anyhow!("label {l:?} is not liked, disliked or neutral"))?;

@@ -165,19 +165,21 @@ impl TasteStore for SqliteStore {
         remove_if_present(&self.model_path())
     }
 
-    fn cached_scores(&self, revision: u64, keys: &[(&str, &str)]) -> Result<HashMap<String, f32>, StoreError> {
+    fn cached_scores(&self, revision: u64, song_ids: &[String]) -> Result<HashMap<String, f32>, StoreError> {
         let mut stmt = self
             .features_db()
             .prepare_cached(
-                "SELECT score FROM song_prediction_cache WHERE songId = ?1 AND modelRevision = ?2 AND fileHash = ?3",
+                "SELECT c.score FROM song_prediction_cache c
+                 JOIN song_features f ON f.songId = c.songId AND f.fileHash = c.fileHash
+                 WHERE c.songId = ?1 AND c.modelRevision = ?2",
             )
             .map_err(db_err)?;
         let mut out = HashMap::new();
-        for (id, hash) in keys {
+        for id in song_ids {
             let score: Option<f64> =
-                stmt.query_row(params![id, revision as i64, hash], |r| r.get(0)).optional().map_err(db_err)?;
+                stmt.query_row(params![id, revision as i64], |r| r.get(0)).optional().map_err(db_err)?;
             if let Some(s) = score {
-                out.insert((*id).to_string(), s as f32);
+                out.insert(id.clone(), s as f32);
             }
         }
         Ok(out)

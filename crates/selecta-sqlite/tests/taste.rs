@@ -137,3 +137,19 @@ fn cache_rows_live_in_features_db_and_reset_clears_everything() {
     assert!(snap.positive_ids.is_empty() && snap.negative_ids.is_empty() && snap.sample_change_count == 0);
     assert_eq!(store.song_count().expect("count"), 200, "features are kept");
 }
+
+#[test]
+fn a_cached_score_of_another_file_version_is_not_returned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, _, ids) = seeded(dir.path());
+    let mut store = SqliteStore::open(dir.path()).expect("open");
+    train(&mut store);
+    taste::predict_selection_candidates(&mut store, &ids[..3], 0, 6, &mut NoControl);
+    assert_eq!(store.cached_scores(1, &ids[..3]).expect("cache").len(), 3);
+    // The file changed (new fileHash) behind the taste API's back: the old row must not count.
+    let mut f = store.song_features(&ids[0]).expect("read").expect("stored");
+    f.file_hash = "0".repeat(64);
+    store.put_song_features(&f, 7).expect("put");
+    let cached = store.cached_scores(1, &ids[..3]).expect("cache");
+    assert!(!cached.contains_key(&ids[0]) && cached.len() == 2);
+}

@@ -152,11 +152,12 @@ impl TasteStore for MemoryStore {
         Ok(())
     }
 
-    fn cached_scores(&self, revision: u64, keys: &[(&str, &str)]) -> Result<HashMap<String, f32>, StoreError> {
-        Ok(keys
+    fn cached_scores(&self, revision: u64, song_ids: &[String]) -> Result<HashMap<String, f32>, StoreError> {
+        Ok(song_ids
             .iter()
-            .filter_map(|(id, hash)| {
-                self.cache.get(&(id.to_string(), revision, hash.to_string())).map(|s| (id.to_string(), *s))
+            .filter_map(|id| {
+                let hash = &self.songs.get(id)?.file_hash;
+                self.cache.get(&(id.clone(), revision, hash.clone())).map(|s| (id.clone(), *s))
             })
             .collect())
     }

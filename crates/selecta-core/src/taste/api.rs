@@ -407,20 +407,21 @@ pub fn predict_selection_candidates<S: TasteStore + ?Sized>(
     };
     let revision = model.model_revision;
     let ids = unique(candidate_ids);
-    let (profiles, missing) = match load_profiles(store, &ids, |i| {
+    // Cached scores first: a list the app has shown before needs no features at all.
+    let cached = match store.cached_scores(revision, &ids) {
+        Ok(c) => c,
+        Err(e) => return PredictOutcome::failed(ErrorCode::DbError, e),
+    };
+    let uncached: Vec<String> = ids.iter().filter(|id| !cached.contains_key(*id)).cloned().collect();
+    let (profiles, missing) = match load_profiles(store, &uncached, |i| {
         if i % 1024 == 0 {
-            control.progress(Progress { phase: Phase::Prepare, percent: percent(i, ids.len()) });
+            control.progress(Progress { phase: Phase::Prepare, percent: percent(i, uncached.len()) });
         }
     }) {
         Ok(x) => x,
         Err(e) => return PredictOutcome::failed(ErrorCode::DbError, e),
     };
-    let keys: Vec<(&str, &str)> = profiles.iter().map(|p| (p.song_id.as_str(), p.file_hash.as_str())).collect();
-    let cached = match store.cached_scores(revision, &keys) {
-        Ok(c) => c,
-        Err(e) => return PredictOutcome::failed(ErrorCode::DbError, e),
-    };
-    let todo: Vec<&TrackProfile> = profiles.iter().filter(|p| !cached.contains_key(&p.song_id)).collect();
+    let todo: Vec<&TrackProfile> = profiles.iter().collect();
     let liked = model.liked_set();
     let mut fresh: Vec<CachedScore> = Vec::with_capacity(todo.len());
     for (n, chunk) in todo.chunks(PREDICT_CHUNK).enumerate() {

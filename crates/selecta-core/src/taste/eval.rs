@@ -78,11 +78,14 @@ fn knn_scores(train_liked: &[&TrackProfile], all_train: &[&TrackProfile], test: 
         .collect()
 }
 
-/// Cross-validate on labelled profiles (`liked[i]` is the label of `profiles[i]`). The
-/// training threshold is not applied: folds of a small corpus are below it by design.
+/// Cross-validate on labelled profiles: models learn from `liked` (the labels, noise included)
+/// and are scored against `truth` (the listener's real taste where a simulation knows it, else
+/// the labels again). Folds are stratified by `liked`. The training threshold is not applied:
+/// folds of a small corpus are below it by design.
 pub fn cross_validate(
     profiles: &[TrackProfile],
     liked: &[bool],
+    truth: &[bool],
     folds: usize,
     params: &BoostParams,
     seed: u64,
@@ -118,8 +121,8 @@ pub fn cross_validate(
         samples: profiles.len(),
         positives: liked.iter().filter(|l| **l).count(),
         folds,
-        gbdt: report(&gbdt, liked, &fold_of, folds),
-        knn: report(&knn, liked, &fold_of, folds),
+        gbdt: report(&gbdt, truth, &fold_of, folds),
+        knn: report(&knn, truth, &fold_of, folds),
     }
 }
 
@@ -134,7 +137,7 @@ mod tests {
         let profiles: Vec<TrackProfile> = (0..120).map(|i| TrackProfile::from_features(&lib.track(i))).collect();
         let liked: Vec<bool> = (0..120).map(|i| i % 4 == 0).collect();
         let params = BoostParams { trees: 30, ..BoostParams::default() };
-        let r = cross_validate(&profiles, &liked, 5, &params, 1);
+        let r = cross_validate(&profiles, &liked, &liked, 5, &params, 1);
         assert_eq!((r.samples, r.positives, r.folds), (120, 30, 5));
         assert!(r.gbdt.roc_auc > 0.9, "{r:?}");
         assert!(r.knn.roc_auc > 0.9, "{r:?}");

@@ -70,8 +70,9 @@ pub trait TasteStore: Store {
     /// Delete the model and the manifest (revision back to 0).
     fn clear_selection_model(&mut self) -> Result<(), StoreError>;
 
-    /// Cached scores of `(songId, fileHash)` pairs at `revision`, by `songId`.
-    fn cached_scores(&self, revision: u64, keys: &[(&str, &str)]) -> Result<HashMap<String, f32>, StoreError>;
+    /// Cached scores at `revision` of the given songs, by `songId` — only rows whose `fileHash`
+    /// is that of the song's stored features (a changed file's old score is never returned).
+    fn cached_scores(&self, revision: u64, song_ids: &[String]) -> Result<HashMap<String, f32>, StoreError>;
     /// Store scores at `revision` (one transaction).
     fn put_cached_scores(&mut self, revision: u64, rows: &[CachedScore], now_ms: i64) -> Result<(), StoreError>;
     /// Drop every cached score of another revision; returns how many.

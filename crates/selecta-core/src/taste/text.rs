@@ -59,6 +59,14 @@ impl Idf {
 pub struct TextIndex {
     postings: HashMap<String, Vec<(usize, f32)>>,
     docs: usize,
+    doc_slots: usize,
+}
+
+/// Reusable work space of [`TextIndex::max_cosine`].
+#[derive(Debug, Clone, Default)]
+pub struct TextScratch {
+    sums: Vec<f32>,
+    touched: Vec<usize>,
 }
 
 impl TextIndex {
@@ -70,7 +78,7 @@ impl TextIndex {
                 postings.entry(t.clone()).or_default().push((doc, *w));
             }
         }
-        Self { postings, docs: vectors.iter().filter(|v| !v.is_empty()).count() }
+        Self { postings, docs: vectors.iter().filter(|v| !v.is_empty()).count(), doc_slots: vectors.len() }
     }
 
     /// Whether any indexed document has words.
@@ -79,16 +87,25 @@ impl TextIndex {
     }
 
     /// Highest cosine similarity of `query` to any indexed document (0 when none shares a word).
-    pub fn max_cosine(&self, query: &TextVector, scratch: &mut HashMap<usize, f32>) -> f32 {
-        scratch.clear();
+    /// `scratch` is reused between calls (a dense accumulator: this runs once per candidate).
+    pub fn max_cosine(&self, query: &TextVector, scratch: &mut TextScratch) -> f32 {
+        scratch.sums.resize(self.doc_slots, 0.0);
         for (t, w) in query {
             if let Some(list) = self.postings.get(t) {
                 for (doc, dw) in list {
-                    *scratch.entry(*doc).or_default() += w * dw;
+                    if scratch.sums[*doc] == 0.0 {
+                        scratch.touched.push(*doc);
+                    }
+                    scratch.sums[*doc] += w * dw;
                 }
             }
         }
-        scratch.values().copied().fold(0.0, f32::max)
+        let mut best = 0.0f32;
+        for doc in scratch.touched.drain(..) {
+            best = best.max(scratch.sums[doc]);
+            scratch.sums[doc] = 0.0;
+        }
+        best
     }
 }
 
@@ -106,7 +123,7 @@ mod tests {
         let idf = Idf::fit(docs.iter().map(|d| d.as_slice()));
         let vectors: Vec<TextVector> = docs.iter().map(|d| idf.vector(d)).collect();
         let index = TextIndex::new(&vectors[1..3]);
-        let mut scratch = HashMap::new();
+        let mut scratch = TextScratch::default();
         let common = index.max_cosine(&idf.vector(&doc("the drive")), &mut scratch);
         let index_night = TextIndex::new(&vectors[3..]);
         let rare = index_night.max_cosine(&idf.vector(&doc("night drive")), &mut scratch);

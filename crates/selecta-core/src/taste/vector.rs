@@ -7,6 +7,8 @@
 //! sorted scalars, key-distance table, inverted text index) so that scoring tens of thousands of
 //! candidates is a matrix product plus look-ups. Leave-one-out for training is done by building
 //! the set without the sample ([`LikedSet::without`]), so a liked track never sees itself.
+//! No feature may depend on the size of the set: leave-one-out sets are one smaller than the
+//! set candidates are scored against, and the trees would learn that difference as the label.
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,13 +16,13 @@ use ndarray::{Array2, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::profile::TrackProfile;
-use super::text::{Idf, TextIndex, TextVector};
+use super::text::{Idf, TextIndex, TextScratch, TextVector};
 use crate::features::Key;
 use crate::features::key::Mode;
 use crate::similar::dimension_stats;
 
 /// Names of the vector's entries, in order (saved with the model and checked at load).
-pub const FEATURE_NAMES: [&str; 35] = [
+pub const FEATURE_NAMES: [&str; 34] = [
     "emb_sim_max",
     "emb_sim_top5_mean",
     "emb_sim_top20_mean",
@@ -55,7 +57,6 @@ pub const FEATURE_NAMES: [&str; 35] = [
     "has_year",
     "text_sim_max",
     "has_text",
-    "liked_count_log",
 ];
 
 /// Length of the feature vector.
@@ -265,7 +266,7 @@ impl<'a> LikedSet<'a> {
     /// Feature rows of `candidates` against this set.
     pub fn features(&self, candidates: &[&TrackProfile]) -> Vec<FeatureRow> {
         let mut out = Vec::with_capacity(candidates.len());
-        let mut scratch = HashMap::new();
+        let mut scratch = TextScratch::default();
         for block in candidates.chunks(BLOCK) {
             let projected: Vec<Option<Vec<f32>>> =
                 block.iter().map(|p| self.space.and_then(|s| s.project(p))).collect();
@@ -287,7 +288,7 @@ impl<'a> LikedSet<'a> {
         c: &TrackProfile,
         emb: Option<(ArrayView1<'_, f32>, &[f32])>,
         hpcp_sims: Option<ArrayView1<'_, f32>>,
-        scratch: &mut HashMap<usize, f32>,
+        scratch: &mut TextScratch,
     ) -> FeatureRow {
         let mut f = [0.0f32; FEATURE_COUNT];
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
@@ -363,7 +364,6 @@ impl<'a> LikedSet<'a> {
             .then(|| self.text.max_cosine(&self.idf.vector(&c.words), scratch));
         f[32] = text.unwrap_or(0.0);
         f[33] = flag(text.is_some());
-        f[34] = (self.profiles.len() as f32).ln_1p();
         f
     }
 }
