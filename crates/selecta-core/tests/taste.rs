@@ -289,3 +289,56 @@ fn candidates_without_features_are_listed_not_scored() {
     assert_eq!(p.items.len(), 5);
     assert_eq!(p.missing, ["no-such-song"]);
 }
+
+#[test]
+fn leave_one_out_rows_and_scoring_rows_have_the_same_distribution() {
+    // Labels drawn independently of the features: the model can only learn noise, so held-out
+    // tracks should score around the liked share. A feature that differs between leave-one-out
+    // training rows and scoring rows (the liked-set size did, once) lets the trees separate the
+    // training positives perfectly and then score every new track as disliked.
+    let lib = SyntheticLibrary::new(5, 99);
+    let mut rng = selecta_core::synth_library::Rng::new(4);
+    let profiles: Vec<TrackProfile> = (0..300).map(|i| TrackProfile::from_features(&lib.track(i))).collect();
+    let (train, held_out) = profiles.split_at(250);
+    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    for p in train {
+        if rng.uniform() < 0.25 { pos.push(p.clone()) } else { neg.push(p.clone()) }
+    }
+    let (model, _) = taste::fit_model(&pos, &neg, &BoostParams::default(), &mut NoControl).expect("fitted");
+    let scores = model.score(&held_out.iter().collect::<Vec<_>>());
+    let mean = scores.iter().sum::<f32>() / scores.len() as f32;
+    // An overfitted model puts held-out tracks mostly in disliked leaves (≈0.02 here); with the
+    // leak every score collapses to ≈1e-6.
+    assert!(mean > 0.002, "held-out tracks all look disliked (mean score {mean}): training rows leak");
+}
+
+#[test]
+fn a_liked_track_without_usable_fields_changes_no_feature() {
+    // The exact form of the invariant above: features depend on what liked tracks are like,
+    // never on how many there are.
+    let lib = SyntheticLibrary::new(5, 8);
+    let liked: Vec<TrackProfile> = (0..40).step_by(5).map(|i| TrackProfile::from_features(&lib.track(i))).collect();
+    let candidates: Vec<TrackProfile> = (1..30).map(|i| TrackProfile::from_features(&lib.track(i))).collect();
+    let mut empty = TrackProfile::from_features(&lib.track(99));
+    empty.embedding = None;
+    empty.tags = None;
+    empty.simhash = None;
+    empty.hpcp = None;
+    (empty.bpm, empty.key, empty.duration_sec, empty.year) = (None, None, None, None);
+    (empty.artist, empty.album) = (None, None);
+    empty.genres.clear();
+    empty.words.clear();
+    let (model, _) = taste::fit_model(&liked, &candidates, &params(), &mut NoControl).expect("fitted");
+    let space = model.space.as_ref();
+    let base: Vec<&TrackProfile> = liked.iter().collect();
+    let mut plus = base.clone();
+    plus.push(&empty);
+    let refs: Vec<&TrackProfile> = candidates.iter().collect();
+    let a = taste::vector::LikedSet::new(&base, space, &model.idf).features(&refs);
+    let b = taste::vector::LikedSet::new(&plus, space, &model.idf).features(&refs);
+    for (ra, rb) in a.iter().zip(&b) {
+        for (i, (x, y)) in ra.iter().zip(rb).enumerate() {
+            assert_eq!(x, y, "feature {} changed with the size of the liked set", taste::vector::FEATURE_NAMES[i]);
+        }
+    }
+}

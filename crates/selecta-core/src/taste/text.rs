@@ -38,9 +38,10 @@ impl Idf {
         ((1.0 + self.docs as f32) / (1.0 + df as f32)).ln() + 1.0
     }
 
-    /// The TF-IDF vector of a document; empty for a document without words.
+    /// The TF-IDF vector of a document; empty for a document without words. Terms are summed
+    /// in sorted order so that the result is bit-identical on every run and target.
     pub fn vector(&self, words: &[String]) -> TextVector {
-        let mut tf: HashMap<&str, f32> = HashMap::new();
+        let mut tf: BTreeMap<&str, f32> = BTreeMap::new();
         for w in words {
             *tf.entry(w.as_str()).or_default() += 1.0;
         }
@@ -49,7 +50,6 @@ impl Idf {
         if norm > 0.0 {
             v.iter_mut().for_each(|(_, x)| *x /= norm);
         }
-        v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
 }
