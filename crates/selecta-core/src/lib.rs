@@ -5,17 +5,19 @@
 //! Crate map: [`audio`] (decode, tags, resample) → [`features`] (tempo, key/HPCP, loudness,
 //! fingerprint, timbre) and [`embed`] (the neural embedding) → [`analyze`] (the per-track pipeline) → [`record`] (what is stored and its
 //! JSON) → [`store`] (trait + memory) and [`library`] (incremental ingest decisions).
-//! [`taste`] is the taste model (labels → GBDT → scores). [`synth`] generates test music with
+//! [`bundle`] moves a whole library as one file. [`taste`] is the taste model (labels → GBDT → scores). [`synth`] generates test music with
 //! known tempo and key; [`synth_library`] synthetic feature records for taste tests and benchmarks.
 
 pub mod analyze;
 pub mod audio;
+pub mod bundle;
 pub mod embed;
 pub mod error;
 pub mod features;
 pub mod hash;
 pub mod library;
 pub mod record;
+pub mod sealed;
 pub mod similar;
 pub mod store;
 pub mod synth;

@@ -8,8 +8,10 @@ use crate::audio::Tags;
 use crate::embed::TrackEmbedding;
 use crate::features::{Fingerprint, Key};
 
-/// Everything Selecta knows about one track, keyed by `songId`.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything Selecta knows about one track, keyed by `songId`. Its serde form (field names as
+/// in Rust) is the internal record format of the library bundle and the browser store; the
+/// public JSON shape is [`SongFeatures::to_json`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SongFeatures {
     /// SHA-256 of the decoded PCM.
     pub song_id: String,

@@ -69,7 +69,7 @@ pub struct PatchOutputs {
 }
 
 /// The pooled result stored with the track.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackEmbedding {
     /// Model version (from the manifest).
     pub model_version: String,

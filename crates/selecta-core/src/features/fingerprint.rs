@@ -29,7 +29,7 @@ impl std::fmt::Debug for FingerprintBuilder {
 }
 
 /// A finished fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fingerprint {
     /// Raw 32-bit sub-fingerprints (what `fpcalc -raw` prints).
     pub raw: Vec<u32>,

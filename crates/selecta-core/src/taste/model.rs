@@ -1,39 +1,34 @@
 //! [`SelectionModel`]: a trained taste model with everything it needs to score on its own — the
 //! boosted trees, the liked-set snapshot it was trained against, the embedding standardisation
-//! and the text weights — and its file format (`selection_gbdt_v1.bin`): a magic tag, the
-//! SHA-256 of the payload and the bincode payload. Any damage (truncation, a flipped bit, another
+//! and the text weights — and its file format (`selection_gbdt_v1.bin`, a [`crate::sealed`]
+//! container). Any damage (truncation, a flipped bit, another
 //! format version) is caught at load and reported as `model_load_failed`, which means "retrain".
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::booster::{BoostParams, Booster};
 use super::profile::TrackProfile;
 use super::text::Idf;
 use super::vector::{EmbeddingSpace, FEATURE_NAMES, FeatureRow, LikedSet};
+use crate::sealed::{SealError, open, seal};
 
 /// File name of the model inside `models/selection/`.
 pub const MODEL_FILE: &str = "selection_gbdt_v1.bin";
 /// Version of the payload layout; a model of another version must be retrained.
 pub const MODEL_FORMAT: u32 = 1;
 const MAGIC: &[u8; 8] = b"SELGBDT1";
-/// Upper bound on what the decoder may allocate (a damaged length field must not exhaust memory).
-const DECODE_LIMIT: usize = 1 << 30;
 
 /// Why a saved model cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ModelLoadError {
-    /// Not a Selecta model file, or cut short.
-    #[error("not a selection model file (bad header)")]
-    BadHeader,
-    /// The payload does not match its checksum.
-    #[error("model file is damaged (checksum mismatch)")]
-    Checksum,
-    /// The payload does not decode.
-    #[error("model file does not decode: {0}")]
-    Decode(String),
+    /// Damaged, cut short or not a model file.
+    #[error(transparent)]
+    File(#[from] SealError),
+    /// Decodes, but not with this build's feature layout.
+    #[error("model file does not fit this build: {0}")]
+    Layout(String),
     /// Written by another version of Selecta.
     #[error("model format {found} is not {expected}; retrain")]
     Version {
@@ -71,32 +66,18 @@ pub struct SelectionModel {
 
 impl SelectionModel {
     /// Serialise to the file format.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
-        let payload = bincode::serde::encode_to_vec(self, bincode::config::standard()).map_err(|e| e.to_string())?;
-        let mut out = Vec::with_capacity(payload.len() + 40);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&Sha256::digest(&payload));
-        out.extend_from_slice(&payload);
-        Ok(out)
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SealError> {
+        seal(MAGIC, "selection model", self)
     }
 
     /// Read the file format back, verifying header, checksum, format and feature layout.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelLoadError> {
-        if bytes.len() < 40 || &bytes[..8] != MAGIC {
-            return Err(ModelLoadError::BadHeader);
-        }
-        let (sum, payload) = bytes[8..].split_at(32);
-        if Sha256::digest(payload).as_slice() != sum {
-            return Err(ModelLoadError::Checksum);
-        }
-        let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
-        let (model, _): (SelectionModel, usize) =
-            bincode::serde::decode_from_slice(payload, config).map_err(|e| ModelLoadError::Decode(e.to_string()))?;
+        let model: SelectionModel = open(MAGIC, "selection model", bytes)?;
         if model.format != MODEL_FORMAT {
             return Err(ModelLoadError::Version { found: model.format, expected: MODEL_FORMAT });
         }
         if model.feature_names != FEATURE_NAMES || model.booster.feature_count() != FEATURE_NAMES.len() {
-            return Err(ModelLoadError::Decode("feature layout differs from this build".into()));
+            return Err(ModelLoadError::Layout("feature names differ".into()));
         }
         Ok(model)
     }

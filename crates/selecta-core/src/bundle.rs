@@ -1,0 +1,127 @@
+//! `exportLibrary` / `importLibrary`: a whole library as one file, so it moves between the
+//! browser store and the native one in either direction. The bundle (a [`crate::sealed`]
+//! container) holds every track's features, the path index, the labels with the change counter,
+//! and the trained taste model with its manifest. The prediction cache is not carried: it is
+//! derived data keyed by a model revision that means nothing in the other store.
+//!
+//! Import merges features and paths (features are never deleted) and replaces the labels, the
+//! counter and the model with the bundle's; the target's prediction cache is cleared.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::error::StoreError;
+use crate::record::{PathEntry, SongFeatures};
+use crate::sealed::{SealError, open, seal};
+use crate::taste::{Label, SelectionManifest, TasteStore};
+
+const MAGIC: &[u8; 8] = b"SELLIB01";
+const WHAT: &str = "Selecta library";
+/// Version of the bundle layout.
+pub const BUNDLE_FORMAT: u32 = 1;
+
+/// Why a bundle cannot be exported or imported.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// Damaged, cut short or not a bundle.
+    #[error(transparent)]
+    File(#[from] SealError),
+    /// Written by another version of Selecta.
+    #[error("library bundle format {found} is not {expected}")]
+    Version {
+        /// Found.
+        found: u32,
+        /// Supported.
+        expected: u32,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Bundle {
+    format: u32,
+    songs: Vec<SongFeatures>,
+    paths: Vec<PathEntry>,
+    labels: Vec<(String, Label)>,
+    sample_change_count: u64,
+    model: Option<(Vec<u8>, SelectionManifest)>,
+}
+
+/// What an import brought in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    /// Tracks (features) written.
+    pub songs: usize,
+    /// Path-index entries written.
+    pub paths: usize,
+    /// Labels now in the store.
+    pub labels: usize,
+    /// Whether a trained model came with it.
+    pub model: bool,
+}
+
+/// The whole library as one file.
+pub fn export_library<S: TasteStore + ?Sized>(store: &S) -> Result<Vec<u8>, BundleError> {
+    let mut ids: Vec<String> = store.song_versions()?.into_iter().map(|v| v.song_id).collect();
+    ids.sort();
+    let mut songs = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if let Some(f) = store.song_features(id)? {
+            songs.push(f);
+        }
+    }
+    let mut paths = store.path_entries()?;
+    paths.sort_by(|a, b| a.path_key.cmp(&b.path_key));
+    let mut labels: Vec<(String, Label)> = store.labels()?.into_iter().collect();
+    labels.sort_by(|a, b| a.0.cmp(&b.0));
+    let model = match (store.selection_model()?, store.selection_manifest()?) {
+        (Some(bytes), Some(manifest)) => Some((bytes, manifest)),
+        _ => None,
+    };
+    let bundle = Bundle {
+        format: BUNDLE_FORMAT,
+        songs,
+        paths,
+        labels,
+        sample_change_count: store.sample_change_count()?,
+        model,
+    };
+    Ok(seal(MAGIC, WHAT, &bundle)?)
+}
+
+/// Bring a bundle into `store` (see the module notes for what is merged and what replaced).
+/// The bundle is fully verified before anything is written.
+pub fn import_library<S: TasteStore + ?Sized>(
+    store: &mut S,
+    bytes: &[u8],
+    now_ms: i64,
+) -> Result<ImportSummary, BundleError> {
+    let bundle: Bundle = open(MAGIC, WHAT, bytes)?;
+    if bundle.format != BUNDLE_FORMAT {
+        return Err(BundleError::Version { found: bundle.format, expected: BUNDLE_FORMAT });
+    }
+    for song in &bundle.songs {
+        // Same songId, same PCM: a target embedding is kept when the bundle's track has none.
+        store.put_song_features(song, now_ms)?;
+    }
+    for entry in &bundle.paths {
+        store.put_path_entry(entry, now_ms)?;
+    }
+    store.clear_labels()?;
+    store.write_labels(&bundle.labels, bundle.sample_change_count, now_ms)?;
+    store.clear_cache()?;
+    match &bundle.model {
+        Some((bytes, manifest)) => store.put_selection_model(bytes, manifest)?,
+        None => store.clear_selection_model()?,
+    }
+    Ok(ImportSummary {
+        songs: bundle.songs.len(),
+        paths: bundle.paths.len(),
+        labels: bundle.labels.len(),
+        model: bundle.model.is_some(),
+    })
+}

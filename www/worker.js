@@ -1,0 +1,166 @@
+// Selecta engine worker. Every call into the wasm Library happens here, so the page never blocks.
+//
+// Protocol (page -> worker):  { id, op, args }          one request
+//                             { op: 'cancel', target }  abort request `target` (out of band)
+// Protocol (worker -> page):  { type: 'ready', embedding, embeddingError, modelVersion }
+//                             { type: 'fatal', error }
+//                             { type: 'progress', id, progress }
+//                             { type: 'result', id, result }
+//                             { type: 'error', id, error: { code, message } }
+//                             { type: 'log', level, message }
+//
+// Library calls run one at a time, in arrival order; the page keeps long jobs (a folder of
+// files) as one request per file so that a click on "like" waits for at most one file.
+
+import init, { Library } from '../pkg/selecta_wasm.js';
+
+const MODEL_DIR = new URL('../resources/models/musicnn-msd/', import.meta.url);
+
+let lib = null;
+let chain = Promise.resolve();
+const controllers = new Map(); // request id -> AbortController
+
+function post(msg, transfer) {
+  self.postMessage(msg, transfer || []);
+}
+
+function log(level, message) {
+  post({ type: 'log', level, message: String(message) });
+}
+
+// Errors cross postMessage as plain objects: structured clone would drop the `code` property.
+function plainError(e) {
+  if (e && typeof e === 'object') {
+    return {
+      code: typeof e.code === 'string' ? e.code : 'internal_error',
+      message: String(e.message || e),
+      name: e.name || 'Error',
+    };
+  }
+  return { code: 'internal_error', message: String(e), name: 'Error' };
+}
+
+function cancelledError() {
+  const e = new Error('cancelled');
+  e.code = 'cancelled';
+  return e;
+}
+
+async function fileBytes(file) {
+  return new Uint8Array(await file.arrayBuffer());
+}
+
+const ops = {
+  async analyze({ file, path }, ctx) {
+    if (ctx.signal.aborted) throw cancelledError();
+    const bytes = await fileBytes(file);
+    if (ctx.signal.aborted) throw cancelledError();
+    return lib.analyzeFile(bytes, path, {
+      size: file.size,
+      mtimeMs: file.lastModified,
+      onProgress: ctx.progress,
+      signal: ctx.signal,
+    });
+  },
+  getSongFeatures: ({ songId }) => lib.getSongFeatures(songId),
+  listSongs: () => lib.listSongs(),
+  setLabels: ({ ids, label }) => lib.setSelectionLabels(ids, label),
+  snapshot: () => lib.getSelectionLabelSnapshot(),
+  train({ positiveIds, negativeIds }, ctx) {
+    return lib.trainSelectionGbdt(positiveIds, negativeIds, {
+      onProgress: ctx.progress,
+      signal: ctx.signal,
+    });
+  },
+  predict: ({ ids, topK }) => lib.predictSelectionCandidates(ids, topK || 0),
+  resetLabels: () => lib.resetSelectionLabels(),
+  async exportLibrary() {
+    const bytes = await lib.exportLibrary();
+    return { value: bytes, transfer: [bytes.buffer] };
+  },
+  async importLibrary({ file }) {
+    return lib.importLibrary(await fileBytes(file));
+  },
+};
+
+async function handle(msg) {
+  const { id, op, args } = msg;
+  const controller = controllers.get(id);
+  try {
+    const fn = ops[op];
+    if (!fn) throw Object.assign(new Error(`unknown operation ${op}`), { code: 'invalid_input' });
+    if (!lib) throw Object.assign(new Error('library is not open'), { code: 'runtime_unavailable' });
+    if (controller.signal.aborted) throw cancelledError();
+    const ctx = {
+      signal: controller.signal,
+      progress: (p) => post({ type: 'progress', id, progress: p }),
+    };
+    let result = await fn(args || {}, ctx);
+    let transfer;
+    if (result && result.transfer && 'value' in result) {
+      transfer = result.transfer;
+      result = result.value;
+    }
+    post({ type: 'result', id, result }, transfer);
+  } catch (e) {
+    post({ type: 'error', id, error: plainError(e) });
+  } finally {
+    controllers.delete(id);
+  }
+}
+
+self.onmessage = (ev) => {
+  const msg = ev.data || {};
+  if (msg.op === 'cancel') {
+    const c = controllers.get(msg.target);
+    if (c) c.abort();
+    return;
+  }
+  controllers.set(msg.id, new AbortController());
+  chain = chain.then(() => handle(msg));
+};
+
+self.addEventListener('error', (ev) => {
+  log('error', `worker error: ${ev.message || ev}`);
+});
+self.addEventListener('unhandledrejection', (ev) => {
+  const r = ev.reason;
+  log('error', `worker unhandled rejection: ${(r && (r.stack || r.message)) || r}`);
+});
+
+async function loadModel() {
+  const manifestRes = await fetch(new URL('manifest.json', MODEL_DIR));
+  if (!manifestRes.ok) throw new Error(`manifest.json: HTTP ${manifestRes.status}`);
+  const manifestBytes = new Uint8Array(await manifestRes.arrayBuffer());
+  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
+  if (!manifest.modelFile) throw new Error('manifest.json has no modelFile');
+  const modelRes = await fetch(new URL(manifest.modelFile, MODEL_DIR));
+  if (!modelRes.ok) throw new Error(`${manifest.modelFile}: HTTP ${modelRes.status}`);
+  const modelBytes = new Uint8Array(await modelRes.arrayBuffer());
+  await lib.loadModel(manifestBytes, modelBytes);
+  return manifest.modelVersion || manifest.name || 'model';
+}
+
+async function start() {
+  try {
+    await init();
+    lib = await Library.open('default');
+  } catch (e) {
+    post({ type: 'fatal', error: plainError(e) });
+    return;
+  }
+  let embedding = false;
+  let embeddingError = null;
+  let modelVersion = null;
+  try {
+    modelVersion = await loadModel();
+    embedding = true;
+  } catch (e) {
+    embeddingError = plainError(e).message;
+    log('warn', `embedding unavailable: ${embeddingError}`);
+  }
+  post({ type: 'ready', embedding, embeddingError, modelVersion });
+}
+
+// Requests that arrive before the library is open wait for it.
+chain = start();
