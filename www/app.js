@@ -315,7 +315,7 @@ function rowHtml(t) {
     + `<td class="c-num c-time">${fmtTime(f.durationSec)}</td>`
     + `<td class="c-tags">${tags}</td>`
     + scoreCell(t)
-    + `<td class="c-file" title="${esc(t.path)}">${esc(t.path)}</td>`
+    + `<td class="c-file" title="${esc(t.path)}"><bdi>${esc(t.path)}</bdi></td>`
     + '</tr>';
 }
 
@@ -393,7 +393,7 @@ function drawScatter() {
   }
   bMin = Math.floor(bMin / 10) * 10; bMax = Math.ceil(bMax / 10) * 10;
   lMin = Math.floor(lMin / 2) * 2; lMax = Math.ceil(lMax / 2) * 2;
-  const pad = { l: 30, r: 8, t: 8, b: 22 };
+  const pad = { l: 40, r: 14, t: 8, b: 22 };
   const w = cssW - pad.l - pad.r;
   const h = cssH - pad.t - pad.b;
   const x = (b) => pad.l + ((b - bMin) / (bMax - bMin || 1)) * w;
@@ -441,7 +441,7 @@ function drawScatter() {
   ctx.textAlign = 'right'; ctx.textBaseline = 'top'; ctx.fillStyle = col.axis;
   ctx.fillText(`BPM →${missing ? `   (${missing} without tempo/loudness)` : ''}`, pad.l + w, pad.t + 2);
   ctx.save();
-  ctx.translate(10, pad.t + h / 2);
+  ctx.translate(9, pad.t + h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
   ctx.fillText('LUFS', 0, -2);

@@ -75,7 +75,8 @@ const ops = {
   predict: ({ ids, topK }) => lib.predictSelectionCandidates(ids, topK || 0),
   resetLabels: () => lib.resetSelectionLabels(),
   async exportLibrary() {
-    const bytes = await lib.exportLibrary();
+    // A private copy, so that transferring it can never detach memory the engine still uses.
+    const bytes = (await lib.exportLibrary()).slice();
     return { value: bytes, transfer: [bytes.buffer] };
   },
   async importLibrary({ file }) {
@@ -93,7 +94,14 @@ async function handle(msg) {
     if (controller.signal.aborted) throw cancelledError();
     const ctx = {
       signal: controller.signal,
-      progress: (p) => post({ type: 'progress', id, progress: p }),
+      progress: (p) => {
+        // Never let a progress report throw back into the engine.
+        try {
+          post({ type: 'progress', id, progress: p });
+        } catch {
+          try { post({ type: 'progress', id, progress: JSON.parse(JSON.stringify(p)) }); } catch { /* dropped */ }
+        }
+      },
     };
     let result = await fn(args || {}, ctx);
     let transfer;

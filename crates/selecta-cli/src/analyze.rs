@@ -11,11 +11,10 @@ use std::sync::mpsc;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use selecta_core::embed::{Embedder, SamplingProfile, TrackEmbedding};
-use selecta_core::hash::sha256_hex;
+use selecta_core::embed::{Embedder, SamplingProfile};
+use selecta_core::ingest::{self, Plan, Processed};
 use selecta_core::library::{LibraryIndex, path_key};
-use selecta_core::taste;
-use selecta_core::{AnalyzeOptions, PathEntry, SongFeatures, Store, analyze_bytes, embed_bytes};
+use selecta_core::{AnalyzeOptions, Store};
 use selecta_sqlite::SqliteStore;
 use serde::Serialize;
 
@@ -54,22 +53,6 @@ struct EmbeddingReport {
     error: Option<String>,
 }
 
-enum Outcome {
-    Analyzed(Box<SongFeatures>),
-    Known { song_id: String },
-    Embedded { song_id: String, embedding: Option<Box<TrackEmbedding>> },
-    Failed(String),
-}
-
-/// What a worker must do with a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Job {
-    /// New or changed: read, hash, analyse.
-    Analyse,
-    /// Unchanged, but its embedding is missing or from another model/profile.
-    EmbedOnly,
-}
-
 /// Settings of one `analyze` run.
 #[derive(Debug)]
 pub struct AnalyzeArgs<'a> {
@@ -85,8 +68,7 @@ struct Done {
     key: String,
     size: u64,
     mtime_ms: i64,
-    file_hash: String,
-    outcome: Outcome,
+    result: Result<Processed, String>,
 }
 
 pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
@@ -124,15 +106,13 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
     for path in files {
         let key = path_key(&relative_to(&root, &path)?);
         match stat(&path) {
-            Ok((size, mtime_ms)) => match index.unchanged(&key, size, mtime_ms) {
-                Some(entry) if index.needs_embedding(&entry.song_id) => {
-                    work.push((path, key, size, mtime_ms, Job::EmbedOnly));
-                }
-                Some(_) => {
+            Ok((size, mtime_ms)) => match ingest::plan(&index, &key, size, mtime_ms) {
+                Plan::Unchanged { .. } => {
                     touched.push(key);
                     report.unchanged += 1;
                 }
-                None => work.push((path, key, size, mtime_ms, Job::Analyse)),
+                Plan::EmbedOnly => work.push((path, key, size, mtime_ms, true)),
+                Plan::Analyse => work.push((path, key, size, mtime_ms, false)),
             },
             Err(e) => report
                 .failed
@@ -155,9 +135,9 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
     let write_result: Result<()> = std::thread::scope(|scope| {
         scope.spawn(move || {
             pool.install(|| {
-                work.into_par_iter().for_each_with(tx, |tx, (path, key, size, mtime_ms, job)| {
-                    let file = FileJob { path: &path, key, size, mtime_ms, job };
-                    let done = process(file, index_ref, &options, embedder_ref);
+                work.into_par_iter().for_each_with(tx, |tx, (path, key, size, mtime_ms, embed_only)| {
+                    let result = read_and_process(&path, size, embed_only, index_ref, &options, embedder_ref);
+                    let done = Done { path, key, size, mtime_ms, result };
                     // The receiver only goes away when the writer failed; stop quietly then.
                     let _ = tx.send(done);
                 });
@@ -166,44 +146,25 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
         for done in rx {
             progress.inc(1);
             progress.set_message(done.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-            let now = now_ms();
-            let song_id = match done.outcome {
-                Outcome::Analyzed(features) => {
-                    // Through the taste API: a re-analysed track's cached scores go, and a tag
-                    // edit of a labelled track counts as a sample change.
-                    taste::upsert_song_features(&mut store, &features, now)?;
-                    report.analyzed += 1;
-                    if features.embedding.is_some() {
-                        report.embedding.embedded += 1;
-                    }
-                    features.song_id.clone()
-                }
-                Outcome::Embedded { song_id, embedding } => {
-                    if let Some(e) = embedding {
-                        taste::upsert_embedding(&mut store, &song_id, &e, now)?;
-                        report.embedding.embedded += 1;
-                    }
-                    report.analyzed += 1;
-                    song_id
-                }
-                Outcome::Known { song_id } => {
-                    report.unchanged += 1;
-                    song_id
-                }
-                Outcome::Failed(error) => {
+            let processed = match done.result {
+                Ok(p) => p,
+                Err(error) => {
                     report.failed.push(Failure { path: done.path.display().to_string(), error });
                     continue;
                 }
             };
-            let entry = PathEntry {
-                path_key: done.key.clone(),
-                file_path: done.key,
-                size: done.size,
-                mtime_ms: done.mtime_ms,
-                song_id,
-                file_hash: done.file_hash,
-            };
-            store.put_path_entry(&entry, now)?;
+            if let Some(e) = &processed.embedding_error {
+                tracing::warn!("{}: {e}", done.path.display());
+            }
+            let c = ingest::commit(&mut store, &processed, &done.key, done.size, done.mtime_ms, now_ms())?;
+            if c.analyzed {
+                report.analyzed += 1;
+            } else {
+                report.unchanged += 1;
+            }
+            if c.embedded {
+                report.embedding.embedded += 1;
+            }
         }
         Ok(())
     });
@@ -234,59 +195,18 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
     Ok(())
 }
 
-struct FileJob<'a> {
-    path: &'a Path,
-    key: String,
+/// Read a file and process it (on a worker thread); errors are the report's text.
+fn read_and_process(
+    path: &Path,
     size: u64,
-    mtime_ms: i64,
-    job: Job,
-}
-
-fn process(file: FileJob<'_>, index: &LibraryIndex, options: &AnalyzeOptions, embedder: Option<&Embedder>) -> Done {
-    let FileJob { path, key, size, mtime_ms, job } = file;
-    let mut done = Done {
-        path: path.to_path_buf(),
-        key,
-        size,
-        mtime_ms,
-        file_hash: String::new(),
-        outcome: Outcome::Failed(String::new()),
-    };
-    if size > options.limits.max_file_bytes {
-        done.outcome = Outcome::Failed(format!(
-            "file is too large ({size} bytes; the limit is {} bytes)",
-            options.limits.max_file_bytes
-        ));
-        return done;
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            done.outcome = Outcome::Failed(format!("cannot read the file: {e}"));
-            return done;
-        }
-    };
-    done.file_hash = sha256_hex(&bytes);
+    embed_only: bool,
+    index: &LibraryIndex,
+    options: &AnalyzeOptions,
+    embedder: Option<&Embedder>,
+) -> Result<Processed, String> {
+    // Refuse by size before reading a byte of a huge file.
+    options.limits.check_size(size).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
     let name = path.file_name().and_then(|n| n.to_str());
-    let known = index.song_for_file_hash(&done.file_hash).map(str::to_string);
-    if let Some(song_id) = known {
-        done.outcome = match embedder.filter(|_| job == Job::EmbedOnly || index.needs_embedding(&song_id)) {
-            None => Outcome::Known { song_id },
-            Some(model) => match embed_bytes(bytes, name, options, model) {
-                Ok((_, embedding)) => Outcome::Embedded { song_id, embedding: embedding.map(Box::new) },
-                Err(e) => Outcome::Failed(e.to_string()),
-            },
-        };
-        return done;
-    }
-    done.outcome = match analyze_bytes(bytes, name, options, embedder) {
-        Ok(analysis) => {
-            if let Some(e) = analysis.embedding_error {
-                tracing::warn!("{}: {e}", path.display());
-            }
-            Outcome::Analyzed(Box::new(analysis.features))
-        }
-        Err(e) => Outcome::Failed(e.to_string()),
-    };
-    done
+    ingest::process(index, bytes, name, embed_only, options, embedder).map_err(|e| e.to_string())
 }

@@ -54,6 +54,22 @@ pub enum AnalysisError {
     Feature(String),
 }
 
+impl AnalysisError {
+    /// The stable error code the bindings report with the message (`error.code` in JS).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AnalysisError::Empty => "empty_file",
+            AnalysisError::TooLarge { .. } => "too_large",
+            AnalysisError::UnsupportedFormat(_) | AnalysisError::NoAudioTrack => "unsupported_format",
+            AnalysisError::Corrupt(_)
+            | AnalysisError::Truncated { .. }
+            | AnalysisError::TooShort { .. }
+            | AnalysisError::FormatChanged(_) => "invalid_input",
+            AnalysisError::Feature(_) => "internal_error",
+        }
+    }
+}
+
 /// A persistence failure, from any [`crate::store::Store`] implementation.
 #[derive(Debug, Error)]
 #[non_exhaustive]

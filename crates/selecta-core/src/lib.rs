@@ -4,7 +4,7 @@
 //!
 //! Crate map: [`audio`] (decode, tags, resample) → [`features`] (tempo, key/HPCP, loudness,
 //! fingerprint, timbre) and [`embed`] (the neural embedding) → [`analyze`] (the per-track pipeline) → [`record`] (what is stored and its
-//! JSON) → [`store`] (trait + memory) and [`library`] (incremental ingest decisions).
+//! JSON) → [`store`] (trait + memory) and [`library`] + [`ingest`] (incremental ingest: decide, process, commit).
 //! [`bundle`] moves a whole library as one file. [`taste`] is the taste model (labels → GBDT → scores). [`synth`] generates test music with
 //! known tempo and key; [`synth_library`] synthetic feature records for taste tests and benchmarks.
 
@@ -15,6 +15,7 @@ pub mod embed;
 pub mod error;
 pub mod features;
 pub mod hash;
+pub mod ingest;
 pub mod library;
 pub mod record;
 pub mod sealed;

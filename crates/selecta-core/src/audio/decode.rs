@@ -29,6 +29,19 @@ impl Default for DecodeLimits {
     }
 }
 
+impl DecodeLimits {
+    /// Refuse a file by its size alone — before reading it, when the caller knows the size.
+    pub fn check_size(&self, size: u64) -> Result<(), AnalysisError> {
+        if size == 0 {
+            return Err(AnalysisError::Empty);
+        }
+        if size > self.max_file_bytes {
+            return Err(AnalysisError::TooLarge { size, limit: self.max_file_bytes });
+        }
+        Ok(())
+    }
+}
+
 /// Format of the decoded stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamInfo {
@@ -69,13 +82,7 @@ pub fn decode(
     limits: &DecodeLimits,
     mut on_block: impl FnMut(&[f32], &StreamInfo),
 ) -> Result<DecodeSummary, AnalysisError> {
-    let size = bytes.len() as u64;
-    if size == 0 {
-        return Err(AnalysisError::Empty);
-    }
-    if size > limits.max_file_bytes {
-        return Err(AnalysisError::TooLarge { size, limit: limits.max_file_bytes });
-    }
+    limits.check_size(bytes.len() as u64)?;
     let mut hint = Hint::new();
     if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {
         hint.with_extension(&ext);

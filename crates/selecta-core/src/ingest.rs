@@ -1,0 +1,142 @@
+//! One file through the incremental ingest, shared by the CLI (workers process, one writer
+//! commits), the wasm module and the N-API addon: [`plan`] decides from the path index whether
+//! the file needs reading, [`process`] turns its bytes into an [`Outcome`] without touching the
+//! store (a file whose bytes are known reuses its song; a song missing the wanted embedding is
+//! only embedded), and [`commit`] writes the outcome and the path entry.
+
+use crate::analyze::{AnalyzeOptions, analyze_bytes, embed_bytes};
+use crate::embed::{EmbedError, Embedder, TrackEmbedding};
+use crate::error::{AnalysisError, StoreError};
+use crate::hash::sha256_hex;
+use crate::library::LibraryIndex;
+use crate::record::{PathEntry, SongFeatures};
+use crate::taste::{TasteStore, upsert_embedding, upsert_song_features};
+
+/// What a file needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Same path, size and mtime, current features and embedding: nothing to read.
+    Unchanged {
+        /// Its song.
+        song_id: String,
+    },
+    /// Unchanged, but its embedding is missing or from another model or profile.
+    EmbedOnly,
+    /// New or changed: read, hash, analyse.
+    Analyse,
+}
+
+/// Decide from the index alone (no reading).
+pub fn plan(index: &LibraryIndex, path_key: &str, size: u64, mtime_ms: i64) -> Plan {
+    match index.unchanged(path_key, size, mtime_ms) {
+        Some(entry) if index.needs_embedding(&entry.song_id) => Plan::EmbedOnly,
+        Some(entry) => Plan::Unchanged { song_id: entry.song_id.clone() },
+        None => Plan::Analyse,
+    }
+}
+
+/// What processing a file produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// New features.
+    Analyzed(Box<SongFeatures>),
+    /// Known bytes; only the embedding was computed (or is unavailable: silent audio).
+    Embedded {
+        /// Its song.
+        song_id: String,
+        /// The new embedding.
+        embedding: Option<Box<TrackEmbedding>>,
+    },
+    /// Known bytes with current features: nothing new.
+    Known {
+        /// Its song.
+        song_id: String,
+    },
+}
+
+/// A processed file.
+#[derive(Debug)]
+pub struct Processed {
+    /// SHA-256 of the bytes.
+    pub file_hash: String,
+    /// The result.
+    pub outcome: Outcome,
+    /// Inference failed while the other features were computed.
+    pub embedding_error: Option<EmbedError>,
+}
+
+/// Hash and, when needed, decode and analyse a file's bytes. `embed_only` comes from
+/// [`Plan::EmbedOnly`]. No store access: safe to run on many threads with a shared index.
+pub fn process(
+    index: &LibraryIndex,
+    bytes: Vec<u8>,
+    file_name: Option<&str>,
+    embed_only: bool,
+    options: &AnalyzeOptions,
+    embedder: Option<&Embedder>,
+) -> Result<Processed, AnalysisError> {
+    options.limits.check_size(bytes.len() as u64)?;
+    let file_hash = sha256_hex(&bytes);
+    if let Some(song_id) = index.song_for_file_hash(&file_hash).map(str::to_string) {
+        let outcome = match embedder.filter(|_| embed_only || index.needs_embedding(&song_id)) {
+            None => Outcome::Known { song_id },
+            Some(model) => {
+                let (_, embedding) = embed_bytes(bytes, file_name, options, model)?;
+                Outcome::Embedded { song_id, embedding: embedding.map(Box::new) }
+            }
+        };
+        return Ok(Processed { file_hash, outcome, embedding_error: None });
+    }
+    let analysis = analyze_bytes(bytes, file_name, options, embedder)?;
+    Ok(Processed {
+        file_hash,
+        outcome: Outcome::Analyzed(Box::new(analysis.features)),
+        embedding_error: analysis.embedding_error,
+    })
+}
+
+/// What a commit wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The file's song.
+    pub song_id: String,
+    /// New features were stored.
+    pub analyzed: bool,
+    /// A new embedding was stored.
+    pub embedded: bool,
+}
+
+/// Store a processed file (through the taste API, so caches and counters stay right) and its
+/// path entry `path_key` (size, mtime), each write atomic.
+pub fn commit<S: TasteStore + ?Sized>(
+    store: &mut S,
+    processed: &Processed,
+    path_key: &str,
+    size: u64,
+    mtime_ms: i64,
+    now_ms: i64,
+) -> Result<Committed, StoreError> {
+    let committed = match &processed.outcome {
+        Outcome::Analyzed(features) => {
+            upsert_song_features(store, features, now_ms)?;
+            Committed { song_id: features.song_id.clone(), analyzed: true, embedded: features.embedding.is_some() }
+        }
+        Outcome::Embedded { song_id, embedding } => {
+            if let Some(e) = embedding {
+                upsert_embedding(store, song_id, e, now_ms)?;
+            }
+            Committed { song_id: song_id.clone(), analyzed: true, embedded: embedding.is_some() }
+        }
+        Outcome::Known { song_id } => Committed { song_id: song_id.clone(), analyzed: false, embedded: false },
+    };
+    let entry = PathEntry {
+        path_key: path_key.to_string(),
+        file_path: path_key.to_string(),
+        size,
+        mtime_ms,
+        song_id: committed.song_id.clone(),
+        file_hash: processed.file_hash.clone(),
+    };
+    store.put_path_entry(&entry, now_ms)?;
+    Ok(committed)
+}

@@ -1,0 +1,283 @@
+// End-to-end test of the Selecta browser demo (www/).
+//
+// Serves the repository root on 127.0.0.1 (a random free port), opens /www/index.html in Debian's
+// chromium through playwright-core with a persistent profile (so IndexedDB survives a reload),
+// analyses three fixture files, marks one liked and one disliked, reloads, and checks that the
+// rows, their BPM cells and their labels are still there. Saves a full-page screenshot to
+// $SELECTA_ARTIFACT_DIR/www-e2e.png (default: www/e2e/artifacts/).
+//
+// Usage: cd www/e2e && npm install && node run.mjs
+
+import http from 'node:http';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const ARTIFACTS = path.resolve(process.env.SELECTA_ARTIFACT_DIR || path.join(HERE, 'artifacts'));
+const CHROMIUM = process.env.SELECTA_CHROMIUM || '/usr/bin/chromium';
+const FIXTURES = ['groove.wav', 'groove.flac', 'groove.mp3'].map((f) => path.join(REPO, 'tests', 'fixtures', 'audio', f));
+const NO_MODEL_TIP = 'Not enough samples: mark what you like and dislike';
+const EXPECTED_BPM = 124; // the fixtures are synthesised at 124 BPM
+
+const READY_TIMEOUT = 120_000;
+const ANALYSIS_TIMEOUT = 180_000;
+const ACTION_TIMEOUT = 30_000;
+const WATCHDOG = 10 * 60_000;
+
+const t0 = Date.now();
+const log = (...a) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`, ...a);
+
+class TestFailure extends Error {}
+function check(cond, msg) {
+  if (!cond) throw new TestFailure(msg);
+}
+
+// ---- static server ---------------------------------------------------------------------------
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+function startServer(root) {
+  const server = http.createServer(async (req, res) => {
+    const send = (code, text) => {
+      res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(text);
+    };
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed');
+      const url = new URL(req.url, 'http://localhost');
+      let rel = decodeURIComponent(url.pathname);
+      if (rel.endsWith('/')) rel += 'index.html';
+      const file = path.resolve(root, `.${rel}`);
+      if (file !== root && !file.startsWith(root + path.sep)) return send(403, 'forbidden');
+      const st = await fsp.stat(file).catch(() => null);
+      if (!st || !st.isFile()) return send(404, 'not found');
+      res.writeHead(200, {
+        'Content-Type': TYPES[path.extname(file).toLowerCase()] || 'application/octet-stream',
+        'Content-Length': st.size,
+        'Cache-Control': 'no-store',
+      });
+      if (req.method === 'HEAD') return res.end();
+      fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    } catch (e) {
+      send(500, String(e));
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+// ---- page helpers ----------------------------------------------------------------------------
+
+async function waitReady(page, what) {
+  log(`waiting for the page to be ready (${what})`);
+  await page.waitForSelector('body[data-ready="true"], body[data-error]', { state: 'attached', timeout: READY_TIMEOUT });
+  const err = await page.evaluate(() => document.body.dataset.error || null);
+  if (err) {
+    const status = await page.textContent('#status');
+    throw new TestFailure(`the page reported a startup error (${err}): ${status}`);
+  }
+  const engine = await page.evaluate(() => {
+    const el = document.querySelector('#engine');
+    return { state: el.dataset.state, text: el.textContent, title: el.title };
+  });
+  log(`ready; engine: ${engine.text}${engine.state !== 'ok' ? ` (${engine.title})` : ''}`);
+}
+
+async function readRows(page) {
+  return page.$$eval('#track-table tbody tr[data-song-id]', (rows) => rows.map((r) => ({
+    songId: r.dataset.songId,
+    path: r.dataset.path,
+    label: r.dataset.label,
+    bpm: r.querySelector('[data-testid="bpm"]')?.textContent.trim() ?? null,
+    title: r.querySelector('.c-title')?.textContent.trim() ?? null,
+    key: [...(r.querySelector('.c-key')?.children || [])].map((c) => c.textContent.trim()).filter(Boolean).join(' ') || null,
+    score: r.querySelector('[data-testid="score"]')?.textContent.trim() ?? null,
+    scoreTip: r.querySelector('[data-testid="score"] [title]')?.getAttribute('title') ?? null,
+  })));
+}
+
+function printRows(rows) {
+  for (const r of rows) {
+    log(`  ${r.path.padEnd(12)} song ${r.songId.slice(0, 16)}…  bpm ${r.bpm || '-'}  key ${r.key || '-'}  label ${r.label}  score ${r.score}`);
+  }
+}
+
+const rowSel = (p) => `#track-table tbody tr[data-path="${p.replace(/["\\]/g, '\\$&')}"]`;
+
+async function waitLabels(page, expected) {
+  // expected: Map songId -> label; every row of that song must show it.
+  await page.waitForFunction((exp) => {
+    const rows = [...document.querySelectorAll('#track-table tbody tr[data-song-id]')];
+    return rows.every((r) => (exp[r.dataset.songId] || 'neutral') === r.dataset.label);
+  }, Object.fromEntries(expected), { timeout: ACTION_TIMEOUT });
+}
+
+// ---- the test --------------------------------------------------------------------------------
+
+async function run() {
+  for (const f of FIXTURES) check(fs.existsSync(f), `missing fixture ${path.relative(REPO, f)}`);
+  check(fs.existsSync(path.join(REPO, 'pkg', 'selecta_wasm.js')) && fs.existsSync(path.join(REPO, 'pkg', 'selecta_wasm_bg.wasm')),
+    'pkg/selecta_wasm.js or pkg/selecta_wasm_bg.wasm is missing: build it first with scripts/build_pkg.sh');
+  check(fs.existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (Debian: apt-get install chromium)`);
+  await fsp.mkdir(ARTIFACTS, { recursive: true });
+
+  const server = await startServer(REPO);
+  const base = `http://127.0.0.1:${server.address().port}`;
+  log(`serving the repository root at ${base}`);
+  const profile = await fsp.mkdtemp(path.join(os.tmpdir(), 'selecta-e2e-'));
+
+  const problems = []; // uncaught page errors: fatal at the end
+  let context;
+  let page;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1440, height: 900 },
+      acceptDownloads: false,
+    });
+    page = context.pages()[0] || (await context.newPage());
+    page.on('console', (msg) => {
+      const type = msg.type();
+      if (type !== 'error' && type !== 'warning') return;
+      const from = msg.worker() ? 'worker' : 'page';
+      log(`${from} console.${type}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => {
+      log(`page error: ${err.stack || err.message}`);
+      problems.push(`uncaught page error: ${err.message}`);
+    });
+    page.on('worker', (w) => log(`worker started: ${new URL(w.url()).pathname}`));
+    page.on('requestfailed', (r) => log(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+    page.on('response', (r) => { if (r.status() >= 400) log(`HTTP ${r.status()}: ${r.url()}`); });
+    page.on('crash', () => problems.push('the page crashed'));
+
+    // 1. Open the empty library.
+    await page.goto(`${base}/www/index.html`);
+    await waitReady(page, 'first load');
+    const initial = await readRows(page);
+    check(initial.length === 0, `expected an empty library in a fresh profile, found ${initial.length} rows`);
+
+    // 2. Analyse the three fixtures.
+    log(`adding ${FIXTURES.length} files: ${FIXTURES.map((f) => path.basename(f)).join(', ')}`);
+    await page.setInputFiles('#file-input', FIXTURES);
+    await page.waitForFunction((n) => document.querySelectorAll('#track-table tbody tr[data-song-id]').length >= n,
+      FIXTURES.length, { timeout: ANALYSIS_TIMEOUT, polling: 250 });
+    await page.waitForSelector('#progress[data-state="idle"]', { state: 'attached', timeout: ANALYSIS_TIMEOUT });
+    const progress = await page.$eval('#progress', (el) => ({ ...el.dataset, text: el.textContent.replace(/\s+/g, ' ').trim() }));
+    log(`analysis finished: ${progress.text}`);
+    check(progress.failed === '0', `analysis reported ${progress.failed} failed file(s): ${progress.text}`);
+
+    const before = await readRows(page);
+    log('rows after analysis:');
+    printRows(before);
+    check(before.length === FIXTURES.length, `expected ${FIXTURES.length} rows, got ${before.length}`);
+    const paths = before.map((r) => r.path).sort();
+    check(JSON.stringify(paths) === JSON.stringify(FIXTURES.map((f) => path.basename(f)).sort()),
+      `row paths ${JSON.stringify(paths)} do not match the fixture names`);
+    for (const r of before) {
+      check(r.songId, `row ${r.path} has no data-song-id`);
+      check(r.label === 'neutral', `row ${r.path} starts with label ${r.label}, expected neutral`);
+      const bpm = Number.parseFloat(r.bpm);
+      check(Number.isFinite(bpm), `row ${r.path} has no BPM (cell: "${r.bpm}")`);
+      check(/^\d+\.\d$/.test(r.bpm), `BPM cell of ${r.path} is "${r.bpm}", expected one decimal`);
+      check(Math.abs(bpm - EXPECTED_BPM) <= 1.5, `BPM of ${r.path} is ${r.bpm}, expected about ${EXPECTED_BPM}`);
+      check(r.score === '*' && r.scoreTip === NO_MODEL_TIP,
+        `score cell of ${r.path} is "${r.score}" (title "${r.scoreTip}"), expected "*" with the no-model tooltip`);
+    }
+    const distinct = new Set(before.map((r) => r.songId)).size;
+    log(`${distinct} distinct song id(s) among ${before.length} rows`);
+
+    // 3. Like one row, dislike another (of a different song when there is one).
+    const likeRow = before[0];
+    const dislikeRow = before.find((r) => r.songId !== likeRow.songId) || before[1];
+    const expected = new Map();
+    log(`like ${likeRow.path}`);
+    await page.click(`${rowSel(likeRow.path)} [data-action="like"]`);
+    expected.set(likeRow.songId, 'liked');
+    await waitLabels(page, expected);
+    log(`dislike ${dislikeRow.path}`);
+    await page.click(`${rowSel(dislikeRow.path)} [data-action="dislike"]`);
+    expected.set(dislikeRow.songId, 'disliked');
+    await waitLabels(page, expected);
+    const status = await page.$eval('#status', (el) => ({ liked: el.dataset.liked, disliked: el.dataset.disliked, text: el.textContent }));
+    log(`status: ${status.text}`);
+    const wantLiked = [...expected.values()].filter((l) => l === 'liked').length;
+    const wantDisliked = [...expected.values()].filter((l) => l === 'disliked').length;
+    check(status.liked === String(wantLiked) && status.disliked === String(wantDisliked),
+      `status shows ${status.liked} liked / ${status.disliked} disliked, expected ${wantLiked} / ${wantDisliked}`);
+    const labelled = await readRows(page);
+    log('rows after labelling:');
+    printRows(labelled);
+
+    // 4. Reload: everything must come back from IndexedDB.
+    log('reloading');
+    await page.reload();
+    await waitReady(page, 'after reload');
+    const after = await readRows(page);
+    log('rows after reload:');
+    printRows(after);
+    check(after.length === labelled.length, `after reload: ${after.length} rows, expected ${labelled.length}`);
+    const byPath = new Map(after.map((r) => [r.path, r]));
+    for (const r of labelled) {
+      const a = byPath.get(r.path);
+      check(a, `after reload: row ${r.path} is missing`);
+      check(a.songId === r.songId, `after reload: ${r.path} has song id ${a.songId}, was ${r.songId}`);
+      check(a.bpm === r.bpm, `after reload: ${r.path} has BPM "${a.bpm}", was "${r.bpm}"`);
+      check(a.label === r.label, `after reload: ${r.path} is ${a.label}, was ${r.label}`);
+      check(a.label === (expected.get(a.songId) || 'neutral'), `after reload: ${r.path} is ${a.label}, expected ${expected.get(a.songId) || 'neutral'}`);
+    }
+
+    // 5. Screenshot.
+    const shot = path.join(ARTIFACTS, 'www-e2e.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    log(`screenshot: ${path.relative(process.cwd(), shot) || shot}`);
+
+    check(problems.length === 0, problems.join('; '));
+  } catch (e) {
+    if (page) {
+      const shot = path.join(ARTIFACTS, 'www-e2e-failure.png');
+      await page.screenshot({ path: shot, fullPage: true }).then(() => log(`failure screenshot: ${shot}`), () => {});
+    }
+    throw e;
+  } finally {
+    if (context) await context.close().catch(() => {});
+    server.closeAllConnections?.();
+    await new Promise((resolve) => server.close(resolve));
+    await fsp.rm(profile, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`E2E FAILED: the test did not finish within ${WATCHDOG / 60000} minutes`);
+  process.exit(1);
+}, WATCHDOG);
+watchdog.unref();
+
+run().then(() => {
+  log('E2E PASSED');
+  process.exit(0);
+}, (e) => {
+  console.error(`E2E FAILED: ${e instanceof TestFailure ? e.message : e.stack || e}`);
+  process.exit(1);
+});
