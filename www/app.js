@@ -631,8 +631,12 @@ async function train() {
     const r = await req;
     if (r.status === 'trained') {
       const m = r.metrics || {};
-      const extra = Object.entries(m).filter(([, v]) => isNum(v)).slice(0, 3)
-        .map(([k, v]) => `${k} ${Math.abs(v) < 10 ? v.toFixed(3) : Math.round(v)}`).join(', ');
+      const extra = [
+        isNum(m.positives) && isNum(m.negatives) ? `${m.positives} liked / ${m.negatives} disliked` : '',
+        isNum(m.trees) ? `${m.trees} trees` : '',
+        isNum(m.trainAuc) ? `train AUC ${m.trainAuc.toFixed(3)}` : '',
+        isNum(m.skippedWithoutFeatures) && m.skippedWithoutFeatures ? `${m.skippedWithoutFeatures} skipped (not analysed)` : '',
+      ].filter(Boolean).join(', ');
       message(`Model trained (revision ${r.modelRevision ?? '?'})${extra ? ` — ${extra}` : ''}`, 'ok');
     } else if (r.status === 'insufficient_samples') {
       message(`Not enough samples to train: need ≥ ${MIN_LIKED} liked and ${DISLIKED_PER_LIKED}× as many disliked.`, 'warn');
@@ -693,7 +697,7 @@ function enqueue(entries) {
   if (skipped) message(`Skipped ${skipped} non-audio file${skipped === 1 ? '' : 's'}.`, 'info');
   if (!audio.length) return;
   if (!job.running) {
-    Object.assign(job, { total: 0, done: 0, analysed: 0, unchanged: 0, failed: [], cancelled: false });
+    Object.assign(job, { total: 0, done: 0, analysed: 0, unchanged: 0, failed: [], cancelled: false, embeddingWarned: false });
   }
   audio.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   job.queue.push(...audio);
@@ -745,8 +749,15 @@ async function runQueue() {
       const r = await req;
       if (r.status === 'unchanged') job.unchanged += 1;
       else job.analysed += 1;
+      if (r.embeddingError && !job.embeddingWarned) {
+        job.embeddingWarned = true;
+        console.warn(`[selecta] ${item.path}: no embedding (${r.embeddingError})`);
+        message(`Some tracks have no embedding or tags: ${r.embeddingError}`, 'warn');
+      }
       const features = r.features || (await call('getSongFeatures', { songId: r.songId }));
       state.tracks.set(item.path, { path: item.path, songId: r.songId, features });
+      // Features belong to the song, not the path: other paths of the same song see the update.
+      if (features) for (const t of state.tracks.values()) if (t.songId === r.songId) t.features = features;
       sinceRender += 1;
     } catch (e) {
       if (e.code === 'cancelled') { job.cancelled = true; break; }

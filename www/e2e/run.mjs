@@ -116,7 +116,7 @@ async function readRows(page) {
 
 function printRows(rows) {
   for (const r of rows) {
-    log(`  ${r.path.padEnd(12)} song ${r.songId.slice(0, 16)}…  bpm ${r.bpm || '-'}  key ${r.key || '-'}  label ${r.label}  score ${r.score}`);
+    log(`  ${r.path.padEnd(12)} "${r.title}"  song ${r.songId.slice(0, 16)}…  bpm ${r.bpm || '-'}  key ${r.key || '-'}  label ${r.label}  score ${r.score}`);
   }
 }
 

@@ -25,6 +25,17 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Every cached score as (songId, revision, fileHash, score): what a write-through store
+    /// (the browser's) needs to mirror purges.
+    pub fn cached_rows(&self) -> impl Iterator<Item = (&str, u64, &str, f32)> {
+        self.cache.iter().map(|((id, rev, hash), s)| (id.as_str(), *rev, hash.as_str(), *s))
+    }
+
+    /// When a path entry was last seen.
+    pub fn path_seen_ms(&self, path_key: &str) -> Option<i64> {
+        self.paths.get(path_key).map(|(_, seen)| *seen)
+    }
 }
 
 impl Store for MemoryStore {

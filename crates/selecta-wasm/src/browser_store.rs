@@ -1,0 +1,252 @@
+//! The browser's [`Store`]: an in-memory working set ([`MemoryStore`]) that answers every read,
+//! plus a journal of the IndexedDB writes each change needs. The core's store traits are
+//! synchronous; the binding drains the journal into one IndexedDB transaction after each call
+//! and awaits its commit before resolving (see the `Store` trait's notes).
+//!
+//! Keys of the `kv` object store: `song:<songId>`, `path:<pathKey>`, `label:<songId>`,
+//! `meta:sampleChangeCount`, `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`.
+//! Values are bincode (serde) of the core's records.
+
+use std::collections::HashMap;
+
+use selecta_core::embed::TrackEmbedding;
+use selecta_core::taste::{CachedScore, Label, SelectionManifest, TasteStore};
+use selecta_core::{MemoryStore, PathEntry, SongFeatures, SongVersion, Store, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::idb::Op;
+
+const COUNT_KEY: &str = "meta:sampleChangeCount";
+const MODEL_KEY: &str = "model:bin";
+const MANIFEST_KEY: &str = "model:manifest";
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+        .map(|(v, _)| v)
+        .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))
+}
+
+fn cache_key(revision: u64, song_id: &str) -> String {
+    format!("cache:{revision:020}:{song_id}")
+}
+
+/// Working set + journal.
+#[derive(Debug, Default)]
+pub struct BrowserStore {
+    mem: MemoryStore,
+    journal: Vec<Op>,
+}
+
+impl BrowserStore {
+    /// Rebuild the working set from every stored key (no journal entries).
+    pub fn load(entries: Vec<(String, Vec<u8>)>) -> Result<Self, StoreError> {
+        let mut mem = MemoryStore::new();
+        let mut labels = Vec::new();
+        let (mut model, mut manifest) = (None, None);
+        for (key, value) in entries {
+            let (kind, rest) = key.split_once(':').unwrap_or((key.as_str(), ""));
+            match kind {
+                "song" => mem.put_song_features(&decode::<SongFeatures>(&key, &value)?, 0)?,
+                "path" => {
+                    let (entry, seen): (PathEntry, i64) = decode(&key, &value)?;
+                    mem.put_path_entry(&entry, seen)?;
+                }
+                "label" => labels.push((rest.to_string(), decode::<Label>(&key, &value)?)),
+                "meta" if key == COUNT_KEY => mem.set_sample_change_count(decode(&key, &value)?)?,
+                "model" if key == MODEL_KEY => model = Some(value),
+                "model" if key == MANIFEST_KEY => manifest = Some(decode::<SelectionManifest>(&key, &value)?),
+                "cache" => {
+                    let revision: u64 = rest
+                        .split_once(':')
+                        .and_then(|(r, _)| r.parse().ok())
+                        .ok_or_else(|| StoreError::Corrupt(format!("{key}: bad cache key")))?;
+                    let (song_id, file_hash, score): (String, String, f32) = decode(&key, &value)?;
+                    mem.put_cached_scores(revision, &[CachedScore { song_id, file_hash, score }], 0)?;
+                }
+                _ => tracing::warn!("ignoring unknown key {key}"),
+            }
+        }
+        mem.write_labels(&labels, 0, 0)?;
+        if let (Some(m), Some(man)) = (model, manifest) {
+            mem.put_selection_model(&m, &man)?;
+        }
+        Ok(Self { mem, journal: Vec::new() })
+    }
+
+    /// The writes recorded since the last call.
+    pub fn take_journal(&mut self) -> Vec<Op> {
+        std::mem::take(&mut self.journal)
+    }
+
+    /// Drop the recorded writes and reload nothing: used when a call fails half-way, so that a
+    /// later flush does not persist part of it.
+    pub fn discard_journal(&mut self) {
+        self.journal.clear();
+    }
+
+    fn put<T: Serialize>(&mut self, key: String, value: &T) -> Result<(), StoreError> {
+        let bytes = encode(value)?;
+        self.journal.push(Op::Put(key, bytes));
+        Ok(())
+    }
+
+    fn put_song(&mut self, song_id: &str) -> Result<(), StoreError> {
+        // The stored record (the memory store may have kept an older embedding).
+        match self.mem.song_features(song_id)? {
+            Some(f) => self.put(format!("song:{song_id}"), &f),
+            None => Ok(()),
+        }
+    }
+
+    fn put_path(&mut self, path_key: &str) -> Result<(), StoreError> {
+        let entry = self.mem.path_entries()?.into_iter().find(|e| e.path_key == path_key);
+        match (entry, self.mem.path_seen_ms(path_key)) {
+            (Some(e), Some(seen)) => self.put(format!("path:{path_key}"), &(e, seen)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Store for BrowserStore {
+    fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
+        self.mem.song_features(song_id)
+    }
+
+    fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {
+        self.mem.song_versions()
+    }
+
+    fn put_song_features(&mut self, features: &SongFeatures, updated_at_ms: i64) -> Result<(), StoreError> {
+        self.mem.put_song_features(features, updated_at_ms)?;
+        self.put_song(&features.song_id)
+    }
+
+    fn put_embedding(&mut self, song_id: &str, e: &TrackEmbedding, updated_at_ms: i64) -> Result<(), StoreError> {
+        self.mem.put_embedding(song_id, e, updated_at_ms)?;
+        self.put_song(song_id)
+    }
+
+    fn path_entries(&self) -> Result<Vec<PathEntry>, StoreError> {
+        self.mem.path_entries()
+    }
+
+    fn put_path_entry(&mut self, entry: &PathEntry, seen_ms: i64) -> Result<(), StoreError> {
+        self.mem.put_path_entry(entry, seen_ms)?;
+        self.put(format!("path:{}", entry.path_key), &(entry.clone(), seen_ms))
+    }
+
+    fn touch_path_entries(&mut self, path_keys: &[String], seen_ms: i64) -> Result<(), StoreError> {
+        self.mem.touch_path_entries(path_keys, seen_ms)?;
+        for k in path_keys {
+            self.put_path(k)?;
+        }
+        Ok(())
+    }
+
+    fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError> {
+        let before: Vec<String> = self.mem.path_entries()?.into_iter().map(|e| e.path_key).collect();
+        let removed = self.mem.gc_path_entries(now_ms, ttl_ms, capacity)?;
+        for k in before {
+            if self.mem.path_seen_ms(&k).is_none() {
+                self.journal.push(Op::Delete(format!("path:{k}")));
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl TasteStore for BrowserStore {
+    fn labels(&self) -> Result<HashMap<String, Label>, StoreError> {
+        self.mem.labels()
+    }
+
+    fn sample_change_count(&self) -> Result<u64, StoreError> {
+        self.mem.sample_change_count()
+    }
+
+    fn write_labels(&mut self, changes: &[(String, Label)], count_delta: u64, now_ms: i64) -> Result<u64, StoreError> {
+        let count = self.mem.write_labels(changes, count_delta, now_ms)?;
+        for (id, label) in changes {
+            match label {
+                Label::Neutral => self.journal.push(Op::Delete(format!("label:{id}"))),
+                l => self.put(format!("label:{id}"), l)?,
+            }
+        }
+        self.put(COUNT_KEY.to_string(), &count)?;
+        Ok(count)
+    }
+
+    fn set_sample_change_count(&mut self, count: u64) -> Result<(), StoreError> {
+        self.mem.set_sample_change_count(count)?;
+        self.put(COUNT_KEY.to_string(), &count)
+    }
+
+    fn clear_labels(&mut self) -> Result<(), StoreError> {
+        self.mem.clear_labels()?;
+        self.journal.push(Op::DeleteRange("label:".into(), "label;".into()));
+        self.put(COUNT_KEY.to_string(), &0u64)
+    }
+
+    fn selection_model(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.mem.selection_model()
+    }
+
+    fn selection_manifest(&self) -> Result<Option<SelectionManifest>, StoreError> {
+        self.mem.selection_manifest()
+    }
+
+    fn put_selection_model(&mut self, model: &[u8], manifest: &SelectionManifest) -> Result<(), StoreError> {
+        self.mem.put_selection_model(model, manifest)?;
+        // Raw bytes: the model file is already a sealed container.
+        self.journal.push(Op::Put(MODEL_KEY.into(), model.to_vec()));
+        self.put(MANIFEST_KEY.to_string(), manifest)
+    }
+
+    fn clear_selection_model(&mut self) -> Result<(), StoreError> {
+        self.mem.clear_selection_model()?;
+        self.journal.push(Op::Delete(MODEL_KEY.into()));
+        self.journal.push(Op::Delete(MANIFEST_KEY.into()));
+        Ok(())
+    }
+
+    fn cached_scores(&self, revision: u64, song_ids: &[String]) -> Result<HashMap<String, f32>, StoreError> {
+        self.mem.cached_scores(revision, song_ids)
+    }
+
+    fn put_cached_scores(&mut self, revision: u64, rows: &[CachedScore], now_ms: i64) -> Result<(), StoreError> {
+        self.mem.put_cached_scores(revision, rows, now_ms)?;
+        for r in rows {
+            self.put(cache_key(revision, &r.song_id), &(r.song_id.clone(), r.file_hash.clone(), r.score))?;
+        }
+        Ok(())
+    }
+
+    fn purge_cache_except(&mut self, revision: u64) -> Result<usize, StoreError> {
+        let n = self.mem.purge_cache_except(revision)?;
+        // Everything below this revision's keys, and everything above them.
+        self.journal.push(Op::DeleteRange("cache:".into(), format!("cache:{revision:020}:")));
+        self.journal.push(Op::DeleteRange(format!("cache:{revision:020};"), "cache;".into()));
+        Ok(n)
+    }
+
+    fn purge_cache_for_song(&mut self, song_id: &str) -> Result<usize, StoreError> {
+        let revisions: Vec<u64> =
+            self.mem.cached_rows().filter(|(id, ..)| *id == song_id).map(|(_, rev, ..)| rev).collect();
+        let n = self.mem.purge_cache_for_song(song_id)?;
+        for rev in revisions {
+            self.journal.push(Op::Delete(cache_key(rev, song_id)));
+        }
+        Ok(n)
+    }
+
+    fn clear_cache(&mut self) -> Result<(), StoreError> {
+        self.mem.clear_cache()?;
+        self.journal.push(Op::DeleteRange("cache:".into(), "cache;".into()));
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+// Thin JS face of the N-API addon: the same methods and results as the wasm module's Library.
+// The addon returns JSON as strings (parsed here) and rejects with "[code] message" errors (the
+// code moves to error.code here); an AbortSignal in `options.signal` calls cancel().
+"use strict";
+const path = require("node:path");
+
+const addonPath = process.env.SELECTA_NATIVE_BINARY ?? path.join(__dirname, "selecta.node");
+const addon = require(addonPath);
+
+function typed(e) {
+  const m = /^\[([a-z_]+)\] ([\s\S]*)$/.exec(e?.message ?? "");
+  if (!m) return e;
+  return Object.assign(new Error(m[2]), { code: m[1] });
+}
+
+async function call(lib, options, run) {
+  const signal = options?.signal;
+  if (signal?.aborted) throw Object.assign(new Error("cancelled"), { code: "cancelled" });
+  const onAbort = () => lib.cancel();
+  signal?.addEventListener?.("abort", onAbort);
+  try {
+    return await run();
+  } catch (e) {
+    throw typed(e);
+  } finally {
+    signal?.removeEventListener?.("abort", onAbort);
+  }
+}
+
+const json = (s) => JSON.parse(s);
+
+class Library {
+  #lib;
+  constructor(lib) {
+    this.#lib = lib;
+  }
+  static async open(dir, options = {}) {
+    try {
+      const opts = { ...options };
+      delete opts.signal;
+      return new Library(addon.Library.open(dir, JSON.parse(JSON.stringify(opts))));
+    } catch (e) {
+      throw typed(e);
+    }
+  }
+  loadModel(manifest, model) {
+    return call(this.#lib, {}, async () => json(await this.#lib.loadModel(Buffer.from(manifest), Buffer.from(model))));
+  }
+  analyzeFile(bytes, filePath, options = {}) {
+    const { size, mtimeMs } = options;
+    return call(this.#lib, options, async () =>
+      json(await this.#lib.analyzeFile(Buffer.from(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength ?? bytes.length), filePath, { size, mtimeMs })));
+  }
+  getSongFeatures(songId) {
+    return call(this.#lib, {}, async () => json(await this.#lib.getSongFeatures(songId)));
+  }
+  listSongs() {
+    return call(this.#lib, {}, async () => json(await this.#lib.listSongs()));
+  }
+  setSelectionLabels(songIds, label) {
+    return call(this.#lib, {}, async () => json(await this.#lib.setSelectionLabels(songIds, label)));
+  }
+  getSelectionLabelSnapshot() {
+    return call(this.#lib, {}, async () => json(await this.#lib.getSelectionLabelSnapshot()));
+  }
+  resetSelectionSampleChangeCount() {
+    return call(this.#lib, {}, async () => json(await this.#lib.resetSelectionSampleChangeCount()));
+  }
+  resetSelectionLabels() {
+    return call(this.#lib, {}, async () => json(await this.#lib.resetSelectionLabels()));
+  }
+  trainSelectionGbdt(positiveIds, negativeIds, options = {}) {
+    return call(this.#lib, options, async () => json(await this.#lib.trainSelectionGbdt(positiveIds, negativeIds)));
+  }
+  predictSelectionCandidates(candidateIds, topK = 100, options = {}) {
+    return call(this.#lib, options, async () => json(await this.#lib.predictSelectionCandidates(candidateIds, topK)));
+  }
+  async exportLibrary() {
+    return call(this.#lib, {}, async () => new Uint8Array(await this.#lib.exportLibrary()));
+  }
+  importLibrary(bytes) {
+    return call(this.#lib, {}, async () => json(await this.#lib.importLibrary(Buffer.from(bytes))));
+  }
+  close() {}
+}
+
+module.exports = { Library };

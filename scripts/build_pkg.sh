@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Build pkg/: the npm package of Selecta for browsers and Electron — the wasm module
+# (crates/selecta-wasm through wasm-bindgen, optimised with wasm-opt) plus the loader that picks
+# the native N-API addon when it loads and the wasm module otherwise. Settings: wasm-pack.toml.
+#
+#   scripts/build_pkg.sh
+#
+# Needs the wasm32-unknown-unknown target, wasm-bindgen-cli of the version in Cargo.lock, and
+# npm (binaryen@132 is installed under $SELECTA_NPM_PREFIX when wasm-opt is on).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+setting() { # setting KEY DEFAULT: the value of KEY in wasm-pack.toml, quotes removed
+  local v
+  v=$(sed -n "s/^$1 *= *\"\{0,1\}\([^\"#]*\)\"\{0,1\}.*/\1/p" wasm-pack.toml | head -1 | sed 's/ *$//')
+  echo "${v:-$2}"
+}
+crate=$(setting crate selecta-wasm)
+target=$(setting target web)
+out_dir=$(setting out-dir pkg)
+out_name=$(setting out-name selecta_wasm)
+opt_level=$(setting opt-level z)
+lto=$(setting lto true)
+cgu=$(setting codegen-units 1)
+simd=$(setting simd128 true)
+wasm_opt_flags=$(setting wasm-opt -O)
+npm_prefix="${SELECTA_NPM_PREFIX:-$HOME/.cache/selecta-npm}"
+
+rustflags='--cfg getrandom_backend="unsupported"'
+[[ "$simd" == true ]] && rustflags+=' -C target-feature=+simd128'
+case "$opt_level" in z | s) opt_toml="\"$opt_level\"" ;; *) opt_toml="$opt_level" ;; esac
+# Its own target folder, so these profile settings do not rebuild the shared release one.
+target_dir="${SELECTA_PKG_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/pkg-build}"
+echo "==> cargo build -p $crate (wasm32, opt-level $opt_level, lto $lto, simd128 $simd)"
+RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$target_dir" cargo build -p "$crate" --target wasm32-unknown-unknown \
+  --release --config "profile.release.lto=$lto" --config "profile.release.codegen-units=$cgu" \
+  --config "profile.release.opt-level=$opt_toml" --config 'profile.release.debug=0'
+wasm="$target_dir/wasm32-unknown-unknown/release/${crate//-/_}.wasm"
+
+pinned=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $pinned" ]]; then
+  echo "wasm-bindgen $pinned is needed: cargo install wasm-bindgen-cli --version $pinned" >&2
+  exit 1
+fi
+echo "==> wasm-bindgen --target $target"
+tmp="$out_dir.tmp"
+rm -rf "$tmp" && mkdir -p "$tmp"
+wasm-bindgen --target "$target" --out-dir "$tmp" --out-name "$out_name" "$wasm"
+
+if [[ -n "$wasm_opt_flags" ]]; then
+  wasm_opt="$npm_prefix/node_modules/.bin/wasm-opt"
+  if [[ ! -x "$wasm_opt" ]] || [[ "$("$wasm_opt" --version)" != *"version 132"* ]]; then
+    npm install --prefix "$npm_prefix" --no-audit --no-fund binaryen@132.0.0 >/dev/null
+  fi
+  echo "==> wasm-opt $wasm_opt_flags"
+  features=(--enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int
+    --enable-sign-ext --enable-reference-types --enable-multivalue)
+  [[ "$simd" == true ]] && features+=(--enable-simd)
+  # shellcheck disable=SC2086
+  "$wasm_opt" $wasm_opt_flags "${features[@]}" "$tmp/${out_name}_bg.wasm" -o "$tmp/${out_name}_bg.opt.wasm"
+  mv "$tmp/${out_name}_bg.opt.wasm" "$tmp/${out_name}_bg.wasm"
+fi
+
+cp crates/selecta-wasm/js/index.js crates/selecta-wasm/js/index.d.ts "$tmp/"
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+cat >"$tmp/package.json" <<JSON
+{
+  "name": "selecta",
+  "version": "$version",
+  "description": "Selecta: local-first music-library intelligence (wasm module + native addon loader)",
+  "type": "module",
+  "main": "index.js",
+  "types": "index.d.ts",
+  "exports": { ".": "./index.js", "./wasm": "./$out_name.js" },
+  "files": ["index.js", "index.d.ts", "$out_name.js", "$out_name.d.ts", "${out_name}_bg.wasm", "${out_name}_bg.wasm.d.ts"],
+  "license": "MIT OR Apache-2.0"
+}
+JSON
+rm -rf "$out_dir" && mv "$tmp" "$out_dir"
+printf '==> %s: %s bytes wasm (%s gzip), %s bytes JS glue\n' "$out_dir" \
+  "$(wc -c <"$out_dir/${out_name}_bg.wasm")" "$(gzip -9 -c "$out_dir/${out_name}_bg.wasm" | wc -c)" \
+  "$(wc -c <"$out_dir/$out_name.js")"

@@ -1,0 +1,155 @@
+// Cross-binding tests under Node (`node --test tests/bindings/`): the wasm module (pkg/, built by
+// scripts/build_pkg.sh; in-memory library since Node has no IndexedDB) and the N-API addon
+// (native/, built by scripts/build_native.sh) must give the same songId, fileHash and features
+// for the same audio, move a library with its labels and trained model both ways through
+// exportLibrary/importLibrary, and reject bad input with typed errors without touching the
+// store.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openLibrary } from "../../pkg/index.js";
+
+const root = new URL("../../", import.meta.url).pathname;
+const fixture = (name) => readFileSync(join(root, "tests/fixtures/audio", name));
+const model = () => {
+  const dir = join(root, "resources/models/musicnn-msd");
+  const manifest = readFileSync(join(dir, "manifest.json"));
+  return [manifest, readFileSync(join(dir, JSON.parse(manifest).modelFile))];
+};
+
+async function both(profile = "fast") {
+  const dir = mkdtempSync(join(tmpdir(), "selecta-native-"));
+  const native = await openLibrary(dir, { backend: "native", profile });
+  const wasm = await openLibrary("parity", { backend: "wasm", inMemory: true, profile });
+  assert.equal(native.backend, "native");
+  assert.equal(wasm.backend, "wasm");
+  return { native: native.library, wasm: wasm.library, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function close(a, b, what) {
+  if (a === null || b === null) return assert.equal(a, b, what);
+  const tol = 1e-4 * Math.max(1, Math.abs(a), Math.abs(b));
+  assert.ok(Math.abs(a - b) <= tol, `${what}: native ${a} vs wasm ${b}`);
+}
+
+test("the same audio gives the same features natively and in wasm", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    const [manifest, onnx] = model();
+    await native.loadModel(manifest, onnx);
+    await wasm.loadModel(manifest, onnx);
+    for (const name of ["groove.wav", "groove.flac", "groove.mp3", "groove.ogg", "groove.m4a"]) {
+      const n = await native.analyzeFile(fixture(name), name);
+      const w = await wasm.analyzeFile(fixture(name), name);
+      const [a, b] = [n.features, w.features];
+      // Lossless decoding is integer math: the PCM hash is identical. Lossy decoders (MP3,
+      // Vorbis, AAC) use float math whose last bits differ between the native libm and wasm's,
+      // which flips some 16-bit roundings: the songId can differ there (the fileHash, which
+      // maps known bytes to their song without decoding, never does).
+      if (name.endsWith(".wav") || name.endsWith(".flac")) assert.equal(a.songId, b.songId, `${name} songId`);
+      assert.equal(a.fileHash, b.fileHash, `${name} fileHash`);
+      assert.equal(a.key, b.key, `${name} key`);
+      for (const k of ["bpm", "loudnessLufs", "rmsMean", "durationSec", "keyStrength"]) close(a[k], b[k], `${name} ${k}`);
+      a.hpcp.forEach((x, i) => close(x, b.hpcp[i], `${name} hpcp[${i}]`));
+      assert.ok(a.embedding?.length === 200 && b.embedding?.length === 200, `${name}: embeddings present`);
+      a.embedding.forEach((x, i) => close(x, b.embedding[i], `${name} embedding[${i}]`));
+      assert.deepEqual(a.topTags.map((t) => t.name), b.topTags.map((t) => t.name), `${name} top tags`);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+/** A short mono 16-bit WAV: a tone at `hz` with clicks every `60/bpm` s (two audible styles). */
+function wav(hz, bpm, seed, seconds = 3, rate = 22050) {
+  const n = seconds * rate;
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write("RIFF", 0); buf.writeUInt32LE(36 + 2 * n, 4); buf.write("WAVEfmt ", 8);
+  buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(2 * rate, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write("data", 36); buf.writeUInt32LE(2 * n, 40);
+  const beat = Math.round((60 / bpm) * rate);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    const click = i % beat < 200 ? ((s / 0x7fffffff) * 2 - 1) * 0.6 : 0;
+    const v = 0.3 * Math.sin((2 * Math.PI * hz * i) / rate) + click;
+    buf.writeInt16LE(Math.max(-32767, Math.min(32767, Math.round(v * 32767))), 44 + 2 * i);
+  }
+  return buf;
+}
+
+test("a labelled, trained library moves wasm → native → wasm with the same scores", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    const liked = [], disliked = [], all = [];
+    for (let i = 0; i < 110; i++) {
+      const mine = i < 22;
+      const bytes = mine ? wav(880 + 7 * i, 170, i + 1) : wav(110 + 3 * i, 70 + (i % 20), i + 1);
+      const r = await wasm.analyzeFile(bytes, `gen/t${String(i).padStart(3, "0")}.wav`, { size: bytes.length, mtimeMs: 1 });
+      (mine ? liked : disliked).push(r.songId);
+      all.push(r.songId);
+    }
+    await wasm.setSelectionLabels(liked.slice(0, 21), "liked");
+    await wasm.setSelectionLabels(disliked.slice(0, 84), "disliked");
+    const t = await wasm.trainSelectionGbdt(liked.slice(0, 21), disliked.slice(0, 84));
+    assert.equal(t.status, "trained", JSON.stringify(t));
+    const scores = await wasm.predictSelectionCandidates(all, 0);
+    assert.equal(scores.status, "ok");
+
+    const summary = await native.importLibrary(await wasm.exportLibrary());
+    assert.deepEqual(summary, { songs: 110, paths: 110, labels: 105, model: true });
+    assert.deepEqual(await native.getSelectionLabelSnapshot(), await wasm.getSelectionLabelSnapshot());
+    for (const id of [all[0], all[50], all[109]]) {
+      assert.deepEqual(await native.getSongFeatures(id), await wasm.getSongFeatures(id), `features of ${id}`);
+    }
+    const moved = await native.predictSelectionCandidates(all, 0);
+    assert.deepEqual(moved.items, scores.items, "the trained model moved with the library");
+    assert.equal(moved.modelRevision, 1);
+
+    const back = await openLibrary("back", { backend: "wasm", inMemory: true });
+    await back.library.importLibrary(await native.exportLibrary());
+    assert.deepEqual((await back.library.predictSelectionCandidates(all, 0)).items, scores.items);
+    assert.deepEqual((await back.library.listSongs()).length, 110);
+  } finally {
+    cleanup();
+  }
+});
+
+test("bad input is refused with typed errors and leaves the store unchanged", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    for (const lib of [native, wasm]) {
+      await lib.analyzeFile(fixture("groove.flac"), "ok.flac");
+      const before = await lib.listSongs();
+      const cases = [
+        [Buffer.from("this is not audio at all, just text bytes".repeat(20)), "text.mp3", {}, "unsupported_format"],
+        [Buffer.alloc(0), "empty.flac", {}, "empty_file"],
+        [fixture("groove.wav"), "huge.wav", { size: 2 * 1024 ** 3 }, "too_large"],
+        [fixture("groove.wav").subarray(0, 3000), "cut.wav", {}, null],
+      ];
+      for (const [bytes, name, options, code] of cases) {
+        await assert.rejects(lib.analyzeFile(bytes, name, options), (e) => {
+          assert.ok(e instanceof Error && typeof e.code === "string" && e.message.includes(name), `${name}: ${e}`);
+          if (code) assert.equal(e.code, code, `${name}: ${e.message}`);
+          return true;
+        });
+      }
+      await assert.rejects(lib.setSelectionLabels(["x"], "maybe"), (e) => e.code === "invalid_input");
+      await assert.rejects(lib.importLibrary(Buffer.from("not a library")), (e) => e.code === "invalid_input");
+      const aborted = AbortSignal.abort();
+      await assert.rejects(lib.analyzeFile(fixture("groove.mp3"), "late.mp3", { signal: aborted }), (e) => e.code === "cancelled");
+      assert.deepEqual(await lib.listSongs(), before, "nothing was written");
+    }
+    // An abort that arrives while the wasm analysis runs: nothing is committed.
+    const controller = new AbortController();
+    const pending = wasm.analyzeFile(fixture("groove.ogg"), "mid.ogg", { signal: controller.signal });
+    setTimeout(() => controller.abort(), 0);
+    await assert.rejects(pending, (e) => e.code === "cancelled");
+    assert.equal((await wasm.listSongs()).length, 1);
+  } finally {
+    cleanup();
+  }
+});
