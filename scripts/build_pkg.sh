@@ -7,6 +7,9 @@
 #
 # Needs the wasm32-unknown-unknown target, wasm-bindgen-cli of the version in Cargo.lock, and
 # npm (binaryen@132 is installed under $SELECTA_NPM_PREFIX when wasm-opt is on).
+# Environment overrides of wasm-pack.toml (CI uses them to share the release build of the wasm
+# tests): SELECTA_PKG_OPT_LEVEL, SELECTA_PKG_LTO, SELECTA_PKG_CODEGEN_UNITS, SELECTA_PKG_DEBUG,
+# SELECTA_PKG_WASM_OPT ("" skips wasm-opt), SELECTA_PKG_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,22 +22,24 @@ crate=$(setting crate selecta-wasm)
 target=$(setting target web)
 out_dir=$(setting out-dir pkg)
 out_name=$(setting out-name selecta_wasm)
-opt_level=$(setting opt-level z)
-lto=$(setting lto true)
-cgu=$(setting codegen-units 1)
+opt_level=${SELECTA_PKG_OPT_LEVEL:-$(setting opt-level z)}
+lto=${SELECTA_PKG_LTO:-$(setting lto true)}
+cgu=${SELECTA_PKG_CODEGEN_UNITS:-$(setting codegen-units 1)}
+debug=${SELECTA_PKG_DEBUG:-0}
 simd=$(setting simd128 true)
-wasm_opt_flags=$(setting wasm-opt -O)
+wasm_opt_flags=${SELECTA_PKG_WASM_OPT-$(setting wasm-opt -O)}
 npm_prefix="${SELECTA_NPM_PREFIX:-$HOME/.cache/selecta-npm}"
 
-rustflags='--cfg getrandom_backend="unsupported"'
-[[ "$simd" == true ]] && rustflags+=' -C target-feature=+simd128'
+# .cargo/config.toml sets the getrandom cfg and simd128 for wasm32; without SIMD, RUSTFLAGS
+# replaces that list and must repeat the cfg.
+if [[ "$simd" != true ]]; then export RUSTFLAGS='--cfg getrandom_backend="unsupported"'; fi
 case "$opt_level" in z | s) opt_toml="\"$opt_level\"" ;; *) opt_toml="$opt_level" ;; esac
 # Its own target folder, so these profile settings do not rebuild the shared release one.
 target_dir="${SELECTA_PKG_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/pkg-build}"
 echo "==> cargo build -p $crate (wasm32, opt-level $opt_level, lto $lto, simd128 $simd)"
-RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$target_dir" cargo build -p "$crate" --target wasm32-unknown-unknown \
+CARGO_TARGET_DIR="$target_dir" cargo build -p "$crate" --target wasm32-unknown-unknown \
   --release --config "profile.release.lto=$lto" --config "profile.release.codegen-units=$cgu" \
-  --config "profile.release.opt-level=$opt_toml" --config 'profile.release.debug=0'
+  --config "profile.release.opt-level=$opt_toml" --config "profile.release.debug=$debug"
 wasm="$target_dir/wasm32-unknown-unknown/release/${crate//-/_}.wasm"
 
 pinned=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')

@@ -141,12 +141,13 @@ impl Library {
             let plan = ingest::plan(&inner.borrow().index, &key, size, mtime);
             let processed = match plan {
                 Plan::Unchanged { song_id } => {
-                    let mut i = inner.borrow_mut();
-                    i.store.touch_path_entries(std::slice::from_ref(&key), now_ms()).map_err(db_error)?;
-                    let features = i.store.song_features(&song_id).map_err(db_error)?;
-                    let value = features.map(|f| i.features_json(&f, Some(&key))).transpose()?;
-                    let ops = i.store.take_journal();
-                    drop(i);
+                    let (value, ops) = {
+                        let mut i = inner.borrow_mut();
+                        i.store.touch_path_entries(std::slice::from_ref(&key), now_ms()).map_err(db_error)?;
+                        let features = i.store.song_features(&song_id).map_err(db_error)?;
+                        let value = features.map(|f| i.features_json(&f, Some(&key))).transpose()?;
+                        (value, i.store.take_journal())
+                    };
                     persist(&db, &ops).await?;
                     return to_js(&json!({"status": "unchanged", "songId": song_id}))
                         .and_then(|v| set(v, "features", value.unwrap_or(JsValue::NULL)));
@@ -170,16 +171,17 @@ impl Library {
             if control.aborted() {
                 return Err(error("cancelled", format!("{path}: cancelled")));
             }
-            let mut i = inner.borrow_mut();
-            let committed = ingest::commit(&mut i.store, &processed, &key, size, mtime, now_ms()).map_err(|e| {
-                i.store.discard_journal();
-                db_error(e)
-            })?;
-            i.index.note_song(&committed.song_id, &processed.file_hash);
-            let features = i.store.song_features(&committed.song_id).map_err(db_error)?;
-            let value = features.map(|f| i.features_json(&f, Some(&key))).transpose()?;
-            let ops = i.store.take_journal();
-            drop(i);
+            let (committed, value, ops) = {
+                let mut i = inner.borrow_mut();
+                let committed = ingest::commit(&mut i.store, &processed, &key, size, mtime, now_ms()).map_err(|e| {
+                    i.store.discard_journal();
+                    db_error(e)
+                })?;
+                i.index.note_song(&committed.song_id, &processed.file_hash);
+                let features = i.store.song_features(&committed.song_id).map_err(db_error)?;
+                let value = features.map(|f| i.features_json(&f, Some(&key))).transpose()?;
+                (committed, value, i.store.take_journal())
+            };
             persist(&db, &ops).await?;
             let status = if committed.analyzed { "analyzed" } else { "unchanged" };
             let mut result = to_js(&json!({"status": status, "songId": committed.song_id}))?;
