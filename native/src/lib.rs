@@ -182,7 +182,6 @@ impl Library {
             let limits = AnalyzeOptions::default().limits;
             limits.check_size(size).map_err(|e| (e.code(), format!("{path}: {e}")))?;
             let key = path_key(&path);
-            let name = path.rsplit('/').next().map(str::to_string);
             let plan = ingest::plan(&i.index, &key, size, mtime);
             if let Plan::Unchanged { song_id } = &plan {
                 i.store.touch_path_entries(std::slice::from_ref(&key), now_ms()).map_err(db)?;
@@ -190,16 +189,8 @@ impl Library {
                 let features = f.map(|f| i.features_json(&f, Some(&key)));
                 return Ok(json!({"status": "unchanged", "songId": song_id, "features": features}));
             }
-            let options = AnalyzeOptions { profile: i.profile, ..AnalyzeOptions::default() };
-            let processed = ingest::process(
-                &i.index,
-                bytes,
-                name.as_deref(),
-                plan == Plan::EmbedOnly,
-                &options,
-                i.embedder.as_ref(),
-            )
-            .map_err(|e| (e.code(), format!("{path}: {e}")))?;
+            let processed = ingest::process_path(&i.index, bytes, &path, &plan, i.profile, i.embedder.as_ref())
+                .map_err(|e| (e.code(), format!("{path}: {e}")))?;
             if cancel.load(Ordering::Relaxed) {
                 return Err(("cancelled", format!("{path}: cancelled")));
             }

@@ -5,7 +5,7 @@
 //! only embedded), and [`commit`] writes the outcome and the path entry.
 
 use crate::analyze::{AnalyzeOptions, analyze_bytes, embed_bytes};
-use crate::embed::{EmbedError, Embedder, TrackEmbedding};
+use crate::embed::{EmbedError, Embedder, SamplingProfile, TrackEmbedding};
 use crate::error::{AnalysisError, StoreError};
 use crate::hash::sha256_hex;
 use crate::library::LibraryIndex;
@@ -93,6 +93,22 @@ pub fn process(
         outcome: Outcome::Analyzed(Box::new(analysis.features)),
         embedding_error: analysis.embedding_error,
     })
+}
+
+/// [`process`] for a file known by its path in the library (what the bindings receive): the
+/// format hint is the path's last part, the analysis options are the defaults with `profile`,
+/// and `plan` says whether only the embedding is missing.
+pub fn process_path(
+    index: &LibraryIndex,
+    bytes: Vec<u8>,
+    path: &str,
+    plan: &Plan,
+    profile: SamplingProfile,
+    embedder: Option<&Embedder>,
+) -> Result<Processed, AnalysisError> {
+    let options = AnalyzeOptions { profile, ..AnalyzeOptions::default() };
+    let name = path.rsplit(['/', '\\']).next();
+    process(index, bytes, name, *plan == Plan::EmbedOnly, &options, embedder)
 }
 
 /// What a commit wrote.

@@ -137,7 +137,6 @@ impl Library {
             }
             let key = path_key(&path);
             let mtime = opts.number("mtimeMs").map_or(0, |m| m as i64);
-            let name = path.rsplit('/').next().map(str::to_string);
             let plan = ingest::plan(&inner.borrow().index, &key, size, mtime);
             let processed = match plan {
                 Plan::Unchanged { song_id } => {
@@ -154,16 +153,8 @@ impl Library {
                 }
                 Plan::EmbedOnly | Plan::Analyse => {
                     let i = inner.borrow();
-                    let options = AnalyzeOptions { profile: i.profile, ..AnalyzeOptions::default() };
-                    ingest::process(
-                        &i.index,
-                        bytes,
-                        name.as_deref(),
-                        plan == Plan::EmbedOnly,
-                        &options,
-                        i.embedder.as_ref(),
-                    )
-                    .map_err(|e| error(e.code(), format!("{path}: {e}")))?
+                    ingest::process_path(&i.index, bytes, &path, &plan, i.profile, i.embedder.as_ref())
+                        .map_err(|e| error(e.code(), format!("{path}: {e}")))?
                 }
             };
             // Let a pending abort arrive; a cancelled analysis writes nothing.
