@@ -70,7 +70,8 @@ class Library {
     return call(this.#lib, {}, async () => json(await this.#lib.resetSelectionLabels()));
   }
   trainSelectionGbdt(positiveIds, negativeIds, options = {}) {
-    return call(this.#lib, options, async () => json(await this.#lib.trainSelectionGbdt(positiveIds, negativeIds)));
+    const onProgress = options.onProgress ? (p) => options.onProgress(JSON.parse(p)) : undefined;
+    return call(this.#lib, options, async () => json(await this.#lib.trainSelectionGbdt(positiveIds, negativeIds, onProgress)));
   }
   predictSelectionCandidates(candidateIds, topK = 100, options = {}) {
     return call(this.#lib, options, async () => json(await this.#lib.predictSelectionCandidates(candidateIds, topK)));

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use selecta_core::analyze::AnalyzeOptions;
 use selecta_core::bundle::{BundleError, export_library, import_library};
@@ -51,13 +52,30 @@ impl Inner {
     }
 }
 
-/// Cancellation flag of the running job, checked between steps.
-struct Cancel(Arc<AtomicBool>);
+/// Progress callback (called on the JS thread through a thread-safe function) and the
+/// cancellation flag of the running job, checked between steps.
+struct Control {
+    cancel: Arc<AtomicBool>,
+    on_progress: Option<Progress>,
+}
 
-impl JobControl for Cancel {
-    fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+/// A JS `(progressJson: string) => void` callable from the worker thread.
+type Progress = ThreadsafeFunction<String, (), String, Status, false>;
+
+impl JobControl for Control {
+    fn progress(&mut self, p: taste::Progress) {
+        if let Some(f) = &self.on_progress {
+            let _ = f.call(json!(p).to_string(), ThreadsafeFunctionCallMode::NonBlocking);
+        }
     }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+fn progress_function(f: Option<Function<'_, String, ()>>) -> Result<Option<Progress>> {
+    f.map(|f| f.build_threadsafe_function::<String>().callee_handled::<false>().build()).transpose()
 }
 
 fn now_ms() -> i64 {
@@ -261,16 +279,23 @@ impl Library {
         self.job(move |i, _| Ok(json!(taste::reset_selection_labels(&mut i.store).map_err(db)?)))
     }
 
-    /// `trainSelectionGbdt(positiveIds, negativeIds)`; one training per library at a time
-    /// (also across processes: the store's training lock).
+    /// `trainSelectionGbdt(positiveIds, negativeIds, onProgress?)`; one training per library at
+    /// a time (also across processes: the store's training lock). `onProgress` receives
+    /// `{phase, percent}` as JSON text (`native/index.cjs` parses it).
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn train_selection_gbdt(&self, positive_ids: Vec<String>, negative_ids: Vec<String>) -> AsyncTask<Job<String>> {
-        self.job(move |i, cancel| {
+    pub fn train_selection_gbdt(
+        &self,
+        positive_ids: Vec<String>,
+        negative_ids: Vec<String>,
+        on_progress: Option<Function<'_, String, ()>>,
+    ) -> Result<AsyncTask<Job<String>>> {
+        let on_progress = progress_function(on_progress)?;
+        Ok(self.job(move |i, cancel| {
             let _lock = i.store.lock_training().map_err(db)?;
-            let mut control = Cancel(cancel.clone());
+            let mut control = Control { cancel: cancel.clone(), on_progress };
             let o = taste::train_selection_gbdt(&mut i.store, &positive_ids, &negative_ids, now_ms(), &mut control);
             Ok(json!(o))
-        })
+        }))
     }
 
     /// `predictSelectionCandidates(candidateIds, topK = 100)` (0 = all).
@@ -281,7 +306,7 @@ impl Library {
         top_k: Option<u32>,
     ) -> AsyncTask<Job<String>> {
         self.job(move |i, cancel| {
-            let mut control = Cancel(cancel.clone());
+            let mut control = Control { cancel: cancel.clone(), on_progress: None };
             let top_k = top_k.unwrap_or(100) as usize;
             let o = taste::predict_selection_candidates(&mut i.store, &candidate_ids, top_k, now_ms(), &mut control);
             Ok(json!(o))

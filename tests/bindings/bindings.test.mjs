@@ -94,8 +94,10 @@ test("a labelled, trained library moves wasm → native → wasm with the same s
     }
     await wasm.setSelectionLabels(liked.slice(0, 21), "liked");
     await wasm.setSelectionLabels(disliked.slice(0, 84), "disliked");
-    const t = await wasm.trainSelectionGbdt(liked.slice(0, 21), disliked.slice(0, 84));
+    const wasmPhases = new Set();
+    const t = await wasm.trainSelectionGbdt(liked.slice(0, 21), disliked.slice(0, 84), { onProgress: (p) => wasmPhases.add(p.phase) });
     assert.equal(t.status, "trained", JSON.stringify(t));
+    assert.deepEqual([...wasmPhases], ["prepare", "train", "save"]);
     const scores = await wasm.predictSelectionCandidates(all, 0);
     assert.equal(scores.status, "ok");
 
@@ -109,9 +111,19 @@ test("a labelled, trained library moves wasm → native → wasm with the same s
     assert.deepEqual(moved.items, scores.items, "the trained model moved with the library");
     assert.equal(moved.modelRevision, 1);
 
+    // Training natively reports the same progress phases (from the worker thread) and moves on
+    // to revision 2.
+    const nativePhases = new Set();
+    const t2 = await native.trainSelectionGbdt(liked.slice(0, 21), disliked.slice(0, 84), { onProgress: (p) => nativePhases.add(p.phase) });
+    assert.equal(t2.modelRevision, 2);
+    await new Promise((r) => setTimeout(r, 50)); // let queued progress calls run
+    assert.deepEqual([...nativePhases], ["prepare", "train", "save"]);
+
     const back = await openLibrary("back", { backend: "wasm", inMemory: true });
     await back.library.importLibrary(await native.exportLibrary());
-    assert.deepEqual((await back.library.predictSelectionCandidates(all, 0)).items, scores.items);
+    const backScores = await back.library.predictSelectionCandidates(all, 0);
+    assert.equal(backScores.modelRevision, 2);
+    assert.deepEqual(backScores.items, (await native.predictSelectionCandidates(all, 0)).items);
     assert.deepEqual((await back.library.listSongs()).length, 110);
   } finally {
     cleanup();
