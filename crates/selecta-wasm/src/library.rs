@@ -218,16 +218,9 @@ impl Library {
     /// `setSelectionLabels(songIds, "liked" | "disliked" | "neutral")`.
     #[wasm_bindgen(js_name = setSelectionLabels, unchecked_return_type = "Promise<SetLabelsResult>")]
     pub fn set_selection_labels(&self, song_ids: Vec<String>, label: String) -> js_sys::Promise {
-        let (inner, db) = (self.inner.clone(), self.db.clone());
-        future_to_promise(async move {
+        self.mutate(move |store| {
             let label = parse_label(&label)?;
-            let (result, ops) = {
-                let mut i = inner.borrow_mut();
-                let r = taste::set_selection_labels(&mut i.store, &song_ids, label, now_ms()).map_err(db_error)?;
-                (r, i.store.take_journal())
-            };
-            persist(&db, &ops).await?;
-            to_js(&result)
+            taste::set_selection_labels(store, &song_ids, label, now_ms()).map_err(db_error)
         })
     }
 
@@ -244,13 +237,13 @@ impl Library {
     /// `resetSelectionSampleChangeCount()`.
     #[wasm_bindgen(js_name = resetSelectionSampleChangeCount, unchecked_return_type = "Promise<number>")]
     pub fn reset_selection_sample_change_count(&self) -> js_sys::Promise {
-        self.mutate(|store| taste::reset_selection_sample_change_count(store).map(|n| json!(n)))
+        self.mutate(|store| taste::reset_selection_sample_change_count(store).map_err(db_error))
     }
 
     /// `resetSelectionLabels()`: labels, model, cache and revision are cleared.
     #[wasm_bindgen(js_name = resetSelectionLabels, unchecked_return_type = "Promise<boolean>")]
     pub fn reset_selection_labels(&self) -> js_sys::Promise {
-        self.mutate(|store| taste::reset_selection_labels(store).map(|b| json!(b)))
+        self.mutate(|store| taste::reset_selection_labels(store).map_err(db_error))
     }
 
     /// `trainSelectionGbdt(positiveIds, negativeIds, {onProgress, signal})`.
@@ -261,16 +254,9 @@ impl Library {
         negative_ids: Vec<String>,
         options: JsValue,
     ) -> js_sys::Promise {
-        let (inner, db) = (self.inner.clone(), self.db.clone());
-        future_to_promise(async move {
-            let mut control = Options::new(options).control();
-            let (outcome, ops) = {
-                let mut i = inner.borrow_mut();
-                let o = taste::train_selection_gbdt(&mut i.store, &positive_ids, &negative_ids, now_ms(), &mut control);
-                (o, i.store.take_journal())
-            };
-            persist(&db, &ops).await?;
-            to_js(&outcome)
+        let mut control = Options::new(options).control();
+        self.mutate(move |store| {
+            Ok(taste::train_selection_gbdt(store, &positive_ids, &negative_ids, now_ms(), &mut control))
         })
     }
 
@@ -282,18 +268,10 @@ impl Library {
         top_k: Option<u32>,
         options: JsValue,
     ) -> js_sys::Promise {
-        let (inner, db) = (self.inner.clone(), self.db.clone());
-        future_to_promise(async move {
-            let mut control = Options::new(options).control();
-            let top_k = top_k.unwrap_or(100) as usize;
-            let (outcome, ops) = {
-                let mut i = inner.borrow_mut();
-                let o =
-                    taste::predict_selection_candidates(&mut i.store, &candidate_ids, top_k, now_ms(), &mut control);
-                (o, i.store.take_journal())
-            };
-            persist(&db, &ops).await?;
-            to_js(&outcome)
+        let mut control = Options::new(options).control();
+        let top_k = top_k.unwrap_or(100) as usize;
+        self.mutate(move |store| {
+            Ok(taste::predict_selection_candidates(store, &candidate_ids, top_k, now_ms(), &mut control))
         })
     }
 
@@ -340,15 +318,15 @@ impl Library {
 
 impl Library {
     /// Run a store mutation, persist its journal, resolve with its JSON result.
-    fn mutate(
+    fn mutate<T: serde::Serialize>(
         &self,
-        f: impl FnOnce(&mut BrowserStore) -> Result<serde_json::Value, selecta_core::StoreError> + 'static,
+        f: impl FnOnce(&mut BrowserStore) -> Result<T, JsValue> + 'static,
     ) -> js_sys::Promise {
         let (inner, db) = (self.inner.clone(), self.db.clone());
         future_to_promise(async move {
             let (value, ops) = {
                 let mut i = inner.borrow_mut();
-                let v = f(&mut i.store).map_err(db_error)?;
+                let v = f(&mut i.store)?;
                 (v, i.store.take_journal())
             };
             persist(&db, &ops).await?;
