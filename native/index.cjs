@@ -48,8 +48,9 @@ class Library {
   }
   analyzeFile(bytes, filePath, options = {}) {
     const { size, mtimeMs } = options;
-    return call(this.#lib, options, async () =>
-      json(await this.#lib.analyzeFile(Buffer.from(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength ?? bytes.length), filePath, { size, mtimeMs })));
+    const onProgress = options.onProgress ? (p) => options.onProgress(JSON.parse(p)) : undefined;
+    const buffer = Buffer.from(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength ?? bytes.length);
+    return call(this.#lib, options, async () => json(await this.#lib.analyzeFile(buffer, filePath, { size, mtimeMs }, onProgress)));
   }
   getSongFeatures(songId) {
     return call(this.#lib, {}, async () => json(await this.#lib.getSongFeatures(songId)));

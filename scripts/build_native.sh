@@ -7,7 +7,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 profile="${PROFILE:-release}"
-cargo build -p selecta-native --profile "$profile"
+# Built with the whole workspace: cargo unifies dependency features per invocation, and a
+# `-p selecta-native` build would enable fewer (e.g. of `log`) and recompile tract and symphonia
+# that `cargo test --workspace` already built.
+cargo build --workspace --profile "$profile"
 dir="${CARGO_TARGET_DIR:-target}/$([[ "$profile" == dev ]] && echo debug || echo "$profile")"
 case "$(uname -s)" in
   Darwin) lib="$dir/libselecta_native.dylib" ;;

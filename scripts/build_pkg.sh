@@ -9,7 +9,8 @@
 # npm (binaryen@132 is installed under $SELECTA_NPM_PREFIX when wasm-opt is on).
 # Environment overrides of wasm-pack.toml (CI uses them to share the release build of the wasm
 # tests): SELECTA_PKG_OPT_LEVEL, SELECTA_PKG_LTO, SELECTA_PKG_CODEGEN_UNITS, SELECTA_PKG_DEBUG,
-# SELECTA_PKG_WASM_OPT ("" skips wasm-opt), SELECTA_PKG_TARGET_DIR.
+# SELECTA_PKG_WASM_OPT ("" skips wasm-opt), SELECTA_PKG_TARGET_DIR, SELECTA_PKG_SPEED_PACKAGES
+# ("" builds every crate at opt-level), SELECTA_PKG_SPEED_OPT_LEVEL.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -28,18 +29,26 @@ cgu=${SELECTA_PKG_CODEGEN_UNITS:-$(setting codegen-units 1)}
 debug=${SELECTA_PKG_DEBUG:-0}
 simd=$(setting simd128 true)
 wasm_opt_flags=${SELECTA_PKG_WASM_OPT-$(setting wasm-opt -O)}
+speed_packages=${SELECTA_PKG_SPEED_PACKAGES-$(setting speed-packages "")}
+speed_opt_level=${SELECTA_PKG_SPEED_OPT_LEVEL:-$(setting speed-opt-level 3)}
 npm_prefix="${SELECTA_NPM_PREFIX:-$HOME/.cache/selecta-npm}"
 
 # .cargo/config.toml sets the getrandom cfg and simd128 for wasm32; without SIMD, RUSTFLAGS
 # replaces that list and must repeat the cfg.
 if [[ "$simd" != true ]]; then export RUSTFLAGS='--cfg getrandom_backend="unsupported"'; fi
-case "$opt_level" in z | s) opt_toml="\"$opt_level\"" ;; *) opt_toml="$opt_level" ;; esac
+toml_opt() { case "$1" in z | s) echo "\"$1\"" ;; *) echo "$1" ;; esac; }
+opt_toml=$(toml_opt "$opt_level")
+package_configs=()
+for p in $speed_packages; do
+  package_configs+=(--config "profile.release.package.\"$p\".opt-level=$(toml_opt "$speed_opt_level")")
+done
 # Its own target folder, so these profile settings do not rebuild the shared release one.
 target_dir="${SELECTA_PKG_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/pkg-build}"
-echo "==> cargo build -p $crate (wasm32, opt-level $opt_level, lto $lto, simd128 $simd)"
+echo "==> cargo build -p $crate (wasm32, opt-level $opt_level, lto $lto, simd128 $simd; opt-level $speed_opt_level: ${speed_packages:-none})"
 CARGO_TARGET_DIR="$target_dir" cargo build -p "$crate" --target wasm32-unknown-unknown \
   --release --config "profile.release.lto=$lto" --config "profile.release.codegen-units=$cgu" \
-  --config "profile.release.opt-level=$opt_toml" --config "profile.release.debug=$debug"
+  --config "profile.release.opt-level=$opt_toml" --config "profile.release.debug=$debug" \
+  ${package_configs[@]+"${package_configs[@]}"}
 wasm="$target_dir/wasm32-unknown-unknown/release/${crate//-/_}.wasm"
 
 pinned=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')

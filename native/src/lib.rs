@@ -19,7 +19,7 @@ use selecta_core::embed::{Embedder, SamplingProfile};
 use selecta_core::ingest::{self, Plan};
 use selecta_core::library::{LibraryIndex, path_key};
 use selecta_core::taste::{self, JobControl, Label};
-use selecta_core::{SongFeatures, Store};
+use selecta_core::{AnalysisError, SongFeatures, Store};
 use selecta_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
@@ -62,11 +62,18 @@ struct Control {
 /// A JS `(progressJson: string) => void` callable from the worker thread.
 type Progress = ThreadsafeFunction<String, (), String, Status, false>;
 
+impl Control {
+    /// Send `{phase, percent}` to the JS callback (queued; the worker does not wait).
+    fn report(&self, progress: &impl serde::Serialize) {
+        if let Some(f) = &self.on_progress {
+            let _ = f.call(json!(progress).to_string(), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
 impl JobControl for Control {
     fn progress(&mut self, p: taste::Progress) {
-        if let Some(f) = &self.on_progress {
-            let _ = f.call(json!(p).to_string(), ThreadsafeFunctionCallMode::NonBlocking);
-        }
+        self.report(&p);
     }
 
     fn is_cancelled(&self) -> bool {
@@ -190,13 +197,22 @@ impl Library {
     }
 
     /// Analyse one file's bytes stored under `path` (relative to the library folder);
-    /// `options`: `size`, `mtimeMs`. Resolves `{status, songId, features}` like the wasm module.
+    /// `options`: `size`, `mtimeMs`; `onProgress` receives `{phase, percent}` as JSON text, and
+    /// `cancel()` stops the analysis between two steps (nothing is written). Resolves
+    /// `{status, songId, features}` like the wasm module.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn analyze_file(&self, bytes: Buffer, path: String, options: Option<Value>) -> AsyncTask<Job<String>> {
+    pub fn analyze_file(
+        &self,
+        bytes: Buffer,
+        path: String,
+        options: Option<Value>,
+        on_progress: Option<Function<'_, String, ()>>,
+    ) -> Result<AsyncTask<Job<String>>> {
         let bytes = bytes.to_vec();
         let size = field(&options, "size").and_then(Value::as_f64).map_or(bytes.len() as u64, |s| s.max(0.0) as u64);
         let mtime = field(&options, "mtimeMs").and_then(Value::as_f64).map_or(0, |m| m as i64);
-        self.job(move |i, cancel| {
+        let on_progress = progress_function(on_progress)?;
+        Ok(self.job(move |i, cancel| {
             let limits = AnalyzeOptions::default().limits;
             limits.check_size(size).map_err(|e| (e.code(), format!("{path}: {e}")))?;
             let key = path_key(&path);
@@ -207,11 +223,19 @@ impl Library {
                 let features = f.map(|f| i.features_json(&f, Some(&key)));
                 return Ok(json!({"status": "unchanged", "songId": song_id, "features": features}));
             }
-            let processed = ingest::process_path(&i.index, bytes, &path, &plan, i.profile, i.embedder.as_ref())
-                .map_err(|e| (e.code(), format!("{path}: {e}")))?;
-            if cancel.load(Ordering::Relaxed) {
-                return Err(("cancelled", format!("{path}: cancelled")));
-            }
+            let control = Control { cancel: cancel.clone(), on_progress };
+            let failed = |e: AnalysisError| (e.code(), format!("{path}: {e}"));
+            let mut job =
+                ingest::start_path(&i.index, bytes, &path, &plan, i.profile, i.embedder.as_ref()).map_err(failed)?;
+            let processed = loop {
+                if control.is_cancelled() {
+                    return Err(("cancelled", format!("{path}: cancelled")));
+                }
+                if let Some(done) = job.step().map_err(failed)? {
+                    break done;
+                }
+                control.report(&job.progress());
+            };
             let c = ingest::commit(&mut i.store, &processed, &key, size, mtime, now_ms()).map_err(db)?;
             i.index.note_song(&c.song_id, &processed.file_hash);
             let f = i.store.song_features(&c.song_id).map_err(db)?;
@@ -222,7 +246,7 @@ impl Library {
                 out["embeddingError"] = json!(e.to_string());
             }
             Ok(out)
-        })
+        }))
     }
 
     /// The stored features of a song, or `null`.

@@ -1,12 +1,16 @@
-//! The per-track analysis pipeline: bytes in, [`SongFeatures`] out. One decoding pass feeds the
-//! PCM hash (`songId`), the loudness meter, the fingerprint and a mono downmix; the downmix is
-//! resampled once for the spectral features. Pure computation: no files, clocks or threads.
+//! The per-track analysis pipeline: bytes in, [`SongFeatures`] out, in bounded steps
+//! ([`AnalysisJob`]) so that bindings can report progress and stop a file part-way. One
+//! decoding pass feeds the `songId`, the loudness meter, the fingerprint and a mono downmix; the
+//! downmix is resampled once for the spectral features and once for the model. Pure
+//! computation: no files, clocks or threads.
 
-use crate::audio::{self, DecodeLimits};
-use crate::embed::{EmbedError, Embedder, SamplingProfile, TrackEmbedding};
+use serde::Serialize;
+
+use crate::audio::{self, DecodeLimits, DecodeSummary, Decoder, StreamInfo};
+use crate::embed::{EmbedError, EmbedJob, Embedder, SamplingProfile, TrackEmbedding};
 use crate::error::AnalysisError;
 use crate::features::{self, FingerprintBuilder, LoudnessMeter, TempoRange};
-use crate::hash::{PcmHasher, sha256_hex};
+use crate::hash::sha256_hex;
 use crate::record::SongFeatures;
 
 /// Version of the feature extractors. Stored with each track; a track analysed by an older
@@ -47,14 +51,335 @@ pub struct Analysis {
     pub embedding_error: Option<EmbedError>,
 }
 
+/// Stage of an [`AnalysisJob`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnalysisPhase {
+    /// Decoding, hashing, loudness and fingerprint.
+    Decode,
+    /// Tempo, key, timbre.
+    Features,
+    /// The neural embedding.
+    Embed,
+}
+
+/// `progress {phase, percent}` of one file; `percent` (0–100) covers the whole file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AnalysisProgress {
+    /// Current stage.
+    pub phase: AnalysisPhase,
+    /// Share of the file's work done.
+    pub percent: u8,
+}
+
+/// What a job computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Every feature (and the embedding when an embedder is given).
+    Everything,
+    /// The `songId` and the embedding only (the other features are current).
+    EmbeddingOnly,
+}
+
+/// What a finished [`AnalysisJob`] produced.
+#[derive(Debug)]
+pub enum JobOutput {
+    /// [`Want::Everything`].
+    Analysis(Box<Analysis>),
+    /// [`Want::EmbeddingOnly`].
+    Embedding {
+        /// The track's `songId`.
+        song_id: String,
+        /// `None` when the track is silent.
+        embedding: Option<TrackEmbedding>,
+    },
+}
+
+/// Audio decoded per step: bounded work, so a caller can report progress and stop often.
+const STEP_SECONDS: f64 = 8.0;
+
 struct StreamState {
     rate: u32,
     channels: usize,
-    pcm: PcmHasher,
-    loudness: LoudnessMeter,
-    fingerprint: FingerprintBuilder,
+    /// Loudness and fingerprint; `None` when only the embedding is wanted.
+    meters: Option<(LoudnessMeter, FingerprintBuilder)>,
     mono: Vec<f32>,
     mono_cap: usize,
+}
+
+impl StreamState {
+    fn new(info: &StreamInfo, options: &AnalyzeOptions, want: Want) -> Self {
+        Self {
+            rate: info.sample_rate,
+            channels: usize::from(info.channels.max(1)),
+            meters: (want == Want::Everything).then(|| {
+                (
+                    LoudnessMeter::new(info.sample_rate, info.channels),
+                    FingerprintBuilder::new(info.sample_rate, info.channels),
+                )
+            }),
+            mono: Vec::new(),
+            mono_cap: (f64::from(info.sample_rate) * options.max_spectral_seconds) as usize,
+        }
+    }
+
+    fn push(&mut self, block: &[f32]) {
+        if let Some((loudness, fingerprint)) = &mut self.meters {
+            loudness.push(block);
+            fingerprint.push(block);
+        }
+        if self.mono.len() < self.mono_cap {
+            let inv = 1.0 / self.channels as f32;
+            self.mono.extend(block.chunks_exact(self.channels).map(|f| f.iter().sum::<f32>() * inv));
+            self.mono.truncate(self.mono_cap);
+        }
+    }
+}
+
+enum Stage<'e> {
+    Decode { decoder: Box<Decoder>, stream: Option<StreamState> },
+    Features { summary: Box<DecodeSummary>, stream: StreamState },
+    EmbedStart { done: Done, mono: Vec<f32>, rate: u32 },
+    Embed { done: Done, job: EmbedJob<'e> },
+    Finished,
+}
+
+/// What is known once the features stage is over.
+struct Done {
+    song_id: String,
+    /// `None` for [`Want::EmbeddingOnly`].
+    features: Option<Box<SongFeatures>>,
+}
+
+/// One file's analysis in bounded steps ([`analyze_bytes`] runs it to the end): each
+/// [`AnalysisJob::step`] decodes [`STEP_SECONDS`] of audio, or computes the spectral features,
+/// or prepares the model input, or runs one embedding patch. Between steps the caller reports
+/// [`AnalysisJob::progress`], lets its event loop run (wasm) or checks a cancel flag; dropping
+/// the job stops it, and nothing has been written anywhere.
+pub struct AnalysisJob<'e> {
+    options: AnalyzeOptions,
+    embedder: Option<&'e Embedder>,
+    want: Want,
+    file_hash: String,
+    file_size: u64,
+    stage: Stage<'e>,
+    embedding_error: Option<EmbedError>,
+    progress: AnalysisProgress,
+}
+
+impl std::fmt::Debug for AnalysisJob<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalysisJob").field("want", &self.want).field("progress", &self.progress).finish()
+    }
+}
+
+impl<'e> AnalysisJob<'e> {
+    /// Hash the bytes and recognise the format. `file_name` is a format hint only. Without an
+    /// embedder (model unavailable) every other feature is still computed.
+    pub fn new(
+        bytes: Vec<u8>,
+        file_name: Option<&str>,
+        options: &AnalyzeOptions,
+        embedder: Option<&'e Embedder>,
+        want: Want,
+    ) -> Result<Self, AnalysisError> {
+        let file_hash = sha256_hex(&bytes);
+        Self::with_file_hash(bytes, file_hash, file_name, options, embedder, want)
+    }
+
+    /// [`AnalysisJob::new`] when the caller already hashed the bytes.
+    pub(crate) fn with_file_hash(
+        bytes: Vec<u8>,
+        file_hash: String,
+        file_name: Option<&str>,
+        options: &AnalyzeOptions,
+        embedder: Option<&'e Embedder>,
+        want: Want,
+    ) -> Result<Self, AnalysisError> {
+        let file_size = bytes.len() as u64;
+        let decoder = Decoder::open(bytes, file_name, &options.limits)?;
+        Ok(Self {
+            options: *options,
+            embedder,
+            want,
+            file_hash,
+            file_size,
+            stage: Stage::Decode { decoder: Box::new(decoder), stream: None },
+            embedding_error: None,
+            progress: AnalysisProgress { phase: AnalysisPhase::Decode, percent: 0 },
+        })
+    }
+
+    /// SHA-256 of the file's bytes (`fileHash`).
+    pub fn file_hash(&self) -> &str {
+        &self.file_hash
+    }
+
+    /// Where the job stands.
+    pub fn progress(&self) -> AnalysisProgress {
+        self.progress
+    }
+
+    fn set_progress(&mut self, phase: AnalysisPhase, done: u64, total: u64) {
+        // Share of the file's time at the start of decoding, features, embedding and the end
+        // (measured: with the model, inference takes most of it).
+        let milestones: [f64; 4] = match (self.embedder.is_some(), self.want) {
+            (true, Want::Everything) => [0.0, 15.0, 25.0, 100.0],
+            (true, Want::EmbeddingOnly) => [0.0, 10.0, 10.0, 100.0],
+            (false, _) => [0.0, 60.0, 100.0, 100.0],
+        };
+        let (from, to) = match phase {
+            AnalysisPhase::Decode => (milestones[0], milestones[1]),
+            AnalysisPhase::Features => (milestones[1], milestones[2]),
+            AnalysisPhase::Embed => (milestones[2], milestones[3]),
+        };
+        let share = if total == 0 { 0.0 } else { (done as f64 / total as f64).min(1.0) };
+        self.progress = AnalysisProgress { phase, percent: (from + share * (to - from)).round() as u8 };
+    }
+
+    /// Do one bounded piece of work; the output once the last piece is done.
+    pub fn step(&mut self) -> Result<Option<JobOutput>, AnalysisError> {
+        match std::mem::replace(&mut self.stage, Stage::Finished) {
+            Stage::Decode { decoder, stream } => self.decode_step(decoder, stream),
+            Stage::Features { summary, stream } => self.features_step(*summary, stream),
+            Stage::EmbedStart { done, mono, rate } => self.embed_start_step(done, &mono, rate),
+            Stage::Embed { done, job } => self.embed_step(done, job),
+            Stage::Finished => Err(AnalysisError::Feature("the analysis already finished".into())),
+        }
+    }
+
+    fn decode_step(
+        &mut self,
+        mut decoder: Box<Decoder>,
+        mut stream: Option<StreamState>,
+    ) -> Result<Option<JobOutput>, AnalysisError> {
+        let first_frame = decoder.frames();
+        while let Some((block, info)) = decoder.next_block()? {
+            let s = stream.get_or_insert_with(|| StreamState::new(info, &self.options, self.want));
+            s.push(block);
+            if (decoder.frames() - first_frame) as f64 >= f64::from(s.rate) * STEP_SECONDS {
+                self.set_progress(AnalysisPhase::Decode, decoder.frames(), decoder.announced_frames().unwrap_or(0));
+                self.stage = Stage::Decode { decoder, stream };
+                return Ok(None);
+            }
+        }
+        let summary = decoder.finish()?;
+        let stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
+        self.set_progress(AnalysisPhase::Features, 0, 1);
+        self.stage = Stage::Features { summary: Box::new(summary), stream };
+        Ok(None)
+    }
+
+    fn features_step(
+        &mut self,
+        summary: DecodeSummary,
+        stream: StreamState,
+    ) -> Result<Option<JobOutput>, AnalysisError> {
+        let features = match (self.want, stream.meters) {
+            (Want::Everything, Some((loudness, fingerprint))) => {
+                let analysis = resample_for_spectral(&stream.mono, stream.rate)?;
+                let (envelope, fps) = features::tempo::onset_envelope(&analysis);
+                let tempo = features::tempo::estimate_tempo(&envelope, fps, self.options.tempo_range);
+                let hpcp = features::key::hpcp(&analysis);
+                let key = hpcp.as_ref().map(features::key::estimate_key);
+                let rms_window = (stream.rate / 20).max(1) as usize;
+                let duration_sec = summary.duration_sec();
+                Some(Box::new(SongFeatures {
+                    song_id: summary.song_id.clone(),
+                    file_hash: self.file_hash.clone(),
+                    analysis_version: ANALYSIS_VERSION,
+                    duration_sec,
+                    sample_rate: stream.rate,
+                    channels: summary.info.channels,
+                    bitrate_kbps: if duration_sec > 0.0 {
+                        self.file_size as f64 * 8.0 / duration_sec / 1000.0
+                    } else {
+                        0.0
+                    },
+                    bpm: tempo.map(|t| t.bpm),
+                    bpm_confidence: tempo.map(|t| t.confidence),
+                    key: key.map(|k| k.key),
+                    key_strength: key.map(|k| k.strength),
+                    rms_mean: features::rms_mean(&stream.mono, rms_window),
+                    loudness_lufs: loudness.finish(),
+                    hpcp: hpcp.map(|h| h.to_vec()),
+                    chromaprint: fingerprint.finish(),
+                    metadata: summary.tags,
+                    timbre: features::timbre::timbre_stats(&analysis, features::tempo::ONSET_SAMPLE_RATE),
+                    embedding: None,
+                }))
+            }
+            _ => None,
+        };
+        let done = Done { song_id: summary.song_id, features };
+        if self.embedder.is_none() {
+            return Ok(Some(self.output(done, None)));
+        }
+        self.set_progress(AnalysisPhase::Features, 1, 1);
+        self.stage = Stage::EmbedStart { done, mono: stream.mono, rate: stream.rate };
+        Ok(None)
+    }
+
+    fn embed_start_step(&mut self, done: Done, mono: &[f32], rate: u32) -> Result<Option<JobOutput>, AnalysisError> {
+        let Some(embedder) = self.embedder else { return Ok(Some(self.output(done, None))) };
+        let model_rate = embedder.manifest().front_end.sample_rate;
+        let started = audio::resample_mono(mono, rate, model_rate)
+            .map_err(|e| EmbedError::Inference(e.to_string()))
+            .and_then(|audio| embedder.start(&audio, self.options.profile));
+        match started {
+            Ok(job) => {
+                self.set_progress(AnalysisPhase::Embed, 0, 1);
+                self.stage = Stage::Embed { done, job };
+                Ok(None)
+            }
+            Err(e) => self.embedding_failed(done, e),
+        }
+    }
+
+    fn embed_step(&mut self, done: Done, mut job: EmbedJob<'e>) -> Result<Option<JobOutput>, AnalysisError> {
+        match job.step() {
+            Ok(true) => Ok(Some(self.output(done, job.finish()))),
+            Ok(false) => {
+                let (ran, total) = job.progress();
+                self.set_progress(AnalysisPhase::Embed, ran as u64, total as u64);
+                self.stage = Stage::Embed { done, job };
+                Ok(None)
+            }
+            Err(e) => self.embedding_failed(done, e),
+        }
+    }
+
+    /// Inference failed: the other features still count; an embedding-only job fails.
+    fn embedding_failed(&mut self, done: Done, error: EmbedError) -> Result<Option<JobOutput>, AnalysisError> {
+        if done.features.is_none() {
+            return Err(AnalysisError::Feature(error.to_string()));
+        }
+        self.embedding_error = Some(error);
+        Ok(Some(self.output(done, None)))
+    }
+
+    fn output(&mut self, done: Done, embedding: Option<TrackEmbedding>) -> JobOutput {
+        self.progress = AnalysisProgress { phase: self.progress.phase, percent: 100 };
+        match done.features {
+            Some(mut features) => {
+                features.embedding = embedding;
+                JobOutput::Analysis(Box::new(Analysis {
+                    features: *features,
+                    embedding_error: self.embedding_error.take(),
+                }))
+            }
+            None => JobOutput::Embedding { song_id: done.song_id, embedding },
+        }
+    }
+
+    /// Run every remaining step.
+    pub fn run(mut self) -> Result<JobOutput, AnalysisError> {
+        loop {
+            if let Some(output) = self.step()? {
+                return Ok(output);
+            }
+        }
+    }
 }
 
 /// Analyse one audio file given as bytes. `file_name` is a format hint only. Without an
@@ -65,78 +390,10 @@ pub fn analyze_bytes(
     options: &AnalyzeOptions,
     embedder: Option<&Embedder>,
 ) -> Result<Analysis, AnalysisError> {
-    let file_hash = sha256_hex(&bytes);
-    let file_size = bytes.len() as u64;
-    let mut state: Option<StreamState> = None;
-    let summary = audio::decode(bytes, file_name, &options.limits, |block, info| {
-        let s = state.get_or_insert_with(|| StreamState {
-            rate: info.sample_rate,
-            channels: usize::from(info.channels.max(1)),
-            pcm: PcmHasher::default(),
-            loudness: LoudnessMeter::new(info.sample_rate, info.channels),
-            fingerprint: FingerprintBuilder::new(info.sample_rate, info.channels),
-            mono: Vec::new(),
-            mono_cap: (f64::from(info.sample_rate) * options.max_spectral_seconds) as usize,
-        });
-        s.pcm.update(block);
-        s.loudness.push(block);
-        s.fingerprint.push(block);
-        if s.mono.len() < s.mono_cap {
-            let inv = 1.0 / s.channels as f32;
-            s.mono.extend(block.chunks_exact(s.channels).map(|f| f.iter().sum::<f32>() * inv));
-            s.mono.truncate(s.mono_cap);
-        }
-    })?;
-    let state = state.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
-    let duration_sec = summary.duration_sec();
-    let analysis = resample_for_spectral(&state.mono, state.rate)?;
-    let (envelope, fps) = features::tempo::onset_envelope(&analysis);
-    let tempo = features::tempo::estimate_tempo(&envelope, fps, options.tempo_range);
-    let hpcp = features::key::hpcp(&analysis);
-    let key = hpcp.as_ref().map(features::key::estimate_key);
-    let fingerprint = state.fingerprint.finish();
-    let rms_window = (state.rate / 20).max(1) as usize;
-    let timbre = features::timbre::timbre_stats(&analysis, features::tempo::ONSET_SAMPLE_RATE);
-    let (embedding, embedding_error) = match embedder {
-        Some(e) => match embed_mono(e, &state.mono, state.rate, options.profile) {
-            Ok(v) => (v, None),
-            Err(err) => (None, Some(err)),
-        },
-        None => (None, None),
-    };
-    let features = SongFeatures {
-        song_id: state.pcm.finish(),
-        file_hash,
-        analysis_version: ANALYSIS_VERSION,
-        duration_sec,
-        sample_rate: state.rate,
-        channels: summary.info.channels,
-        bitrate_kbps: if duration_sec > 0.0 { file_size as f64 * 8.0 / duration_sec / 1000.0 } else { 0.0 },
-        bpm: tempo.map(|t| t.bpm),
-        bpm_confidence: tempo.map(|t| t.confidence),
-        key: key.map(|k| k.key),
-        key_strength: key.map(|k| k.strength),
-        rms_mean: features::rms_mean(&state.mono, rms_window),
-        loudness_lufs: state.loudness.finish(),
-        hpcp: hpcp.map(|h| h.to_vec()),
-        chromaprint: fingerprint,
-        metadata: summary.tags,
-        timbre,
-        embedding,
-    };
-    Ok(Analysis { features, embedding_error })
-}
-
-/// Embed a mono signal at `rate`: resample to the model's rate, then run the profile.
-fn embed_mono(
-    embedder: &Embedder,
-    mono: &[f32],
-    rate: u32,
-    profile: SamplingProfile,
-) -> Result<Option<TrackEmbedding>, EmbedError> {
-    let model_rate = embedder.manifest().front_end.sample_rate;
-    let audio = audio::resample_mono(mono, rate, model_rate).map_err(|e| EmbedError::Inference(e.to_string()))?;
-    embedder.embed(&audio, profile)
+    match AnalysisJob::new(bytes, file_name, options, embedder, Want::Everything)?.run()? {
+        JobOutput::Analysis(analysis) => Ok(*analysis),
+        JobOutput::Embedding { .. } => Err(AnalysisError::Feature("the analysis produced no features".into())),
+    }
 }
 
 /// Decode to a mono signal (capped at `max_spectral_seconds`) with its `songId` and rate.
@@ -145,20 +402,14 @@ pub fn decode_mono(
     file_name: Option<&str>,
     options: &AnalyzeOptions,
 ) -> Result<(String, Vec<f32>, u32), AnalysisError> {
-    let mut pcm = PcmHasher::default();
-    let mut mono = Vec::new();
-    let mut rate = 0;
-    let cap_seconds = options.max_spectral_seconds;
-    audio::decode(bytes, file_name, &options.limits, |block, info| {
-        rate = info.sample_rate;
-        let channels = usize::from(info.channels.max(1));
-        pcm.update(block);
-        if (mono.len() as f64) < f64::from(rate) * cap_seconds {
-            let inv = 1.0 / channels as f32;
-            mono.extend(block.chunks_exact(channels).map(|f| f.iter().sum::<f32>() * inv));
-        }
-    })?;
-    Ok((pcm.finish(), mono, rate))
+    let mut decoder = Decoder::open(bytes, file_name, &options.limits)?;
+    let mut stream: Option<StreamState> = None;
+    while let Some((block, info)) = decoder.next_block()? {
+        stream.get_or_insert_with(|| StreamState::new(info, options, Want::EmbeddingOnly)).push(block);
+    }
+    let summary = decoder.finish()?;
+    let stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
+    Ok((summary.song_id, stream.mono, stream.rate))
 }
 
 /// Decode and embed only (a new model version or profile for a track whose other features are
@@ -169,10 +420,10 @@ pub fn embed_bytes(
     options: &AnalyzeOptions,
     embedder: &Embedder,
 ) -> Result<(String, Option<TrackEmbedding>), AnalysisError> {
-    let (song_id, mono, rate) = decode_mono(bytes, file_name, options)?;
-    let embedding =
-        embed_mono(embedder, &mono, rate, options.profile).map_err(|e| AnalysisError::Feature(e.to_string()))?;
-    Ok((song_id, embedding))
+    match AnalysisJob::new(bytes, file_name, options, Some(embedder), Want::EmbeddingOnly)?.run()? {
+        JobOutput::Embedding { song_id, embedding } => Ok((song_id, embedding)),
+        JobOutput::Analysis(a) => Ok((a.features.song_id, a.features.embedding)),
+    }
 }
 
 /// The mono signal at the rate the spectral features use.

@@ -42,7 +42,8 @@ pub fn f32_to_i16(s: f32) -> i16 {
     ((s.clamp(-1.0, 1.0) * 32767.0 + MAGIC) - MAGIC) as i16
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {

@@ -1,10 +1,11 @@
 //! One file through the incremental ingest, shared by the CLI (workers process, one writer
 //! commits), the wasm module and the N-API addon: [`plan`] decides from the path index whether
-//! the file needs reading, [`process`] turns its bytes into an [`Outcome`] without touching the
-//! store (a file whose bytes are known reuses its song; a song missing the wanted embedding is
-//! only embedded), and [`commit`] writes the outcome and the path entry.
+//! the file needs reading, [`process`] (or [`start`] and [`ProcessJob::step`], in bounded steps
+//! with progress) turns its bytes into an [`Outcome`] without touching the store (a file whose
+//! bytes are known reuses its song; a song missing the wanted embedding is only embedded), and
+//! [`commit`] writes the outcome and the path entry.
 
-use crate::analyze::{AnalyzeOptions, analyze_bytes, embed_bytes};
+use crate::analyze::{AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, Want};
 use crate::embed::{EmbedError, Embedder, SamplingProfile, TrackEmbedding};
 use crate::error::{AnalysisError, StoreError};
 use crate::hash::sha256_hex;
@@ -75,40 +76,131 @@ pub fn process(
     options: &AnalyzeOptions,
     embedder: Option<&Embedder>,
 ) -> Result<Processed, AnalysisError> {
-    options.limits.check_size(bytes.len() as u64)?;
-    let file_hash = sha256_hex(&bytes);
-    if let Some(song_id) = index.song_for_file_hash(&file_hash).map(str::to_string) {
-        let outcome = match embedder.filter(|_| embed_only || index.needs_embedding(&song_id)) {
-            None => Outcome::Known { song_id },
-            Some(model) => {
-                let (_, embedding) = embed_bytes(bytes, file_name, options, model)?;
-                Outcome::Embedded { song_id, embedding: embedding.map(Box::new) }
-            }
-        };
-        return Ok(Processed { file_hash, outcome, embedding_error: None });
-    }
-    let analysis = analyze_bytes(bytes, file_name, options, embedder)?;
-    Ok(Processed {
-        file_hash,
-        outcome: Outcome::Analyzed(Box::new(analysis.features)),
-        embedding_error: analysis.embedding_error,
-    })
+    start(index, bytes, file_name, embed_only, options, embedder)?.run()
 }
 
-/// [`process`] for a file known by its path in the library (what the bindings receive): the
+/// [`process`] in bounded steps ([`ProcessJob::step`]), for callers that report progress and
+/// stop a file part-way (the bindings).
+pub fn start<'e>(
+    index: &LibraryIndex,
+    bytes: Vec<u8>,
+    file_name: Option<&str>,
+    embed_only: bool,
+    options: &AnalyzeOptions,
+    embedder: Option<&'e Embedder>,
+) -> Result<ProcessJob<'e>, AnalysisError> {
+    options.limits.check_size(bytes.len() as u64)?;
+    let file_hash = sha256_hex(&bytes);
+    let work = match index.song_for_file_hash(&file_hash).map(str::to_string) {
+        Some(song_id) => match embedder.filter(|_| embed_only || index.needs_embedding(&song_id)) {
+            None => Work::Known(song_id),
+            Some(model) => Work::Embed {
+                song_id,
+                job: AnalysisJob::with_file_hash(
+                    bytes,
+                    file_hash.clone(),
+                    file_name,
+                    options,
+                    Some(model),
+                    Want::EmbeddingOnly,
+                )?,
+            },
+        },
+        None => Work::Analyse(AnalysisJob::with_file_hash(
+            bytes,
+            file_hash.clone(),
+            file_name,
+            options,
+            embedder,
+            Want::Everything,
+        )?),
+    };
+    Ok(ProcessJob { file_hash, work: Some(work) })
+}
+
+/// A file being processed ([`start`]).
+#[derive(Debug)]
+pub struct ProcessJob<'e> {
+    file_hash: String,
+    /// `None` once finished.
+    work: Option<Work<'e>>,
+}
+
+#[derive(Debug)]
+enum Work<'e> {
+    /// Known bytes with current features.
+    Known(String),
+    /// Known bytes of a song missing the wanted embedding.
+    Embed { song_id: String, job: AnalysisJob<'e> },
+    /// New bytes.
+    Analyse(AnalysisJob<'e>),
+}
+
+impl ProcessJob<'_> {
+    /// Where the job stands.
+    pub fn progress(&self) -> AnalysisProgress {
+        match &self.work {
+            Some(Work::Embed { job, .. } | Work::Analyse(job)) => job.progress(),
+            Some(Work::Known(_)) => AnalysisProgress { phase: AnalysisPhase::Decode, percent: 0 },
+            None => AnalysisProgress { phase: AnalysisPhase::Decode, percent: 100 },
+        }
+    }
+
+    /// Do one bounded piece of work; the result once the last piece is done.
+    pub fn step(&mut self) -> Result<Option<Processed>, AnalysisError> {
+        let (outcome, embedding_error) = match self.work.take() {
+            None => return Err(AnalysisError::Feature("the file was already processed".into())),
+            Some(Work::Known(song_id)) => (Outcome::Known { song_id }, None),
+            Some(Work::Embed { song_id, mut job }) => match job.step()? {
+                None => {
+                    self.work = Some(Work::Embed { song_id, job });
+                    return Ok(None);
+                }
+                Some(JobOutput::Embedding { embedding, .. }) => {
+                    (Outcome::Embedded { song_id, embedding: embedding.map(Box::new) }, None)
+                }
+                Some(JobOutput::Analysis(a)) => {
+                    (Outcome::Embedded { song_id, embedding: a.features.embedding.map(Box::new) }, None)
+                }
+            },
+            Some(Work::Analyse(mut job)) => match job.step()? {
+                None => {
+                    self.work = Some(Work::Analyse(job));
+                    return Ok(None);
+                }
+                Some(JobOutput::Analysis(a)) => (Outcome::Analyzed(Box::new(a.features)), a.embedding_error),
+                Some(JobOutput::Embedding { .. }) => {
+                    return Err(AnalysisError::Feature("the analysis produced no features".into()));
+                }
+            },
+        };
+        Ok(Some(Processed { file_hash: self.file_hash.clone(), outcome, embedding_error }))
+    }
+
+    /// Run every remaining step.
+    pub fn run(mut self) -> Result<Processed, AnalysisError> {
+        loop {
+            if let Some(processed) = self.step()? {
+                return Ok(processed);
+            }
+        }
+    }
+}
+
+/// [`start`] for a file known by its path in the library (what the bindings receive): the
 /// format hint is the path's last part, the analysis options are the defaults with `profile`,
 /// and `plan` says whether only the embedding is missing.
-pub fn process_path(
+pub fn start_path<'e>(
     index: &LibraryIndex,
     bytes: Vec<u8>,
     path: &str,
     plan: &Plan,
     profile: SamplingProfile,
-    embedder: Option<&Embedder>,
-) -> Result<Processed, AnalysisError> {
+    embedder: Option<&'e Embedder>,
+) -> Result<ProcessJob<'e>, AnalysisError> {
     let options = AnalyzeOptions { profile, ..AnalyzeOptions::default() };
     let name = path.rsplit(['/', '\\']).next();
-    process(index, bytes, name, *plan == Plan::EmbedOnly, &options, embedder)
+    start(index, bytes, name, *plan == Plan::EmbedOnly, &options, embedder)
 }
 
 /// What a commit wrote.

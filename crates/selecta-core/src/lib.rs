@@ -25,7 +25,10 @@ pub mod synth;
 pub mod synth_library;
 pub mod taste;
 
-pub use analyze::{ANALYSIS_VERSION, Analysis, AnalyzeOptions, analyze_bytes, decode_mono, decode_only, embed_bytes};
+pub use analyze::{
+    ANALYSIS_VERSION, Analysis, AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, Want,
+    analyze_bytes, decode_mono, decode_only, embed_bytes,
+};
 pub use error::{AnalysisError, StoreError};
 pub use record::{PathEntry, SongFeatures};
 pub use store::{MemoryStore, SongVersion, Store};

@@ -61,6 +61,40 @@ fn lossless_formats_share_the_song_id_but_not_the_file_hash() {
     assert_eq!(wav.song_id.len(), 64);
 }
 
+/// Replace the fixture's ID3v2.4 tag by a retitled one with `padding` extra bytes, and append
+/// an ID3v1 tag: what a tag editor does to an MP3.
+fn retag_mp3(original: &[u8], padding: usize) -> Vec<u8> {
+    assert_eq!(&original[..3], b"ID3", "the MP3 fixture starts with an ID3v2 tag");
+    let syncsafe = |b: &[u8]| b.iter().fold(0usize, |acc, &x| (acc << 7) | usize::from(x & 0x7f));
+    let tag_size = syncsafe(&original[6..10]);
+    let mut frames = original[10..10 + tag_size].to_vec();
+    let title = frames.windows(14).position(|w| w == b"Fixture Groove").expect("title frame");
+    frames[title..title + 14].copy_from_slice(b"Edited Title!!");
+    frames.extend(std::iter::repeat_n(0u8, padding));
+    let size = frames.len();
+    let mut out = original[..6].to_vec();
+    out.extend([21, 14, 7, 0].map(|shift| ((size >> shift) & 0x7f) as u8));
+    out.extend(frames);
+    out.extend_from_slice(&original[10 + tag_size..]);
+    let mut v1 = b"TAG".to_vec();
+    v1.extend(b"Edited Title".iter().chain(std::iter::repeat(&b' ')).take(125));
+    out.extend(v1);
+    out
+}
+
+#[test]
+fn tag_edits_keep_the_song_id_of_lossy_files() {
+    let original = std::fs::read(fixture("groove.mp3")).expect("fixture");
+    let before = analyse("groove.mp3");
+    for padding in [0, 300] {
+        let edited = retag_mp3(&original, padding);
+        let after = analyze_bytes(edited, Some("groove.mp3"), &AnalyzeOptions::default(), None).expect("decodes");
+        assert_eq!(after.features.metadata.title.as_deref(), Some("Edited Title!!"));
+        assert_ne!(after.features.file_hash, before.file_hash);
+        assert_eq!(after.features.song_id, before.song_id, "padding {padding}");
+    }
+}
+
 #[test]
 fn chromaprint_matches_fpcalc_raw() {
     let expected: Vec<u32> = std::fs::read_to_string(fixture("groove.flac.fpcalc-raw.txt"))

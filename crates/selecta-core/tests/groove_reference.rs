@@ -23,3 +23,11 @@ fn groove_flac_matches_the_reference_values_shared_with_wasm() {
     );
     reference::assert_matches(&f);
 }
+
+#[test]
+fn groove_mp3_song_id_matches_the_reference_shared_with_wasm() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/audio/groove.mp3");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let f = analyze_bytes(bytes, Some("groove.mp3"), &AnalyzeOptions::default(), None).expect("analysis").features;
+    assert_eq!(f.song_id, reference::MP3_SONG_ID);
+}

@@ -24,6 +24,7 @@ const AUDIO: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtu
 const LOGMEL: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtures/logmel.f32");
 const EXPECTED: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtures/expected.json");
 const GROOVE_FLAC: &[u8] = include_bytes!("../../../tests/fixtures/audio/groove.flac");
+const GROOVE_MP3: &[u8] = include_bytes!("../../../tests/fixtures/audio/groove.mp3");
 
 /// Same bound as tests/embedding.rs asserts natively, so |wasm − native| ≤ 1e-4.
 const MODEL_TOLERANCE: f32 = 5e-5;
@@ -140,4 +141,12 @@ fn groove_flac_analysis_matches_native() {
         f.loudness_lufs
     );
     reference::assert_matches(&f);
+}
+
+#[wasm_bindgen_test]
+fn groove_mp3_song_id_matches_native() {
+    let f = analyze_bytes(GROOVE_MP3.to_vec(), Some("groove.mp3"), &AnalyzeOptions::default(), None)
+        .expect("analysis")
+        .features;
+    assert_eq!(f.song_id, reference::MP3_SONG_ID);
 }

@@ -82,8 +82,8 @@ impl JsControl {
         self.signal.as_ref().and_then(|s| Reflect::get(s, &"aborted".into()).ok()).is_some_and(|a| a.is_truthy())
     }
 
-    /// Report a progress value to `onProgress`.
-    pub fn report(&self, progress: &Progress) {
+    /// Report a progress value (`{phase, percent}`) to `onProgress`.
+    pub fn report(&self, progress: &impl serde::Serialize) {
         if let (Some(f), Ok(v)) = (&self.on_progress, to_js(progress)) {
             let _ = f.call1(&JsValue::NULL, &v);
         }

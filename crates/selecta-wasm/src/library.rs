@@ -21,10 +21,14 @@ use crate::browser_store::BrowserStore;
 use crate::idb::Db;
 use crate::js::{Options, db_error, error, to_js, yield_now};
 
+/// How long an analysis computes before it lets the event loop run (an abort, other calls).
+const YIELD_MS: f64 = 50.0;
+
 struct Inner {
     store: BrowserStore,
     index: LibraryIndex,
-    embedder: Option<Embedder>,
+    /// Shared with running analyses, so a model loaded meanwhile does not pull it from under them.
+    embedder: Option<Rc<Embedder>>,
     profile: SamplingProfile,
 }
 
@@ -115,13 +119,15 @@ impl Library {
     pub fn load_model(&self, manifest: &[u8], model: &[u8]) -> Result<(), JsValue> {
         let embedder = Embedder::load(manifest, Some(model)).map_err(|e| error(e.status(), e))?;
         let mut inner = self.inner.borrow_mut();
-        inner.embedder = Some(embedder);
+        inner.embedder = Some(Rc::new(embedder));
         inner.rebuild_index()
     }
 
     /// Analyse one file. `path` is its path in the library (e.g. from `webkitRelativePath`);
     /// `options`: `size` and `mtimeMs` (an unchanged file is answered without decoding; a
-    /// claimed size over the limit is refused before reading), `signal` (AbortSignal).
+    /// claimed size over the limit is refused before reading), `onProgress` (`{phase:
+    /// "decode" | "features" | "embed", percent}`, percent of the whole file), `signal`
+    /// (AbortSignal: the analysis stops within a step and writes nothing).
     /// Resolves `{status: "analyzed" | "unchanged", songId, features}`.
     #[wasm_bindgen(js_name = analyzeFile, unchecked_return_type = "Promise<AnalyzeResult>")]
     pub fn analyze_file(&self, bytes: Vec<u8>, path: String, options: JsValue) -> js_sys::Promise {
@@ -152,9 +158,33 @@ impl Library {
                         .and_then(|v| set(v, "features", value.unwrap_or(JsValue::NULL)));
                 }
                 Plan::EmbedOnly | Plan::Analyse => {
-                    let i = inner.borrow();
-                    ingest::process_path(&i.index, bytes, &path, &plan, i.profile, i.embedder.as_ref())
-                        .map_err(|e| error(e.code(), format!("{path}: {e}")))?
+                    // No RefCell borrow is held across the awaits below: other calls may run
+                    // while this file is analysed.
+                    let (embedder, profile) = {
+                        let i = inner.borrow();
+                        (i.embedder.clone(), i.profile)
+                    };
+                    let mut job = {
+                        let i = inner.borrow();
+                        ingest::start_path(&i.index, bytes, &path, &plan, profile, embedder.as_deref())
+                    }
+                    .map_err(|e| error(e.code(), format!("{path}: {e}")))?;
+                    // Steps are bounded (a few seconds of audio, one model patch); the event
+                    // loop runs every YIELD_MS so an abort or another call is not kept waiting.
+                    let mut last_yield = js_sys::Date::now();
+                    loop {
+                        if let Some(done) = job.step().map_err(|e| error(e.code(), format!("{path}: {e}")))? {
+                            break done;
+                        }
+                        control.report(&job.progress());
+                        if js_sys::Date::now() - last_yield >= YIELD_MS {
+                            yield_now().await;
+                            last_yield = js_sys::Date::now();
+                            if control.aborted() {
+                                return Err(error("cancelled", format!("{path}: cancelled")));
+                            }
+                        }
+                    }
                 }
             };
             // Let a pending abort arrive; a cancelled analysis writes nothing.

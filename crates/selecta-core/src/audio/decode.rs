@@ -1,18 +1,22 @@
-//! Decoding with symphonia from an in-memory byte buffer. Samples are handed to a callback
-//! block by block (interleaved `f32`), so the caller can hash, meter and downmix in one pass
-//! without holding the whole multi-channel track in memory.
+//! Decoding with symphonia from an in-memory byte buffer, block by block (interleaved `f32`),
+//! so the caller can hash, meter and downmix in one pass without holding the whole
+//! multi-channel track in memory, and can stop or report progress between blocks. The stream's
+//! `songId` is derived here (see `SongIdHasher`).
 
 use std::io::Cursor;
 
-use symphonia::core::codecs::audio::AudioDecoderOptions;
+use sha2::{Digest, Sha256};
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_VORBIS};
+use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::Tags;
 use crate::error::AnalysisError;
+use crate::hash::{PcmHasher, hex};
 
 /// Limits against hostile or broken input.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +66,8 @@ pub struct DecodeSummary {
     pub tags: Tags,
     /// Packets the decoder rejected and skipped.
     pub skipped_packets: u64,
+    /// The `songId` (see [`Decoder`]).
+    pub song_id: String,
 }
 
 impl DecodeSummary {
@@ -82,131 +88,248 @@ pub fn decode(
     limits: &DecodeLimits,
     mut on_block: impl FnMut(&[f32], &StreamInfo),
 ) -> Result<DecodeSummary, AnalysisError> {
-    limits.check_size(bytes.len() as u64)?;
-    let mut hint = Hint::new();
-    if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {
-        hint.with_extension(&ext);
+    let mut decoder = Decoder::open(bytes, file_name, limits)?;
+    while let Some((block, info)) = decoder.next_block()? {
+        on_block(block, info);
     }
-    let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-    let mut format = symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
-        .map_err(|e| match e {
-            SymError::Unsupported(_) => AnalysisError::UnsupportedFormat("no decoder recognises this container".into()),
-            SymError::IoError(_) => {
-                AnalysisError::UnsupportedFormat("the data ends before any audio container could be recognised".into())
-            }
-            other => AnalysisError::UnsupportedFormat(other.to_string()),
-        })?;
-    let track = format.default_track(TrackType::Audio).ok_or(AnalysisError::NoAudioTrack)?;
-    let track_id = track.id;
-    let announced_frames = track.num_frames;
-    let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AnalysisError::NoAudioTrack)?.clone();
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|_| {
-            AnalysisError::UnsupportedFormat(
-                "its audio codec cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, PCM)".into(),
-            )
-        })?;
+    decoder.finish()
+}
 
-    let mut tags = Tags::default();
-    let mut info: Option<StreamInfo> = None;
-    let mut frames: u64 = 0;
-    let mut skipped: u64 = 0;
-    let mut decoded_packets: u64 = 0;
-    let mut block: Vec<f32> = Vec::new();
-    let mut io_error: Option<String> = None;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(SymError::IoError(e)) => {
-                io_error = Some(e.to_string());
-                break;
-            }
-            Err(SymError::ResetRequired) => break,
-            Err(SymError::DecodeError(msg)) => {
-                skipped += 1;
-                if skipped > 64 && skipped > decoded_packets {
-                    return Err(AnalysisError::Corrupt(msg.to_string()));
-                }
-                continue;
-            }
-            Err(e) => return Err(AnalysisError::Corrupt(e.to_string())),
-        };
-        if packet.track_id != track_id {
-            continue;
+/// An open stream, decoded one block at a time ([`decode`] in steps), so that a caller can
+/// report progress and stop between blocks. It also derives the track's `songId`.
+pub struct Decoder {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    announced_frames: Option<u64>,
+    limits: DecodeLimits,
+    song_id: SongIdHasher,
+    info: Option<StreamInfo>,
+    frames: u64,
+    skipped: u64,
+    decoded_packets: u64,
+    block: Vec<f32>,
+    io_error: Option<String>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder").field("info", &self.info).field("frames", &self.frames).finish_non_exhaustive()
+    }
+}
+
+impl Decoder {
+    /// Recognise the container and codec (no audio decoded yet).
+    pub fn open(bytes: Vec<u8>, file_name: Option<&str>, limits: &DecodeLimits) -> Result<Self, AnalysisError> {
+        limits.check_size(bytes.len() as u64)?;
+        let mut hint = Hint::new();
+        if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {
+            hint.with_extension(&ext);
         }
-        match decoder.decode(&packet) {
-            Ok(buf) => {
-                let spec = buf.spec();
-                let this = StreamInfo {
-                    sample_rate: spec.rate(),
-                    channels: u16::try_from(spec.channels().count()).unwrap_or(u16::MAX),
-                };
-                match &info {
-                    None => info = Some(this.clone()),
-                    Some(first) if *first != this => {
-                        return Err(AnalysisError::FormatChanged(format!(
-                            "{} Hz × {} ch became {} Hz × {} ch",
-                            first.sample_rate, first.channels, this.sample_rate, this.channels
-                        )));
-                    }
-                    Some(_) => {}
+        let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+        let format = symphonia::default::get_probe()
+            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .map_err(|e| match e {
+                SymError::Unsupported(_) => {
+                    AnalysisError::UnsupportedFormat("no decoder recognises this container".into())
                 }
-                if buf.frames() == 0 {
+                SymError::IoError(_) => AnalysisError::UnsupportedFormat(
+                    "the data ends before any audio container could be recognised".into(),
+                ),
+                other => AnalysisError::UnsupportedFormat(other.to_string()),
+            })?;
+        let track = format.default_track(TrackType::Audio).ok_or(AnalysisError::NoAudioTrack)?;
+        let track_id = track.id;
+        let announced_frames = track.num_frames;
+        let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AnalysisError::NoAudioTrack)?.clone();
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
+            .map_err(|_| {
+                AnalysisError::UnsupportedFormat(
+                    "its audio codec cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, PCM)".into(),
+                )
+            })?;
+        Ok(Self {
+            format,
+            decoder,
+            track_id,
+            announced_frames,
+            limits: *limits,
+            song_id: SongIdHasher::for_codec(params.codec),
+            info: None,
+            frames: 0,
+            skipped: 0,
+            decoded_packets: 0,
+            block: Vec::new(),
+            io_error: None,
+            ended: false,
+        })
+    }
+
+    /// Frames (samples per channel) the container announces, when it does.
+    pub fn announced_frames(&self) -> Option<u64> {
+        self.announced_frames
+    }
+
+    /// Frames decoded so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// The next block of interleaved samples with the stream format; `None` at the end.
+    pub fn next_block(&mut self) -> Result<Option<(&[f32], &StreamInfo)>, AnalysisError> {
+        if self.advance()? { Ok(self.info.as_ref().map(|info| (self.block.as_slice(), info))) } else { Ok(None) }
+    }
+
+    /// Decode packets until one yields samples (`true`, they are in `self.block`) or the stream
+    /// ends (`false`).
+    fn advance(&mut self) -> Result<bool, AnalysisError> {
+        while !self.ended {
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) | Err(SymError::ResetRequired) => break,
+                Err(SymError::IoError(e)) => {
+                    self.io_error = Some(e.to_string());
+                    break;
+                }
+                Err(SymError::DecodeError(msg)) => {
+                    self.skip(msg)?;
                     continue;
                 }
-                buf.copy_to_vec_interleaved(&mut block);
-                frames += buf.frames() as u64;
-                decoded_packets += 1;
-                if let Some(i) = &info {
-                    on_block(&block, i);
+                Err(e) => return Err(AnalysisError::Corrupt(e.to_string())),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            match self.decoder.decode(&packet) {
+                Ok(buf) => {
+                    let spec = buf.spec();
+                    let this = StreamInfo {
+                        sample_rate: spec.rate(),
+                        channels: u16::try_from(spec.channels().count()).unwrap_or(u16::MAX),
+                    };
+                    match &self.info {
+                        None => self.info = Some(this),
+                        Some(first) if *first != this => {
+                            return Err(AnalysisError::FormatChanged(format!(
+                                "{} Hz × {} ch became {} Hz × {} ch",
+                                first.sample_rate, first.channels, this.sample_rate, this.channels
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                    if buf.frames() == 0 {
+                        continue;
+                    }
+                    buf.copy_to_vec_interleaved(&mut self.block);
+                    self.frames += buf.frames() as u64;
+                    self.decoded_packets += 1;
+                    self.song_id.update(&packet.data, &self.block);
+                    return Ok(true);
                 }
-            }
-            Err(SymError::DecodeError(msg)) => {
-                skipped += 1;
-                // Many decoders skip a bad frame and go on; a stream that is mostly bad frames
-                // is not audio (random bytes often carry MP3 sync words).
-                if skipped > 64 && skipped > decoded_packets {
-                    return Err(AnalysisError::Corrupt(msg.to_string()));
+                Err(SymError::DecodeError(msg)) => self.skip(msg)?,
+                Err(SymError::IoError(e)) => {
+                    self.io_error = Some(e.to_string());
+                    break;
                 }
+                Err(e) => return Err(AnalysisError::Corrupt(e.to_string())),
             }
-            Err(SymError::IoError(e)) => {
-                io_error = Some(e.to_string());
-                break;
+        }
+        self.ended = true;
+        Ok(false)
+    }
+
+    /// Count a bad packet. Many decoders skip a bad frame and go on; a stream that is mostly
+    /// bad frames is not audio (random bytes often carry MP3 sync words).
+    fn skip(&mut self, msg: &str) -> Result<(), AnalysisError> {
+        self.skipped += 1;
+        if self.skipped > 64 && self.skipped > self.decoded_packets {
+            return Err(AnalysisError::Corrupt(msg.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Check what was decoded (truncation, minimum length) and collect the tags. Call after
+    /// [`Decoder::next_block`] returned `None`.
+    pub fn finish(mut self) -> Result<DecodeSummary, AnalysisError> {
+        let mut tags = Tags::default();
+        // Tags may sit before (probe) or inside the container; gather every revision.
+        {
+            let mut meta = self.format.metadata();
+            while let Some(rev) = meta.pop() {
+                tags.absorb(&rev);
             }
-            Err(e) => return Err(AnalysisError::Corrupt(e.to_string())),
+            if let Some(rev) = meta.current() {
+                tags.absorb(rev);
+            }
+        }
+        let info = self.info.ok_or_else(|| match &self.io_error {
+            Some(e) => AnalysisError::Corrupt(format!("no audio could be decoded ({e})")),
+            None => AnalysisError::Corrupt("no audio could be decoded".into()),
+        })?;
+        let rate = f64::from(info.sample_rate.max(1));
+        let decoded_sec = self.frames as f64 / rate;
+        if let Some(expected) = self.announced_frames {
+            // Decoders may drop a final partial frame; more than 1 % or 50 ms missing is truncation.
+            let missing = expected.saturating_sub(self.frames) as f64 / rate;
+            let expected_sec = expected as f64 / rate;
+            if missing > 0.05f64.max(expected_sec * 0.01) {
+                return Err(AnalysisError::Truncated { expected_sec, decoded_sec });
+            }
+        } else if let Some(e) = self.io_error {
+            return Err(AnalysisError::Corrupt(format!("stream ends unexpectedly after {decoded_sec:.2} s ({e})")));
+        }
+        if decoded_sec < self.limits.min_duration_sec {
+            return Err(AnalysisError::TooShort { decoded_sec, min_sec: self.limits.min_duration_sec });
+        }
+        Ok(DecodeSummary {
+            info,
+            frames: self.frames,
+            tags,
+            skipped_packets: self.skipped,
+            song_id: self.song_id.finish(),
+        })
+    }
+}
+
+/// The `songId` of a stream. Lossless and PCM codecs decode to exact integers, so their id is
+/// the hash of the decoded PCM (the same audio in WAV, FLAC or ALAC has one id). Lossy decoders
+/// compute in floating point, and the last bits differ between builds (native libm vs wasm), so
+/// a PCM hash would give one file two ids; for them the id is the hash of the compressed audio
+/// packets the decoder accepted — still independent of tags, file name and container layout.
+enum SongIdHasher {
+    Pcm(PcmHasher),
+    Packets(Sha256),
+}
+
+impl SongIdHasher {
+    fn for_codec(codec: AudioCodecId) -> Self {
+        // symphonia numbers lossy codecs from Vorbis (0x1000) up to the lossless ones (FLAC, 0x2000).
+        if (CODEC_ID_VORBIS..CODEC_ID_FLAC).contains(&codec) {
+            let mut hasher = Sha256::new();
+            hasher.update(b"selecta-packets-v1");
+            Self::Packets(hasher)
+        } else {
+            Self::Pcm(PcmHasher::default())
         }
     }
-    // Tags may sit before (probe) or inside the container; gather every revision.
-    {
-        let mut meta = format.metadata();
-        while let Some(rev) = meta.pop() {
-            tags.absorb(&rev);
-        }
-        if let Some(rev) = meta.current() {
-            tags.absorb(rev);
+
+    fn update(&mut self, packet: &[u8], decoded: &[f32]) {
+        match self {
+            Self::Pcm(h) => h.update(decoded),
+            Self::Packets(h) => {
+                // Length-prefixed, so that packet boundaries are part of the id.
+                h.update((packet.len() as u64).to_le_bytes());
+                h.update(packet);
+            }
         }
     }
-    let info = info.ok_or_else(|| match &io_error {
-        Some(e) => AnalysisError::Corrupt(format!("no audio could be decoded ({e})")),
-        None => AnalysisError::Corrupt("no audio could be decoded".into()),
-    })?;
-    let rate = f64::from(info.sample_rate.max(1));
-    let decoded_sec = frames as f64 / rate;
-    if let Some(expected) = announced_frames {
-        // Decoders may drop a final partial frame; more than 1 % or 50 ms missing is truncation.
-        let missing = expected.saturating_sub(frames) as f64 / rate;
-        let expected_sec = expected as f64 / rate;
-        if missing > 0.05f64.max(expected_sec * 0.01) {
-            return Err(AnalysisError::Truncated { expected_sec, decoded_sec });
+
+    fn finish(self) -> String {
+        match self {
+            Self::Pcm(h) => h.finish(),
+            Self::Packets(h) => hex(&h.finalize()),
         }
-    } else if let Some(e) = io_error {
-        return Err(AnalysisError::Corrupt(format!("stream ends unexpectedly after {decoded_sec:.2} s ({e})")));
     }
-    if decoded_sec < limits.min_duration_sec {
-        return Err(AnalysisError::TooShort { decoded_sec, min_sec: limits.min_duration_sec });
-    }
-    Ok(DecodeSummary { info, frames, tags, skipped_packets: skipped })
 }

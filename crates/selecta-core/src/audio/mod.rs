@@ -5,6 +5,6 @@ mod decode;
 mod resample;
 mod tags;
 
-pub use decode::{DecodeLimits, DecodeSummary, StreamInfo, decode};
+pub use decode::{DecodeLimits, DecodeSummary, Decoder, StreamInfo, decode};
 pub use resample::resample_mono;
 pub use tags::Tags;

@@ -234,8 +234,35 @@ impl Embedder {
 
     /// Run every patch of the regions and keep all outputs (for pooling or evaluation).
     pub fn run_regions(&self, audio: &[f32], regions: &[Region]) -> Result<PatchOutputs, EmbedError> {
+        let mut job = self.start_regions(audio, regions, SamplingProfile::default())?;
+        while !job.step()? {}
+        Ok(job.outputs)
+    }
+
+    /// The track embedding of `audio` (mono, at the model's sample rate) under a profile.
+    /// `None` when the whole track is silent.
+    pub fn embed(&self, audio: &[f32], profile: SamplingProfile) -> Result<Option<TrackEmbedding>, EmbedError> {
+        let mut job = self.start(audio, profile)?;
+        while !job.step()? {}
+        Ok(job.finish())
+    }
+
+    /// [`Embedder::embed`] in steps of one patch: the front-end runs now, the model in
+    /// [`EmbedJob::step`].
+    pub fn start(&self, audio: &[f32], profile: SamplingProfile) -> Result<EmbedJob<'_>, EmbedError> {
+        let rate = self.manifest.front_end.sample_rate;
+        let regions = profile.regions(audio, rate, self.front_end.spec().patch_samples());
+        self.start_regions(audio, &regions, profile)
+    }
+
+    fn start_regions(
+        &self,
+        audio: &[f32],
+        regions: &[Region],
+        profile: SamplingProfile,
+    ) -> Result<EmbedJob<'_>, EmbedError> {
         let rate = self.manifest.front_end.sample_rate as f32;
-        let mut result = PatchOutputs {
+        let outputs = PatchOutputs {
             outputs: vec![Vec::new(); self.output_names.len()],
             rms: Vec::new(),
             windows: regions
@@ -243,35 +270,64 @@ impl Embedder {
                 .map(|r| Window { start: r.start as f32 / rate, end: r.end.min(audio.len()) as f32 / rate })
                 .collect(),
         };
-        let mut state = self.plan.spawn().map_err(|e| EmbedError::Inference(e.to_string()))?;
-        for (patch, level, _) in self.patches(audio, regions) {
-            let outs = self.run_patch_with(&mut state, &patch)?;
-            for (slot, o) in result.outputs.iter_mut().zip(outs) {
-                slot.push(o);
-            }
-            result.rms.push(level);
+        let state = self.plan.spawn().map_err(|e| EmbedError::Inference(e.to_string()))?;
+        let patches = self.patches(audio, regions).into_iter().map(|(patch, level, _)| (patch, level)).collect();
+        Ok(EmbedJob { embedder: self, profile, patches, next: 0, state, outputs })
+    }
+}
+
+/// A track's embedding being computed one patch at a time ([`Embedder::start`]).
+pub struct EmbedJob<'e> {
+    embedder: &'e Embedder,
+    profile: SamplingProfile,
+    /// Log-mel patches with their RMS level, in order.
+    patches: Vec<(Vec<f32>, f32)>,
+    next: usize,
+    state: TypedSimpleState,
+    outputs: PatchOutputs,
+}
+
+impl std::fmt::Debug for EmbedJob<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbedJob").field("patches", &self.patches.len()).field("next", &self.next).finish()
+    }
+}
+
+impl EmbedJob<'_> {
+    /// Run the model on the next patch. `true` once every patch has run.
+    pub fn step(&mut self) -> Result<bool, EmbedError> {
+        let Some((patch, level)) = self.patches.get_mut(self.next) else { return Ok(true) };
+        let outs = self.embedder.run_patch_with(&mut self.state, patch)?;
+        for (slot, o) in self.outputs.outputs.iter_mut().zip(outs) {
+            slot.push(o);
         }
-        Ok(result)
+        self.outputs.rms.push(*level);
+        // The patch is not needed any more.
+        *patch = Vec::new();
+        self.next += 1;
+        Ok(self.next >= self.patches.len())
     }
 
-    /// The track embedding of `audio` (mono, at the model's sample rate) under a profile.
-    /// `None` when the whole track is silent.
-    pub fn embed(&self, audio: &[f32], profile: SamplingProfile) -> Result<Option<TrackEmbedding>, EmbedError> {
-        let rate = self.manifest.front_end.sample_rate;
-        let regions = profile.regions(audio, rate, self.front_end.spec().patch_samples());
-        let patches = self.run_regions(audio, &regions)?;
-        let Some(vector) = pool(&patches.outputs[0], &patches.rms, true) else { return Ok(None) };
-        let tags = match self.manifest.tags_output {
-            Some(_) => pool(&patches.outputs[1], &patches.rms, false).unwrap_or_default(),
+    /// (patches run, patches in all).
+    pub fn progress(&self) -> (usize, usize) {
+        (self.next, self.patches.len())
+    }
+
+    /// Pool the patch outputs. `None` when the whole track is silent.
+    pub fn finish(self) -> Option<TrackEmbedding> {
+        let manifest = &self.embedder.manifest;
+        let vector = pool(&self.outputs.outputs[0], &self.outputs.rms, true)?;
+        let tags = match manifest.tags_output {
+            Some(_) => pool(&self.outputs.outputs[1], &self.outputs.rms, false).unwrap_or_default(),
             None => Vec::new(),
         };
-        Ok(Some(TrackEmbedding {
-            model_version: self.manifest.model_version.clone(),
-            profile,
+        Some(TrackEmbedding {
+            model_version: manifest.model_version.clone(),
+            profile: self.profile,
             vector,
             tags,
-            windows: patches.windows,
-        }))
+            windows: self.outputs.windows,
+        })
     }
 }
 
