@@ -10,7 +10,8 @@
 # Environment overrides of wasm-pack.toml (CI uses them to share the release build of the wasm
 # tests): SELECTA_PKG_OPT_LEVEL, SELECTA_PKG_LTO, SELECTA_PKG_CODEGEN_UNITS, SELECTA_PKG_DEBUG,
 # SELECTA_PKG_WASM_OPT ("" skips wasm-opt), SELECTA_PKG_TARGET_DIR, SELECTA_PKG_SPEED_PACKAGES
-# ("" builds every crate at opt-level), SELECTA_PKG_SPEED_OPT_LEVEL.
+# ("" builds every crate at opt-level; NAME=LEVEL gives one crate its own), SELECTA_PKG_SPEED_OPT_LEVEL,
+# SELECTA_PKG_OUT_DIR.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,7 +22,7 @@ setting() { # setting KEY DEFAULT: the value of KEY in wasm-pack.toml, quotes re
 }
 crate=$(setting crate selecta-wasm)
 target=$(setting target web)
-out_dir=$(setting out-dir pkg)
+out_dir=${SELECTA_PKG_OUT_DIR:-$(setting out-dir pkg)}
 out_name=$(setting out-name selecta_wasm)
 opt_level=${SELECTA_PKG_OPT_LEVEL:-$(setting opt-level z)}
 lto=${SELECTA_PKG_LTO:-$(setting lto true)}
@@ -40,7 +41,9 @@ toml_opt() { case "$1" in z | s) echo "\"$1\"" ;; *) echo "$1" ;; esac; }
 opt_toml=$(toml_opt "$opt_level")
 package_configs=()
 for p in $speed_packages; do
-  package_configs+=(--config "profile.release.package.\"$p\".opt-level=$(toml_opt "$speed_opt_level")")
+  level=$speed_opt_level
+  if [[ "$p" == *=* ]]; then level=${p#*=}; p=${p%%=*}; fi
+  package_configs+=(--config "profile.release.package.\"$p\".opt-level=$(toml_opt "$level")")
 done
 # Its own target folder, so these profile settings do not rebuild the shared release one.
 target_dir="${SELECTA_PKG_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/pkg-build}"

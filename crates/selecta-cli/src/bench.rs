@@ -32,7 +32,9 @@ struct EmbeddingStats {
     audio_sec: f64,
     patches: usize,
     seconds: f64,
+    front_end_seconds: f64,
     ms_per_patch: f64,
+    front_end_ms_per_patch: f64,
     x_realtime: f64,
 }
 
@@ -57,8 +59,13 @@ pub fn run_embedding(paths: &[PathBuf], limit: usize, model_dir: Option<&Path>, 
             let t = Instant::now();
             let regions = p.regions(&audio, rate, embedder.front_end().spec().patch_samples());
             let out = embedder.run_regions(&audio, &regions)?;
+            let seconds = t.elapsed().as_secs_f64();
+            // The front-end alone (log-mel patches), to see where the time goes.
+            let t = Instant::now();
+            let _ = embedder.patches(&audio, &regions);
             let s = stats.entry(p.name()).or_default();
-            s.seconds += t.elapsed().as_secs_f64();
+            s.seconds += seconds;
+            s.front_end_seconds += t.elapsed().as_secs_f64();
             s.tracks += 1;
             s.audio_sec += duration;
             s.patches += out.rms.len();
@@ -66,6 +73,7 @@ pub fn run_embedding(paths: &[PathBuf], limit: usize, model_dir: Option<&Path>, 
     }
     for s in stats.values_mut() {
         s.ms_per_patch = s.seconds * 1000.0 / s.patches.max(1) as f64;
+        s.front_end_ms_per_patch = s.front_end_seconds * 1000.0 / s.patches.max(1) as f64;
         s.x_realtime = s.audio_sec / s.seconds.max(1e-9);
     }
     if json {
@@ -73,17 +81,18 @@ pub fn run_embedding(paths: &[PathBuf], limit: usize, model_dir: Option<&Path>, 
     } else {
         println!("model {} loaded and optimised in {load_ms:.0} ms", embedder.manifest().model_version);
         println!(
-            "{:<15} {:>6} {:>10} {:>8} {:>10} {:>14}",
-            "profile", "tracks", "audio min", "patches", "ms/patch", "×RT per core"
+            "{:<15} {:>6} {:>10} {:>8} {:>10} {:>16} {:>14}",
+            "profile", "tracks", "audio min", "patches", "ms/patch", "front-end ms/p", "×RT per core"
         );
         for (name, s) in &stats {
             println!(
-                "{:<15} {:>6} {:>10.1} {:>8} {:>10.1} {:>14.1}",
+                "{:<15} {:>6} {:>10.1} {:>8} {:>10.1} {:>16.1} {:>14.1}",
                 name,
                 s.tracks,
                 s.audio_sec / 60.0,
                 s.patches,
                 s.ms_per_patch,
+                s.front_end_ms_per_patch,
                 s.x_realtime
             );
         }

@@ -130,7 +130,12 @@ impl Library {
     /// (AbortSignal: the analysis stops within a step and writes nothing).
     /// Resolves `{status: "analyzed" | "unchanged", songId, features}`.
     #[wasm_bindgen(js_name = analyzeFile, unchecked_return_type = "Promise<AnalyzeResult>")]
-    pub fn analyze_file(&self, bytes: Vec<u8>, path: String, options: JsValue) -> js_sys::Promise {
+    pub fn analyze_file(
+        &self,
+        bytes: Vec<u8>,
+        path: String,
+        #[wasm_bindgen(unchecked_param_type = "AnalyzeFileOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
         let (inner, db) = (self.inner.clone(), self.db.clone());
         future_to_promise(async move {
             let opts = Options::new(options);
@@ -282,7 +287,7 @@ impl Library {
         &self,
         positive_ids: Vec<String>,
         negative_ids: Vec<String>,
-        options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TrainOptions | undefined")] options: JsValue,
     ) -> js_sys::Promise {
         let mut control = Options::new(options).control();
         self.mutate(move |store| {
@@ -397,6 +402,12 @@ export interface AnalyzeResult { status: "analyzed" | "unchanged"; songId: strin
 export interface SetLabelsResult { total: number; changed: number; sampleChangeCount: number; sampleChangeDelta: number }
 export interface LabelSnapshot { positiveIds: string[]; negativeIds: string[]; sampleChangeCount: number }
 export interface Progress { phase: "prepare" | "train" | "save"; percent: number }
+/** Progress of one file's analysis; `percent` covers the whole file. */
+export interface AnalysisProgress { phase: "decode" | "features" | "embed"; percent: number }
+export interface AnalyzeFileOptions {
+  size?: number; mtimeMs?: number; onProgress?: (p: AnalysisProgress) => void; signal?: AbortSignal;
+}
+export interface TrainOptions { onProgress?: (p: Progress) => void; signal?: AbortSignal }
 export interface TrainOutcome {
   status: "trained" | "insufficient_samples" | "cancelled" | "failed"; modelRevision?: number;
   metrics?: { positives: number; negatives: number; skippedWithoutFeatures: number; features: number; trees: number;

@@ -7,6 +7,7 @@
 //! is [`EmbedError::RuntimeUnavailable`] and the rest of the analysis goes on without it.
 
 mod frontend;
+mod graph;
 pub mod manifest;
 pub mod profile;
 
@@ -129,17 +130,19 @@ impl Embedder {
         }
         let shape = front_end.input_shape()?;
         let unavailable = |e: TractError| EmbedError::RuntimeUnavailable(format!("model cannot be loaded: {e}"));
-        let plan = tract_onnx::onnx()
+        let mut typed = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(model))
             .map_err(unavailable)?
             .with_input_fact(0, f32::fact(shape).into())
             .map_err(unavailable)?
             .with_outputs_by_name(output_names.iter().map(String::as_str))
             .map_err(unavailable)?
-            .into_optimized()
+            .into_typed()
             .map_err(unavailable)?
-            .into_runnable()
+            .into_decluttered()
             .map_err(unavailable)?;
+        graph::whole_row_max_pools_to_row_max(&mut typed).map_err(unavailable)?;
+        let plan = typed.into_optimized().map_err(unavailable)?.into_runnable().map_err(unavailable)?;
         Ok(Self { manifest, front_end, plan, output_names })
     }
 
