@@ -3,7 +3,8 @@
 // Serves the repository root on 127.0.0.1 (a random free port), opens /www/index.html in Debian's
 // chromium through playwright-core with a persistent profile (so IndexedDB survives a reload),
 // analyses three fixture files, marks one liked and one disliked, reloads, and checks that the
-// rows, their BPM cells and their labels are still there. Saves a full-page screenshot to
+// rows, their BPM cells and their labels are still there; then cancels a long file while its
+// embedding runs and checks that nothing of it was stored. Saves a full-page screenshot to
 // $SELECTA_ARTIFACT_DIR/www-e2e.png (default: www/e2e/artifacts/).
 //
 // Usage: cd www/e2e && npm install && node run.mjs
@@ -85,6 +86,24 @@ function startServer(root) {
 }
 
 // ---- page helpers ----------------------------------------------------------------------------
+
+/** A mono 16-bit WAV of `seconds` of a chord with a kick every half second. */
+function toneWav(seconds, rate) {
+  const n = seconds * rate;
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + 2 * n, 4); buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(2 * rate, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) {
+    const t = i / rate;
+    const beat = t % 0.5;
+    const kick = beat < 0.08 ? Math.sin(2 * Math.PI * 60 * beat) * (1 - beat / 0.08) * 0.5 : 0;
+    const chord = 0.1 * (Math.sin(2 * Math.PI * 220 * t) + Math.sin(2 * Math.PI * 277.2 * t) + Math.sin(2 * Math.PI * 329.6 * t));
+    buf.writeInt16LE(Math.round(Math.max(-1, Math.min(1, kick + chord)) * 32767), 44 + 2 * i);
+  }
+  return buf;
+}
 
 async function waitReady(page, what) {
   log(`waiting for the page to be ready (${what})`);
@@ -252,6 +271,30 @@ async function run() {
     const shot = path.join(ARTIFACTS, 'www-e2e.png');
     await page.screenshot({ path: shot, fullPage: true });
     log(`screenshot: ${path.relative(process.cwd(), shot) || shot}`);
+
+    // 6. Cancel part-way: a two-minute file is stopped while its embedding runs, and nothing
+    // of it is stored (the worker sees the cancel because the analysis yields between steps).
+    const long = path.join(profile, 'long-take.wav');
+    await fsp.writeFile(long, toneWav(120, 22050));
+    await page.setInputFiles('#file-input', [long]);
+    await page.waitForFunction(() => /^embed \d+%/.test(document.querySelector('#progress .progress-phase')?.textContent || ''),
+      null, { timeout: ANALYSIS_TIMEOUT, polling: 50 });
+    const phaseAtCancel = await page.textContent('#progress .progress-phase');
+    const clicked = Date.now();
+    await page.click('#cancel');
+    await page.waitForSelector('#progress[data-state="idle"]', { state: 'attached', timeout: ACTION_TIMEOUT });
+    const stopMs = Date.now() - clicked;
+    const cancelled = await page.textContent('#progress .progress-file');
+    log(`cancelled at "${phaseAtCancel.trim()}"; idle ${stopMs} ms after the click: ${cancelled.trim()}`);
+    check(/cancelled/i.test(cancelled), `progress after cancel says "${cancelled}"`);
+    check(stopMs < 5000, `the analysis took ${stopMs} ms to stop after Cancel`);
+    const afterCancel = await readRows(page);
+    check(afterCancel.length === labelled.length && !afterCancel.some((r) => r.path === 'long-take.wav'),
+      `after cancel: ${afterCancel.length} rows (${afterCancel.map((r) => r.path).join(', ')})`);
+    await page.reload();
+    await waitReady(page, 'after the cancelled analysis');
+    const stored = await readRows(page);
+    check(stored.length === labelled.length, `after cancel and reload: ${stored.length} rows, expected ${labelled.length}`);
 
     check(problems.length === 0, problems.join('; '));
   } catch (e) {
