@@ -26,7 +26,7 @@ out_dir=${SELECTA_PKG_OUT_DIR:-$(setting out-dir pkg)}
 out_name=$(setting out-name selecta_wasm)
 opt_level=${SELECTA_PKG_OPT_LEVEL:-$(setting opt-level z)}
 lto=${SELECTA_PKG_LTO:-$(setting lto true)}
-cgu=${SELECTA_PKG_CODEGEN_UNITS:-$(setting codegen-units 1)}
+cgu=${SELECTA_PKG_CODEGEN_UNITS-$(setting codegen-units 1)} # "": the profile's own
 debug=${SELECTA_PKG_DEBUG:-0}
 simd=$(setting simd128 true)
 wasm_opt_flags=${SELECTA_PKG_WASM_OPT-$(setting wasm-opt -O)}
@@ -40,6 +40,9 @@ if [[ "$simd" != true ]]; then export RUSTFLAGS='--cfg getrandom_backend="unsupp
 toml_opt() { case "$1" in z | s) echo "\"$1\"" ;; *) echo "$1" ;; esac; }
 opt_toml=$(toml_opt "$opt_level")
 package_configs=()
+# An explicit codegen-units changes rustc's flags, hence every crate's build hash: CI leaves it
+# unset so that this build reuses what the wasm32 tests compiled.
+[[ -n "$cgu" ]] && package_configs+=(--config "profile.release.codegen-units=$cgu")
 for p in $speed_packages; do
   level=$speed_opt_level
   if [[ "$p" == *=* ]]; then level=${p#*=}; p=${p%%=*}; fi
@@ -49,7 +52,7 @@ done
 target_dir="${SELECTA_PKG_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/pkg-build}"
 echo "==> cargo build -p $crate (wasm32, opt-level $opt_level, lto $lto, simd128 $simd; opt-level $speed_opt_level: ${speed_packages:-none})"
 CARGO_TARGET_DIR="$target_dir" cargo build -p "$crate" --target wasm32-unknown-unknown \
-  --release --config "profile.release.lto=$lto" --config "profile.release.codegen-units=$cgu" \
+  --release --config "profile.release.lto=$lto" \
   --config "profile.release.opt-level=$opt_toml" --config "profile.release.debug=$debug" \
   ${package_configs[@]+"${package_configs[@]}"}
 wasm="$target_dir/wasm32-unknown-unknown/release/${crate//-/_}.wasm"
