@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { wav } from '../../tests/support/wav.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -86,24 +87,6 @@ function startServer(root) {
 }
 
 // ---- page helpers ----------------------------------------------------------------------------
-
-/** A mono 16-bit WAV of `seconds` of a chord with a kick every half second. */
-function toneWav(seconds, rate) {
-  const n = seconds * rate;
-  const buf = Buffer.alloc(44 + 2 * n);
-  buf.write('RIFF', 0); buf.writeUInt32LE(36 + 2 * n, 4); buf.write('WAVEfmt ', 8);
-  buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(2 * rate, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
-  buf.write('data', 36); buf.writeUInt32LE(2 * n, 40);
-  for (let i = 0; i < n; i++) {
-    const t = i / rate;
-    const beat = t % 0.5;
-    const kick = beat < 0.08 ? Math.sin(2 * Math.PI * 60 * beat) * (1 - beat / 0.08) * 0.5 : 0;
-    const chord = 0.1 * (Math.sin(2 * Math.PI * 220 * t) + Math.sin(2 * Math.PI * 277.2 * t) + Math.sin(2 * Math.PI * 329.6 * t));
-    buf.writeInt16LE(Math.round(Math.max(-1, Math.min(1, kick + chord)) * 32767), 44 + 2 * i);
-  }
-  return buf;
-}
 
 async function waitReady(page, what) {
   log(`waiting for the page to be ready (${what})`);
@@ -275,7 +258,7 @@ async function run() {
     // 6. Cancel part-way: a two-minute file is stopped while its embedding runs, and nothing
     // of it is stored (the worker sees the cancel because the analysis yields between steps).
     const long = path.join(profile, 'long-take.wav');
-    await fsp.writeFile(long, toneWav(120, 22050));
+    await fsp.writeFile(long, wav(220, 120, 7, 120));
     await page.setInputFiles('#file-input', [long]);
     await page.waitForFunction(() => /^embed \d+%/.test(document.querySelector('#progress .progress-phase')?.textContent || ''),
       null, { timeout: ANALYSIS_TIMEOUT, polling: 50 });
