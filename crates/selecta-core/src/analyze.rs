@@ -210,11 +210,6 @@ impl<'e> AnalysisJob<'e> {
         })
     }
 
-    /// SHA-256 of the file's bytes (`fileHash`).
-    pub fn file_hash(&self) -> &str {
-        &self.file_hash
-    }
-
     /// Where the job stands.
     pub fn progress(&self) -> AnalysisProgress {
         self.progress

@@ -124,9 +124,8 @@ mod tests {
     use super::*;
 
     fn musicnn() -> TypedModel {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../resources/models/musicnn-msd/model.onnx");
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Compiled in, so the test needs no file system (the core also builds for wasm32).
+        let bytes: &[u8] = include_bytes!("../../../../resources/models/musicnn-msd/model.onnx");
         let model = tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes)).expect("parses");
         model
             .with_input_fact(0, f32::fact([1, 187, 96]).into())
