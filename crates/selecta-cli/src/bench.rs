@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
-use selecta_core::embed::SamplingProfile;
+use selecta_core::embed::{NodeTime, SamplingProfile};
 use selecta_core::{AnalyzeOptions, analyze_bytes, decode_mono, decode_only};
 use serde::Serialize;
 
@@ -48,6 +48,8 @@ pub fn run_embedding(paths: &[PathBuf], limit: usize, model_dir: Option<&Path>, 
     let options = AnalyzeOptions::default();
     let profiles = [SamplingProfile::Full, SamplingProfile::ClubHifi150s, SamplingProfile::Fast];
     let mut stats: BTreeMap<&'static str, EmbeddingStats> = BTreeMap::new();
+    // One patch of the first track, timed node by node afterwards.
+    let mut sample_patch: Option<Vec<f32>> = None;
     for f in files.iter().take(limit) {
         let Ok(bytes) = std::fs::read(f) else { continue };
         let Ok((_, mono, native)) = decode_mono(bytes, f.file_name().and_then(|n| n.to_str()), &options) else {
@@ -62,7 +64,10 @@ pub fn run_embedding(paths: &[PathBuf], limit: usize, model_dir: Option<&Path>, 
             let seconds = t.elapsed().as_secs_f64();
             // The front-end alone (log-mel patches), to see where the time goes.
             let t = Instant::now();
-            let _ = embedder.patches(&audio, &regions);
+            let patches = embedder.patches(&audio, &regions);
+            if sample_patch.is_none() {
+                sample_patch = patches.into_iter().next().map(|(patch, _, _)| patch);
+            }
             let s = stats.entry(p.name()).or_default();
             s.seconds += seconds;
             s.front_end_seconds += t.elapsed().as_secs_f64();
@@ -76,8 +81,13 @@ pub fn run_embedding(paths: &[PathBuf], limit: usize, model_dir: Option<&Path>, 
         s.front_end_ms_per_patch = s.front_end_seconds * 1000.0 / s.patches.max(1) as f64;
         s.x_realtime = s.audio_sec / s.seconds.max(1e-9);
     }
+    let slowest = match &sample_patch {
+        Some(patch) => slowest_nodes(&embedder, patch)?,
+        None => Vec::new(),
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"modelLoadMs": load_ms, "profiles": stats}))?);
+        let report = serde_json::json!({"modelLoadMs": load_ms, "profiles": stats, "slowestNodes": slowest});
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("model {} loaded and optimised in {load_ms:.0} ms", embedder.manifest().model_version);
         println!(
@@ -96,8 +106,30 @@ pub fn run_embedding(paths: &[PathBuf], limit: usize, model_dir: Option<&Path>, 
                 s.x_realtime
             );
         }
+        if !slowest.is_empty() {
+            println!("slowest model nodes (ms per patch, one patch of the first track):");
+            for node in &slowest {
+                println!("  {:>7.1}  {} ({})", node.ms, node.name, node.op);
+            }
+        }
     }
     Ok(())
+}
+
+/// The five nodes of the model that take longest on `patch`, in ms per run (after two warm-up
+/// runs, mean of ten).
+fn slowest_nodes(embedder: &selecta_core::embed::Embedder, patch: &[f32]) -> Result<Vec<NodeTime>> {
+    let t0 = Instant::now();
+    let mut clock = || t0.elapsed().as_secs_f64() * 1000.0;
+    embedder.profile_patch(patch, 2, &mut clock)?;
+    let runs = 10;
+    let mut nodes = embedder.profile_patch(patch, runs, &mut clock)?;
+    for node in &mut nodes {
+        node.ms /= runs as f64;
+    }
+    nodes.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    nodes.truncate(5);
+    Ok(nodes)
 }
 
 fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {

@@ -1,15 +1,22 @@
-//! Rewrites of the model graph before tract optimises it, for speed only (the outputs are the
-//! same numbers, bit for bit).
+//! Rewrites of the model graph before tract optimises it, for speed only.
 //!
 //! musicnn's front-end max-pools each convolution over the whole frequency axis, the innermost
 //! one of tract's NCHW layout. tract runs a max-pool (and a max-reduction) through generic
 //! window and axis iterators: ≈20 ms of a 74 ms patch natively, measured per node with tract's
 //! `run_plan_with_eval`. [`MaxOverLastAxis`] does the same maximum as one pass over contiguous
 //! rows that the compiler vectorises. Written here because tract offers no faster op for it.
+//! Same numbers, bit for bit.
+//!
+//! In wasm, [`single_channel_convs_to_direct`] also hands the front-end's convolutions to
+//! [`SingleChannelConv`] (see `conv.rs` for why); its sums run in another order than tract's,
+//! so outputs move in the last bits (within the TensorFlow parity tolerance, tested).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::{MaxPool, PaddingSpec};
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PaddingSpec};
+use tract_onnx::tract_core::ops::nn::DataFormat;
+
+use super::conv::SingleChannelConv;
 use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 
 /// Replace every max-pool whose window is exactly the whole innermost axis (size 1, stride 1
@@ -31,6 +38,77 @@ pub fn whole_row_max_pools_to_row_max(model: &mut TypedModel) -> TractResult<usi
         model.compact()?;
     }
     Ok(rewrites.len())
+}
+
+/// Replace every f32 convolution of a one-channel NCHW input (constant `OIHW` filters and bias,
+/// stride and dilation 1, zero padding along the height only) by [`SingleChannelConv`].
+/// Returns how many were replaced.
+pub fn single_channel_convs_to_direct(model: &mut TypedModel) -> TractResult<usize> {
+    let mut rewrites = Vec::new();
+    for node in model.nodes() {
+        if let Some(conv) = node.op_as::<Conv>()
+            && let Some(op) = direct_conv(model, node, conv)?
+        {
+            rewrites.push((node.id, op));
+        }
+    }
+    let count = rewrites.len();
+    for (id, op) in rewrites {
+        let node = model.node(id);
+        TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op)?.apply(model)?;
+    }
+    if count > 0 {
+        model.compact()?;
+    }
+    Ok(count)
+}
+
+/// The [`SingleChannelConv`] that computes `conv`, when it has that shape.
+fn direct_conv(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<SingleChannelConv>> {
+    let spec = &conv.pool_spec;
+    let input = model.outlet_fact(node.inputs[0])?;
+    if node.inputs.len() != 3
+        || conv.q_params.is_some()
+        || conv.group != 1
+        || conv.kernel_fmt != KernelFormat::OIHW
+        || spec.data_format != DataFormat::NCHW
+        || spec.input_channels != 1
+        || spec.kernel_shape.len() != 2
+        || input.datum_type != f32::datum_type()
+        || input.shape.as_concrete().is_none_or(|s| s.len() != 4)
+        || spec.dilations.as_ref().is_some_and(|d| d.iter().any(|&x| x != 1))
+        || spec.strides.as_ref().is_some_and(|s| s.iter().any(|&x| x != 1))
+    {
+        return Ok(None);
+    }
+    let (pad_top, pad_bottom) = match &spec.padding {
+        PaddingSpec::Valid => (0, 0),
+        PaddingSpec::Explicit(before, after)
+            if before.len() == 2 && after.len() == 2 && before[1] == 0 && after[1] == 0 =>
+        {
+            (before[0], after[0])
+        }
+        _ => return Ok(None),
+    };
+    let (Some(kernel), Some(bias)) =
+        (model.outlet_fact(node.inputs[1])?.konst.clone(), model.outlet_fact(node.inputs[2])?.konst.clone())
+    else {
+        return Ok(None);
+    };
+    if kernel.datum_type() != f32::datum_type() || bias.datum_type() != f32::datum_type() {
+        return Ok(None);
+    }
+    let filters = spec.output_channels;
+    let bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+    // A single bias value stands for every filter.
+    let bias = if bias.len() == 1 { vec![bias[0]; filters] } else { bias };
+    let op = SingleChannelConv::new(
+        kernel.try_as_plain_ram()?.as_slice::<f32>()?,
+        &bias,
+        [filters, spec.kernel_shape[0], spec.kernel_shape[1]],
+        [pad_top, pad_bottom],
+    )?;
+    Ok(Some(op))
 }
 
 /// Whether `pool` only takes the maximum of each row along the innermost axis.
@@ -135,6 +213,19 @@ mod tests {
             .expect("typed model")
     }
 
+    /// Log-mel-like values in [0, 4).
+    fn noise(len: usize) -> Vec<f32> {
+        let mut state = 0x2545_f491_u32;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state % 4000) as f32 / 1000.0
+            })
+            .collect()
+    }
+
     fn run(model: TypedModel, input: &Tensor) -> Vec<Vec<f32>> {
         let plan = model.into_optimized().and_then(|m| m.into_runnable()).expect("plan");
         let outputs = plan.run(tvec!(input.clone().into_tvalue())).expect("runs");
@@ -148,17 +239,22 @@ mod tests {
         // Five front-end branches, each pooled over the whole frequency axis.
         assert_eq!(whole_row_max_pools_to_row_max(&mut rewritten).expect("rewrite"), 5);
         assert!(!rewritten.nodes().iter().any(|n| n.op_is::<MaxPool>()));
-        let mut state = 0x2545_f491_u32;
-        let values: Vec<f32> = (0..187 * 96)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state % 4000) as f32 / 1000.0
-            })
-            .collect();
-        let input = Tensor::from_shape(&[1, 187, 96], &values).expect("input");
+        let input = Tensor::from_shape(&[1, 187, 96], &noise(187 * 96)).expect("input");
         // A maximum is a maximum: the same numbers, bit for bit.
         assert_eq!(run(original, &input), run(rewritten, &input));
+    }
+
+    #[test]
+    fn musicnn_front_end_convolutions_run_direct_with_the_same_outputs() {
+        let original = musicnn();
+        let mut rewritten = original.clone();
+        // Two timbral and three temporal filter banks over the one-channel log-mel patch.
+        assert_eq!(single_channel_convs_to_direct(&mut rewritten).expect("rewrite"), 5);
+        let input = Tensor::from_shape(&[1, 187, 96], &noise(187 * 96)).expect("input");
+        let (expected, actual) = (run(original, &input), run(rewritten, &input));
+        for (e, a) in expected.iter().zip(&actual) {
+            let diff = e.iter().zip(a).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(diff < 2e-5, "outputs differ by {diff}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! The model arrives as bytes and is verified by SHA-256 before use; a missing or altered model
 //! is [`EmbedError::RuntimeUnavailable`] and the rest of the analysis goes on without it.
 
+mod conv;
 mod frontend;
 mod graph;
 pub mod manifest;
@@ -84,6 +85,18 @@ pub struct TrackEmbedding {
     pub windows: Vec<Window>,
 }
 
+/// One plan node's share of [`Embedder::profile_patch`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct NodeTime {
+    /// The node's name in the optimised graph.
+    pub name: String,
+    /// Its operator.
+    pub op: String,
+    /// Total milliseconds over the profiled runs.
+    pub ms: f64,
+}
+
 /// A loaded, verified model with its front-end.
 pub struct Embedder {
     manifest: ModelManifest,
@@ -142,6 +155,10 @@ impl Embedder {
             .into_decluttered()
             .map_err(unavailable)?;
         graph::whole_row_max_pools_to_row_max(&mut typed).map_err(unavailable)?;
+        // Natively tract's own convolution kernels are faster (conv.rs).
+        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+            graph::single_channel_convs_to_direct(&mut typed).map_err(unavailable)?;
+        }
         let plan = typed.into_optimized().map_err(unavailable)?.into_runnable().map_err(unavailable)?;
         Ok(Self { manifest, front_end, plan, output_names })
     }
@@ -165,6 +182,44 @@ impl Embedder {
     pub fn run_patch(&self, patch: &[f32]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut state = self.plan.spawn().map_err(|e| EmbedError::Inference(e.to_string()))?;
         self.run_patch_with(&mut state, patch)
+    }
+
+    /// Time each node of the plan on one patch, `runs` times, with the caller's clock (the core
+    /// has none: milliseconds from `performance.now()` in wasm, `Instant` natively). Returns one
+    /// row per plan node in execution order: the node's name, its operator and the total ms.
+    pub fn profile_patch(
+        &self,
+        patch: &[f32],
+        runs: usize,
+        clock_ms: &mut dyn FnMut() -> f64,
+    ) -> Result<Vec<NodeTime>, EmbedError> {
+        let inference = |e: TractError| EmbedError::Inference(e.to_string());
+        let input = self.front_end.to_layout(patch)?;
+        let shape = self.front_end.input_shape()?;
+        let mut state = self.plan.spawn().map_err(inference)?;
+        let model = self.plan.model();
+        let mut times = vec![0.0f64; model.nodes().len()];
+        for _ in 0..runs {
+            let tensor = Tensor::from_shape(&shape, &input).map_err(inference)?;
+            state
+                .run_plan_with_eval(tvec!(tensor.into_tvalue()), |ctx, op_state, node, inputs| {
+                    let start = clock_ms();
+                    let outputs = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                    times[node.id] += clock_ms() - start;
+                    outputs
+                })
+                .map_err(inference)?;
+        }
+        Ok(self
+            .plan
+            .order_without_consts()
+            .iter()
+            .map(|&id| NodeTime {
+                name: model.node(id).name.clone(),
+                op: model.node(id).op().name().to_string(),
+                ms: times[id],
+            })
+            .collect())
     }
 
     /// [`Embedder::run_patch`] with a reusable execution state (saves its allocations).

@@ -1,0 +1,352 @@
+//! A direct 2-D convolution of a single-channel input, for the wasm build of the embedding.
+//!
+//! musicnn's front-end convolves the log-mel patch (one channel) with five filter banks: 204
+//! filters of 7×38 and 7×67, 51 of 128×1, 64×1 and 32×1. tract lowers each to im2col and a
+//! matrix product whose wasm kernel keeps 16 four-lane accumulators; V8 on x86-64 has 16 SIMD
+//! registers (one kept for scratch), so that kernel spills and reaches ≈18 GFLOP/s, and these
+//! five layers were ≈150 of the 167 ms a patch took in wasm (measured per node with
+//! [`super::Embedder::profile_patch`]). Natively tract's AVX-512 kernels reach ≈55 GFLOP/s and
+//! keep the job.
+//!
+//! Here the product needs no im2col: an output tile is [`TILE_CHANNELS`] filters × 8
+//! neighbouring outputs of one row, whose inputs for a given filter tap are 8 contiguous values
+//! of the zero-padded input. Eight accumulators, two input vectors, a broadcast weight and the
+//! product fit in V8's registers. tract offers no hook to change its wasm kernel's tile, hence
+//! this op. Arithmetic is a multiply then an add per tap (no fused multiply-add), so the wasm
+//! SIMD path and the portable one below give the same bits; the portable one lets native tests
+//! check the tiling against tract's own convolution.
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
+
+/// Filters computed together by one tile (one broadcast weight each).
+pub const TILE_CHANNELS: usize = 4;
+/// Outputs of one row computed together (two four-lane vectors).
+const TILE_WIDTH: usize = 8;
+
+/// Four f32 lanes: wasm SIMD where the build has it, plain arrays elsewhere (same arithmetic).
+mod lanes {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    mod imp {
+        use core::arch::wasm32::{f32x4, f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat, v128};
+
+        #[derive(Clone, Copy)]
+        pub struct F4(v128);
+
+        impl F4 {
+            #[inline(always)]
+            pub fn splat(x: f32) -> Self {
+                Self(f32x4_splat(x))
+            }
+            #[inline(always)]
+            pub fn load(x: &[f32; 4]) -> Self {
+                Self(f32x4(x[0], x[1], x[2], x[3]))
+            }
+            /// `self + a·b`, rounded after the multiply and after the add.
+            #[inline(always)]
+            pub fn mul_add(self, a: Self, b: Self) -> Self {
+                Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+            }
+            #[inline(always)]
+            pub fn to_array(self) -> [f32; 4] {
+                [
+                    f32x4_extract_lane::<0>(self.0),
+                    f32x4_extract_lane::<1>(self.0),
+                    f32x4_extract_lane::<2>(self.0),
+                    f32x4_extract_lane::<3>(self.0),
+                ]
+            }
+        }
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    mod imp {
+        #[derive(Clone, Copy)]
+        pub struct F4([f32; 4]);
+
+        impl F4 {
+            #[inline(always)]
+            pub fn splat(x: f32) -> Self {
+                Self([x; 4])
+            }
+            #[inline(always)]
+            pub fn load(x: &[f32; 4]) -> Self {
+                Self(*x)
+            }
+            /// `self + a·b`, rounded after the multiply and after the add.
+            #[inline(always)]
+            pub fn mul_add(self, a: Self, b: Self) -> Self {
+                Self(std::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
+            }
+            #[inline(always)]
+            pub fn to_array(self) -> [f32; 4] {
+                self.0
+            }
+        }
+    }
+
+    pub use imp::F4;
+}
+
+use lanes::F4;
+
+/// Convolution geometry and weights: input `[N, 1, H, W]`, filters `[O, 1, KH, KW]`, stride and
+/// dilation 1, `pad_top`/`pad_bottom` zero rows, no padding across the width; output
+/// `[N, O, H + pad_top + pad_bottom − KH + 1, W − KW + 1]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SingleChannelConv {
+    filters: usize,
+    kernel_height: usize,
+    kernel_width: usize,
+    pad_top: usize,
+    pad_bottom: usize,
+    /// Per tile of [`TILE_CHANNELS`] filters: `[KH][KW][TILE_CHANNELS]` (zeros past `filters`).
+    packed: Arc<Vec<f32>>,
+    /// `filters` rounded up to whole tiles, zeros past `filters`.
+    bias: Arc<Vec<f32>>,
+}
+
+impl std::hash::Hash for SingleChannelConv {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.filters, self.kernel_height, self.kernel_width, self.pad_top, self.pad_bottom).hash(state);
+        self.packed.iter().chain(self.bias.iter()).for_each(|x| x.to_bits().hash(state));
+    }
+}
+
+impl Eq for SingleChannelConv {}
+
+impl SingleChannelConv {
+    /// From `OIHW` filters with one input channel (`kernel.len() = filters·KH·KW`) and one bias
+    /// per filter.
+    pub fn new(
+        kernel: &[f32],
+        bias: &[f32],
+        [filters, kernel_height, kernel_width]: [usize; 3],
+        [pad_top, pad_bottom]: [usize; 2],
+    ) -> TractResult<Self> {
+        let taps = kernel_height * kernel_width;
+        ensure!(filters > 0 && taps > 0, "empty convolution");
+        ensure!(kernel.len() == filters * taps, "kernel has {} values, expected {}", kernel.len(), filters * taps);
+        ensure!(bias.len() == filters, "bias has {} values, expected {filters}", bias.len());
+        let tiles = filters.div_ceil(TILE_CHANNELS);
+        let mut packed = vec![0.0f32; tiles * taps * TILE_CHANNELS];
+        for (filter, weights) in kernel.chunks_exact(taps).enumerate() {
+            let (tile, lane) = (filter / TILE_CHANNELS, filter % TILE_CHANNELS);
+            for (tap, &w) in weights.iter().enumerate() {
+                packed[(tile * taps + tap) * TILE_CHANNELS + lane] = w;
+            }
+        }
+        let mut padded_bias = bias.to_vec();
+        padded_bias.resize(tiles * TILE_CHANNELS, 0.0);
+        Ok(Self {
+            filters,
+            kernel_height,
+            kernel_width,
+            pad_top,
+            pad_bottom,
+            packed: Arc::new(packed),
+            bias: Arc::new(padded_bias),
+        })
+    }
+
+    /// Output height and width for an input of `height × width`, `None` when the filters do
+    /// not fit.
+    fn output_size(&self, height: usize, width: usize) -> Option<(usize, usize)> {
+        let padded = height + self.pad_top + self.pad_bottom;
+        Some((padded.checked_sub(self.kernel_height)? + 1, width.checked_sub(self.kernel_width)? + 1))
+    }
+
+    /// Convolve one `height × width` plane into `output` (`[filters][out_h][out_w]`).
+    pub fn run_plane(&self, input: &[f32], height: usize, width: usize, output: &mut [f32]) -> TractResult<()> {
+        let (out_h, out_w) = self.output_size(height, width).context("convolution filter larger than its input")?;
+        ensure!(input.len() == height * width, "input plane has {} values, expected {}", input.len(), height * width);
+        ensure!(output.len() == self.filters * out_h * out_w, "output plane has the wrong size");
+        // Zero rows above and below, zero columns on the right so that every tile is whole.
+        let tiles_across = out_w.div_ceil(TILE_WIDTH);
+        let padded_w = tiles_across * TILE_WIDTH + self.kernel_width - 1;
+        let padded_h = height + self.pad_top + self.pad_bottom;
+        let mut padded = vec![0.0f32; padded_h * padded_w];
+        for (row, source) in input.chunks_exact(width).enumerate() {
+            let start = (row + self.pad_top) * padded_w;
+            padded[start..start + width].copy_from_slice(source);
+        }
+        let (kh, kw) = (self.kernel_height, self.kernel_width);
+        // Where each tap's input sits relative to the tile's first input, in filter order.
+        let offsets: Vec<usize> = (0..kh).flat_map(|i| (0..kw).map(move |j| i * padded_w + j)).collect();
+        let reach = (kh - 1) * padded_w + kw - 1 + TILE_WIDTH;
+        let tile_weights = kh * kw * TILE_CHANNELS;
+        let plane = out_h * out_w;
+        for (tile, (weights, bias)) in
+            self.packed.chunks_exact(tile_weights).zip(self.bias.chunks_exact(TILE_CHANNELS)).enumerate()
+        {
+            let first = tile * TILE_CHANNELS;
+            let channels = TILE_CHANNELS.min(self.filters - first);
+            for y in 0..out_h {
+                for across in 0..tiles_across {
+                    let x0 = across * TILE_WIDTH;
+                    let start = y * padded_w + x0;
+                    let window = &padded[start..start + reach];
+                    let acc = tile_sums(window, &offsets, weights, bias);
+                    let valid = TILE_WIDTH.min(out_w - x0);
+                    for (c, sums) in acc.iter().take(channels).enumerate() {
+                        let at = (first + c) * plane + y * out_w + x0;
+                        output[at..at + valid].copy_from_slice(&sums[..valid]);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sums of one tile: `TILE_CHANNELS` filters × `TILE_WIDTH` outputs; tap `t` reads the
+/// `TILE_WIDTH` inputs at `window[offsets[t]..]`.
+#[inline(always)]
+fn tile_sums(window: &[f32], offsets: &[usize], weights: &[f32], bias: &[f32]) -> [[f32; TILE_WIDTH]; TILE_CHANNELS] {
+    let mut acc = [[F4::splat(0.0); 2]; TILE_CHANNELS];
+    for (pair, &b) in acc.iter_mut().zip(bias) {
+        *pair = [F4::splat(b); 2];
+    }
+    for (&offset, w) in offsets.iter().zip(weights.chunks_exact(TILE_CHANNELS)) {
+        let Some(inputs) = window.get(offset..offset + TILE_WIDTH) else { break };
+        let (low, high) = inputs.split_at(4);
+        let (Some(low), Some(high)) = (low.first_chunk::<4>(), high.first_chunk::<4>()) else { break };
+        let (low, high) = (F4::load(low), F4::load(high));
+        for (pair, &weight) in acc.iter_mut().zip(w) {
+            let weight = F4::splat(weight);
+            pair[0] = pair[0].mul_add(weight, low);
+            pair[1] = pair[1].mul_add(weight, high);
+        }
+    }
+    acc.map(|[low, high]| {
+        let (low, high) = (low.to_array(), high.to_array());
+        std::array::from_fn(|i| if i < 4 { low[i] } else { high[i - 4] })
+    })
+}
+
+impl Op for SingleChannelConv {
+    fn name(&self) -> StaticName {
+        "SingleChannelConv".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for SingleChannelConv {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = &inputs[0];
+        let &[batch, channels, height, width] = input.shape() else { bail!("expected an NCHW input") };
+        ensure!(channels == 1, "expected one input channel, got {channels}");
+        let (out_h, out_w) = self.output_size(height, width).context("convolution filter larger than its input")?;
+        let values = input.try_as_plain_ram()?.as_slice::<f32>()?;
+        let out_plane = self.filters * out_h * out_w;
+        let in_plane = height * width;
+        ensure!(values.len() == batch * in_plane, "input has {} values for shape {:?}", values.len(), input.shape());
+        let mut output = vec![0.0f32; batch * out_plane];
+        for (item, out) in output.chunks_exact_mut(out_plane.max(1)).enumerate().take(batch) {
+            self.run_plane(&values[item * in_plane..(item + 1) * in_plane], height, width, out)?;
+        }
+        Ok(tvec!(Tensor::from_shape(&[batch, self.filters, out_h, out_w], &output)?.into_tvalue()))
+    }
+}
+
+impl TypedOp for SingleChannelConv {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let shape = inputs[0].shape.as_concrete().context("SingleChannelConv needs a concrete input shape")?;
+        let &[batch, _, height, width] = shape else { bail!("expected an NCHW input") };
+        let (out_h, out_w) = self.output_size(height, width).context("convolution filter larger than its input")?;
+        Ok(tvec!(f32::fact([batch, self.filters, out_h, out_w])))
+    }
+
+    as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / 16_777_216.0 - 0.5
+            })
+            .collect()
+    }
+
+    /// The definition, one output at a time.
+    fn reference(
+        input: &[f32],
+        (height, width): (usize, usize),
+        kernel: &[f32],
+        bias: &[f32],
+        [filters, kh, kw]: [usize; 3],
+        [top, bottom]: [usize; 2],
+    ) -> Vec<f32> {
+        let (out_h, out_w) = (height + top + bottom - kh + 1, width - kw + 1);
+        let mut out = Vec::new();
+        for f in 0..filters {
+            for y in 0..out_h {
+                for x in 0..out_w {
+                    let mut sum = f64::from(bias[f]);
+                    for i in 0..kh {
+                        let Some(row) = (y + i).checked_sub(top).filter(|&r| r < height) else { continue };
+                        for j in 0..kw {
+                            sum += f64::from(kernel[(f * kh + i) * kw + j]) * f64::from(input[row * width + x + j]);
+                        }
+                    }
+                    out.push(sum as f32);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_the_definition_for_ragged_shapes() {
+        // Filter counts and widths that leave partial tiles, tall and wide filters, padding.
+        for (filters, kh, kw, top, bottom, height, width) in
+            [(5, 3, 4, 1, 1, 9, 13), (9, 7, 1, 3, 3, 20, 17), (4, 1, 8, 0, 0, 3, 8), (1, 2, 2, 0, 1, 2, 2)]
+        {
+            let input = values(height * width, 7);
+            let kernel = values(filters * kh * kw, 11);
+            let bias = values(filters, 13);
+            let conv = SingleChannelConv::new(&kernel, &bias, [filters, kh, kw], [top, bottom]).expect("conv");
+            let (out_h, out_w) = conv.output_size(height, width).expect("fits");
+            let mut output = vec![f32::NAN; filters * out_h * out_w];
+            conv.run_plane(&input, height, width, &mut output).expect("runs");
+            let expected = reference(&input, (height, width), &kernel, &bias, [filters, kh, kw], [top, bottom]);
+            let diff = output.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(diff < 1e-5, "{filters}x{kh}x{kw} on {height}x{width}: off by {diff}");
+        }
+    }
+
+    #[test]
+    fn batches_run_plane_by_plane() {
+        let conv = SingleChannelConv::new(&values(6 * 3 * 3, 1), &values(6, 2), [6, 3, 3], [1, 1]).expect("conv");
+        let input = values(2 * 10 * 12, 3);
+        let tensor = Tensor::from_shape(&[2, 1, 10, 12], &input).expect("tensor");
+        let output = conv.eval(&EvalContext::out_of_plan(), tvec!(tensor.into_tvalue())).expect("eval");
+        assert_eq!(output[0].shape(), &[2, 6, 10, 10]);
+        let all = output[0].try_as_plain_ram().and_then(|t| t.as_slice::<f32>().map(<[f32]>::to_vec)).expect("f32");
+        let mut second = vec![0.0; 6 * 10 * 10];
+        conv.run_plane(&input[120..], 10, 12, &mut second).expect("plane");
+        assert_eq!(&all[600..], &second[..]);
+    }
+
+    #[test]
+    fn bad_shapes_are_errors() {
+        assert!(SingleChannelConv::new(&[1.0; 5], &[0.0], [1, 2, 2], [0, 0]).is_err());
+        assert!(SingleChannelConv::new(&[1.0; 4], &[0.0; 2], [1, 2, 2], [0, 0]).is_err());
+        let conv = SingleChannelConv::new(&[1.0; 4], &[0.0], [1, 2, 2], [0, 0]).expect("conv");
+        // A filter wider than the input.
+        assert!(conv.run_plane(&[1.0], 1, 1, &mut []).is_err());
+        assert!(conv.run_plane(&[1.0; 3], 2, 2, &mut [0.0]).is_err());
+    }
+}
