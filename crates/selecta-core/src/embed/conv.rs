@@ -26,6 +26,12 @@ use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 pub const TILE_CHANNELS: usize = 4;
 /// Outputs of one row computed together (two four-lane vectors).
 const TILE_WIDTH: usize = 8;
+/// A filter whose weights are all this small is skipped: it outputs its bias. musicnn's
+/// front-end has many such filters (weight decay left them at ≈1e-30): 164 of the 204 7×38
+/// filters, 183 of the 204 7×67, 51 of the 153 temporal ones. What they would add is below
+/// `taps · 1e-25 · |input|`, far under f32 resolution next to the bias; and without a fused
+/// multiply-add, their products are subnormal numbers, which cost x86 CPUs a microcode assist.
+const DEAD_WEIGHT: f32 = 1e-25;
 
 /// Four f32 lanes: wasm SIMD where the build has it, plain arrays elsewhere (same arithmetic).
 mod lanes {
@@ -103,9 +109,14 @@ pub struct SingleChannelConv {
     kernel_width: usize,
     pad_top: usize,
     pad_bottom: usize,
-    /// Per tile of [`TILE_CHANNELS`] filters: `[KH][KW][TILE_CHANNELS]` (zeros past `filters`).
+    /// The filters with weights, in order; the others output their bias.
+    live: Arc<Vec<usize>>,
+    /// Per tile of [`TILE_CHANNELS`] live filters: `[KH][KW][TILE_CHANNELS]` (zeros past the
+    /// last live filter).
     packed: Arc<Vec<f32>>,
-    /// `filters` rounded up to whole tiles, zeros past `filters`.
+    /// Bias of the live filters, rounded up to whole tiles with zeros.
+    live_bias: Arc<Vec<f32>>,
+    /// Bias of every filter.
     bias: Arc<Vec<f32>>,
 }
 
@@ -113,6 +124,7 @@ impl std::hash::Hash for SingleChannelConv {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         (self.filters, self.kernel_height, self.kernel_width, self.pad_top, self.pad_bottom).hash(state);
         self.packed.iter().chain(self.bias.iter()).for_each(|x| x.to_bits().hash(state));
+        self.live.hash(state);
     }
 }
 
@@ -131,24 +143,32 @@ impl SingleChannelConv {
         ensure!(filters > 0 && taps > 0, "empty convolution");
         ensure!(kernel.len() == filters * taps, "kernel has {} values, expected {}", kernel.len(), filters * taps);
         ensure!(bias.len() == filters, "bias has {} values, expected {filters}", bias.len());
-        let tiles = filters.div_ceil(TILE_CHANNELS);
+        let live: Vec<usize> = kernel
+            .chunks_exact(taps)
+            .enumerate()
+            .filter(|(_, weights)| weights.iter().any(|w| w.abs() > DEAD_WEIGHT))
+            .map(|(filter, _)| filter)
+            .collect();
+        let tiles = live.len().div_ceil(TILE_CHANNELS);
         let mut packed = vec![0.0f32; tiles * taps * TILE_CHANNELS];
-        for (filter, weights) in kernel.chunks_exact(taps).enumerate() {
-            let (tile, lane) = (filter / TILE_CHANNELS, filter % TILE_CHANNELS);
-            for (tap, &w) in weights.iter().enumerate() {
+        let mut live_bias = vec![0.0f32; tiles * TILE_CHANNELS];
+        for (slot, &filter) in live.iter().enumerate() {
+            let (tile, lane) = (slot / TILE_CHANNELS, slot % TILE_CHANNELS);
+            for (tap, &w) in kernel[filter * taps..(filter + 1) * taps].iter().enumerate() {
                 packed[(tile * taps + tap) * TILE_CHANNELS + lane] = w;
             }
+            live_bias[slot] = bias[filter];
         }
-        let mut padded_bias = bias.to_vec();
-        padded_bias.resize(tiles * TILE_CHANNELS, 0.0);
         Ok(Self {
             filters,
             kernel_height,
             kernel_width,
             pad_top,
             pad_bottom,
+            live: Arc::new(live),
             packed: Arc::new(packed),
-            bias: Arc::new(padded_bias),
+            live_bias: Arc::new(live_bias),
+            bias: Arc::new(bias.to_vec()),
         })
     }
 
@@ -179,11 +199,14 @@ impl SingleChannelConv {
         let reach = (kh - 1) * padded_w + kw - 1 + TILE_WIDTH;
         let tile_weights = kh * kw * TILE_CHANNELS;
         let plane = out_h * out_w;
+        // Filters without weights output their bias everywhere.
+        for (filter, out) in output.chunks_exact_mut(plane.max(1)).enumerate().take(self.filters) {
+            out.fill(self.bias[filter]);
+        }
         for (tile, (weights, bias)) in
-            self.packed.chunks_exact(tile_weights).zip(self.bias.chunks_exact(TILE_CHANNELS)).enumerate()
+            self.packed.chunks_exact(tile_weights).zip(self.live_bias.chunks_exact(TILE_CHANNELS)).enumerate()
         {
-            let first = tile * TILE_CHANNELS;
-            let channels = TILE_CHANNELS.min(self.filters - first);
+            let filters = &self.live[tile * TILE_CHANNELS..self.live.len().min((tile + 1) * TILE_CHANNELS)];
             for y in 0..out_h {
                 for across in 0..tiles_across {
                     let x0 = across * TILE_WIDTH;
@@ -191,8 +214,8 @@ impl SingleChannelConv {
                     let window = &padded[start..start + reach];
                     let acc = tile_sums(window, &offsets, weights, bias);
                     let valid = TILE_WIDTH.min(out_w - x0);
-                    for (c, sums) in acc.iter().take(channels).enumerate() {
-                        let at = (first + c) * plane + y * out_w + x0;
+                    for (&filter, sums) in filters.iter().zip(&acc) {
+                        let at = filter * plane + y * out_w + x0;
                         output[at..at + valid].copy_from_slice(&sums[..valid]);
                     }
                 }
@@ -325,6 +348,28 @@ mod tests {
             let diff = output.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
             assert!(diff < 1e-5, "{filters}x{kh}x{kw} on {height}x{width}: off by {diff}");
         }
+    }
+
+    #[test]
+    fn filters_without_weights_output_their_bias() {
+        let (filters, kh, kw, height, width) = (7, 3, 5, 6, 12);
+        let mut kernel = values(filters * kh * kw, 5);
+        // Filters 1, 2 and 6 decayed to nothing, as musicnn's did.
+        for filter in [1, 2, 6] {
+            kernel[filter * kh * kw..(filter + 1) * kh * kw].iter_mut().for_each(|w| *w *= 1e-29);
+        }
+        let bias = values(filters, 6);
+        let input = values(height * width, 8);
+        let conv = SingleChannelConv::new(&kernel, &bias, [filters, kh, kw], [1, 1]).expect("conv");
+        assert_eq!(*conv.live, vec![0, 3, 4, 5]);
+        let mut output = vec![f32::NAN; filters * height * (width - kw + 1)];
+        conv.run_plane(&input, height, width, &mut output).expect("runs");
+        let expected = reference(&input, (height, width), &kernel, &bias, [filters, kh, kw], [1, 1]);
+        assert_eq!(output.iter().filter(|x| x.is_nan()).count(), 0);
+        let diff = output.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "off by {diff}");
+        let plane = height * (width - kw + 1);
+        assert!(output[plane..3 * plane].iter().enumerate().all(|(i, &x)| x == bias[1 + i / plane]));
     }
 
     #[test]
