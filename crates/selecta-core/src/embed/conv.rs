@@ -204,9 +204,12 @@ impl SingleChannelConv {
         let reach = (kh - 1) * padded_w + kw - 1 + TILE_WIDTH;
         let tile_weights = kh * kw * TILE_CHANNELS;
         let plane = out_h * out_w;
-        // Filters without weights output their bias everywhere.
+        // Filters without weights output their bias everywhere (`live` is in filter order).
+        let mut live = self.live.iter().peekable();
         for (filter, out) in output.chunks_exact_mut(plane.max(1)).enumerate().take(self.filters) {
-            out.fill(self.bias[filter]);
+            if live.next_if_eq(&&filter).is_none() {
+                out.fill(self.bias[filter]);
+            }
         }
         for (tile, (weights, bias)) in
             self.packed.chunks_exact(tile_weights).zip(self.live_bias.chunks_exact(TILE_CHANNELS)).enumerate()
@@ -298,14 +301,10 @@ impl TypedOp for SingleChannelConv {
 mod tests {
     use super::*;
 
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        let mut state = seed;
-        (0..len)
-            .map(|_| {
-                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (state >> 8) as f32 / 16_777_216.0 - 0.5
-            })
-            .collect()
+    /// Uniform values in [-0.5, 0.5), from the crate's deterministic generator.
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut rng = crate::synth_library::Rng::new(seed);
+        (0..len).map(|_| rng.uniform() - 0.5).collect()
     }
 
     /// The definition, one output at a time.

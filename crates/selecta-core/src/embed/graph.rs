@@ -15,9 +15,9 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PaddingSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
+use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 
 use super::conv::SingleChannelConv;
-use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 
 /// Replace every max-pool whose window is exactly the whole innermost axis (size 1, stride 1
 /// elsewhere, no padding or dilation) by [`MaxOverLastAxis`]. Returns how many were replaced.
@@ -213,17 +213,10 @@ mod tests {
             .expect("typed model")
     }
 
-    /// Log-mel-like values in [0, 4).
+    /// Log-mel-like values in [0, 4), from the crate's deterministic generator.
     fn noise(len: usize) -> Vec<f32> {
-        let mut state = 0x2545_f491_u32;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state % 4000) as f32 / 1000.0
-            })
-            .collect()
+        let mut rng = crate::synth_library::Rng::new(0x2545_f491);
+        (0..len).map(|_| 4.0 * rng.uniform()).collect()
     }
 
     fn run(model: TypedModel, input: &Tensor) -> Vec<Vec<f32>> {
