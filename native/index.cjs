@@ -15,7 +15,7 @@ function typed(e) {
 
 async function call(lib, options, run) {
   const signal = options?.signal;
-  if (signal?.aborted) throw Object.assign(new Error("cancelled"), { code: "cancelled" });
+  if (signal?.aborted) throw typed(new Error(addon.cancelledError("the call")));
   const onAbort = () => lib.cancel();
   signal?.addEventListener?.("abort", onAbort);
   try {
@@ -86,4 +86,7 @@ class Library {
   close() {}
 }
 
-module.exports = { Library };
+const libraryRules = () => json(addon.libraryRules());
+const compatibleKeys = (camelot) => addon.compatibleKeys(camelot);
+
+module.exports = { Library, libraryRules, compatibleKeys };

@@ -1,9 +1,9 @@
 // Selecta demo page (main thread). All engine work runs in worker.js; this file only renders.
 
-const AUDIO_EXT = new Set(['mp3', 'flac', 'wav', 'ogg', 'm4a', 'aif', 'aiff']);
 const NO_MODEL_TIP = 'Not enough samples: mark what you like and dislike';
-const MIN_LIKED = 20;
-const DISLIKED_PER_LIKED = 4;
+// The engine's rules (training threshold, audio extensions, key compatibility), filled from the
+// worker's 'ready' message: the page never re-codes them.
+const rules = { minPositives: 0, negativesPerPositive: 0, audioExtensions: new Set(), compatibleKeys: {} };
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -40,6 +40,10 @@ worker.onmessage = (ev) => {
   const msg = ev.data || {};
   switch (msg.type) {
     case 'ready':
+      rules.minPositives = msg.rules.minPositives;
+      rules.negativesPerPositive = msg.rules.negativesPerPositive;
+      rules.audioExtensions = new Set(msg.rules.audioExtensions);
+      rules.compatibleKeys = msg.compatibleKeys;
       onWorkerReady.resolve(msg);
       break;
     case 'fatal':
@@ -126,11 +130,7 @@ function camelotHue(n) {
 }
 
 function compatibleKeys(code) {
-  const c = camelotParts(code);
-  if (!c) return new Set();
-  const wrap = (n) => ((n + 11) % 12) + 1;
-  const other = c.letter === 'A' ? 'B' : 'A';
-  return new Set([`${c.n}${c.letter}`, `${wrap(c.n - 1)}${c.letter}`, `${wrap(c.n + 1)}${c.letter}`, `${c.n}${other}`]);
+  return new Set(rules.compatibleKeys[String(code || '').trim().toUpperCase()] || []);
 }
 
 function labelOf(songId) {
@@ -184,18 +184,20 @@ function renderStatus() {
   const el = $('#status');
   const L = state.likedCount;
   const D = state.dislikedCount;
-  const needL = Math.max(0, MIN_LIKED - L);
-  const needD = Math.max(0, DISLIKED_PER_LIKED * Math.max(L, MIN_LIKED) - D);
+  const needL = Math.max(0, rules.minPositives - L);
+  const needD = Math.max(0, rules.negativesPerPositive * Math.max(L, rules.minPositives) - D);
   const p = state.predictions;
   const parts = [];
   parts.push(`<b>${state.tracks.size}</b> track${state.tracks.size === 1 ? '' : 's'}`);
   parts.push(`<span class="st-liked"><b>${L}</b> liked</span>`);
   parts.push(`<span class="st-disliked"><b>${D}</b> disliked</span>`);
-  if (needL || needD) {
+  if (!rules.minPositives) {
+    // The engine has not answered yet: say nothing about training.
+  } else if (needL || needD) {
     const need = [];
     if (needL) need.push(`${needL} more liked`);
     if (needD) need.push(`${needD} more disliked`);
-    parts.push(`<span class="st-need">to train: ${need.join(', ')} (≥ ${MIN_LIKED} liked, ${DISLIKED_PER_LIKED}× as many disliked)</span>`);
+    parts.push(`<span class="st-need">to train: ${need.join(', ')} (≥ ${rules.minPositives} liked, ${rules.negativesPerPositive}× as many disliked)</span>`);
   } else {
     parts.push('<span class="st-ok">enough samples to train</span>');
   }
@@ -639,7 +641,7 @@ async function train() {
       ].filter(Boolean).join(', ');
       message(`Model trained (revision ${r.modelRevision ?? '?'})${extra ? ` — ${extra}` : ''}`, 'ok');
     } else if (r.status === 'insufficient_samples') {
-      message(`Not enough samples to train: need ≥ ${MIN_LIKED} liked and ${DISLIKED_PER_LIKED}× as many disliked.`, 'warn');
+      message(`Not enough samples to train: need ≥ ${rules.minPositives} liked and ${rules.negativesPerPositive}× as many disliked.`, 'warn');
     } else if (r.status === 'cancelled') {
       message('Training cancelled.', 'warn');
     } else {
@@ -688,7 +690,7 @@ const job = {
 
 function isAudio(name) {
   const m = /\.([^.\\/]+)$/.exec(name || '');
-  return Boolean(m && AUDIO_EXT.has(m[1].toLowerCase()));
+  return Boolean(m && rules.audioExtensions.has(m[1].toLowerCase()));
 }
 
 function enqueue(entries) {

@@ -2,7 +2,8 @@
 //
 // Protocol (page -> worker):  { id, op, args }          one request
 //                             { op: 'cancel', target }  abort request `target` (out of band)
-// Protocol (worker -> page):  { type: 'ready', embedding, embeddingError, modelVersion }
+// Protocol (worker -> page):  { type: 'ready', embedding, embeddingError, modelVersion, rules,
+//                               compatibleKeys }  (the engine's rules, asked once at start)
 //                             { type: 'fatal', error }
 //                             { type: 'progress', id, progress }
 //                             { type: 'result', id, result }
@@ -12,7 +13,7 @@
 // Library calls run one at a time, in arrival order; the page keeps long jobs (a folder of
 // files) as one request per file so that a click on "like" waits for at most one file.
 
-import init, { Library } from '../pkg/selecta_wasm.js';
+import init, { Library, libraryRules, compatibleKeys } from '../pkg/selecta_wasm.js';
 
 const MODEL_DIR = new URL('../resources/models/musicnn-msd/', import.meta.url);
 
@@ -167,7 +168,12 @@ async function start() {
     embeddingError = plainError(e).message;
     log('warn', `embedding unavailable: ${embeddingError}`);
   }
-  post({ type: 'ready', embedding, embeddingError, modelVersion });
+  // Key compatibility of every Camelot code, so the page can filter without asking per row.
+  const keys = {};
+  for (let n = 1; n <= 12; n += 1) {
+    for (const letter of ['A', 'B']) keys[`${n}${letter}`] = compatibleKeys(`${n}${letter}`);
+  }
+  post({ type: 'ready', embedding, embeddingError, modelVersion, rules: libraryRules(), compatibleKeys: keys });
 }
 
 // Requests that arrive before the library is open wait for it.

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openLibrary } from "../../pkg/index.js";
+import { createRequire } from "node:module";
+import { openLibrary, libraryRules, compatibleKeys } from "../../pkg/index.js";
 import { wav } from "../support/wav.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -131,6 +132,8 @@ test("bad input is refused with typed errors and leaves the store unchanged", as
         });
       }
       await assert.rejects(lib.setSelectionLabels(["x"], "maybe"), (e) => e.code === "invalid_input");
+      // An empty string is no label (not "neutral"): refused by the engine on both bindings.
+      await assert.rejects(lib.setSelectionLabels(["x"], " "), (e) => e.code === "invalid_input");
       await assert.rejects(lib.importLibrary(Buffer.from("not a library")), (e) => e.code === "invalid_input");
       const aborted = AbortSignal.abort();
       await assert.rejects(lib.analyzeFile(fixture("groove.mp3"), "late.mp3", { signal: aborted }), (e) => e.code === "cancelled");
@@ -173,4 +176,20 @@ test("analysis reports progress and an abort stops it part-way without writing",
   } finally {
     cleanup();
   }
+});
+
+test("both bindings answer the engine's rules and key compatibility", async () => {
+  await openLibrary("rules", { backend: "wasm", inMemory: true }); // initialises the wasm module
+  const native = createRequire(import.meta.url)(join(root, "native/index.cjs"));
+  const rules = libraryRules();
+  assert.deepEqual(native.libraryRules(), rules);
+  assert.equal(rules.minPositives, 20);
+  assert.equal(rules.negativesPerPositive, 4);
+  for (const ext of ["mp3", "flac", "wav", "aiff", "ogg", "m4a", "opus"]) assert.ok(rules.audioExtensions.includes(ext), ext);
+  assert.ok(rules.errorCodes.includes("db_error") && rules.errorCodes.includes("cancelled"));
+  // Written out from the Camelot wheel: 8A (A minor) mixes with 7A, 9A and its relative 8B.
+  assert.deepEqual(compatibleKeys("8A"), ["8A", "7A", "9A", "8B"]);
+  assert.deepEqual(native.compatibleKeys("12b"), ["12B", "11B", "1B", "12A"]);
+  assert.equal(compatibleKeys("13A") ?? null, null);
+  assert.equal(native.compatibleKeys("x") ?? null, null);
 });

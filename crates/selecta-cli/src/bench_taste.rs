@@ -1,5 +1,5 @@
 //! `selecta bench --taste`: speed of taste training and prediction on a synthetic library
-//! (feature records from [`selecta_core::synth_library`], stored in a temporary SQLite library),
+//! (feature records from [`selecta_core::testkit::synth_library`], stored in a temporary SQLite library),
 //! measured on one thread: training on 100 liked + 400 disliked, training with a 500-track liked
 //! set, and scoring N candidates whose features are in the store (cold, then from the cache).
 
@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use selecta_core::Store;
-use selecta_core::synth_library::SyntheticLibrary;
 use selecta_core::taste::{self, NoControl, PredictStatus, TrainStatus};
+use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_sqlite::SqliteStore;
 use serde_json::json;
 

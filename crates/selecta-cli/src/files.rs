@@ -1,24 +1,56 @@
 //! File-system helpers of the CLI: finding audio files and the library that holds a file,
-//! reading a file's size/mtime, and the wall clock the core does not have.
+//! opening the engine on a library folder, reading a file's size/mtime, and the wall clock the
+//! core does not have.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use selecta_sqlite::FEATURES_DB;
+use selecta_core::Engine;
+use selecta_core::audio::is_audio_file_name;
+use selecta_core::embed::SamplingProfile;
+use selecta_sqlite::{FEATURES_DB, SqliteStore};
 
-/// Extensions treated as audio. Formats symphonia cannot decode (e.g. Opus, WMA) are still
-/// listed so that they are reported as unsupported instead of silently ignored.
-const AUDIO_EXTENSIONS: &[&str] = &[
-    "mp3", "flac", "wav", "wave", "aif", "aiff", "aifc", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "alac",
-    "caf", "wma",
-];
-
-/// Whether a path names an audio file by its extension.
+/// Whether a path names an audio file by its extension (the core's list).
 pub fn is_audio(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    path.file_name().and_then(|n| n.to_str()).is_some_and(is_audio_file_name)
+}
+
+/// The engine over the library in folder `root` (created and migrated as needed).
+pub fn open_engine(root: &Path, profile: SamplingProfile) -> Result<Engine<SqliteStore>> {
+    let store = SqliteStore::open(root).with_context(|| format!("{}: cannot open the library", root.display()))?;
+    Engine::open(store, profile, now_ms()).with_context(|| format!("{}: cannot open the library", root.display()))
+}
+
+/// The library given by `--library`, or the one holding the first file (or the current
+/// folder); it must exist already.
+pub fn open_library(library: Option<&Path>, first_file: Option<&Path>) -> Result<(PathBuf, Engine<SqliteStore>)> {
+    let root = match (library, first_file) {
+        (Some(l), _) => {
+            std::fs::canonicalize(l).with_context(|| format!("{}: cannot open the library", l.display()))?
+        }
+        (None, Some(f)) => find_library(f)?,
+        (None, None) => {
+            let cwd = std::env::current_dir()?;
+            if cwd.join(FEATURES_DB).is_file() { cwd } else { find_library(&cwd)? }
+        }
+    };
+    if !root.join(FEATURES_DB).is_file() {
+        bail!("{}: not a library (no {FEATURES_DB}); run `selecta analyze` first", root.display());
+    }
+    let engine = open_engine(&root, SamplingProfile::default())?;
+    Ok((root, engine))
+}
+
+/// `songId` of an analysed file of the library at `root`, or why there is none.
+pub fn song_of(root: &Path, engine: &Engine<SqliteStore>, file: &Path) -> Result<String, String> {
+    let abs = std::fs::canonicalize(file).map_err(|e| format!("cannot open: {e}"))?;
+    let relative = relative_to(root, &abs).map_err(|e| e.to_string())?;
+    match engine.song_for_path(&relative) {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => Err("not analysed yet; run `selecta analyze` on the library first".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Audio files under `dir`, sorted. Symbolic links are listed (a dangling one is then reported

@@ -3,28 +3,22 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use selecta_core::Store;
-use selecta_core::library::path_key;
-use selecta_sqlite::SqliteStore;
 
-use crate::files::{find_library, relative_to};
+use crate::files::{open_library, relative_to};
 
 pub fn run(file: &Path, library: Option<&Path>, model_dir: Option<&Path>, json: bool) -> Result<()> {
     let abs = std::fs::canonicalize(file).with_context(|| format!("{}: cannot open", file.display()))?;
-    let root = match library {
-        Some(l) => std::fs::canonicalize(l).with_context(|| format!("{}: cannot open the library", l.display()))?,
-        None => find_library(&abs)?,
-    };
-    let store = SqliteStore::open(&root)?;
-    let key = path_key(&relative_to(&root, &abs)?);
-    let entry = store
-        .path_entry(&key)?
+    let (root, mut engine) = open_library(library, Some(&abs))?;
+    if let Ok(manifest) = crate::model::manifest_bytes(model_dir) {
+        engine.use_manifest_tags(&manifest)?;
+    }
+    let song_id = engine
+        .song_for_path(&relative_to(&root, &abs)?)?
         .ok_or_else(|| anyhow!("{}: not analysed yet; run `selecta analyze {}`", file.display(), root.display()))?;
-    let features = store
-        .song_features(&entry.song_id)?
-        .ok_or_else(|| anyhow!("{}: the library has no features for song {}", file.display(), entry.song_id))?;
-    let tag_names = crate::model::tag_names(model_dir);
-    let value = features.to_json(Some(&abs.display().to_string()), &tag_names);
+    let features = engine
+        .song_features(&song_id)?
+        .ok_or_else(|| anyhow!("{}: the library has no features for song {song_id}", file.display()))?;
+    let value = engine.features_json(&features, Some(&abs.display().to_string()));
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());

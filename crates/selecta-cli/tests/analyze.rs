@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use selecta_core::features::{Key, Mode};
-use selecta_core::synth::{SynthSpec, render, wav_bytes};
+use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
 use serde_json::Value;
 
 fn selecta() -> Command {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use selecta_core::library::path_key;
-use selecta_core::synth_library::SyntheticLibrary;
+use selecta_core::path_index::path_key;
+use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{PathEntry, Store};
 use selecta_sqlite::{MANIFEST_FILE, MODEL_DIR, SqliteStore};
 use serde_json::Value;

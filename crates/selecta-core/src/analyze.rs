@@ -4,8 +4,6 @@
 //! downmix is resampled once for the spectral features and once for the model. Pure
 //! computation: no files, clocks or threads.
 
-use serde::Serialize;
-
 use crate::audio::{self, DecodeLimits, DecodeSummary, Decoder, StreamInfo};
 use crate::embed::{EmbedError, EmbedJob, Embedder, SamplingProfile, TrackEmbedding};
 use crate::error::AnalysisError;
@@ -51,26 +49,10 @@ pub struct Analysis {
     pub embedding_error: Option<EmbedError>,
 }
 
-/// Stage of an [`AnalysisJob`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AnalysisPhase {
-    /// Decoding, hashing, loudness and fingerprint.
-    Decode,
-    /// Tempo, key, timbre.
-    Features,
-    /// The neural embedding.
-    Embed,
-}
-
+/// Stage of an [`AnalysisJob`] (`decode`, `features`, `embed`).
+pub use crate::control::Phase as AnalysisPhase;
 /// `progress {phase, percent}` of one file; `percent` (0–100) covers the whole file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct AnalysisProgress {
-    /// Current stage.
-    pub phase: AnalysisPhase,
-    /// Share of the file's work done.
-    pub percent: u8,
-}
+pub use crate::control::Progress as AnalysisProgress;
 
 /// What a job computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +208,10 @@ impl<'e> AnalysisJob<'e> {
         let (from, to) = match phase {
             AnalysisPhase::Decode => (milestones[0], milestones[1]),
             AnalysisPhase::Features => (milestones[1], milestones[2]),
-            AnalysisPhase::Embed => (milestones[2], milestones[3]),
+            // The training phases never occur in an analysis; they would count as its end.
+            AnalysisPhase::Embed | AnalysisPhase::Prepare | AnalysisPhase::Train | AnalysisPhase::Save => {
+                (milestones[2], milestones[3])
+            }
         };
         let share = if total == 0 { 0.0 } else { (done as f64 / total as f64).min(1.0) };
         self.progress = AnalysisProgress { phase, percent: (from + share * (to - from)).round() as u8 };

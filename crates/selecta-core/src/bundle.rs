@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::error::StoreError;
+use crate::error::{Coded, ErrorCode, StoreError, into_engine_error};
 use crate::record::{PathEntry, SongFeatures};
 use crate::sealed::{SealError, open, seal};
 use crate::taste::{Label, SelectionManifest, TasteStore};
@@ -39,6 +39,17 @@ pub enum BundleError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+impl Coded for BundleError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            BundleError::Store(_) => ErrorCode::DbError,
+            BundleError::File(_) | BundleError::Version { .. } => ErrorCode::InvalidInput,
+        }
+    }
+}
+
+into_engine_error!(BundleError);
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Bundle {

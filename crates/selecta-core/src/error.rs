@@ -1,9 +1,139 @@
-//! Error types of the portable core.
+//! The error vocabulary of the portable core.
 //!
-//! One enum per concern: [`AnalysisError`] for turning bytes into features (every variant says
-//! what is wrong with the input in words a person understands), [`StoreError`] for persistence.
+//! [`ErrorCode`] is the one set of stable codes every front end reports (`error.code` in JS,
+//! `errorCode` and `{"error": {"code"}}` in JSON); no front end spells a code itself. Each
+//! concern keeps its own error enum with messages a person understands — [`AnalysisError`] for
+//! turning bytes into features, [`StoreError`] for persistence, and the embedding, bundle and
+//! taste errors in their modules — and maps onto a code. [`EngineError`] is a code with its
+//! message: what the engine facade returns and the bindings translate.
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+/// A stable, machine-readable failure code (serde: snake_case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request or its input is malformed (bad argument, damaged audio, bad bundle).
+    InvalidInput,
+    /// No decoder recognises the file.
+    UnsupportedFormat,
+    /// The file has no bytes.
+    EmptyFile,
+    /// The input exceeds a size limit.
+    TooLarge,
+    /// The caller asked to stop.
+    Cancelled,
+    /// The store failed.
+    DbError,
+    /// A bug, reported rather than hidden.
+    InternalError,
+    /// The embedding runtime or model is missing or altered.
+    RuntimeUnavailable,
+    /// The saved taste model cannot be read: retrain.
+    ModelLoadFailed,
+    /// The song or path is not in the library.
+    NotFound,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order (for documentation and tests).
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::InvalidInput,
+        ErrorCode::UnsupportedFormat,
+        ErrorCode::EmptyFile,
+        ErrorCode::TooLarge,
+        ErrorCode::Cancelled,
+        ErrorCode::DbError,
+        ErrorCode::InternalError,
+        ErrorCode::RuntimeUnavailable,
+        ErrorCode::ModelLoadFailed,
+        ErrorCode::NotFound,
+    ];
+
+    /// The code as written in JSON and in JS `error.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::UnsupportedFormat => "unsupported_format",
+            ErrorCode::EmptyFile => "empty_file",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::DbError => "db_error",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::RuntimeUnavailable => "runtime_unavailable",
+            ErrorCode::ModelLoadFailed => "model_load_failed",
+            ErrorCode::NotFound => "not_found",
+        }
+    }
+}
+
+/// The TypeScript type of the codes, for the bindings' type declarations (a test keeps it equal
+/// to [`ErrorCode::ALL`]).
+pub const TS_ERROR_CODE_TYPE: &str = r#"export type ErrorCode = "invalid_input" | "unsupported_format" | "empty_file"
+  | "too_large" | "cancelled" | "db_error" | "internal_error" | "runtime_unavailable" | "model_load_failed"
+  | "not_found";"#;
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure of an engine call: a stable code and a message for people (which names the file
+/// when there is one).
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
+#[error("{message}")]
+pub struct EngineError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl EngineError {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl std::fmt::Display) -> Self {
+        Self { code, message: message.to_string() }
+    }
+
+    /// An invalid argument or input.
+    pub fn invalid_input(message: impl std::fmt::Display) -> Self {
+        Self::new(ErrorCode::InvalidInput, message)
+    }
+
+    /// The caller stopped the work; `what` names it (a file, a training).
+    pub fn cancelled(what: impl std::fmt::Display) -> Self {
+        Self::new(ErrorCode::Cancelled, format!("{what}: cancelled"))
+    }
+
+    /// The same error with `context` (a path) in front of the message.
+    pub fn context(self, context: impl std::fmt::Display) -> Self {
+        Self { message: format!("{context}: {}", self.message), ..self }
+    }
+}
+
+/// An error type that maps onto one [`ErrorCode`].
+pub trait Coded: std::fmt::Display {
+    /// Its code.
+    fn code(&self) -> ErrorCode;
+}
+
+/// `From<E> for EngineError` for error types that implement [`Coded`] (a blanket impl would
+/// overlap with `From<T> for T`).
+macro_rules! into_engine_error {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for $crate::error::EngineError {
+            fn from(e: $t) -> Self {
+                $crate::error::EngineError::new($crate::error::Coded::code(&e), e)
+            }
+        }
+    )*};
+}
+pub(crate) use into_engine_error;
+
+into_engine_error!(AnalysisError, StoreError);
 
 /// Why a file could not be analysed. The message never contains the path: the caller knows
 /// which file it handed over and prefixes it.
@@ -54,18 +184,17 @@ pub enum AnalysisError {
     Feature(String),
 }
 
-impl AnalysisError {
-    /// The stable error code the bindings report with the message (`error.code` in JS).
-    pub fn code(&self) -> &'static str {
+impl Coded for AnalysisError {
+    fn code(&self) -> ErrorCode {
         match self {
-            AnalysisError::Empty => "empty_file",
-            AnalysisError::TooLarge { .. } => "too_large",
-            AnalysisError::UnsupportedFormat(_) | AnalysisError::NoAudioTrack => "unsupported_format",
+            AnalysisError::Empty => ErrorCode::EmptyFile,
+            AnalysisError::TooLarge { .. } => ErrorCode::TooLarge,
+            AnalysisError::UnsupportedFormat(_) | AnalysisError::NoAudioTrack => ErrorCode::UnsupportedFormat,
             AnalysisError::Corrupt(_)
             | AnalysisError::Truncated { .. }
             | AnalysisError::TooShort { .. }
-            | AnalysisError::FormatChanged(_) => "invalid_input",
-            AnalysisError::Feature(_) => "internal_error",
+            | AnalysisError::FormatChanged(_) => ErrorCode::InvalidInput,
+            AnalysisError::Feature(_) => ErrorCode::InternalError,
         }
     }
 }
@@ -88,4 +217,39 @@ pub enum StoreError {
     /// A stored value could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+impl Coded for StoreError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::DbError
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_as_their_names() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).expect("serialises"), serde_json::json!(code.as_str()));
+            let back: ErrorCode = serde_json::from_value(serde_json::json!(code.as_str())).expect("parses");
+            assert_eq!(back, code);
+        }
+    }
+
+    #[test]
+    fn the_typescript_type_lists_every_code() {
+        let listed: Vec<&str> = TS_ERROR_CODE_TYPE.split('"').skip(1).step_by(2).collect();
+        let all: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, all);
+    }
+
+    #[test]
+    fn errors_keep_their_code_and_gain_context() {
+        let e = EngineError::from(AnalysisError::Empty).context("a/b.mp3");
+        assert_eq!(e.code, ErrorCode::EmptyFile);
+        assert_eq!(e.to_string(), "a/b.mp3: file is empty (0 bytes)");
+        assert_eq!(EngineError::from(StoreError::Backend("x".into())).code, ErrorCode::DbError);
+    }
 }

@@ -1,17 +1,17 @@
-//! One file through the incremental ingest, shared by the CLI (workers process, one writer
-//! commits), the wasm module and the N-API addon: [`plan`] decides from the path index whether
-//! the file needs reading, [`process`] (or [`start`] and [`ProcessJob::step`], in bounded steps
-//! with progress) turns its bytes into an [`Outcome`] without touching the store (a file whose
-//! bytes are known reuses its song; a song missing the wanted embedding is only embedded), and
-//! [`commit`] writes the outcome and the path entry.
+//! One file through the incremental ingest (the engine drives it for every front end): [`plan`]
+//! decides from the path index whether the file needs reading, [`start`] and
+//! [`ProcessJob::step`] turn its bytes into an [`Outcome`] in bounded steps without touching
+//! the store (a file whose bytes are known reuses its song; a song missing the wanted embedding
+//! is only embedded), and [`commit`] writes the outcome and the path entry.
 
 use crate::analyze::{AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, Want};
 use crate::embed::{EmbedError, Embedder, SamplingProfile, TrackEmbedding};
 use crate::error::{AnalysisError, StoreError};
 use crate::hash::sha256_hex;
-use crate::library::LibraryIndex;
+use crate::path_index::PathIndex;
 use crate::record::{PathEntry, SongFeatures};
-use crate::taste::{TasteStore, upsert_embedding, upsert_song_features};
+use crate::store::TasteStore;
+use crate::taste::{upsert_embedding, upsert_song_features};
 
 /// What a file needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum Plan {
 }
 
 /// Decide from the index alone (no reading).
-pub fn plan(index: &LibraryIndex, path_key: &str, size: u64, mtime_ms: i64) -> Plan {
+pub fn plan(index: &PathIndex, path_key: &str, size: u64, mtime_ms: i64) -> Plan {
     match index.unchanged(path_key, size, mtime_ms) {
         Some(entry) if index.needs_embedding(&entry.song_id) => Plan::EmbedOnly,
         Some(entry) => Plan::Unchanged { song_id: entry.song_id.clone() },
@@ -66,23 +66,25 @@ pub struct Processed {
     pub embedding_error: Option<EmbedError>,
 }
 
-/// Hash and, when needed, decode and analyse a file's bytes. `embed_only` comes from
-/// [`Plan::EmbedOnly`]. No store access: safe to run on many threads with a shared index.
-pub fn process(
-    index: &LibraryIndex,
-    bytes: Vec<u8>,
-    file_name: Option<&str>,
-    embed_only: bool,
-    options: &AnalyzeOptions,
-    embedder: Option<&Embedder>,
-) -> Result<Processed, AnalysisError> {
-    start(index, bytes, file_name, embed_only, options, embedder)?.run()
+impl Processed {
+    /// Model version and profile of the embedding a commit will store, if any.
+    pub fn new_embedding(&self) -> Option<(&str, SamplingProfile)> {
+        let embedding = match &self.outcome {
+            Outcome::Analyzed(features) => features.embedding.as_ref(),
+            Outcome::Embedded { embedding, .. } => embedding.as_deref(),
+            Outcome::Known { .. } => None,
+        }?;
+        Some((embedding.model_version.as_str(), embedding.profile))
+    }
 }
 
-/// [`process`] in bounded steps ([`ProcessJob::step`]), for callers that report progress and
-/// stop a file part-way (the bindings).
+/// Hash a file's bytes and prepare what it needs — nothing (known bytes with current features),
+/// only the embedding, or the whole analysis — as a job run in bounded steps
+/// ([`ProcessJob::step`]) so that callers can report progress and stop a file part-way.
+/// `embed_only` comes from [`Plan::EmbedOnly`]. No store access: safe to run on many threads
+/// with a shared index.
 pub fn start<'e>(
-    index: &LibraryIndex,
+    index: &PathIndex,
     bytes: Vec<u8>,
     file_name: Option<&str>,
     embed_only: bool,
@@ -187,22 +189,6 @@ impl ProcessJob<'_> {
     }
 }
 
-/// [`start`] for a file known by its path in the library (what the bindings receive): the
-/// format hint is the path's last part, the analysis options are the defaults with `profile`,
-/// and `plan` says whether only the embedding is missing.
-pub fn start_path<'e>(
-    index: &LibraryIndex,
-    bytes: Vec<u8>,
-    path: &str,
-    plan: &Plan,
-    profile: SamplingProfile,
-    embedder: Option<&'e Embedder>,
-) -> Result<ProcessJob<'e>, AnalysisError> {
-    let options = AnalyzeOptions { profile, ..AnalyzeOptions::default() };
-    let name = path.rsplit(['/', '\\']).next();
-    start(index, bytes, name, *plan == Plan::EmbedOnly, &options, embedder)
-}
-
 /// What a commit wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
@@ -212,6 +198,8 @@ pub struct Committed {
     pub analyzed: bool,
     /// A new embedding was stored.
     pub embedded: bool,
+    /// The path entry written.
+    pub entry: PathEntry,
 }
 
 /// Store a processed file (through the taste API, so caches and counters stay right) and its
@@ -224,27 +212,27 @@ pub fn commit<S: TasteStore + ?Sized>(
     mtime_ms: i64,
     now_ms: i64,
 ) -> Result<Committed, StoreError> {
-    let committed = match &processed.outcome {
+    let (song_id, analyzed, embedded) = match &processed.outcome {
         Outcome::Analyzed(features) => {
             upsert_song_features(store, features, now_ms)?;
-            Committed { song_id: features.song_id.clone(), analyzed: true, embedded: features.embedding.is_some() }
+            (features.song_id.clone(), true, features.embedding.is_some())
         }
         Outcome::Embedded { song_id, embedding } => {
             if let Some(e) = embedding {
                 upsert_embedding(store, song_id, e, now_ms)?;
             }
-            Committed { song_id: song_id.clone(), analyzed: true, embedded: embedding.is_some() }
+            (song_id.clone(), true, embedding.is_some())
         }
-        Outcome::Known { song_id } => Committed { song_id: song_id.clone(), analyzed: false, embedded: false },
+        Outcome::Known { song_id } => (song_id.clone(), false, false),
     };
     let entry = PathEntry {
         path_key: path_key.to_string(),
         file_path: path_key.to_string(),
         size,
         mtime_ms,
-        song_id: committed.song_id.clone(),
+        song_id: song_id.clone(),
         file_hash: processed.file_hash.clone(),
     };
     store.put_path_entry(&entry, now_ms)?;
-    Ok(committed)
+    Ok(Committed { song_id, analyzed, embedded, entry })
 }

@@ -1,34 +1,46 @@
-//! Selecta's portable core: decoding, per-track features, the stored record and the store
-//! trait. It never touches the file system, threads, clocks or the network: callers hand it
-//! bytes and a [`store::Store`]. It builds for `wasm32-unknown-unknown`.
+//! Selecta's portable core: everything Selecta computes and decides about music. It never
+//! touches the file system, threads, clocks or the network: callers hand it bytes, a clock value
+//! and a store. It builds for `wasm32-unknown-unknown`.
 //!
-//! Crate map: [`audio`] (decode, tags, resample) → [`features`] (tempo, key/HPCP, loudness,
-//! fingerprint, timbre) and [`embed`] (the neural embedding) → [`analyze`] (the per-track pipeline) → [`record`] (what is stored and its
-//! JSON) → [`store`] (trait + memory) and [`library`] + [`ingest`] (incremental ingest: decide, process, commit).
-//! [`bundle`] moves a whole library as one file. [`taste`] is the taste model (labels → GBDT → scores). [`synth`] generates test music with
-//! known tempo and key; [`synth_library`] synthetic feature records for taste tests and benchmarks.
+//! Layers, each using only those before it (`ARCHITECTURE.md` at the repository root):
+//! 1. [`error`] (the one error vocabulary), [`control`] (progress and cancellation), [`hash`],
+//!    [`sealed`] (checksummed files);
+//! 2. [`audio`] (decode, tags, resample) → [`features`] (tempo, key/HPCP, loudness, fingerprint,
+//!    timbre) and [`embed`] (the neural embedding) → [`analyze`] (the per-track pipeline);
+//! 3. [`record`] (what is stored of a track, its JSON, labels) → [`store`] (the store traits
+//!    and the in-memory store) and [`path_index`] (does a file need reading?);
+//! 4. [`similar`] (the combined similarity), [`taste`] (labels → GBDT → scores), [`ingest`]
+//!    (one file through plan, process, commit), [`bundle`] (a library as one file), [`eval`]
+//!    (quality measurements against ground truth);
+//! 5. [`engine`]: the facade every front end (CLI, wasm, N-API) translates.
+//!
+//! [`testkit`] (feature `testkit`) generates test music and synthetic libraries.
 
 pub mod analyze;
 pub mod audio;
 pub mod bundle;
+pub mod control;
 pub mod embed;
+pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod hash;
 pub mod ingest;
-pub mod library;
+pub mod path_index;
 pub mod record;
 pub mod sealed;
 pub mod similar;
 pub mod store;
-pub mod synth;
-pub mod synth_library;
 pub mod taste;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 pub use analyze::{
     ANALYSIS_VERSION, Analysis, AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, Want,
     analyze_bytes, decode_mono, decode_only, embed_bytes,
 };
-pub use error::{AnalysisError, StoreError};
-pub use record::{PathEntry, SongFeatures};
-pub use store::{MemoryStore, SongVersion, Store};
+pub use engine::Engine;
+pub use error::{AnalysisError, EngineError, ErrorCode, StoreError};
+pub use record::{Label, PathEntry, SongFeatures};
+pub use store::{MemoryStore, SongVersion, Store, TasteStore};

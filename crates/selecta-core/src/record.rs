@@ -1,5 +1,6 @@
-//! The stored record of one track ([`SongFeatures`]) and its public JSON shape, shared by the
-//! CLI, the wasm module and the N-API addon so that all three print the same keys.
+//! The stored records: one track's features ([`SongFeatures`]) with their public JSON shape
+//! (the same keys in the CLI, the wasm module and the N-API addon), a path-index entry
+//! ([`PathEntry`]) and a user's label of a track ([`Label`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -108,7 +109,7 @@ fn round_to(v: f64, digits: i32) -> f64 {
     (v * f).round() / f
 }
 
-/// Path-index entry: a file of the library as last seen (seed 001's `selection_path_index`).
+/// Path-index entry: a file of the library as last seen (`selection_path_index.db`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PathEntry {
@@ -124,4 +125,38 @@ pub struct PathEntry {
     pub song_id: String,
     /// SHA-256 of the file bytes.
     pub file_hash: String,
+}
+
+/// A user's judgement of one track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    /// A positive sample.
+    Liked,
+    /// A negative sample (the only source of negatives: neutral tracks are never sampled).
+    Disliked,
+    /// No judgement: stored as the absence of a row.
+    Neutral,
+}
+
+impl Label {
+    /// Parse `liked`, `disliked` or `neutral` (also `like`, `dislike`, `none`, `clear`). An
+    /// empty string is no label at all, not a request to clear one: `None`.
+    pub fn parse(s: &str) -> Option<Label> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "liked" | "like" | "1" | "+" => Some(Label::Liked),
+            "disliked" | "dislike" | "0" | "-" => Some(Label::Disliked),
+            "neutral" | "none" | "clear" => Some(Label::Neutral),
+            _ => None,
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Liked => "liked",
+            Label::Disliked => "disliked",
+            Label::Neutral => "neutral",
+        }
+    }
 }

@@ -94,7 +94,7 @@ fn bad_input_fails_at_open_or_in_a_step_with_the_analysis_error() {
     let options = AnalyzeOptions::default();
     let err = AnalysisJob::new(b"not audio at all".to_vec(), Some("x.mp3"), &options, None, Want::Everything)
         .expect_err("refused");
-    assert_eq!(err.code(), "unsupported_format");
+    assert_eq!(selecta_core::error::Coded::code(&err), selecta_core::ErrorCode::UnsupportedFormat);
     // A FLAC cut in half opens, then fails while decoding with the truncation named.
     let mut bytes = read("tests/fixtures/audio/groove.flac");
     bytes.truncate(bytes.len() / 2);

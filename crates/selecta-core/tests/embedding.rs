@@ -74,7 +74,9 @@ fn missing_or_altered_model_is_runtime_unavailable() {
     let dir = models().join("musicnn-msd");
     let manifest = read(dir.join("manifest.json"));
     match Embedder::load(&manifest, None) {
-        Err(e @ EmbedError::RuntimeUnavailable(_)) => assert_eq!(e.status(), "runtime_unavailable"),
+        Err(e @ EmbedError::RuntimeUnavailable(_)) => {
+            assert_eq!(selecta_core::error::Coded::code(&e), selecta_core::ErrorCode::RuntimeUnavailable)
+        }
         other => panic!("expected runtime_unavailable, got {other:?}"),
     }
     let mut model = read(dir.join("model.onnx"));
@@ -82,7 +84,7 @@ fn missing_or_altered_model_is_runtime_unavailable() {
     model[middle] ^= 0x01;
     match Embedder::load(&manifest, Some(&model)) {
         Err(e @ EmbedError::RuntimeUnavailable(_)) => {
-            assert_eq!(e.status(), "runtime_unavailable");
+            assert_eq!(selecta_core::error::Coded::code(&e), selecta_core::ErrorCode::RuntimeUnavailable);
             assert!(e.to_string().contains("does not match"), "{e}");
         }
         other => panic!("expected runtime_unavailable, got {other:?}"),

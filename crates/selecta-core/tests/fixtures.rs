@@ -116,9 +116,10 @@ fn chromaprint_matches_fpcalc_raw() {
 fn chromaprint_simhash_separates_different_music() {
     let a = analyse("groove.flac").chromaprint.expect("fp").simhash;
     let b = analyse("groove.mp3").chromaprint.expect("fp").simhash;
-    let mut spec = selecta_core::synth::SynthSpec::new(97.0, Key { tonic: 2, mode: Mode::Major });
+    let mut spec = selecta_core::testkit::synth::SynthSpec::new(97.0, Key { tonic: 2, mode: Mode::Major });
     spec.seconds = 10.0;
-    let other = selecta_core::synth::wav_bytes(&selecta_core::synth::render(&spec), spec.sample_rate, 1);
+    let other =
+        selecta_core::testkit::synth::wav_bytes(&selecta_core::testkit::synth::render(&spec), spec.sample_rate, 1);
     let c = analyze_bytes(other, Some("o.wav"), &AnalyzeOptions::default(), None)
         .map(|a| a.features)
         .expect("other")

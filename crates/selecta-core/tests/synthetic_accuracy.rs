@@ -2,7 +2,7 @@
 //! from 70 to 180 BPM, the key exactly right in all 24 keys, duration within 10 ms.
 
 use selecta_core::features::{Key, Mode};
-use selecta_core::synth::{SynthSpec, render, wav_bytes};
+use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
 use selecta_core::{AnalyzeOptions, analyze_bytes};
 
 fn analyse(spec: &SynthSpec) -> selecta_core::SongFeatures {

@@ -1,11 +1,11 @@
-//! The taste model's rules (MISSION §4) on the in-memory store: threshold, revisions, cache
+//! The taste model's rules on the in-memory store: threshold, revisions, cache
 //! purges, snapshot semantics, leave-one-out, the change counter, damaged models, reset,
 //! cancellation, and that it actually learns a taste.
 
-use selecta_core::synth_library::SyntheticLibrary;
 use selecta_core::taste::{
     self, BoostParams, JobControl, Label, NoControl, PredictStatus, Progress, TasteStore, TrackProfile, TrainStatus,
 };
+use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{MemoryStore, Store};
 
 /// Few trees keep the tests fast; the rules do not depend on the tree count.
@@ -297,7 +297,7 @@ fn leave_one_out_rows_and_scoring_rows_have_the_same_distribution() {
     // training rows and scoring rows (the liked-set size did, once) lets the trees separate the
     // training positives perfectly and then score every new track as disliked.
     let lib = SyntheticLibrary::new(5, 99);
-    let mut rng = selecta_core::synth_library::Rng::new(4);
+    let mut rng = selecta_core::testkit::synth_library::Rng::new(4);
     let profiles: Vec<TrackProfile> = (0..300).map(|i| TrackProfile::from_features(&lib.track(i))).collect();
     let (train, held_out) = profiles.split_at(250);
     let (mut pos, mut neg) = (Vec::new(), Vec::new());

@@ -1,4 +1,4 @@
-//! The native [`Store`] of a library directory, on SQLite (seed 001's layout):
+//! The native [`Store`] of a library directory, on SQLite:
 //! `features.db` (`song_features`, `song_prediction_cache`, `schema_meta`),
 //! `selection_path_index.db`, `selection_labels.db` and `models/selection/` (the taste model). WAL journal, one transaction per track, versioned migrations that
 //! each run in one transaction. Everything lives inside the library folder so it can move.

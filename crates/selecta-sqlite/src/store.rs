@@ -360,6 +360,10 @@ impl Store for SqliteStore {
         tx.commit().map_err(db_err)
     }
 
+    fn newest_path_seen_ms(&self) -> Result<Option<i64>, StoreError> {
+        self.paths.query_row("SELECT MAX(lastSeenMs) FROM path_index", [], |r| r.get(0)).map_err(db_err)
+    }
+
     fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError> {
         let tx = self.paths.transaction().map_err(db_err)?;
         let mut removed =

@@ -9,8 +9,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{OptionalExtension, params};
+use selecta_core::Label;
 use selecta_core::StoreError;
-use selecta_core::taste::{CachedScore, Label, MODEL_FILE, SelectionManifest, TasteStore};
+use selecta_core::store::{CachedScore, SelectionManifest, TasteStore, TrainingGuard};
+use selecta_core::taste::MODEL_FILE;
 
 use crate::store::{SqliteStore, db_err};
 
@@ -60,8 +62,8 @@ impl SqliteStore {
         self.model_dir().join(MODEL_FILE)
     }
 
-    /// Wait until no other process trains in this library, then hold the lock (one training at
-    /// a time, seed 001).
+    /// Wait until no other process trains in this library, then hold the lock: one training at
+    /// a time per library, so two trainings never race to write the model and its revision.
     pub fn lock_training(&self) -> Result<TrainingLock, StoreError> {
         let dir = self.model_dir();
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
@@ -74,6 +76,10 @@ impl SqliteStore {
 }
 
 impl TasteStore for SqliteStore {
+    fn training_lock(&self) -> Result<TrainingGuard, StoreError> {
+        Ok(Box::new(self.lock_training()?))
+    }
+
     fn labels(&self) -> Result<HashMap<String, Label>, StoreError> {
         let mut stmt = self.labels_db().prepare_cached("SELECT songId, label FROM selection_labels").map_err(db_err)?;
         let rows = stmt

@@ -3,8 +3,8 @@
 //! model survive, and the moved model scores exactly as the original.
 
 use selecta_core::bundle::{BundleError, export_library, import_library};
-use selecta_core::synth_library::SyntheticLibrary;
 use selecta_core::taste::{self, BoostParams, Label, NoControl, PredictStatus, TasteStore};
+use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{MemoryStore, PathEntry, Store};
 use selecta_sqlite::SqliteStore;
 

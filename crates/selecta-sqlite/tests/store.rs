@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 use selecta_core::features::{Key, Mode};
-use selecta_core::synth::{SynthSpec, render, wav_bytes};
+use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
 use selecta_core::{AnalyzeOptions, PathEntry, Store, StoreError, analyze_bytes};
 use selecta_sqlite::{FEATURES_DB, FEATURES_SCHEMA_VERSION, SqliteStore};
 

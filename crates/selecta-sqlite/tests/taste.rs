@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use selecta_core::Store;
-use selecta_core::synth_library::SyntheticLibrary;
 use selecta_core::taste::{
     self, BoostParams, ErrorCode, Label, MODEL_FILE, NoControl, PredictStatus, TasteStore, TrainStatus,
 };
+use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_sqlite::{LABELS_DB, MANIFEST_FILE, MODEL_DIR, SqliteStore};
 
 fn params() -> BoostParams {

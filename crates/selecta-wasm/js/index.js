@@ -10,7 +10,7 @@
 // `options.backend` ("native" | "wasm") or the SELECTA_BACKEND environment variable forces a
 // choice (tests); `options.nativeAddon` is the path of the addon's JS face (default:
 // SELECTA_NATIVE_ADDON, then `../native/index.cjs` next to this package).
-import init, { Library } from "./selecta_wasm.js";
+import init, { Library, unavailableError } from "./selecta_wasm.js";
 
 let wasmReady = null;
 
@@ -49,7 +49,10 @@ export async function openLibrary(nameOrDir, options = {}) {
   if (forced !== "wasm") {
     const { addon, reason } = await loadNative(options);
     if (addon) return { backend: "native", library: await addon.Library.open(nameOrDir, options) };
-    if (forced === "native") throw Object.assign(new Error(`native addon unavailable: ${reason}`), { code: "runtime_unavailable" });
+    if (forced === "native") {
+      await loadWasm();
+      throw unavailableError(`native addon unavailable: ${reason}`);
+    }
   }
   await loadWasm();
   return { backend: "wasm", library: await Library.open(nameOrDir, options) };

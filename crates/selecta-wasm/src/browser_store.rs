@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use selecta_core::embed::TrackEmbedding;
-use selecta_core::taste::{CachedScore, Label, SelectionManifest, TasteStore};
-use selecta_core::{MemoryStore, PathEntry, SongFeatures, SongVersion, Store, StoreError};
+use selecta_core::store::{CachedScore, SelectionManifest, TasteStore};
+use selecta_core::{Label, MemoryStore, PathEntry, SongFeatures, SongVersion, Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -146,6 +146,10 @@ impl Store for BrowserStore {
             self.put_path(k)?;
         }
         Ok(())
+    }
+
+    fn newest_path_seen_ms(&self) -> Result<Option<i64>, StoreError> {
+        self.mem.newest_path_seen_ms()
     }
 
     fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError> {

@@ -3,28 +3,34 @@
 //! [`JobControl`], serde values to plain JS objects, and a yield to the event loop.
 
 use js_sys::{Function, Promise, Reflect};
-use selecta_core::taste::{JobControl, Progress};
+use selecta_core::control::{JobControl, Progress};
+use selecta_core::{EngineError, ErrorCode};
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-/// A JS `Error` with a stable `code` (`invalid_input`, `unsupported_format`, `empty_file`,
-/// `too_large`, `cancelled`, `db_error`, `internal_error`, `runtime_unavailable`).
-pub fn error(code: &str, message: impl std::fmt::Display) -> JsValue {
-    let e = js_sys::Error::new(&message.to_string());
-    let _ = Reflect::set(&e, &"code".into(), &JsValue::from_str(code));
-    e.into()
+/// An engine error as a JS `Error` with its stable `code`.
+pub fn js_error(e: EngineError) -> JsValue {
+    let error = js_sys::Error::new(&e.message);
+    let _ = Reflect::set(&error, &"code".into(), &JsValue::from_str(e.code.as_str()));
+    error.into()
 }
 
-/// A store failure as a JS error.
-pub fn db_error(e: impl std::fmt::Display) -> JsValue {
-    error("db_error", e)
+/// An IndexedDB failure (a JS exception or a rejected request) as a `db_error`.
+pub fn idb_error(e: JsValue) -> JsValue {
+    let message = e
+        .as_string()
+        .or_else(|| Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| "IndexedDB failed".into());
+    js_error(EngineError::new(ErrorCode::DbError, message))
 }
 
 /// A serde value as a plain JS object (maps become objects).
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| error("internal_error", e))
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(EngineError::new(ErrorCode::InternalError, e)))
 }
 
 /// Options of a call: an object or `undefined`.
@@ -76,27 +82,17 @@ pub struct JsControl {
     signal: Option<JsValue>,
 }
 
-impl JsControl {
-    /// Whether the signal has fired.
-    pub fn aborted(&self) -> bool {
-        self.signal.as_ref().and_then(|s| Reflect::get(s, &"aborted".into()).ok()).is_some_and(|a| a.is_truthy())
-    }
-
-    /// Report a progress value (`{phase, percent}`) to `onProgress`.
-    pub fn report(&self, progress: &impl serde::Serialize) {
-        if let (Some(f), Ok(v)) = (&self.on_progress, to_js(progress)) {
+impl JobControl for JsControl {
+    /// Report `{phase, percent}` to `onProgress`.
+    fn progress(&mut self, progress: Progress) {
+        if let (Some(f), Ok(v)) = (&self.on_progress, to_js(&progress)) {
             let _ = f.call1(&JsValue::NULL, &v);
         }
     }
-}
 
-impl JobControl for JsControl {
-    fn progress(&mut self, progress: Progress) {
-        self.report(&progress);
-    }
-
+    /// Whether the signal has fired.
     fn is_cancelled(&self) -> bool {
-        self.aborted()
+        self.signal.as_ref().and_then(|s| Reflect::get(s, &"aborted".into()).ok()).is_some_and(|a| a.is_truthy())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Browser bindings of the Selecta core (`wasm-bindgen`): the `Library` class, the same API as
-//! the CLI and the N-API addon (MISSION §4), Promise-based, over an IndexedDB-backed store.
-//! Thin: arguments and results are converted here, the work is `selecta_core`'s.
+//! the CLI and the N-API addon, Promise-based, over an IndexedDB-backed store. Translation
+//! only: arguments, results and errors are converted here; the workflows are the core's
+//! `Engine`.
 //!
 //! ```js
 //! import init, { Library } from "./selecta_wasm.js";

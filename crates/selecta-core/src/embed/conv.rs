@@ -303,7 +303,7 @@ mod tests {
 
     /// Uniform values in [-0.5, 0.5), from the crate's deterministic generator.
     fn values(len: usize, seed: u64) -> Vec<f32> {
-        let mut rng = crate::synth_library::Rng::new(seed);
+        let mut rng = crate::testkit::synth_library::Rng::new(seed);
         (0..len).map(|_| rng.uniform() - 0.5).collect()
     }
 

@@ -215,7 +215,7 @@ mod tests {
 
     /// Log-mel-like values in [0, 4), from the crate's deterministic generator.
     fn noise(len: usize) -> Vec<f32> {
-        let mut rng = crate::synth_library::Rng::new(0x2545_f491);
+        let mut rng = crate::testkit::synth_library::Rng::new(0x2545_f491);
         (0..len).map(|_| 4.0 * rng.uniform()).collect()
     }
 

@@ -22,6 +22,7 @@ pub use frontend::FrontEnd;
 pub use manifest::ModelManifest;
 pub use profile::{Region, SamplingProfile};
 
+use crate::error::{Coded, ErrorCode, into_engine_error};
 use crate::hash::sha256_hex;
 
 /// Why no embedding could be computed.
@@ -40,15 +41,16 @@ pub enum EmbedError {
     Inference(String),
 }
 
-impl EmbedError {
-    /// The API status code of this error.
-    pub fn status(&self) -> &'static str {
+impl Coded for EmbedError {
+    fn code(&self) -> ErrorCode {
         match self {
-            EmbedError::RuntimeUnavailable(_) | EmbedError::Manifest(_) => "runtime_unavailable",
-            EmbedError::Inference(_) => "internal_error",
+            EmbedError::RuntimeUnavailable(_) | EmbedError::Manifest(_) => ErrorCode::RuntimeUnavailable,
+            EmbedError::Inference(_) => ErrorCode::InternalError,
         }
     }
 }
+
+into_engine_error!(EmbedError);
 
 /// A region of the track the embedding looked at, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

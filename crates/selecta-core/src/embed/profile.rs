@@ -1,7 +1,7 @@
-//! Sampling profiles: which parts of a track the embedding looks at (MISSION §2).
+//! Sampling profiles: which parts of a track the embedding looks at.
 //!
-//! - `full`: the whole track, patches with 50 % overlap (accuracy first, seed 001).
-//! - `club_hifi_150s` (seed 004): a 90 s main window from the first strong onset after 10 s,
+//! - `full`: the whole track, patches with 50 % overlap (accuracy first).
+//! - `club_hifi_150s`: a 150-second budget for large libraries — a 90 s main window from the first strong onset after 10 s,
 //!   plus two 30 s tails in the last 30 % of the track at its two most novel, distinct points.
 //!   Tracks of 150 s or less are taken whole.
 //! - `fast`: 30 s around 40 % of the track.
@@ -34,6 +34,9 @@ pub enum SamplingProfile {
 }
 
 impl SamplingProfile {
+    /// Every profile, most accurate first.
+    pub const ALL: [SamplingProfile; 3] = [SamplingProfile::Full, SamplingProfile::ClubHifi150s, SamplingProfile::Fast];
+
     /// Name used in the CLI, the API and the store.
     pub fn name(&self) -> &'static str {
         match self {

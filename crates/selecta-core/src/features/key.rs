@@ -103,6 +103,46 @@ impl Key {
             .sum();
         Some(Key { tonic: (base + accidental).rem_euclid(12) as u8, mode })
     }
+
+    /// Parse a Camelot code (`"8A"` = A minor, `"8B"` = C major; case and spaces ignored).
+    pub fn from_camelot(code: &str) -> Option<Key> {
+        let code = code.trim();
+        let (number, letter) = code.split_at(code.len().checked_sub(1)?);
+        let number: u8 = number.trim().parse().ok().filter(|n| (1..=12).contains(n))?;
+        let mode = match letter.to_ascii_uppercase().as_str() {
+            "A" => Mode::Minor,
+            "B" => Mode::Major,
+            _ => return None,
+        };
+        // Camelot n (major) is the major key (n - 8) * 7 fifths from C; its relative minor is 3
+        // semitones below.
+        let major_pc = ((i32::from(number) - 8) * 7).rem_euclid(12);
+        let tonic = if mode == Mode::Major { major_pc } else { (major_pc + 9) % 12 };
+        Some(Key { tonic: tonic as u8, mode })
+    }
+
+    /// The keys a DJ mixes into without a clash, on the Camelot wheel: the same key, one step
+    /// either way (a fifth up or down), and the relative major/minor.
+    pub fn compatible(&self) -> [Key; 4] {
+        let step =
+            |fifths: i32| Key { tonic: ((i32::from(self.tonic) + 7 * fifths).rem_euclid(12)) as u8, mode: self.mode };
+        let relative = match self.mode {
+            Mode::Major => Key { tonic: (self.tonic + 9) % 12, mode: Mode::Minor },
+            Mode::Minor => Key { tonic: (self.tonic + 3) % 12, mode: Mode::Major },
+        };
+        [*self, step(-1), step(1), relative]
+    }
+
+    /// Whether two keys mix without a clash ([`Key::compatible`]).
+    pub fn is_compatible_with(&self, other: &Key) -> bool {
+        self.compatible().contains(other)
+    }
+}
+
+/// The Camelot codes compatible with `code` ([`Key::compatible`]), or `None` when `code` is not a
+/// Camelot code.
+pub fn compatible_camelot(code: &str) -> Option<Vec<String>> {
+    Some(Key::from_camelot(code)?.compatible().iter().map(Key::camelot).collect())
 }
 
 /// Key with its strength (correlation of the HPCP with the key profile, 0–1).
@@ -203,6 +243,26 @@ pub fn estimate_key(hpcp: &[f32; 12]) -> KeyEstimate {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn camelot_codes_round_trip_and_neighbours_follow_the_wheel() {
+        for tonic in 0..12 {
+            for mode in [Mode::Major, Mode::Minor] {
+                let key = Key { tonic, mode };
+                assert_eq!(Key::from_camelot(&key.camelot()), Some(key), "{}", key.name());
+            }
+        }
+        // Written out from the Camelot wheel: 8A is A minor; its neighbours 7A (D minor) and
+        // 9A (E minor), and its relative 8B (C major).
+        assert_eq!(Key::from_camelot("8a").map(|k| k.name()), Some("A minor".into()));
+        assert_eq!(compatible_camelot("8A"), Some(vec!["8A".into(), "7A".into(), "9A".into(), "8B".into()]));
+        assert_eq!(compatible_camelot("12B"), Some(vec!["12B".into(), "11B".into(), "1B".into(), "12A".into()]));
+        assert_eq!(compatible_camelot("1A"), Some(vec!["1A".into(), "12A".into(), "2A".into(), "1B".into()]));
+        for bad in ["", "A", "13A", "0B", "8C", "x8A"] {
+            assert_eq!(compatible_camelot(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

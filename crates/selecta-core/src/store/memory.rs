@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::{SongVersion, Store};
+use super::{CachedScore, SelectionManifest, SongVersion, Store, TasteStore};
 use crate::embed::TrackEmbedding;
 use crate::error::StoreError;
-use crate::record::{PathEntry, SongFeatures};
-use crate::taste::{CachedScore, Label, SelectionManifest, TasteStore};
+use crate::record::{Label, PathEntry, SongFeatures};
 
 /// A [`Store`] that lives in memory.
 #[derive(Debug, Default, Clone)]
@@ -97,6 +96,10 @@ impl Store for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    fn newest_path_seen_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.paths.values().map(|(_, seen)| *seen).max())
     }
 
     fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError> {

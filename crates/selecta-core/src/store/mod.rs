@@ -1,5 +1,7 @@
-//! Persistence seen from the core: the [`Store`] trait, and [`MemoryStore`], its in-memory
-//! implementation (tests, and the working set of the browser store).
+//! Persistence seen from the core: the [`Store`] trait (features and the path index), the
+//! [`TasteStore`] trait (labels, the taste model's files, the prediction cache), and
+//! [`MemoryStore`], their in-memory implementation (tests, and the working set of the browser
+//! store). Stores only read and write; the rules about what to write live above them.
 //!
 //! The trait is synchronous on purpose: a backend whose writes are asynchronous (IndexedDB)
 //! keeps an in-memory working set, answers reads from it and writes through; the binding awaits
@@ -7,8 +9,10 @@
 //! features must do so atomically (one transaction), so a crash never leaves half a track.
 
 mod memory;
+mod selection;
 
 pub use memory::MemoryStore;
+pub use selection::{CachedScore, SelectionManifest, TasteStore, TrainingGuard};
 
 use crate::embed::{SamplingProfile, TrackEmbedding};
 use crate::error::StoreError;
@@ -58,6 +62,8 @@ pub trait Store {
     fn put_path_entry(&mut self, entry: &PathEntry, seen_ms: i64) -> Result<(), StoreError>;
     /// Mark entries as seen now (one transaction), so that garbage collection keeps them.
     fn touch_path_entries(&mut self, path_keys: &[String], seen_ms: i64) -> Result<(), StoreError>;
+    /// When the most recently seen path entry was seen (`None` for an empty index).
+    fn newest_path_seen_ms(&self) -> Result<Option<i64>, StoreError>;
     /// Drop path entries not seen since `now_ms - ttl_ms`, then the oldest beyond `capacity`.
     /// Returns how many were removed. Features are never removed: they are training samples.
     fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError>;

@@ -1,7 +1,7 @@
-//! The taste API of MISSION §4 — the same calls, statuses and JSON shapes in the CLI, the wasm
+//! The taste API — the same calls, statuses and JSON shapes in the CLI, the wasm
 //! module and the N-API addon: `setSelectionLabels`, `getSelectionLabelSnapshot`,
 //! `resetSelectionSampleChangeCount`, `resetSelectionLabels`, `upsertSongFeatures`,
-//! `trainSelectionGbdt`, `predictSelectionCandidates`. Every rule of seed 001 lives here: the
+//! `trainSelectionGbdt`, `predictSelectionCandidates`. Every taste rule lives here: the
 //! training threshold, no score without a model (never a fallback ranking), the liked-set
 //! snapshot, model revisions, cache keys and purges, and the sample-change counter.
 
@@ -14,11 +14,13 @@ use super::booster::BoostParams;
 use super::labels::{Label, LabelSnapshot, SetLabelsResult, threshold_met};
 use super::model::{MODEL_FILE, MODEL_FORMAT, ModelLoadError, SelectionModel};
 use super::profile::TrackProfile;
-use super::store::{CachedScore, SelectionManifest, TasteStore};
-use super::train::{JobControl, Phase, Progress, TrainMetrics, fit_model, percent};
+use super::train::{TrainMetrics, fit_model};
+use crate::control::{JobControl, Phase, Progress, percent};
 use crate::embed::TrackEmbedding;
+use crate::error::ErrorCode;
 use crate::error::StoreError;
 use crate::record::SongFeatures;
+use crate::store::{CachedScore, SelectionManifest, TasteStore};
 
 /// Candidates scored between two cancellation checks.
 const PREDICT_CHUNK: usize = 4096;
@@ -51,21 +53,6 @@ pub enum PredictStatus {
     Cancelled,
     /// See `errorCode`.
     Failed,
-}
-
-/// Why a call failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// The embedding runtime or model is missing.
-    RuntimeUnavailable,
-    /// The saved model cannot be read: retrain.
-    ModelLoadFailed,
-    /// The store failed.
-    DbError,
-    /// A bug.
-    InternalError,
 }
 
 /// `trainSelectionGbdt`'s result.

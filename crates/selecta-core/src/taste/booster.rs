@@ -13,7 +13,9 @@ use gbdt::decision_tree::{Data, DataVec, DecisionTree, TrainingCache};
 use gbdt::fitness::logit_loss_gradient;
 use serde::{Deserialize, Serialize};
 
-/// Hyper-parameters (seed 001: depth 6–8, 300–600 trees, learning rate 0.03–0.05, subsample 0.8).
+/// Hyper-parameters; the product keeps them within depth 6–8, 300–600 trees, learning rate
+/// 0.03–0.05 and subsample 0.8, the range in which the model neither under- nor overfits a few
+/// hundred labels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BoostParams {
     /// Number of trees.

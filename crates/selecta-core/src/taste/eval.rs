@@ -1,9 +1,9 @@
-//! Offline evaluation of the taste model (MISSION §4): stratified k-fold cross-validation of the
+//! Offline evaluation of the taste model: stratified k-fold cross-validation of the
 //! GBDT and of a cosine-kNN baseline on the same folds. Every labelled track is scored once, by
 //! the model trained on the other folds; the pooled out-of-fold scores are ranked for
 //! Precision/Recall/NDCG@K, and ROC-AUC is reported pooled and as the mean over folds.
 //!
-//! The baseline is the seed's retrieval stage without learning: a track's score is the mean
+//! The baseline is retrieval without learning: a track's score is the mean
 //! cosine similarity (z-scored embeddings) of its 5 nearest liked training tracks.
 
 use serde::Serialize;
@@ -129,7 +129,7 @@ pub fn cross_validate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth_library::SyntheticLibrary;
+    use crate::testkit::synth_library::SyntheticLibrary;
 
     #[test]
     fn cross_validation_separates_a_clear_taste() {

@@ -1,5 +1,5 @@
-//! Liked / disliked / neutral labels, the sample-change counter and the training threshold
-//! (seed 001): neutral is the absence of a label, and only real changes count as samples.
+//! Liked / disliked / neutral labels, the sample-change counter and the training threshold:
+//! neutral is the absence of a label, and only real changes count as samples.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,42 +9,11 @@ pub const MIN_POSITIVES: usize = 20;
 pub const NEGATIVES_PER_POSITIVE: usize = 4;
 /// Real label changes after which the apps retrain automatically.
 pub const AUTO_RETRAIN_CHANGES: u64 = 20;
-/// Quiet period after the last label change before an automatic retraining starts (seed 001
-/// uses 8 s).
+/// Quiet period after the last label change before an automatic retraining starts, so that a
+/// burst of labelling trains once.
 pub const AUTO_RETRAIN_DEBOUNCE_MS: i64 = 8_000;
 
-/// A user's judgement of one track.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Label {
-    /// A positive sample.
-    Liked,
-    /// A negative sample (the only source of negatives: neutral tracks are never sampled).
-    Disliked,
-    /// No judgement: stored as the absence of a row.
-    Neutral,
-}
-
-impl Label {
-    /// Parse `liked`, `disliked` or `neutral` (also `like`, `dislike`, `none`, `clear`).
-    pub fn parse(s: &str) -> Option<Label> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "liked" | "like" | "1" | "+" => Some(Label::Liked),
-            "disliked" | "dislike" | "0" | "-" => Some(Label::Disliked),
-            "neutral" | "none" | "clear" | "" => Some(Label::Neutral),
-            _ => None,
-        }
-    }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Label::Liked => "liked",
-            Label::Disliked => "disliked",
-            Label::Neutral => "neutral",
-        }
-    }
-}
+pub use crate::record::Label;
 
 /// The current labels (`getSelectionLabelSnapshot`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,7 +125,9 @@ mod tests {
     fn labels_parse() {
         assert_eq!(Label::parse("Liked"), Some(Label::Liked));
         assert_eq!(Label::parse("dislike"), Some(Label::Disliked));
-        assert_eq!(Label::parse(""), Some(Label::Neutral));
+        assert_eq!(Label::parse(" none "), Some(Label::Neutral));
+        assert_eq!(Label::parse(""), None, "an empty string is no label");
+        assert_eq!(Label::parse("  "), None);
         assert_eq!(Label::parse("maybe"), None);
     }
 }

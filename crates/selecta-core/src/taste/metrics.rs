@@ -1,4 +1,4 @@
-//! Ranking metrics for the offline taste evaluation (seed 001 §3): Precision@K, Recall@K,
+//! Ranking metrics for the offline taste evaluation : Precision@K, Recall@K,
 //! NDCG@K with binary relevance, ROC-AUC (Mann–Whitney, ties counted half), and stratified
 //! k-fold assignment.
 

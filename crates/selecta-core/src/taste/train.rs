@@ -10,48 +10,8 @@ use super::model::{MODEL_FORMAT, SelectionModel};
 use super::profile::TrackProfile;
 use super::text::Idf;
 use super::vector::{EmbeddingSpace, FEATURE_NAMES, LikedSet};
-
-/// Stage of a long job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    /// Loading features and building feature vectors.
-    Prepare,
-    /// Fitting trees (or scoring, for predictions).
-    Train,
-    /// Writing the model.
-    Save,
-}
-
-/// `progress {phase, percent}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Progress {
-    /// Stage.
-    pub phase: Phase,
-    /// 0–100 within the stage.
-    pub percent: u8,
-}
-
-/// How a caller follows and stops a long job: progress reports, and a cancellation flag that
-/// the job polls between steps (best effort, as seed 001 specifies).
-pub trait JobControl {
-    /// A progress report.
-    fn progress(&mut self, _progress: Progress) {}
-    /// Whether the caller asked to stop.
-    fn is_cancelled(&self) -> bool {
-        false
-    }
-}
-
-/// A job nobody follows or cancels.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoControl;
-
-impl JobControl for NoControl {}
-
-pub(crate) fn percent(done: usize, total: usize) -> u8 {
-    (done * 100).checked_div(total).map_or(100, |p| p.min(100) as u8)
-}
+use crate::control::percent;
+pub use crate::control::{JobControl, NoControl, Phase, Progress};
 
 /// Quality of a fitted model on its own training samples.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,4 +1,4 @@
-//! The taste model's feature vector of a candidate against a liked set (MISSION §4, seed 001):
+//! The taste model's feature vector of a candidate against a liked set :
 //! embedding similarity max / top-5 / top-20 / centroid, Chromaprint SimHash similarity, HPCP
 //! correlation, nearest BPM, key, duration and year, bitrate, RMS, loudness, artist/album match,
 //! genre Jaccard, TF-IDF text similarity, and a `has_*` flag for every optional field.

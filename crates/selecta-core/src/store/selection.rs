@@ -1,15 +1,15 @@
 //! [`TasteStore`]: what the taste model persists beside the features — labels and the change
 //! counter (`selection_labels.db`), the model file and its manifest (`models/selection/`), and
-//! the prediction cache (`song_prediction_cache`). The rules live in [`super::api`]; a store
+//! the prediction cache (`song_prediction_cache`). The rules live in `taste::api`; a store
 //! only reads and writes, each write atomic.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::labels::Label;
+use super::Store;
 use crate::error::StoreError;
-use crate::store::Store;
+use crate::record::Label;
 
 /// `models/selection/manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,4 +81,14 @@ pub trait TasteStore: Store {
     fn purge_cache_for_song(&mut self, song_id: &str) -> Result<usize, StoreError>;
     /// Drop the whole cache.
     fn clear_cache(&mut self) -> Result<(), StoreError>;
+
+    /// Hold the library's training lock until the returned guard drops: one training at a time
+    /// per library, across processes where the backend can. A store used by one caller at a
+    /// time needs none.
+    fn training_lock(&self) -> Result<TrainingGuard, StoreError> {
+        Ok(Box::new(()))
+    }
 }
+
+/// Held while a training runs ([`TasteStore::training_lock`]).
+pub type TrainingGuard = Box<dyn Send>;

@@ -1,7 +1,8 @@
-//! Incremental ingest decisions (seed 001's path index, seed 004's incremental scan): given
-//! what the store knows, does a file need decoding? A file is unchanged when its path, size and
-//! mtime match the index and its features are current; a file whose bytes are already known
-//! (a rename or a move) reuses its song without decoding. Reading files is the caller's job.
+//! The path index seen from the ingest: given what the store knows, does a file need decoding?
+//! A file is unchanged when its path, size and mtime match the index and its features are
+//! current; a file whose bytes are already known (a rename or a move) reuses its song without
+//! decoding. Reading files is the caller's job. Also the index's clean-up policy: entries not
+//! seen for [`PATH_INDEX_TTL_MS`] or beyond [`PATH_INDEX_CAPACITY`] are dropped.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,9 +12,15 @@ use crate::error::StoreError;
 use crate::record::PathEntry;
 use crate::store::Store;
 
-/// Snapshot of the store's index, loaded once per ingest run.
+/// Path-index entries not seen for this long are dropped: they only cost a re-hash of a file
+/// that still exists, while entries of deleted files would otherwise pile up forever.
+pub const PATH_INDEX_TTL_MS: i64 = 90 * 24 * 3600 * 1000;
+/// Upper bound of the path index (ten times a large DJ library).
+pub const PATH_INDEX_CAPACITY: usize = 500_000;
+
+/// Snapshot of the store's path index and track versions, loaded once per ingest run.
 #[derive(Debug, Default)]
-pub struct LibraryIndex {
+pub struct PathIndex {
     by_path: HashMap<String, PathEntry>,
     current_by_file_hash: HashMap<String, String>,
     current_songs: HashMap<String, String>,
@@ -22,7 +29,7 @@ pub struct LibraryIndex {
     wanted_embedding: Option<(String, SamplingProfile)>,
 }
 
-impl LibraryIndex {
+impl PathIndex {
     /// Load the path index and the version summary of every track. `wanted_embedding` is the
     /// (model version, profile) the run will produce, when a model is available.
     pub fn load(store: &dyn Store, wanted_embedding: Option<(String, SamplingProfile)>) -> Result<Self, StoreError> {
@@ -63,10 +70,33 @@ impl LibraryIndex {
         self.wanted_embedding.is_some() && !self.embedded.contains(song_id)
     }
 
+    /// The entry stored for a path key.
+    pub fn entry(&self, path_key: &str) -> Option<&PathEntry> {
+        self.by_path.get(path_key)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = &PathEntry> {
+        self.by_path.values()
+    }
+
     /// Record a newly stored track so later files in the same run see it.
     pub fn note_song(&mut self, song_id: &str, file_hash: &str) {
         self.current_by_file_hash.insert(file_hash.to_string(), song_id.to_string());
         self.current_songs.insert(song_id.to_string(), file_hash.to_string());
+    }
+
+    /// Record a committed file: its path entry, its song's current features and, when the
+    /// stored `embedding` (model version, profile) is the wanted one, that the song has it.
+    pub fn note_file(&mut self, entry: &PathEntry, embedding: Option<(&str, SamplingProfile)>) {
+        self.note_song(&entry.song_id, &entry.file_hash);
+        if let (Some((model, profile)), Some((have, have_profile))) = (&self.wanted_embedding, embedding)
+            && model == have
+            && *profile == have_profile
+        {
+            self.embedded.insert(entry.song_id.clone());
+        }
+        self.by_path.insert(entry.path_key.clone(), entry.clone());
     }
 }
 
@@ -98,7 +128,7 @@ mod tests {
             file_hash: "h".into(),
         };
         store.put_path_entry(&entry, 0).expect("put");
-        let index = LibraryIndex::load(&store, None).expect("load");
+        let index = PathIndex::load(&store, None).expect("load");
         // Path entry without features is not enough.
         assert!(index.unchanged("a.wav", 10, 5).is_none());
         let mut index = index;

@@ -1,0 +1,346 @@
+//! Analysis of one file through the engine, in the steps every front end needs:
+//! [`Engine::begin_file`] decides from the path, size and mtime alone whether the file must be
+//! read (an unchanged file is answered without a byte read); a [`PendingFile`] turns the bytes
+//! into a [`ProcessedFile`] — in one call, or step by step through a [`FileJob`] so that a
+//! front end can report progress, yield to its event loop and stop part-way — without touching
+//! the store, so many files can be processed at once on other threads; [`Engine::commit_file`]
+//! stores the result. [`Engine::analyze_file`] runs the whole sequence for a caller that holds
+//! the bytes and may block. [`ScanReport`] counts a folder scan's outcome.
+
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Engine, ModelState};
+use crate::analyze::{AnalysisProgress, AnalyzeOptions};
+use crate::control::JobControl;
+use crate::embed::Embedder;
+use crate::error::{EngineError, ErrorCode};
+use crate::ingest::{self, Plan, ProcessJob, Processed};
+use crate::path_index::{PathIndex, path_key};
+use crate::store::TasteStore;
+
+/// What a file needs, decided without reading it ([`Engine::begin_file`]).
+#[derive(Debug)]
+pub enum Begun {
+    /// Same path, size and mtime as stored, with current features: nothing to read.
+    Unchanged {
+        /// The normalised path key.
+        key: String,
+        /// Its song.
+        song_id: String,
+    },
+    /// The file must be read and processed.
+    Pending(PendingFile),
+}
+
+/// A file to read and process. It owns what processing needs (a handle on the path index, the
+/// model, the options), so it can move to another thread while the engine commits other files.
+#[derive(Debug)]
+pub struct PendingFile {
+    path: String,
+    key: String,
+    size: u64,
+    mtime_ms: i64,
+    embed_only: bool,
+    options: AnalyzeOptions,
+    index: Arc<RwLock<PathIndex>>,
+    embedder: Option<Arc<Embedder>>,
+}
+
+/// A file being processed step by step ([`PendingFile::start`]).
+#[derive(Debug)]
+pub struct FileJob<'a> {
+    file: &'a PendingFile,
+    job: ProcessJob<'a>,
+}
+
+/// A processed file, ready to commit.
+#[derive(Debug)]
+pub struct ProcessedFile {
+    path: String,
+    key: String,
+    size: u64,
+    mtime_ms: i64,
+    processed: Processed,
+}
+
+/// What committing a file did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The path as the caller gave it.
+    pub path: String,
+    /// The normalised path key.
+    pub key: String,
+    /// The file's song.
+    pub song_id: String,
+    /// New features (or a new embedding) were stored.
+    pub analyzed: bool,
+    /// A new embedding was stored.
+    pub embedded: bool,
+    /// Inference failed while every other feature was stored.
+    pub embedding_error: Option<String>,
+}
+
+/// `analyzed` or `unchanged`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Features or an embedding were computed and stored.
+    Analyzed,
+    /// Nothing new was computed (unchanged, renamed or moved).
+    Unchanged,
+}
+
+/// `analyzeFile`'s result: `{status, songId, features, embeddingError?}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileResult {
+    /// What happened.
+    pub status: FileStatus,
+    /// The file's song.
+    pub song_id: String,
+    /// The song's features in the public JSON shape.
+    pub features: Option<Value>,
+    /// Why the embedding is missing, when inference failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_error: Option<String>,
+}
+
+impl<S: TasteStore> Engine<S> {
+    /// Decide what the file at `path` (relative to the library) needs from its size and mtime
+    /// alone. A size over the limit is refused before a byte is read.
+    pub fn begin_file(&self, path: &str, size: u64, mtime_ms: i64) -> Result<Begun, EngineError> {
+        let options = AnalyzeOptions { profile: self.profile, ..AnalyzeOptions::default() };
+        options.limits.check_size(size).map_err(|e| EngineError::from(e).context(path))?;
+        let key = path_key(path);
+        let plan = ingest::plan(&*self.index()?, &key, size, mtime_ms);
+        Ok(match plan {
+            Plan::Unchanged { song_id } => Begun::Unchanged { key, song_id },
+            Plan::EmbedOnly | Plan::Analyse => Begun::Pending(PendingFile {
+                path: path.to_string(),
+                key,
+                size,
+                mtime_ms,
+                embed_only: plan == Plan::EmbedOnly,
+                options,
+                index: Arc::clone(&self.index),
+                embedder: self.embedder.clone(),
+            }),
+        })
+    }
+
+    /// Answer an unchanged file: mark its path seen and return its stored features.
+    pub fn unchanged_file(&mut self, key: &str, song_id: &str, now_ms: i64) -> Result<FileResult, EngineError> {
+        self.touch_paths(std::slice::from_ref(&key.to_string()), now_ms)?;
+        Ok(FileResult {
+            status: FileStatus::Unchanged,
+            song_id: song_id.to_string(),
+            features: self.song_json(song_id, Some(key))?,
+            embedding_error: None,
+        })
+    }
+
+    /// Mark path keys as seen now (one transaction), so the clean-up policy keeps them.
+    pub fn touch_paths(&mut self, keys: &[String], now_ms: i64) -> Result<(), EngineError> {
+        Ok(self.store.touch_path_entries(keys, now_ms)?)
+    }
+
+    /// Store a processed file and its path entry (each write atomic); later files see it.
+    pub fn commit_file(&mut self, file: ProcessedFile, now_ms: i64) -> Result<Committed, EngineError> {
+        let ProcessedFile { path, key, size, mtime_ms, processed } = file;
+        let c = ingest::commit(&mut self.store, &processed, &key, size, mtime_ms, now_ms)
+            .map_err(|e| EngineError::from(e).context(&path))?;
+        self.index_mut()?.note_file(&c.entry, processed.new_embedding());
+        Ok(Committed {
+            path,
+            key,
+            song_id: c.song_id,
+            analyzed: c.analyzed,
+            embedded: c.embedded,
+            embedding_error: processed.embedding_error.map(|e| e.to_string()),
+        })
+    }
+
+    /// The result of a committed file, with its stored features.
+    pub fn file_result(&self, committed: Committed) -> Result<FileResult, EngineError> {
+        Ok(FileResult {
+            status: if committed.analyzed { FileStatus::Analyzed } else { FileStatus::Unchanged },
+            features: self.song_json(&committed.song_id, Some(&committed.key))?,
+            song_id: committed.song_id,
+            embedding_error: committed.embedding_error,
+        })
+    }
+
+    /// Analyse one file whose bytes are in hand, start to finish: plan, process with progress
+    /// and cancellation, commit. `size` defaults to the bytes' length. A cancelled analysis
+    /// writes nothing.
+    pub fn analyze_file(
+        &mut self,
+        path: &str,
+        bytes: Vec<u8>,
+        size: Option<u64>,
+        mtime_ms: i64,
+        now_ms: i64,
+        control: &mut dyn JobControl,
+    ) -> Result<FileResult, EngineError> {
+        let size = size.unwrap_or(bytes.len() as u64);
+        match self.begin_file(path, size, mtime_ms)? {
+            Begun::Unchanged { key, song_id } => self.unchanged_file(&key, &song_id, now_ms),
+            Begun::Pending(file) => {
+                let processed = file.run(bytes, control)?;
+                let committed = self.commit_file(processed, now_ms)?;
+                self.file_result(committed)
+            }
+        }
+    }
+}
+
+impl PendingFile {
+    /// The path as the caller gave it.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The normalised path key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn failed(&self, e: impl Into<EngineError>) -> EngineError {
+        e.into().context(&self.path)
+    }
+
+    /// Hash the bytes and prepare the work they need, run by [`FileJob::step`].
+    pub fn start(&self, bytes: Vec<u8>) -> Result<FileJob<'_>, EngineError> {
+        let index = self
+            .index
+            .read()
+            .map_err(|_| EngineError::new(ErrorCode::InternalError, "the path index lock is poisoned"))?;
+        let name = self.path.rsplit(['/', '\\']).next();
+        let job = ingest::start(&index, bytes, name, self.embed_only, &self.options, self.embedder.as_deref())
+            .map_err(|e| self.failed(e))?;
+        Ok(FileJob { file: self, job })
+    }
+
+    /// Process the bytes to the end, reporting progress and stopping (with `cancelled`, nothing
+    /// written) when `control` asks between two steps.
+    pub fn run(&self, bytes: Vec<u8>, control: &mut dyn JobControl) -> Result<ProcessedFile, EngineError> {
+        if control.is_cancelled() {
+            return Err(EngineError::cancelled(&self.path));
+        }
+        let mut job = self.start(bytes)?;
+        loop {
+            if let Some(done) = job.step()? {
+                return Ok(done);
+            }
+            control.progress(job.progress());
+            if control.is_cancelled() {
+                return Err(EngineError::cancelled(&self.path));
+            }
+        }
+    }
+}
+
+impl FileJob<'_> {
+    /// Where the job stands (`percent` covers the whole file).
+    pub fn progress(&self) -> AnalysisProgress {
+        self.job.progress()
+    }
+
+    /// Do one bounded piece of work (a few seconds of audio, or one model patch); the
+    /// processed file once the last piece is done.
+    pub fn step(&mut self) -> Result<Option<ProcessedFile>, EngineError> {
+        let Some(processed) = self.job.step().map_err(|e| self.file.failed(e))? else { return Ok(None) };
+        let f = self.file;
+        Ok(Some(ProcessedFile {
+            path: f.path.clone(),
+            key: f.key.clone(),
+            size: f.size,
+            mtime_ms: f.mtime_ms,
+            processed,
+        }))
+    }
+}
+
+/// One file a scan could not analyse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileFailure {
+    /// The file.
+    pub path: String,
+    /// Why, in words.
+    pub error: String,
+}
+
+/// The embedding's part of a scan report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbeddingReport {
+    /// The model's state.
+    #[serde(flatten)]
+    pub model: ModelState,
+    /// Tracks whose embedding was (re)computed in this scan.
+    pub embedded: usize,
+}
+
+/// What a folder scan did (`selecta analyze --json`): moved and renamed files count as
+/// `unchanged`; files whose embedding alone was recomputed count as `analyzed`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanReport {
+    /// Audio files found.
+    pub scanned: usize,
+    /// Files whose features or embedding were computed.
+    pub analyzed: usize,
+    /// Files with nothing new.
+    pub unchanged: usize,
+    /// Files that could not be analysed, sorted by path.
+    pub failed: Vec<FileFailure>,
+    /// The embedding model in this scan.
+    pub embedding: EmbeddingReport,
+}
+
+impl ScanReport {
+    /// An empty report for `scanned` files.
+    pub fn new(scanned: usize, model: ModelState) -> Self {
+        Self {
+            scanned,
+            analyzed: 0,
+            unchanged: 0,
+            failed: Vec::new(),
+            embedding: EmbeddingReport { model, embedded: 0 },
+        }
+    }
+
+    /// A file answered without reading.
+    pub fn add_unchanged(&mut self) {
+        self.unchanged += 1;
+    }
+
+    /// A file that failed.
+    pub fn add_failure(&mut self, path: impl Into<String>, error: impl std::fmt::Display) {
+        self.failed.push(FileFailure { path: path.into(), error: error.to_string() });
+    }
+
+    /// A committed file.
+    pub fn add_committed(&mut self, c: &Committed) {
+        if c.analyzed {
+            self.analyzed += 1;
+        } else {
+            self.unchanged += 1;
+        }
+        if c.embedded {
+            self.embedding.embedded += 1;
+        }
+        if let Some(e) = &c.embedding_error {
+            tracing::warn!("{}: {e}", c.path);
+            self.embedding.model.error.get_or_insert_with(|| e.clone());
+        }
+    }
+
+    /// Sort the failures by path.
+    pub fn finish(mut self) -> Self {
+        self.failed.sort_by(|a, b| a.path.cmp(&b.path));
+        self
+    }
+}

@@ -1,0 +1,392 @@
+//! The engine: one facade over a library that every front end (the CLI, the wasm module, the
+//! N-API addon, later the HTTP service) translates. It owns the store, the path index, the
+//! embedding model and the sampling profile, and offers every workflow a front end runs:
+//! step-wise analysis with progress and cancellation ([`analysis`]), songs and their JSON,
+//! labels, training and prediction with the training lock, library export and import, the
+//! path-index clean-up policy, and the rules a user interface shows ([`rules`]).
+//!
+//! Front ends convert arguments and results and supply what the core has no access to: bytes
+//! read from files, the clock (`now_ms` arguments), threads. Every failure is an
+//! [`EngineError`] with an [`ErrorCode`](crate::ErrorCode); batch results carry per-item errors
+//! as data.
+
+pub mod analysis;
+pub mod rules;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bundle::{self, ImportSummary};
+use crate::control::JobControl;
+use crate::embed::{EmbedError, Embedder, ModelManifest, SamplingProfile};
+use crate::error::{EngineError, ErrorCode};
+use crate::path_index::{PATH_INDEX_CAPACITY, PATH_INDEX_TTL_MS, PathIndex, path_key};
+use crate::record::{Label, SongFeatures};
+use crate::store::TasteStore;
+use crate::taste::{self, LabelSnapshot, PredictOutcome, SetLabelsResult, TrainOutcome, TrainStatus};
+
+pub use analysis::{Begun, Committed, FileJob, FileResult, FileStatus, PendingFile, ProcessedFile, ScanReport};
+pub use rules::{Rules, rules};
+
+/// Whether tracks get an embedding in this session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddingStatus {
+    /// A verified model is loaded.
+    Ok,
+    /// No model, or a missing or altered one: every other feature is still computed.
+    RuntimeUnavailable,
+}
+
+/// The embedding model's state (`embedding` in `selecta analyze --json`, without the count).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelState {
+    /// `ok` or `runtime_unavailable`.
+    pub status: EmbeddingStatus,
+    /// The loaded model's version.
+    pub model_version: Option<String>,
+    /// The sampling profile new embeddings use.
+    pub profile: &'static str,
+    /// Why the model is unavailable.
+    pub error: Option<String>,
+}
+
+/// One stored path with its song (`listSongs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SongRow {
+    /// Path relative to the library.
+    pub path: String,
+    /// Its song.
+    pub song_id: String,
+    /// The song's features in the public JSON shape.
+    pub features: Value,
+}
+
+/// What labelling did (`selecta label --json`, without the per-file errors the CLI adds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelOutcome {
+    /// Distinct tracks labelled.
+    pub total: usize,
+    /// Tracks whose label really changed.
+    pub changed: usize,
+    /// The counter after the call (0 after an automatic retraining).
+    pub sample_change_count: u64,
+    /// What the call added to the counter.
+    pub sample_change_delta: u64,
+    /// Liked tracks now.
+    pub positives: usize,
+    /// Disliked tracks now.
+    pub negatives: usize,
+    /// The automatic retraining, when one was due.
+    pub auto_train: Option<TrainOutcome>,
+}
+
+/// A library: store, path index, embedding model and sampling profile.
+pub struct Engine<S> {
+    store: S,
+    /// Shared with analyses in flight, which read it when they hash their file.
+    index: Arc<RwLock<PathIndex>>,
+    /// Shared with analyses in flight, so a model loaded meanwhile does not pull it from under them.
+    embedder: Option<Arc<Embedder>>,
+    /// Why there is no embedder.
+    model_error: Option<EmbedError>,
+    /// The model's tag names, for `topTags` (also known without a loaded model).
+    tag_names: Vec<String>,
+    profile: SamplingProfile,
+}
+
+impl<S> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("profile", &self.profile)
+            .field("model", &self.embedder.as_ref().map(|e| e.manifest().model_version.clone()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: TasteStore> Engine<S> {
+    /// Open a library over `store`: apply the path-index clean-up policy and load the index.
+    /// No embedding model yet ([`Engine::set_model`]).
+    ///
+    /// The policy: entries not seen within [`PATH_INDEX_TTL_MS`] of the library's most recent
+    /// sighting (or of `now_ms`, if earlier) are dropped, then the oldest beyond
+    /// [`PATH_INDEX_CAPACITY`]. Measuring from the last sighting rather than the clock means a
+    /// library left alone for months loses nothing: only files that scans kept missing while
+    /// the library was in use are forgotten (and they cost only a re-hash if they return).
+    pub fn open(mut store: S, profile: SamplingProfile, now_ms: i64) -> Result<Self, EngineError> {
+        let reference = store.newest_path_seen_ms()?.map_or(now_ms, |newest| newest.min(now_ms));
+        let collected = store.gc_path_entries(reference, PATH_INDEX_TTL_MS, PATH_INDEX_CAPACITY)?;
+        if collected > 0 {
+            tracing::info!(collected, "path index garbage-collected");
+        }
+        let model_error = Some(EmbedError::RuntimeUnavailable("no embedding model loaded".into()));
+        let mut engine = Self {
+            store,
+            index: Arc::new(RwLock::new(PathIndex::default())),
+            embedder: None,
+            model_error,
+            tag_names: Vec::new(),
+            profile,
+        };
+        engine.reload_index()?;
+        Ok(engine)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, for a front end's own bookkeeping (e.g. the browser store's write journal).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// The sampling profile new embeddings use.
+    pub fn profile(&self) -> SamplingProfile {
+        self.profile
+    }
+
+    /// Use a loaded model, or record why there is none (`runtime_unavailable`: analysis goes on
+    /// without embeddings).
+    pub fn set_model(&mut self, model: Result<Embedder, EmbedError>) -> Result<(), EngineError> {
+        match model {
+            Ok(embedder) => {
+                self.tag_names = embedder.manifest().tag_names.clone();
+                self.embedder = Some(Arc::new(embedder));
+                self.model_error = None;
+            }
+            Err(e) => {
+                tracing::warn!("{e}; analysing without embeddings");
+                self.embedder = None;
+                self.model_error = Some(e);
+            }
+        }
+        self.reload_index()
+    }
+
+    /// Load a model from its manifest and bytes (verified by SHA-256); an error leaves the
+    /// current model in place.
+    pub fn load_model(&mut self, manifest: &[u8], model: &[u8]) -> Result<(), EngineError> {
+        let embedder = Embedder::load(manifest, Some(model))?;
+        self.set_model(Ok(embedder))
+    }
+
+    /// The model's state.
+    pub fn model_state(&self) -> ModelState {
+        ModelState {
+            status: if self.embedder.is_some() { EmbeddingStatus::Ok } else { EmbeddingStatus::RuntimeUnavailable },
+            model_version: self.embedder.as_ref().map(|e| e.manifest().model_version.clone()),
+            profile: self.profile.name(),
+            error: self.model_error.as_ref().map(ToString::to_string),
+        }
+    }
+
+    /// Name the tags of stored embeddings after a model's manifest without loading the model
+    /// (a read-only caller that shows features).
+    pub fn use_manifest_tags(&mut self, manifest_json: &[u8]) -> Result<(), EngineError> {
+        let manifest: ModelManifest = serde_json::from_slice(manifest_json)
+            .map_err(|e| EngineError::from(EmbedError::Manifest(e.to_string())))?;
+        self.tag_names = manifest.tag_names;
+        Ok(())
+    }
+
+    /// The model's tag names (for `topTags`).
+    pub fn tag_names(&self) -> &[String] {
+        &self.tag_names
+    }
+
+    /// A record in the public JSON shape.
+    pub fn features_json(&self, features: &SongFeatures, path: Option<&str>) -> Value {
+        features.to_json(path, self.tag_names())
+    }
+
+    fn index(&self) -> Result<RwLockReadGuard<'_, PathIndex>, EngineError> {
+        self.index.read().map_err(|_| EngineError::new(ErrorCode::InternalError, "the path index lock is poisoned"))
+    }
+
+    fn index_mut(&self) -> Result<RwLockWriteGuard<'_, PathIndex>, EngineError> {
+        self.index.write().map_err(|_| EngineError::new(ErrorCode::InternalError, "the path index lock is poisoned"))
+    }
+
+    /// Load the path index and track versions again from the store (after an import or a new
+    /// model).
+    fn reload_index(&mut self) -> Result<(), EngineError> {
+        let wanted = self.embedder.as_ref().map(|e| (e.manifest().model_version.clone(), self.profile));
+        let fresh = PathIndex::load(&self.store, wanted)?;
+        *self.index_mut()? = fresh;
+        Ok(())
+    }
+
+    /// The song stored for a path relative to the library.
+    pub fn song_for_path(&self, relative_path: &str) -> Result<Option<String>, EngineError> {
+        Ok(self.index()?.entry(&path_key(relative_path)).map(|e| e.song_id.clone()))
+    }
+
+    /// The stored features of a song.
+    pub fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, EngineError> {
+        Ok(self.store.song_features(song_id)?)
+    }
+
+    /// The stored features of a song in the public JSON shape, or `None`.
+    pub fn song_json(&self, song_id: &str, path: Option<&str>) -> Result<Option<Value>, EngineError> {
+        Ok(self.song_features(song_id)?.map(|f| self.features_json(&f, path)))
+    }
+
+    /// Every stored path with its song and features, sorted by path (paths whose song has no
+    /// features are left out).
+    pub fn list_songs(&self) -> Result<Vec<SongRow>, EngineError> {
+        let mut entries = self.store.path_entries()?;
+        entries.sort_by(|a, b| a.path_key.cmp(&b.path_key));
+        let mut rows = Vec::with_capacity(entries.len());
+        for e in entries {
+            if let Some(features) = self.song_json(&e.song_id, Some(&e.file_path))? {
+                rows.push(SongRow { path: e.file_path, song_id: e.song_id, features });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A path for every song that has one (the first in path order), by song.
+    pub fn song_paths(&self) -> Result<HashMap<String, String>, EngineError> {
+        let mut paths: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for e in self.store.path_entries()? {
+            paths.insert(e.path_key, (e.song_id, e.file_path));
+        }
+        let mut by_song = HashMap::new();
+        for (song_id, path) in paths.into_values() {
+            by_song.entry(song_id).or_insert(path);
+        }
+        Ok(by_song)
+    }
+
+    /// Songs with a path that carry no label, sorted: the default prediction candidates.
+    pub fn unlabelled_songs(&self) -> Result<Vec<String>, EngineError> {
+        let labelled = self.store.labels()?;
+        let mut ids: Vec<String> = self.song_paths()?.into_keys().filter(|id| !labelled.contains_key(id)).collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// `setSelectionLabels(songIds, "liked" | "disliked" | "neutral")`.
+    pub fn set_selection_labels(
+        &mut self,
+        song_ids: &[String],
+        label: &str,
+        now_ms: i64,
+    ) -> Result<SetLabelsResult, EngineError> {
+        let label = parse_label(label)?;
+        Ok(taste::set_selection_labels(&mut self.store, song_ids, label, now_ms)?)
+    }
+
+    /// Label groups of songs, then retrain when the labels call for it (`auto_train`: 20 real
+    /// changes since the last training and the threshold holds). A one-shot caller such as the
+    /// CLI is its own debounce; a long-running one debounces with `taste::RetrainDebounce`.
+    pub fn label_songs(
+        &mut self,
+        groups: &[(Label, Vec<String>)],
+        auto_train: bool,
+        now_ms: i64,
+        control: &mut dyn JobControl,
+    ) -> Result<LabelOutcome, EngineError> {
+        let (mut total, mut changed, mut delta) = (0, 0, 0);
+        for (label, ids) in groups.iter().filter(|(_, ids)| !ids.is_empty()) {
+            let r = taste::set_selection_labels(&mut self.store, ids, *label, now_ms)?;
+            total += r.total;
+            changed += r.changed;
+            delta += r.sample_change_delta;
+        }
+        let snapshot = self.get_selection_label_snapshot()?;
+        let auto_train = if auto_train && taste::auto_retrain_due(&snapshot) {
+            Some(self.train_selection_gbdt(&snapshot.positive_ids, &snapshot.negative_ids, now_ms, control)?)
+        } else {
+            None
+        };
+        let retrained = auto_train.as_ref().is_some_and(|t| t.status == TrainStatus::Trained);
+        Ok(LabelOutcome {
+            total,
+            changed,
+            sample_change_count: if retrained { 0 } else { snapshot.sample_change_count },
+            sample_change_delta: delta,
+            positives: snapshot.positive_ids.len(),
+            negatives: snapshot.negative_ids.len(),
+            auto_train,
+        })
+    }
+
+    /// `getSelectionLabelSnapshot()`.
+    pub fn get_selection_label_snapshot(&self) -> Result<LabelSnapshot, EngineError> {
+        Ok(taste::get_selection_label_snapshot(&self.store)?)
+    }
+
+    /// `resetSelectionSampleChangeCount()`.
+    pub fn reset_selection_sample_change_count(&mut self) -> Result<u64, EngineError> {
+        Ok(taste::reset_selection_sample_change_count(&mut self.store)?)
+    }
+
+    /// `resetSelectionLabels()`: labels, model, cache and revision are cleared.
+    pub fn reset_selection_labels(&mut self) -> Result<bool, EngineError> {
+        Ok(taste::reset_selection_labels(&mut self.store)?)
+    }
+
+    /// `trainSelectionGbdt(positiveIds, negativeIds)`, holding the library's training lock.
+    pub fn train_selection_gbdt(
+        &mut self,
+        positive_ids: &[String],
+        negative_ids: &[String],
+        now_ms: i64,
+        control: &mut dyn JobControl,
+    ) -> Result<TrainOutcome, EngineError> {
+        let _lock = self.store.training_lock()?;
+        Ok(taste::train_selection_gbdt(&mut self.store, positive_ids, negative_ids, now_ms, control))
+    }
+
+    /// Train on the current labels (`selecta train`).
+    pub fn train_on_labels(&mut self, now_ms: i64, control: &mut dyn JobControl) -> Result<TrainOutcome, EngineError> {
+        let snapshot = self.get_selection_label_snapshot()?;
+        self.train_selection_gbdt(&snapshot.positive_ids, &snapshot.negative_ids, now_ms, control)
+    }
+
+    /// `predictSelectionCandidates(candidateIds, topK)` (`top_k` 0 = all).
+    pub fn predict_selection_candidates(
+        &mut self,
+        candidate_ids: &[String],
+        top_k: usize,
+        now_ms: i64,
+        control: &mut dyn JobControl,
+    ) -> PredictOutcome {
+        taste::predict_selection_candidates(&mut self.store, candidate_ids, top_k, now_ms, control)
+    }
+
+    /// `exportLibrary()`: the whole library as one file.
+    pub fn export_library(&self) -> Result<Vec<u8>, EngineError> {
+        Ok(bundle::export_library(&self.store)?)
+    }
+
+    /// `importLibrary(bytes)`: a damaged file is refused before anything is written.
+    pub fn import_library(&mut self, bytes: &[u8], now_ms: i64) -> Result<ImportSummary, EngineError> {
+        let summary = bundle::import_library(&mut self.store, bytes, now_ms)?;
+        self.reload_index()?;
+        Ok(summary)
+    }
+}
+
+/// A label from its name; an empty string is not neutral but an error.
+pub fn parse_label(label: &str) -> Result<Label, EngineError> {
+    Label::parse(label)
+        .ok_or_else(|| EngineError::invalid_input(format!("label {label:?} is not liked, disliked or neutral")))
+}
+
+/// A sampling profile from its name.
+pub fn parse_profile(name: &str) -> Result<SamplingProfile, EngineError> {
+    SamplingProfile::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = SamplingProfile::ALL.iter().map(|p| p.name()).collect();
+        EngineError::invalid_input(format!("unknown profile {name:?} ({})", known.join(", ")))
+    })
+}

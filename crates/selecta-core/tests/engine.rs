@@ -1,0 +1,206 @@
+//! The engine facade on the in-memory store: the analysis workflow (unchanged files answered
+//! without their bytes, renames reusing their song, size limits before reading, cancellation
+//! without writes, step-wise jobs equal to one call), the path-index clean-up at open, label
+//! parsing and automatic retraining, and import refreshing the path index.
+
+use selecta_core::control::{JobControl, NoControl, Progress};
+use selecta_core::embed::SamplingProfile;
+use selecta_core::engine::{Begun, FileStatus, parse_label};
+use selecta_core::features::{Key, Mode};
+use selecta_core::path_index::PATH_INDEX_TTL_MS;
+use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
+use selecta_core::testkit::synth_library::SyntheticLibrary;
+use selecta_core::{Engine, ErrorCode, Label, MemoryStore, PathEntry, Store, TasteStore};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+fn track(bpm: f32, tonic: u8, seed: u64) -> Vec<u8> {
+    track_of(6.0, bpm, tonic, seed)
+}
+
+fn track_of(seconds: f32, bpm: f32, tonic: u8, seed: u64) -> Vec<u8> {
+    let mut spec = SynthSpec::new(bpm, Key { tonic, mode: Mode::Minor });
+    spec.seconds = seconds;
+    spec.seed = seed;
+    wav_bytes(&render(&spec), spec.sample_rate, 1)
+}
+
+fn engine() -> Engine<MemoryStore> {
+    Engine::open(MemoryStore::new(), SamplingProfile::Fast, 1_000).expect("opens")
+}
+
+#[test]
+fn an_unchanged_file_is_answered_without_its_bytes_and_a_renamed_one_reuses_its_song() {
+    let mut e = engine();
+    let bytes = track(124.0, 9, 1);
+    let size = bytes.len() as u64;
+    let first = e.analyze_file("crate/a.wav", bytes.clone(), None, 5, 10, &mut NoControl).expect("analysed");
+    assert_eq!(first.status, FileStatus::Analyzed);
+    let features = first.features.expect("features");
+    assert_eq!(features["songId"], first.song_id.as_str());
+    assert_eq!(features["path"], "crate/a.wav");
+
+    // Same path, size and mtime: the plan answers from the index, so bytes that are not audio
+    // at all cannot matter.
+    let again =
+        e.analyze_file("crate/a.wav", b"not audio".to_vec(), Some(size), 5, 20, &mut NoControl).expect("unchanged");
+    assert_eq!((again.status, again.song_id.as_str()), (FileStatus::Unchanged, first.song_id.as_str()));
+
+    // The same bytes under another path (a move): hashed, not decoded; the same song.
+    let moved = e.analyze_file("other\\b.wav", bytes, None, 7, 30, &mut NoControl).expect("moved");
+    assert_eq!((moved.status, moved.song_id.as_str()), (FileStatus::Unchanged, first.song_id.as_str()));
+    let rows = e.list_songs().expect("list");
+    let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["crate/a.wav", "other/b.wav"], "path keys are normalised and sorted");
+    assert_eq!(e.song_for_path("./other/b.wav").expect("lookup"), Some(first.song_id.clone()));
+}
+
+#[test]
+fn a_changed_file_is_analysed_again() {
+    let mut e = engine();
+    let a = e.analyze_file("a.wav", track(124.0, 9, 1), None, 5, 10, &mut NoControl).expect("first");
+    let b = e.analyze_file("a.wav", track(98.0, 2, 2), None, 6, 20, &mut NoControl).expect("edited");
+    assert_eq!(b.status, FileStatus::Analyzed);
+    assert_ne!(a.song_id, b.song_id, "other audio, other song");
+    assert_eq!(e.song_for_path("a.wav").expect("lookup"), Some(b.song_id));
+}
+
+#[test]
+fn a_file_over_the_limit_is_refused_before_reading_and_bad_audio_names_the_file() {
+    let e = engine();
+    let err = e.begin_file("big/mix.flac", 3 * 1024 * 1024 * 1024, 0).expect_err("too large");
+    assert_eq!(err.code, ErrorCode::TooLarge);
+    assert!(err.message.starts_with("big/mix.flac: "), "{}", err.message);
+    let mut e = e;
+    for (bytes, code) in
+        [(Vec::new(), ErrorCode::EmptyFile), (b"plain text, no audio".repeat(40), ErrorCode::UnsupportedFormat)]
+    {
+        let err = e.analyze_file("x.mp3", bytes, None, 0, 1, &mut NoControl).expect_err("refused");
+        assert_eq!(err.code, code, "{}", err.message);
+        assert!(err.message.starts_with("x.mp3: "), "{}", err.message);
+    }
+    assert!(e.list_songs().expect("list").is_empty(), "nothing was written");
+}
+
+/// Cancels after `after` progress reports.
+struct CancelAfter {
+    after: usize,
+    seen: Vec<Progress>,
+}
+
+impl JobControl for CancelAfter {
+    fn progress(&mut self, p: Progress) {
+        self.seen.push(p);
+    }
+    fn is_cancelled(&self) -> bool {
+        self.seen.len() >= self.after
+    }
+}
+
+#[test]
+fn a_cancelled_analysis_writes_nothing() {
+    let mut e = engine();
+    let mut control = CancelAfter { after: 1, seen: Vec::new() };
+    let err = e.analyze_file("c.wav", track(124.0, 9, 3), None, 0, 1, &mut control).expect_err("cancelled");
+    assert_eq!(err.code, ErrorCode::Cancelled);
+    assert_eq!(control.seen.len(), 1, "stopped at the first check after a step");
+    assert!(e.list_songs().expect("list").is_empty());
+    assert!(e.store().song_versions().expect("versions").is_empty());
+}
+
+#[test]
+fn stepping_a_job_by_hand_gives_the_one_call_result() {
+    let bytes = track_of(20.0, 131.0, 4, 4);
+    let mut whole = engine();
+    let expected = whole.analyze_file("s.wav", bytes.clone(), None, 0, 1, &mut NoControl).expect("whole");
+    let mut stepped = engine();
+    let Begun::Pending(file) = stepped.begin_file("s.wav", bytes.len() as u64, 0).expect("plan") else {
+        panic!("a new file must be read")
+    };
+    let mut job = file.start(bytes).expect("starts");
+    let mut steps = 0;
+    let processed = loop {
+        steps += 1;
+        if let Some(done) = job.step().expect("step") {
+            break done;
+        }
+    };
+    assert!(steps > 2, "a 20 s file takes several steps ({steps})");
+    let committed = stepped.commit_file(processed, 1).expect("commit");
+    let result = stepped.file_result(committed).expect("result");
+    assert_eq!(result, expected);
+}
+
+#[test]
+fn opening_collects_path_entries_not_seen_for_the_ttl_of_library_activity() {
+    let mut store = MemoryStore::new();
+    let entry = |key: &str| PathEntry {
+        path_key: key.into(),
+        file_path: key.into(),
+        size: 1,
+        mtime_ms: 1,
+        song_id: "s".into(),
+        file_hash: "h".into(),
+    };
+    let now = 1_000 * DAY_MS;
+    store.put_path_entry(&entry("old.mp3"), now - PATH_INDEX_TTL_MS - 3 * DAY_MS).expect("put");
+    store.put_path_entry(&entry("mid.mp3"), now - 30 * DAY_MS).expect("put");
+    store.put_path_entry(&entry("recent.mp3"), now - DAY_MS).expect("put");
+    // Opened a year after the last scan: the clock alone would forget everything. Measured from
+    // the last sighting, only the entry that scans kept missing for longer than the TTL goes.
+    let e = Engine::open(store, SamplingProfile::Fast, now + 365 * DAY_MS).expect("opens");
+    let mut keys: Vec<String> = e.store().path_entries().expect("entries").into_iter().map(|p| p.path_key).collect();
+    keys.sort();
+    assert_eq!(keys, ["mid.mp3", "recent.mp3"]);
+}
+
+#[test]
+fn labels_parse_strictly_and_twenty_changes_retrain_once_the_threshold_holds() {
+    assert_eq!(parse_label("Liked").expect("liked"), Label::Liked);
+    for bad in ["", "  ", "maybe"] {
+        assert_eq!(parse_label(bad).expect_err(bad).code, ErrorCode::InvalidInput);
+    }
+    let lib = SyntheticLibrary::new(4, 9);
+    let mut store = MemoryStore::new();
+    let ids: Vec<String> = (0..130)
+        .map(|i| {
+            let f = lib.track(i);
+            store.put_song_features(&f, 0).expect("stored");
+            f.song_id
+        })
+        .collect();
+    let mut e = Engine::open(store, SamplingProfile::Fast, 0).expect("opens");
+    let err = e.set_selection_labels(&ids[..1], "", 1).expect_err("empty label");
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+
+    // 19 liked: below the threshold, no training whatever the counter says.
+    let liked: Vec<String> = ids[..19].to_vec();
+    let disliked: Vec<String> = ids[30..130].to_vec();
+    let o =
+        e.label_songs(&[(Label::Liked, liked), (Label::Disliked, disliked)], true, 2, &mut NoControl).expect("labels");
+    assert_eq!((o.total, o.changed, o.positives, o.negatives), (119, 119, 19, 100));
+    assert!(o.auto_train.is_none(), "19 liked tracks are below the threshold");
+    // Labelling the same tracks again is no change.
+    let same = e.label_songs(&[(Label::Liked, ids[..19].to_vec())], true, 3, &mut NoControl).expect("again");
+    assert_eq!((same.changed, same.sample_change_delta), (0, 0));
+    // The 20th liked track: the threshold holds and the counter is far past 20.
+    let o = e.label_songs(&[(Label::Liked, vec![ids[19].clone()])], true, 4, &mut NoControl).expect("20th");
+    let trained = o.auto_train.expect("retrained");
+    assert_eq!(trained.status, selecta_core::taste::TrainStatus::Trained);
+    assert_eq!(o.sample_change_count, 0, "a successful training resets the counter");
+    assert_eq!(e.store().sample_change_count().expect("count"), 0);
+    let p = e.predict_selection_candidates(&ids[20..30], 0, 5, &mut NoControl);
+    assert_eq!(p.items.len(), 10);
+}
+
+#[test]
+fn import_refreshes_the_path_index() {
+    let mut source = engine();
+    let a = source.analyze_file("x/a.wav", track(120.0, 0, 5), None, 3, 1, &mut NoControl).expect("analysed");
+    let bundle = source.export_library().expect("export");
+    let mut target = engine();
+    target.import_library(&bundle, 2).expect("import");
+    assert_eq!(target.song_for_path("x/a.wav").expect("lookup"), Some(a.song_id));
+    let err = target.import_library(b"not a bundle", 3).expect_err("junk");
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+}
