@@ -88,29 +88,16 @@ impl<T> Job<T> {
     }
 }
 
-impl Task for Job<String> {
-    type Output = String;
-    type JsValue = String;
+impl<T: ToNapiValue + TypeName + Send + 'static> Task for Job<T> {
+    type Output = T;
+    type JsValue = T;
 
-    fn compute(&mut self) -> Result<String> {
+    fn compute(&mut self) -> Result<T> {
         self.run()
     }
 
-    fn resolve(&mut self, _env: Env, output: String) -> Result<String> {
+    fn resolve(&mut self, _env: Env, output: T) -> Result<T> {
         Ok(output)
-    }
-}
-
-impl Task for Job<Vec<u8>> {
-    type Output = Vec<u8>;
-    type JsValue = Buffer;
-
-    fn compute(&mut self) -> Result<Vec<u8>> {
-        self.run()
-    }
-
-    fn resolve(&mut self, _env: Env, output: Vec<u8>) -> Result<Buffer> {
-        Ok(output.into())
     }
 }
 
@@ -270,8 +257,8 @@ impl Library {
 
     /// The whole library as one file (importable by the wasm module and natively).
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn export_library(&self) -> AsyncTask<Job<Vec<u8>>> {
-        self.task(None, Box::new(|e, _| e.export_library()))
+    pub fn export_library(&self) -> AsyncTask<Job<Buffer>> {
+        self.task(None, Box::new(|e, _| e.export_library().map(Buffer::from)))
     }
 
     /// Bring in a library file; a damaged file is refused before anything is written.

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{Begun, PendingFile, ProcessedFile, ScanReport};
+use selecta_core::engine::{PendingFile, ProcessedFile, ScanReport};
 use selecta_core::{EngineError, control::NoControl};
 
 use crate::files::{audio_files, now_ms, open_engine, relative_to, stat};
@@ -38,17 +38,11 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
     let mut touched = Vec::new();
     let mut work: Vec<(PathBuf, PendingFile)> = Vec::new();
     for path in files {
-        let begun = stat(&path).map_err(|e| format!("cannot read the file: {e}")).and_then(|(size, mtime)| {
-            let relative = relative_to(&root, &path).map_err(|e| e.to_string())?;
-            engine.begin_file(&relative, size, mtime).map_err(|e| e.message)
-        });
-        match begun {
-            Ok(Begun::Unchanged { key, .. }) => {
-                touched.push(key);
-                report.add_unchanged();
-            }
-            Ok(Begun::Pending(file)) => work.push((path, file)),
-            Err(error) => report.add_failure(path.display().to_string(), error),
+        let file = stat(&path)
+            .map_err(|e| format!("cannot read the file: {e}"))
+            .and_then(|(size, mtime)| Ok((relative_to(&root, &path).map_err(|e| e.to_string())?, size, mtime)));
+        if let Some(pending) = report.begin(&engine, &path.display().to_string(), file, &mut touched) {
+            work.push((path, pending));
         }
     }
 
@@ -90,16 +84,7 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        println!(
-            "{} files: {} analysed, {} unchanged, {} failed",
-            report.scanned,
-            report.analyzed,
-            report.unchanged,
-            report.failed.len()
-        );
-        for f in &report.failed {
-            println!("  failed: {}: {}", f.path, f.error);
-        }
+        println!("{report}");
     }
     Ok(())
 }

@@ -153,38 +153,28 @@ impl Library {
             let size = opts.number("size").map_or(bytes.len() as u64, |s| s.max(0.0) as u64);
             let mtime = opts.number("mtimeMs").map_or(0, |m| m as i64);
             let begun = engine.borrow().begin_file(&path, size, mtime).map_err(js_error)?;
-            let cancelled = || js_error(EngineError::cancelled(&path));
-            if control.is_cancelled() {
-                return Err(cancelled());
-            }
             let file = match begun {
                 Begun::Unchanged { key, song_id } => {
                     return apply(&engine, &db, |e| e.unchanged_file(&key, &song_id, now_ms())).await;
                 }
                 Begun::Pending(file) => file,
             };
-            // No engine borrow is held across the awaits below: other calls run meanwhile.
+            // No engine borrow is held across the awaits below: other calls run meanwhile. Steps
+            // are bounded; the event loop runs every YIELD_MS so an abort or another call is not
+            // kept waiting.
             let mut job = file.start(bytes).map_err(js_error)?;
-            let mut last_yield = js_sys::Date::now();
             let processed = loop {
-                if let Some(done) = job.step().map_err(js_error)? {
+                let started = js_sys::Date::now();
+                let mut pause = || js_sys::Date::now() - started >= YIELD_MS;
+                if let Some(done) = job.run_until(&mut control, &mut pause).map_err(js_error)? {
                     break done;
                 }
-                control.progress(job.progress());
-                // Steps are bounded; the event loop runs every YIELD_MS so an abort or another
-                // call is not kept waiting.
-                if js_sys::Date::now() - last_yield >= YIELD_MS {
-                    yield_now().await;
-                    last_yield = js_sys::Date::now();
-                    if control.is_cancelled() {
-                        return Err(cancelled());
-                    }
-                }
+                yield_now().await;
             };
             // Let a pending abort arrive; a cancelled analysis writes nothing.
             yield_now().await;
             if control.is_cancelled() {
-                return Err(cancelled());
+                return Err(js_error(EngineError::cancelled(&path)));
             }
             apply(&engine, &db, |e| {
                 let committed = e.commit_file(processed, now_ms())?;
@@ -304,42 +294,4 @@ impl Library {
 const TS_ERROR_CODE: &str = selecta_core::error::TS_ERROR_CODE_TYPE;
 
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-/** The rules a user interface shows or applies (`libraryRules()`). */
-export interface LibraryRules {
-  minPositives: number; negativesPerPositive: number; autoRetrainChanges: number; audioExtensions: string[];
-  profiles: string[]; errorCodes: ErrorCode[]; maxFileBytes: number;
-}
-export interface SongFeatures {
-  songId: string; fileHash: string; path: string | null; durationSec: number; sampleRate: number;
-  channels: number; bitrateKbps: number; bpm: number | null; bpmConfidence: number | null;
-  key: string | null; camelot: string | null; openKey: string | null; keyStrength: number | null;
-  rmsMean: number; loudnessLufs: number | null; hpcp: number[] | null; chromaprintFingerprint: string | null;
-  chromaprintSimhash: string | null; analysisVersion: number;
-  metadata: { title: string | null; artist: string | null; album: string | null; genre: string | null;
-    year: number | null; comment: string | null };
-  embedding: number[] | null; modelVersion: string | null; profile: string | null;
-  windows: { start: number; end: number }[] | null; topTags: { name: string; p: number }[] | null;
-}
-export interface AnalyzeResult { status: "analyzed" | "unchanged"; songId: string; features: SongFeatures | null; embeddingError?: string }
-export interface SetLabelsResult { total: number; changed: number; sampleChangeCount: number; sampleChangeDelta: number }
-export interface LabelSnapshot { positiveIds: string[]; negativeIds: string[]; sampleChangeCount: number }
-export interface Progress { phase: "prepare" | "train" | "save"; percent: number }
-/** Progress of one file's analysis; `percent` covers the whole file. */
-export interface AnalysisProgress { phase: "decode" | "features" | "embed"; percent: number }
-export interface AnalyzeFileOptions {
-  size?: number; mtimeMs?: number; onProgress?: (p: AnalysisProgress) => void; signal?: AbortSignal;
-}
-export interface TrainOptions { onProgress?: (p: Progress) => void; signal?: AbortSignal }
-export interface TrainOutcome {
-  status: "trained" | "insufficient_samples" | "cancelled" | "failed"; modelRevision?: number;
-  metrics?: { positives: number; negatives: number; skippedWithoutFeatures: number; features: number; trees: number;
-    trainAuc: number; trainLogLoss: number };
-  errorCode?: ErrorCode; error?: string;
-}
-export interface PredictOutcome {
-  status: "ok" | "not_trained" | "insufficient_samples" | "cancelled" | "failed"; modelRevision?: number;
-  items: { id: string; score: number }[]; missing?: string[]; errorCode?: ErrorCode; error?: string;
-}
-export interface ImportSummary { songs: number; paths: number; labels: number; model: boolean }
-"#;
+const TS_TYPES: &str = include_str!("../js/types.d.ts");

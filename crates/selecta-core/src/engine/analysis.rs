@@ -227,17 +227,10 @@ impl PendingFile {
     /// Process the bytes to the end, reporting progress and stopping (with `cancelled`, nothing
     /// written) when `control` asks between two steps.
     pub fn run(&self, bytes: Vec<u8>, control: &mut dyn JobControl) -> Result<ProcessedFile, EngineError> {
-        if control.is_cancelled() {
-            return Err(EngineError::cancelled(&self.path));
-        }
         let mut job = self.start(bytes)?;
         loop {
-            if let Some(done) = job.step()? {
+            if let Some(done) = job.run_until(control, &mut || false)? {
                 return Ok(done);
-            }
-            control.progress(job.progress());
-            if control.is_cancelled() {
-                return Err(EngineError::cancelled(&self.path));
             }
         }
     }
@@ -247,6 +240,28 @@ impl FileJob<'_> {
     /// Where the job stands (`percent` covers the whole file).
     pub fn progress(&self) -> AnalysisProgress {
         self.job.progress()
+    }
+
+    /// Run steps, reporting progress, until the file is processed (`Some`) or `pause` asks to
+    /// hand control back (`None`: call again later, e.g. after the event loop ran). Stops with
+    /// `cancelled` when `control` asks, checked before the first step and after each.
+    pub fn run_until(
+        &mut self,
+        control: &mut dyn JobControl,
+        pause: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<ProcessedFile>, EngineError> {
+        loop {
+            if control.is_cancelled() {
+                return Err(EngineError::cancelled(&self.file.path));
+            }
+            if let Some(done) = self.step()? {
+                return Ok(Some(done));
+            }
+            control.progress(self.progress());
+            if pause() {
+                return Ok(None);
+            }
+        }
     }
 
     /// Do one bounded piece of work (a few seconds of audio, or one model patch); the
@@ -312,9 +327,31 @@ impl ScanReport {
         }
     }
 
-    /// A file answered without reading.
-    pub fn add_unchanged(&mut self) {
-        self.unchanged += 1;
+    /// Plan one file of the scan from its path relative to the library and its size and mtime
+    /// (or why they could not be read): an unchanged file is counted and its key kept for
+    /// [`Engine::touch_paths`], a failure is recorded under `display_path`; a file to read is
+    /// returned.
+    pub fn begin<S: TasteStore>(
+        &mut self,
+        engine: &Engine<S>,
+        display_path: &str,
+        file: Result<(String, u64, i64), String>,
+        unchanged_keys: &mut Vec<String>,
+    ) -> Option<PendingFile> {
+        let begun =
+            file.and_then(|(relative, size, mtime)| engine.begin_file(&relative, size, mtime).map_err(|e| e.message));
+        match begun {
+            Ok(Begun::Unchanged { key, .. }) => {
+                unchanged_keys.push(key);
+                self.unchanged += 1;
+                None
+            }
+            Ok(Begun::Pending(file)) => Some(file),
+            Err(error) => {
+                self.add_failure(display_path, error);
+                None
+            }
+        }
     }
 
     /// A file that failed.
@@ -342,5 +379,23 @@ impl ScanReport {
     pub fn finish(mut self) -> Self {
         self.failed.sort_by(|a, b| a.path.cmp(&b.path));
         self
+    }
+}
+
+/// The summary a person reads: counts, then one line per failure.
+impl std::fmt::Display for ScanReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} files: {} analysed, {} unchanged, {} failed",
+            self.scanned,
+            self.analyzed,
+            self.unchanged,
+            self.failed.len()
+        )?;
+        for failure in &self.failed {
+            write!(f, "\n  failed: {}: {}", failure.path, failure.error)?;
+        }
+        Ok(())
     }
 }

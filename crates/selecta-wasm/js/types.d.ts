@@ -1,0 +1,39 @@
+// TypeScript declarations of the values the wasm Library's methods take and return, appended to
+// the generated selecta_wasm.d.ts (see src/library.rs). `ErrorCode` comes from the core.
+/** The rules a user interface shows or applies (`libraryRules()`). */
+export interface LibraryRules {
+  minPositives: number; negativesPerPositive: number; autoRetrainChanges: number; audioExtensions: string[];
+  profiles: string[]; errorCodes: ErrorCode[]; maxFileBytes: number;
+}
+export interface SongFeatures {
+  songId: string; fileHash: string; path: string | null; durationSec: number; sampleRate: number;
+  channels: number; bitrateKbps: number; bpm: number | null; bpmConfidence: number | null;
+  key: string | null; camelot: string | null; openKey: string | null; keyStrength: number | null;
+  rmsMean: number; loudnessLufs: number | null; hpcp: number[] | null; chromaprintFingerprint: string | null;
+  chromaprintSimhash: string | null; analysisVersion: number;
+  metadata: { title: string | null; artist: string | null; album: string | null; genre: string | null;
+    year: number | null; comment: string | null };
+  embedding: number[] | null; modelVersion: string | null; profile: string | null;
+  windows: { start: number; end: number }[] | null; topTags: { name: string; p: number }[] | null;
+}
+export interface AnalyzeResult { status: "analyzed" | "unchanged"; songId: string; features: SongFeatures | null; embeddingError?: string }
+export interface SetLabelsResult { total: number; changed: number; sampleChangeCount: number; sampleChangeDelta: number }
+export interface LabelSnapshot { positiveIds: string[]; negativeIds: string[]; sampleChangeCount: number }
+export interface Progress { phase: "prepare" | "train" | "save"; percent: number }
+/** Progress of one file's analysis; `percent` covers the whole file. */
+export interface AnalysisProgress { phase: "decode" | "features" | "embed"; percent: number }
+export interface AnalyzeFileOptions {
+  size?: number; mtimeMs?: number; onProgress?: (p: AnalysisProgress) => void; signal?: AbortSignal;
+}
+export interface TrainOptions { onProgress?: (p: Progress) => void; signal?: AbortSignal }
+export interface TrainOutcome {
+  status: "trained" | "insufficient_samples" | "cancelled" | "failed"; modelRevision?: number;
+  metrics?: { positives: number; negatives: number; skippedWithoutFeatures: number; features: number; trees: number;
+    trainAuc: number; trainLogLoss: number };
+  errorCode?: ErrorCode; error?: string;
+}
+export interface PredictOutcome {
+  status: "ok" | "not_trained" | "insufficient_samples" | "cancelled" | "failed"; modelRevision?: number;
+  items: { id: string; score: number }[]; missing?: string[]; errorCode?: ErrorCode; error?: string;
+}
+export interface ImportSummary { songs: number; paths: number; labels: number; model: boolean }
