@@ -228,6 +228,18 @@ async function run() {
     const wantDisliked = [...expected.values()].filter((l) => l === 'disliked').length;
     check(status.liked === String(wantLiked) && status.disliked === String(wantDisliked),
       `status shows ${status.liked} liked / ${status.disliked} disliked, expected ${wantLiked} / ${wantDisliked}`);
+    // The threshold and key compatibility come from the engine (libraryRules, compatibleKeys),
+    // not from the page: the status must show the engine's threshold, and the wheel must
+    // filter 8A tracks by the Camelot rule (7A is a neighbour, 10A is not, 8B is the relative).
+    check(/≥ 20 liked, 4× as many disliked/.test(status.text), `status lacks the engine's training threshold: ${status.text}`);
+    for (const [key, want] of [['7A', before.length], ['8B', before.length], ['10A', 0]]) {
+      await page.click(`#wheel g[data-key="${key}"]`);
+      const shown = (await readRows(page)).length;
+      check(shown === want, `key filter ${key}: ${shown} rows shown, expected ${want}`);
+      log(`key filter ${key}: ${shown} rows`);
+      await page.click(`#wheel g[data-key="${key}"]`);
+    }
+    check((await readRows(page)).length === before.length, 'the key filter was not cleared');
     const labelled = await readRows(page);
     log('rows after labelling:');
     printRows(labelled);

@@ -3,11 +3,12 @@
 //! without writes, step-wise jobs equal to one call), the path-index clean-up at open, label
 //! parsing and automatic retraining, and import refreshing the path index.
 
-use selecta_core::control::{JobControl, NoControl, Progress};
+use selecta_core::control::NoControl;
 use selecta_core::embed::SamplingProfile;
 use selecta_core::engine::{Begun, FileStatus, parse_label};
 use selecta_core::features::{Key, Mode};
 use selecta_core::path_index::PATH_INDEX_TTL_MS;
+use selecta_core::testkit::Recorder;
 use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
 use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{Engine, ErrorCode, Label, MemoryStore, PathEntry, Store, TasteStore};
@@ -82,25 +83,10 @@ fn a_file_over_the_limit_is_refused_before_reading_and_bad_audio_names_the_file(
     assert!(e.list_songs().expect("list").is_empty(), "nothing was written");
 }
 
-/// Cancels after `after` progress reports.
-struct CancelAfter {
-    after: usize,
-    seen: Vec<Progress>,
-}
-
-impl JobControl for CancelAfter {
-    fn progress(&mut self, p: Progress) {
-        self.seen.push(p);
-    }
-    fn is_cancelled(&self) -> bool {
-        self.seen.len() >= self.after
-    }
-}
-
 #[test]
 fn a_cancelled_analysis_writes_nothing() {
     let mut e = engine();
-    let mut control = CancelAfter { after: 1, seen: Vec::new() };
+    let mut control = Recorder::cancelling_after(1);
     let err = e.analyze_file("c.wav", track(124.0, 9, 3), None, 0, 1, &mut control).expect_err("cancelled");
     assert_eq!(err.code, ErrorCode::Cancelled);
     assert_eq!(control.seen.len(), 1, "stopped at the first check after a step");
@@ -162,13 +148,7 @@ fn labels_parse_strictly_and_twenty_changes_retrain_once_the_threshold_holds() {
     }
     let lib = SyntheticLibrary::new(4, 9);
     let mut store = MemoryStore::new();
-    let ids: Vec<String> = (0..130)
-        .map(|i| {
-            let f = lib.track(i);
-            store.put_song_features(&f, 0).expect("stored");
-            f.song_id
-        })
-        .collect();
+    let ids = lib.store_into(&mut store, 130);
     let mut e = Engine::open(store, SamplingProfile::Fast, 0).expect("opens");
     let err = e.set_selection_labels(&ids[..1], "", 1).expect_err("empty label");
     assert_eq!(err.code, ErrorCode::InvalidInput);

@@ -2,9 +2,8 @@
 //! purges, snapshot semantics, leave-one-out, the change counter, damaged models, reset,
 //! cancellation, and that it actually learns a taste.
 
-use selecta_core::taste::{
-    self, BoostParams, JobControl, Label, NoControl, PredictStatus, Progress, TasteStore, TrackProfile, TrainStatus,
-};
+use selecta_core::taste::{self, BoostParams, Label, NoControl, PredictStatus, TasteStore, TrackProfile, TrainStatus};
+use selecta_core::testkit::Recorder;
 use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{MemoryStore, Store};
 
@@ -17,12 +16,7 @@ fn params() -> BoostParams {
 fn library(n: usize) -> (MemoryStore, SyntheticLibrary, Vec<String>) {
     let lib = SyntheticLibrary::new(5, 42);
     let mut store = MemoryStore::new();
-    let mut ids = Vec::new();
-    for i in 0..n {
-        let f = lib.track(i);
-        ids.push(f.song_id.clone());
-        store.put_song_features(&f, 0).expect("stored");
-    }
+    let ids = lib.store_into(&mut store, n);
     (store, lib, ids)
 }
 
@@ -240,21 +234,6 @@ fn reset_clears_labels_model_cache_and_revision() {
     assert_eq!(predict(&mut store, &ids).status, PredictStatus::InsufficientSamples);
     let again = label_and_train(&mut store, &pos, &neg);
     assert_eq!(again.model_revision, Some(1), "revision starts over");
-}
-
-/// Records progress and cancels after a number of reports.
-struct Recorder {
-    seen: Vec<Progress>,
-    cancel_after: usize,
-}
-
-impl JobControl for Recorder {
-    fn progress(&mut self, p: Progress) {
-        self.seen.push(p);
-    }
-    fn is_cancelled(&self) -> bool {
-        self.seen.len() >= self.cancel_after
-    }
 }
 
 #[test]

@@ -10,7 +10,7 @@
 // `options.backend` ("native" | "wasm") or the SELECTA_BACKEND environment variable forces a
 // choice (tests); `options.nativeAddon` is the path of the addon's JS face (default:
 // SELECTA_NATIVE_ADDON, then `../native/index.cjs` next to this package).
-import init, { Library, unavailableError } from "./selecta_wasm.js";
+import init, { Library, unavailableError, libraryRules, compatibleKeys } from "./selecta_wasm.js";
 
 let wasmReady = null;
 
@@ -58,4 +58,6 @@ export async function openLibrary(nameOrDir, options = {}) {
   return { backend: "wasm", library: await Library.open(nameOrDir, options) };
 }
 
-export { Library };
+// The engine's rules (training threshold, audio extensions, Camelot key compatibility); the
+// wasm module must be initialised (any openLibrary with backend "wasm" does it).
+export { Library, libraryRules, compatibleKeys };

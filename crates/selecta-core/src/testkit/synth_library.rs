@@ -8,6 +8,7 @@ use crate::embed::{SamplingProfile, TrackEmbedding, Window};
 use crate::features::key::Mode;
 use crate::features::{Fingerprint, Key};
 use crate::record::SongFeatures;
+use crate::store::Store;
 
 /// Embedding width (as musicnn's dense layer).
 pub const EMBEDDING_DIM: usize = 200;
@@ -92,6 +93,17 @@ impl SyntheticLibrary {
     /// Number of clusters.
     pub fn clusters(&self) -> usize {
         self.centres.len()
+    }
+
+    /// Store tracks `0..n` and return their song ids in order.
+    pub fn store_into(&self, store: &mut dyn Store, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let f = self.track(i);
+                store.put_song_features(&f, 0).expect("the test store accepts a record");
+                f.song_id
+            })
+            .collect()
     }
 
     /// Track number `index` of the library; its cluster is `index % clusters`.
