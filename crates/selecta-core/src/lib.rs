@@ -2,13 +2,15 @@
 //! touches the file system, threads, clocks or the network: callers hand it bytes, a clock value
 //! and a store. It builds for `wasm32-unknown-unknown`.
 //!
-//! Layers, each using only those before it (`ARCHITECTURE.md` at the repository root):
+//! Layers, each module using only those before it (`ARCHITECTURE.md` at the repository root;
+//! `scripts/check_layers.py` checks it):
 //! 1. [`error`] (the one error vocabulary), [`control`] (progress and cancellation), [`hash`],
 //!    [`sealed`] (checksummed files);
-//! 2. [`audio`] (decode, tags, resample) → [`features`] (tempo, key/HPCP, loudness, fingerprint,
-//!    timbre) and [`embed`] (the neural embedding) → [`analyze`] (the per-track pipeline);
-//! 3. [`record`] (what is stored of a track, its JSON, labels) → [`store`] (the store traits
-//!    and the in-memory store) and [`path_index`] (does a file need reading?);
+//! 2. [`audio`] (decode, tags, resample) → [`embed`] (the neural embedding and its mel
+//!    front-end) → [`features`] (tempo, key/HPCP, loudness, fingerprint, timbre);
+//! 3. [`record`] (what is stored of a track, its JSON, labels) → [`analyze`] (the per-track
+//!    pipeline) → [`store`] (the store traits and the in-memory store) → [`path_index`] (does a
+//!    file need reading?);
 //! 4. [`similar`] (the combined similarity), [`taste`] (labels → GBDT → scores), [`ingest`]
 //!    (one file through plan, process, commit), [`bundle`] (a library as one file), [`eval`]
 //!    (quality measurements against ground truth);
