@@ -13,7 +13,9 @@
 // Library calls run one at a time, in arrival order; the page keeps long jobs (a folder of
 // files) as one request per file so that a click on "like" waits for at most one file.
 
-import init, { Library, libraryRules, compatibleKeys } from '../pkg/selecta_wasm.js';
+import init, {
+  Library, libraryRules, compatibleKeys, cancelledError, unavailableError,
+} from '../pkg/selecta_wasm.js';
 
 const MODEL_DIR = new URL('../resources/models/musicnn-msd/', import.meta.url);
 
@@ -41,21 +43,15 @@ function plainError(e) {
   return { code: 'internal_error', message: String(e), name: 'Error' };
 }
 
-function cancelledError() {
-  const e = new Error('cancelled');
-  e.code = 'cancelled';
-  return e;
-}
-
 async function fileBytes(file) {
   return new Uint8Array(await file.arrayBuffer());
 }
 
 const ops = {
   async analyze({ file, path }, ctx) {
-    if (ctx.signal.aborted) throw cancelledError();
+    if (ctx.signal.aborted) throw cancelledError(path);
     const bytes = await fileBytes(file);
-    if (ctx.signal.aborted) throw cancelledError();
+    if (ctx.signal.aborted) throw cancelledError(path);
     return lib.analyzeFile(bytes, path, {
       size: file.size,
       mtimeMs: file.lastModified,
@@ -91,8 +87,8 @@ async function handle(msg) {
   try {
     const fn = ops[op];
     if (!fn) throw Object.assign(new Error(`unknown operation ${op}`), { code: 'invalid_input' });
-    if (!lib) throw Object.assign(new Error('library is not open'), { code: 'runtime_unavailable' });
-    if (controller.signal.aborted) throw cancelledError();
+    if (!lib) throw unavailableError('the library is not open');
+    if (controller.signal.aborted) throw cancelledError(op);
     const ctx = {
       signal: controller.signal,
       progress: (p) => {

@@ -87,6 +87,12 @@ pub fn compatible_keys(camelot: &str) -> Option<Vec<String>> {
     compatible_camelot(camelot)
 }
 
+/// `cancelled` for `what` (a caller's error when the signal fired before the call started).
+#[wasm_bindgen(js_name = cancelledError)]
+pub fn cancelled_error(what: &str) -> JsValue {
+    js_error(EngineError::cancelled(what))
+}
+
 /// `runtime_unavailable` with a reason (the loader's error when a forced backend is missing).
 #[wasm_bindgen(js_name = unavailableError)]
 pub fn unavailable_error(reason: &str) -> JsValue {
