@@ -77,6 +77,10 @@ class Library {
   predictSelectionCandidates(candidateIds, topK = 100, options = {}) {
     return call(this.#lib, options, async () => json(await this.#lib.predictSelectionCandidates(candidateIds, topK)));
   }
+  similarTracks(songId, options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.similarTracks(songId, opts)));
+  }
   async exportLibrary() {
     return call(this.#lib, {}, async () => new Uint8Array(await this.#lib.exportLibrary()));
   }

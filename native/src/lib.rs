@@ -15,7 +15,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use selecta_core::control::{JobControl, Progress};
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{self, parse_profile};
+use selecta_core::engine::{self, SimilarOptions, parse_profile};
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
 use selecta_sqlite::SqliteStore;
@@ -253,6 +253,13 @@ impl Library {
         self.json(None, move |e, mut control| {
             Ok(e.predict_selection_candidates(&candidate_ids, top_k, now_ms(), &mut control))
         })
+    }
+
+    /// `similarTracks(songId, options)`: the most similar tracks with their score parts.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn similar_tracks(&self, song_id: String, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let options = SimilarOptions::from_json(options.unwrap_or(Value::Null));
+        self.json(None, move |e, _| e.similar_tracks(&song_id, &options?))
     }
 
     /// The whole library as one file (importable by the wasm module and natively).

@@ -193,3 +193,41 @@ test("both bindings answer the engine's rules and key compatibility", async () =
   assert.equal(compatibleKeys("13A") ?? null, null);
   assert.equal(native.compatibleKeys("x") ?? null, null);
 });
+
+test("similar tracks: the same ranking, scores and filters on both bindings", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    const [manifest, onnx] = model();
+    const outcomes = [];
+    for (const lib of [native, wasm]) {
+      await lib.loadModel(manifest, onnx);
+      for (const name of ["groove.flac", "groove.mp3", "groove.ogg", "groove.m4a"]) await lib.analyzeFile(fixture(name), name);
+      for (const [i, [hz, bpm]] of [[220, 90], [330, 128], [440, 140], [550, 174]].entries()) {
+        await lib.analyzeFile(wav(hz, bpm, i + 1, 6), `synth/t${i}.wav`);
+      }
+      const songs = await lib.listSongs();
+      const query = songs.find((s) => s.path === "groove.flac").songId;
+      const all = await lib.similarTracks(query, { k: 50 });
+      // Every other analysed song, best first, never the query itself.
+      assert.equal(all.items.length, new Set(songs.map((s) => s.songId)).size - 1);
+      assert.ok(all.items.every((it) => it.id !== query));
+      all.items.forEach((it, i) => assert.ok(i === 0 || it.score <= all.items[i - 1].score, JSON.stringify(all.items)));
+      // The other encodings of the same groove are its nearest neighbours.
+      const top3 = all.items.slice(0, 3).map((it) => it.path).sort();
+      assert.deepEqual(top3, ["groove.m4a", "groove.mp3", "groove.ogg"], JSON.stringify(all.items.map((i) => [i.path, i.score])));
+      const slow = await lib.similarTracks(query, { k: 50, bpm: [80, 100], explain: true });
+      assert.deepEqual(slow.items.map((it) => it.path), ["synth/t0.wav"], JSON.stringify(slow.items));
+      assert.ok(slow.filtered.every((f) => f.rule === "bpm"), JSON.stringify(slow.filtered));
+      const halfDouble = await lib.similarTracks(query, { k: 50, bpm: [80, 100], halfDouble: true });
+      assert.ok(halfDouble.items.some((it) => it.path === "synth/t3.wav"), "174 BPM passes at half time");
+      await assert.rejects(lib.similarTracks("no-such-song", {}), (e) => e.code === "not_found");
+      await assert.rejects(lib.similarTracks(query, { bpm: "fast" }), (e) => e.code === "invalid_input");
+      outcomes.push(all);
+    }
+    const [n, w] = outcomes;
+    assert.deepEqual(n.items.map((i) => i.id), w.items.map((i) => i.id), "same ranking");
+    n.items.forEach((it, i) => close(it.score, w.items[i].score, `score of ${it.path}`));
+  } finally {
+    cleanup();
+  }
+});

@@ -59,9 +59,10 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
         scope.spawn(move || {
             pool.install(|| {
                 work.into_par_iter().for_each_with(tx, |tx, (path, file)| {
-                    let result = std::fs::read(&path)
-                        .map_err(|e| format!("cannot read the file: {e}"))
-                        .and_then(|bytes| file.run(bytes, &mut NoControl).map_err(|e: EngineError| e.message));
+                    let result =
+                        std::fs::read(&path).map_err(|e| format!("cannot read the file: {e}")).and_then(|bytes| {
+                            file.run(bytes, &mut NoControl).map_err(|e: EngineError| e.reason().to_string())
+                        });
                     // The receiver only goes away when the writer failed; stop quietly then.
                     let _ = tx.send((path, result));
                 });

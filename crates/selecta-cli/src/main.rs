@@ -12,6 +12,7 @@ mod eval;
 mod files;
 mod model;
 mod show;
+mod similar;
 mod taste;
 
 use std::path::PathBuf;
@@ -139,6 +140,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The tracks that sound most like FILE (or --id ID), best first, with the parts of each
+    /// score (standard deviations closer than a typical pair of the library).
+    Similar {
+        /// An analysed audio file of the library.
+        #[arg(required_unless_present = "id")]
+        file: Option<PathBuf>,
+        /// The song id instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        id: Option<String>,
+        /// How many results.
+        #[arg(short, long, default_value_t = 10)]
+        k: usize,
+        /// Keep tempos in LO-HI (BPM).
+        #[arg(long, value_parser = similar::bpm_range)]
+        bpm: Option<(f32, f32)>,
+        /// With --bpm: a half or double tempo in the range passes too.
+        #[arg(long, requires = "bpm")]
+        half_double: bool,
+        /// Keep keys that mix with the track's on the Camelot wheel (when both keys are clear).
+        #[arg(long)]
+        key_compatible: bool,
+        /// Keep durations in LO-HI (seconds).
+        #[arg(long, value_parser = similar::seconds_range)]
+        duration: Option<(f64, f64)>,
+        /// Never return this song id (repeatable).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Also list what the filters removed and why.
+        #[arg(long)]
+        explain: bool,
+        /// Library folder (default: the one holding FILE, or the current folder).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate against ground truth.
     Eval {
         #[command(subcommand)]
@@ -236,6 +274,27 @@ fn main() -> ExitCode {
             auto_train: !no_auto_train,
         }),
         Command::Train { library, json } => taste::train(library.as_deref(), json),
+        Command::Similar {
+            file,
+            id,
+            k,
+            bpm,
+            half_double,
+            key_compatible,
+            duration,
+            exclude,
+            explain,
+            library,
+            json,
+        } => similar::run(similar::SimilarArgs {
+            file: file.as_deref(),
+            id: id.as_deref(),
+            k,
+            filters: selecta_core::retrieval::SearchFilters { bpm, half_double, key_compatible, exclude, duration },
+            explain,
+            library: library.as_deref(),
+            json,
+        }),
         Command::Predict { files, top_k, library, json } => taste::predict(&files, top_k, library.as_deref(), json),
         Command::Eval {
             what: EvalCommand::Taste { labels, folds, library, json, trees, depth, learning_rate, min_leaf },

@@ -88,14 +88,23 @@ impl std::fmt::Display for ErrorCode {
 pub struct EngineError {
     /// The stable code.
     pub code: ErrorCode,
-    /// What went wrong.
+    /// What went wrong, after what it concerns (`"a/b.mp3: file is empty (0 bytes)"`).
     pub message: String,
+    /// Length of the `"<what>: "` prefix of `message` ([`EngineError::reason`]).
+    #[serde(skip)]
+    context_len: usize,
 }
 
 impl EngineError {
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl std::fmt::Display) -> Self {
-        Self { code, message: message.to_string() }
+        Self { code, message: message.to_string(), context_len: 0 }
+    }
+
+    /// The message without what it concerns, for a caller that shows that separately (a batch
+    /// report listing the path in its own field).
+    pub fn reason(&self) -> &str {
+        self.message.get(self.context_len..).unwrap_or(&self.message)
     }
 
     /// An invalid argument or input.
@@ -105,12 +114,13 @@ impl EngineError {
 
     /// The caller stopped the work; `what` names it (a file, a training).
     pub fn cancelled(what: impl std::fmt::Display) -> Self {
-        Self::new(ErrorCode::Cancelled, format!("{what}: cancelled"))
+        Self::new(ErrorCode::Cancelled, "cancelled").context(what)
     }
 
     /// The same error with `context` (a path) in front of the message.
     pub fn context(self, context: impl std::fmt::Display) -> Self {
-        Self { message: format!("{context}: {}", self.message), ..self }
+        let prefix = format!("{context}: ");
+        Self { message: format!("{prefix}{}", self.message), context_len: prefix.len() + self.context_len, ..self }
     }
 }
 
@@ -250,6 +260,9 @@ mod tests {
         let e = EngineError::from(AnalysisError::Empty).context("a/b.mp3");
         assert_eq!(e.code, ErrorCode::EmptyFile);
         assert_eq!(e.to_string(), "a/b.mp3: file is empty (0 bytes)");
+        assert_eq!(e.reason(), "file is empty (0 bytes)");
+        assert_eq!(EngineError::cancelled("x.wav").reason(), "cancelled");
+        assert_eq!(EngineError::invalid_input("bad").reason(), "bad");
         assert_eq!(EngineError::from(StoreError::Backend("x".into())).code, ErrorCode::DbError);
     }
 }

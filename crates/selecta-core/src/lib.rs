@@ -11,7 +11,7 @@
 //! 3. [`record`] (what is stored of a track, its JSON, labels) → [`analyze`] (the per-track
 //!    pipeline) → [`store`] (the store traits and the in-memory store) → [`path_index`] (does a
 //!    file need reading?);
-//! 4. [`similar`] (the combined similarity), [`taste`] (labels → GBDT → scores), [`ingest`]
+//! 4. [`similar`] (the combined similarity), [`retrieval`] (similar-track search), [`taste`] (labels → GBDT → scores), [`ingest`]
 //!    (one file through plan, process, commit), [`bundle`] (a library as one file), [`eval`]
 //!    (quality measurements against ground truth);
 //! 5. [`engine`]: the facade every front end (CLI, wasm, N-API) translates.
@@ -31,6 +31,7 @@ pub mod hash;
 pub mod ingest;
 pub mod path_index;
 pub mod record;
+pub mod retrieval;
 pub mod sealed;
 pub mod similar;
 pub mod store;

@@ -132,17 +132,31 @@ impl Similarity {
         [embedding, timbre, tags]
     }
 
+    /// The three distances standardised over the library (`(d − mean) / std`: negative is
+    /// closer than a typical pair), each `None` when a side lacks it or its weight is 0.
+    pub fn standardised(&self, a: &TrackView, b: &TrackView) -> [Option<f32>; 3] {
+        let w = [self.weights.embedding, self.weights.timbre, self.weights.tags];
+        let mut out = [None; 3];
+        for (((o, part), (mean, std)), w) in out.iter_mut().zip(self.parts(a, b)).zip(self.scales).zip(w) {
+            *o = part.filter(|_| w > 0.0).map(|d| (d - mean) / std);
+        }
+        out
+    }
+
     /// Combined distance: weighted mean of the standardised distances both tracks have.
     /// Smaller is more similar; `None` when the tracks share no view.
     pub fn distance(&self, a: &TrackView, b: &TrackView) -> Option<f32> {
+        self.combine(self.standardised(a, b))
+    }
+
+    /// The weighted mean of standardised distances ([`Similarity::standardised`]).
+    pub fn combine(&self, standardised: [Option<f32>; 3]) -> Option<f32> {
         let w = [self.weights.embedding, self.weights.timbre, self.weights.tags];
         let mut sum = 0.0f32;
         let mut total = 0.0f32;
-        for ((part, (mean, std)), w) in self.parts(a, b).into_iter().zip(self.scales).zip(w) {
-            if let Some(d) = part
-                && w > 0.0
-            {
-                sum += w * (d - mean) / std;
+        for (part, w) in standardised.into_iter().zip(w) {
+            if let Some(z) = part {
+                sum += w * z;
                 total += w;
             }
         }

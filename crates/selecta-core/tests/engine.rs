@@ -1,13 +1,15 @@
 //! The engine facade on the in-memory store: the analysis workflow (unchanged files answered
 //! without their bytes, renames reusing their song, size limits before reading, cancellation
 //! without writes, step-wise jobs equal to one call), the path-index clean-up at open, label
-//! parsing and automatic retraining, and import refreshing the path index.
+//! parsing and automatic retraining, import refreshing the path index, and similar-track search
+//! (results from the query's style cluster, filters never violated, a fresh index after changes).
 
 use selecta_core::control::NoControl;
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{Begun, FileStatus, parse_label};
+use selecta_core::engine::{Begun, FileStatus, SimilarOptions, parse_label};
 use selecta_core::features::{Key, Mode};
 use selecta_core::path_index::PATH_INDEX_TTL_MS;
+use selecta_core::retrieval::{FilterRule, SearchFilters};
 use selecta_core::testkit::Recorder;
 use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
 use selecta_core::testkit::synth_library::SyntheticLibrary;
@@ -183,4 +185,114 @@ fn import_refreshes_the_path_index() {
     assert_eq!(target.song_for_path("x/a.wav").expect("lookup"), Some(a.song_id));
     let err = target.import_library(b"not a bundle", 3).expect_err("junk");
     assert_eq!(err.code, ErrorCode::InvalidInput);
+}
+
+/// The `k` best, unfiltered.
+fn top(k: usize) -> SimilarOptions {
+    SimilarOptions { k: Some(k), ..SimilarOptions::default() }
+}
+
+/// An engine over 80 synthetic tracks in 4 style clusters (track `i` is in cluster `i % 4`).
+fn clustered() -> (Engine<MemoryStore>, Vec<String>) {
+    let mut store = MemoryStore::new();
+    let ids = SyntheticLibrary::new(4, 21).store_into(&mut store, 80);
+    (Engine::open(store, SamplingProfile::Fast, 0).expect("opens"), ids)
+}
+
+#[test]
+fn similar_tracks_come_from_the_query_s_style_cluster_with_their_score_parts() {
+    let (mut e, ids) = clustered();
+    for q in [0, 1, 2, 3, 41] {
+        let out = e.similar_tracks(&ids[q], &top(10)).expect("search");
+        assert_eq!(out.items.len(), 10);
+        assert!(out.filtered.is_none());
+        for item in &out.items {
+            let i = ids.iter().position(|id| *id == item.id).expect("a library song");
+            assert_ne!(i, q, "the query is never its own result");
+            assert_eq!(i % 4, q % 4, "query {q}: result {i} is from another cluster");
+            assert!(item.parts.embedding.is_some() && item.parts.tags.is_some(), "{item:?}");
+        }
+        let scores: Vec<f32> = out.items.iter().map(|i| i.score).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "best first: {scores:?}");
+        assert!(scores[0] > 0.0, "closer than a typical pair: {scores:?}");
+    }
+    let err = e.similar_tracks("no-such-song", &SimilarOptions::default()).expect_err("unknown");
+    assert_eq!(err.code, ErrorCode::NotFound);
+}
+
+#[test]
+fn no_filtered_candidate_is_ever_returned_and_explain_names_the_rule() {
+    let (mut e, ids) = clustered();
+    let query = &ids[0];
+    let store = e.store().clone();
+    let facts = |id: &str| {
+        let f = store.song_features(id).expect("read").expect("stored");
+        (f.bpm.expect("bpm"), f.key.expect("key"), f.duration_sec)
+    };
+    let (q_bpm, q_key, _) = facts(query);
+    let filters = SearchFilters {
+        bpm: Some((q_bpm - 25.0, q_bpm + 25.0)),
+        key_compatible: true,
+        exclude: vec![ids[12].clone(), ids[9].clone()],
+        duration: Some((150.0, 260.0)),
+        ..SearchFilters::default()
+    };
+    let out = e
+        .similar_tracks(query, &SimilarOptions { k: Some(80), explain: true, filters: filters.clone() })
+        .expect("search");
+    let filtered = out.filtered.expect("explained");
+    let rules: Vec<FilterRule> = filtered.iter().map(|f| f.rule).collect();
+    assert!(!out.items.is_empty() && !filtered.is_empty(), "{} kept, removed: {rules:?}", out.items.len());
+    assert_eq!(out.items.len() + filtered.len(), ids.len() - 1, "every other track is either kept or explained");
+    for item in &out.items {
+        let (bpm, key, duration) = facts(&item.id);
+        assert!((q_bpm - 25.0..=q_bpm + 25.0).contains(&bpm), "{bpm}");
+        assert!(q_key.is_compatible_with(&key), "{} after {}", key.camelot(), q_key.camelot());
+        assert!((150.0..=260.0).contains(&duration), "{duration}");
+        assert!(item.id != ids[12] && item.id != ids[9]);
+    }
+    for f in &filtered {
+        let (bpm, key, duration) = facts(&f.id);
+        let why = match f.rule {
+            FilterRule::Excluded => f.id == ids[12] || f.id == ids[9],
+            FilterRule::Bpm => !(q_bpm - 25.0..=q_bpm + 25.0).contains(&bpm),
+            FilterRule::Key => !q_key.is_compatible_with(&key),
+            FilterRule::Duration => !(150.0..=260.0).contains(&duration),
+        };
+        assert!(why, "{f:?} was removed without violating its rule");
+    }
+}
+
+#[test]
+fn similar_options_parse_from_json_and_bad_options_are_invalid_input() {
+    let o = SimilarOptions::from_json(serde_json::json!({
+        "k": 5, "explain": true, "bpm": [120, 130], "halfDouble": true, "keyCompatible": true,
+        "exclude": ["a"], "duration": [60, 600]
+    }))
+    .expect("parses");
+    assert_eq!((o.k, o.explain), (Some(5), true));
+    assert_eq!(o.filters.bpm, Some((120.0, 130.0)));
+    assert!(o.filters.half_double && o.filters.key_compatible);
+    assert_eq!(o.filters.exclude, ["a"]);
+    assert_eq!(SimilarOptions::from_json(serde_json::Value::Null).expect("defaults"), SimilarOptions::default());
+    for bad in [serde_json::json!({"k": -1}), serde_json::json!({"bpm": "fast"}), serde_json::json!([1])] {
+        assert_eq!(SimilarOptions::from_json(bad.clone()).expect_err("bad").code, ErrorCode::InvalidInput, "{bad}");
+    }
+}
+
+#[test]
+fn the_search_sees_tracks_that_arrive_after_it_was_built() {
+    let mut store = MemoryStore::new();
+    let lib = SyntheticLibrary::new(4, 21);
+    let all = lib.store_into(&mut store, 80);
+    let mut full = Engine::open(store, SamplingProfile::Fast, 0).expect("opens");
+    let mut small_store = MemoryStore::new();
+    lib.store_into(&mut small_store, 8);
+    let mut e = Engine::open(small_store, SamplingProfile::Fast, 0).expect("opens");
+    assert_eq!(e.similar_tracks(&all[0], &top(100)).expect("search").items.len(), 7);
+    e.import_library(&full.export_library().expect("export"), 1).expect("import");
+    assert_eq!(e.similar_tracks(&all[0], &top(100)).expect("search").items.len(), 79);
+    let direct = full.similar_tracks(&all[0], &top(10)).expect("search");
+    let imported = e.similar_tracks(&all[0], &top(10)).expect("search");
+    assert_eq!(direct, imported, "the same library gives the same answer");
 }

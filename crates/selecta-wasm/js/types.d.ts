@@ -37,3 +37,14 @@ export interface PredictOutcome {
   items: { id: string; score: number }[]; missing?: string[]; errorCode?: ErrorCode; error?: string;
 }
 export interface ImportSummary { songs: number; paths: number; labels: number; model: boolean }
+/** `similarTracks` options: every field optional; ranges are `[low, high]`, inclusive. */
+export interface SimilarOptions {
+  k?: number; explain?: boolean; bpm?: [number, number]; halfDouble?: boolean; keyCompatible?: boolean;
+  exclude?: string[]; duration?: [number, number];
+}
+/** Scores in standard deviations closer than a typical pair of the library (higher is closer). */
+export interface ScoreParts { embedding: number | null; timbre: number | null; tags: number | null }
+export interface SimilarOutcome {
+  items: { id: string; path: string | null; score: number; parts: ScoreParts }[];
+  filtered?: { id: string; rule: "excluded" | "bpm" | "key" | "duration" }[];
+}

@@ -33,6 +33,14 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(|e| js_error(EngineError::new(ErrorCode::InternalError, e)))
 }
 
+/// A JS value as JSON (`undefined` as `null`), for options the engine parses itself.
+pub fn from_js(value: JsValue) -> Result<serde_json::Value, EngineError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| EngineError::invalid_input(format!("options: {e}")))
+}
+
 /// Options of a call: an object or `undefined`.
 #[derive(Debug, Default)]
 pub struct Options {

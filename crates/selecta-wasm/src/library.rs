@@ -9,7 +9,7 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use selecta_core::control::JobControl;
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{self, Begun};
+use selecta_core::engine::{self, Begun, SimilarOptions};
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
 use serde::Serialize;
@@ -18,7 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::browser_store::BrowserStore;
 use crate::idb::{Db, Op};
-use crate::js::{Options, idb_error, js_error, to_js, yield_now};
+use crate::js::{Options, from_js, idb_error, js_error, to_js, yield_now};
 
 /// How long an analysis computes before it lets the event loop run (an abort, other calls).
 const YIELD_MS: f64 = 50.0;
@@ -249,6 +249,18 @@ impl Library {
         let mut control = Options::new(options).control();
         let top_k = top_k.unwrap_or(100) as usize;
         self.mutate(move |e| Ok(e.predict_selection_candidates(&candidate_ids, top_k, now_ms(), &mut control)))
+    }
+
+    /// `similarTracks(songId, {k, explain, bpm: [lo, hi], halfDouble, keyCompatible, exclude,
+    /// duration: [lo, hi]})`: the most similar tracks, best first, with their score parts.
+    #[wasm_bindgen(js_name = similarTracks, unchecked_return_type = "Promise<SimilarOutcome>")]
+    pub fn similar_tracks(
+        &self,
+        song_id: String,
+        #[wasm_bindgen(unchecked_param_type = "SimilarOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(SimilarOptions::from_json);
+        self.mutate(move |e| e.similar_tracks(&song_id, &options?))
     }
 
     /// The whole library as one file (features, paths, labels, model), importable natively.

@@ -153,6 +153,9 @@ impl<S: TasteStore> Engine<S> {
         let c = ingest::commit(&mut self.store, &processed, &key, size, mtime_ms, now_ms)
             .map_err(|e| EngineError::from(e).context(&path))?;
         self.index_mut()?.note_file(&c.entry, processed.new_embedding());
+        if c.analyzed {
+            self.search = None;
+        }
         Ok(Committed {
             path,
             key,
@@ -338,8 +341,9 @@ impl ScanReport {
         file: Result<(String, u64, i64), String>,
         unchanged_keys: &mut Vec<String>,
     ) -> Option<PendingFile> {
-        let begun =
-            file.and_then(|(relative, size, mtime)| engine.begin_file(&relative, size, mtime).map_err(|e| e.message));
+        let begun = file.and_then(|(relative, size, mtime)| {
+            engine.begin_file(&relative, size, mtime).map_err(|e| e.reason().to_string())
+        });
         match begun {
             Ok(Begun::Unchanged { key, .. }) => {
                 unchanged_keys.push(key);

@@ -2,8 +2,9 @@
 //! N-API addon, later the HTTP service) translates. It owns the store, the path index, the
 //! embedding model and the sampling profile, and offers every workflow a front end runs:
 //! step-wise analysis with progress and cancellation ([`analysis`]), songs and their JSON,
-//! labels, training and prediction with the training lock, library export and import, the
-//! path-index clean-up policy, and the rules a user interface shows ([`rules`]).
+//! labels, training and prediction with the training lock, similar tracks ([`similar`]),
+//! library export and import, the path-index clean-up policy, and the rules a user interface
+//! shows ([`rules`]).
 //!
 //! Front ends convert arguments and results and supply what the core has no access to: bytes
 //! read from files, the clock (`now_ms` arguments), threads. Every failure is an
@@ -12,6 +13,7 @@
 
 pub mod analysis;
 pub mod rules;
+pub mod similar;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -25,11 +27,13 @@ use crate::embed::{EmbedError, Embedder, ModelManifest, SamplingProfile};
 use crate::error::{EngineError, ErrorCode};
 use crate::path_index::{PATH_INDEX_CAPACITY, PATH_INDEX_TTL_MS, PathIndex, path_key};
 use crate::record::{Label, SongFeatures};
+use crate::retrieval::SearchIndex;
 use crate::store::TasteStore;
 use crate::taste::{self, LabelSnapshot, PredictOutcome, SetLabelsResult, TrainOutcome, TrainStatus};
 
 pub use analysis::{Begun, Committed, FileJob, FileResult, FileStatus, PendingFile, ProcessedFile, ScanReport};
 pub use rules::{Rules, rules};
+pub use similar::{SimilarItem, SimilarOptions, SimilarOutcome};
 
 /// Whether tracks get an embedding in this session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,6 +103,8 @@ pub struct Engine<S> {
     /// The model's tag names, for `topTags` (also known without a loaded model).
     tag_names: Vec<String>,
     profile: SamplingProfile,
+    /// Similar-track search over the stored features; `None` until used or after they change.
+    search: Option<SearchIndex>,
 }
 
 impl<S> std::fmt::Debug for Engine<S> {
@@ -133,6 +139,7 @@ impl<S: TasteStore> Engine<S> {
             model_error,
             tag_names: Vec::new(),
             profile,
+            search: None,
         };
         engine.reload_index()?;
         Ok(engine)
@@ -372,6 +379,7 @@ impl<S: TasteStore> Engine<S> {
     /// `importLibrary(bytes)`: a damaged file is refused before anything is written.
     pub fn import_library(&mut self, bytes: &[u8], now_ms: i64) -> Result<ImportSummary, EngineError> {
         let summary = bundle::import_library(&mut self.store, bytes, now_ms)?;
+        self.search = None;
         self.reload_index()?;
         Ok(summary)
     }

@@ -11,6 +11,7 @@ use super::booster::{BoostParams, Booster};
 use super::profile::TrackProfile;
 use super::text::Idf;
 use super::vector::{EmbeddingSpace, FEATURE_NAMES, FeatureRow, LikedSet};
+use crate::error::{Coded, ErrorCode, into_engine_error};
 use crate::sealed::{SealError, open, seal};
 
 /// File name of the model inside `models/selection/`.
@@ -38,6 +39,14 @@ pub enum ModelLoadError {
         expected: u32,
     },
 }
+
+impl Coded for ModelLoadError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::ModelLoadFailed
+    }
+}
+
+into_engine_error!(ModelLoadError);
 
 /// A trained taste model.
 #[derive(Debug, Serialize, Deserialize)]
