@@ -7,7 +7,7 @@
 //!
 //! It does not index or search (that is the retrieval module's job); it defines the distance.
 
-use crate::features::timbre::timbre_distance;
+use crate::features::timbre::TimbreModel;
 
 /// What the similarity needs of one track.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +18,15 @@ pub struct TrackView {
     pub timbre: Option<Vec<f32>>,
     /// Tag probabilities, if any.
     pub tags: Option<Vec<f32>>,
+}
+
+/// A track prepared for many comparisons ([`Similarity::prepare`]): the embedding z-scored
+/// over the library, the timbre model unpacked and inverted.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedView {
+    embedding: Option<Vec<f32>>,
+    timbre: Option<TimbreModel>,
+    tags: Option<Vec<f32>>,
 }
 
 /// Weights of the three distances (after standardisation).
@@ -87,6 +96,7 @@ impl Similarity {
         let embeddings: Vec<&[f32]> = tracks.iter().filter_map(|t| t.embedding.as_deref()).collect();
         let mut model = Self { weights, embedding_stats: dimension_stats(&embeddings), scales: [(0.0, 1.0); 3] };
         // Distance scales from pairs (i, i + step) — deterministic and O(n).
+        let prepared: Vec<PreparedView> = tracks.iter().map(|t| model.prepare(t)).collect();
         let mut samples: [Vec<f32>; 3] = Default::default();
         let n = tracks.len();
         for step in [1usize, 7, 31] {
@@ -95,7 +105,7 @@ impl Similarity {
                 if i == j {
                     continue;
                 }
-                let parts = model.parts(&tracks[i], &tracks[j]);
+                let parts = model.prepared_parts(&prepared[i], &prepared[j]);
                 for (s, p) in samples.iter_mut().zip(parts) {
                     if let Some(p) = p {
                         s.push(p);
@@ -113,16 +123,29 @@ impl Similarity {
         model
     }
 
+    /// A track prepared for comparisons: what every pair would otherwise recompute.
+    pub fn prepare(&self, view: &TrackView) -> PreparedView {
+        let embedding = view.embedding.as_ref().map(|x| match &self.embedding_stats {
+            Some((m, s)) => z_score(x, m, s),
+            None => x.clone(),
+        });
+        PreparedView { embedding, timbre: view.timbre.as_deref().and_then(TimbreModel::new), tags: view.tags.clone() }
+    }
+
     /// The three raw distances (embedding, timbre, tags), each `None` when a side lacks it.
     pub fn parts(&self, a: &TrackView, b: &TrackView) -> [Option<f32>; 3] {
-        let embedding = match (&a.embedding, &b.embedding, &self.embedding_stats) {
-            (Some(x), Some(y), Some((m, s))) => Some(cosine_distance(&z_score(x, m, s), &z_score(y, m, s))),
-            (Some(x), Some(y), None) => Some(cosine_distance(x, y)),
+        self.prepared_parts(&self.prepare(a), &self.prepare(b))
+    }
+
+    /// [`Similarity::parts`] of prepared tracks.
+    pub fn prepared_parts(&self, a: &PreparedView, b: &PreparedView) -> [Option<f32>; 3] {
+        let embedding = match (&a.embedding, &b.embedding) {
+            (Some(x), Some(y)) => Some(cosine_distance(x, y)),
             _ => None,
         };
         let timbre = match (&a.timbre, &b.timbre) {
             // The KL divergence is heavy-tailed; its logarithm behaves like the other distances.
-            (Some(x), Some(y)) => timbre_distance(x, y).map(|d| (1.0 + d).ln()),
+            (Some(x), Some(y)) => x.distance(y).map(|d| (1.0 + d).ln()),
             _ => None,
         };
         let tags = match (&a.tags, &b.tags) {
@@ -135,9 +158,18 @@ impl Similarity {
     /// The three distances standardised over the library (`(d − mean) / std`: negative is
     /// closer than a typical pair), each `None` when a side lacks it or its weight is 0.
     pub fn standardised(&self, a: &TrackView, b: &TrackView) -> [Option<f32>; 3] {
+        self.standardise(self.parts(a, b))
+    }
+
+    /// [`Similarity::standardised`] of prepared tracks.
+    pub fn prepared_standardised(&self, a: &PreparedView, b: &PreparedView) -> [Option<f32>; 3] {
+        self.standardise(self.prepared_parts(a, b))
+    }
+
+    fn standardise(&self, parts: [Option<f32>; 3]) -> [Option<f32>; 3] {
         let w = [self.weights.embedding, self.weights.timbre, self.weights.tags];
         let mut out = [None; 3];
-        for (((o, part), (mean, std)), w) in out.iter_mut().zip(self.parts(a, b)).zip(self.scales).zip(w) {
+        for (((o, part), (mean, std)), w) in out.iter_mut().zip(parts).zip(self.scales).zip(w) {
             *o = part.filter(|_| w > 0.0).map(|d| (d - mean) / std);
         }
         out

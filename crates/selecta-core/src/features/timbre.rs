@@ -85,47 +85,65 @@ pub fn timbre_stats(signal: &[f32], sample_rate: u32) -> Option<Vec<f32>> {
     Some(out)
 }
 
-/// Symmetric KL divergence between two timbre models (smaller = more similar). `None` when a
-/// covariance is not positive definite.
-pub fn timbre_distance(a: &[f32], b: &[f32]) -> Option<f32> {
-    if a.len() != TIMBRE_LEN || b.len() != TIMBRE_LEN {
-        return None;
-    }
-    let unpack = |v: &[f32]| -> (Vec<f64>, Vec<f64>) {
-        let mean: Vec<f64> = v[..MFCCS].iter().map(|&x| f64::from(x)).collect();
+/// A stored timbre model unpacked for repeated comparisons: the mean, the (regularised)
+/// covariance and its inverse, computed once instead of at every pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimbreModel {
+    mean: Vec<f64>,
+    cov: Vec<f64>,
+    inv: Vec<f64>,
+}
+
+impl TimbreModel {
+    /// Unpack stored statistics (means, then the covariance's upper triangle); `None` for a
+    /// wrong length or a covariance that is not invertible.
+    pub fn new(stats: &[f32]) -> Option<Self> {
+        if stats.len() != TIMBRE_LEN {
+            return None;
+        }
+        let mean: Vec<f64> = stats[..MFCCS].iter().map(|&x| f64::from(x)).collect();
         let mut cov = vec![0.0f64; MFCCS * MFCCS];
         let mut k = MFCCS;
         for i in 0..MFCCS {
             for j in i..MFCCS {
-                cov[i * MFCCS + j] = f64::from(v[k]);
-                cov[j * MFCCS + i] = f64::from(v[k]);
+                cov[i * MFCCS + j] = f64::from(stats[k]);
+                cov[j * MFCCS + i] = f64::from(stats[k]);
                 k += 1;
             }
             cov[i * MFCCS + i] += 1e-6; // regularise
         }
-        (mean, cov)
-    };
-    let (ma, ca) = unpack(a);
-    let (mb, cb) = unpack(b);
-    let ia = invert(&ca)?;
-    let ib = invert(&cb)?;
-    // 2·KLs = tr(Σa⁻¹Σb) + tr(Σb⁻¹Σa) + (μa−μb)ᵀ(Σa⁻¹+Σb⁻¹)(μa−μb) − 2d
-    let n = MFCCS;
-    let mut tr = 0.0f64;
-    for i in 0..n {
-        for j in 0..n {
-            tr += ia[i * n + j] * cb[j * n + i] + ib[i * n + j] * ca[j * n + i];
-        }
+        let inv = invert(&cov)?;
+        Some(Self { mean, cov, inv })
     }
-    let d: Vec<f64> = ma.iter().zip(&mb).map(|(x, y)| x - y).collect();
-    let mut quad = 0.0f64;
-    for i in 0..n {
-        for j in 0..n {
-            quad += d[i] * (ia[i * n + j] + ib[i * n + j]) * d[j];
+
+    /// Symmetric KL divergence to another model (smaller = more similar); `None` when it is
+    /// not finite.
+    pub fn distance(&self, other: &Self) -> Option<f32> {
+        // 2·KLs = tr(Σa⁻¹Σb) + tr(Σb⁻¹Σa) + (μa−μb)ᵀ(Σa⁻¹+Σb⁻¹)(μa−μb) − 2d
+        let n = MFCCS;
+        let (ia, ib, ca, cb) = (&self.inv, &other.inv, &self.cov, &other.cov);
+        let mut tr = 0.0f64;
+        for i in 0..n {
+            for j in 0..n {
+                tr += ia[i * n + j] * cb[j * n + i] + ib[i * n + j] * ca[j * n + i];
+            }
         }
+        let d: Vec<f64> = self.mean.iter().zip(&other.mean).map(|(x, y)| x - y).collect();
+        let mut quad = 0.0f64;
+        for i in 0..n {
+            for j in 0..n {
+                quad += d[i] * (ia[i * n + j] + ib[i * n + j]) * d[j];
+            }
+        }
+        let kl = 0.5 * (tr + quad) - n as f64;
+        kl.is_finite().then_some(kl.max(0.0) as f32)
     }
-    let kl = 0.5 * (tr + quad) - n as f64;
-    kl.is_finite().then_some(kl.max(0.0) as f32)
+}
+
+/// Symmetric KL divergence between two timbre models (smaller = more similar). `None` when a
+/// covariance is not positive definite.
+pub fn timbre_distance(a: &[f32], b: &[f32]) -> Option<f32> {
+    TimbreModel::new(a)?.distance(&TimbreModel::new(b)?)
 }
 
 /// Gauss–Jordan inverse of a small symmetric matrix; `None` when singular.

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::error::StoreError;
 use crate::features::Key;
 use crate::record::SongFeatures;
-use crate::similar::{Similarity, TrackView, Weights};
+use crate::similar::{PreparedView, Similarity, TrackView, Weights};
 use crate::store::Store;
 
 /// What the filters look at of one track.
@@ -88,7 +88,8 @@ pub struct Filtered {
 #[derive(Debug, Clone)]
 pub struct SearchIndex {
     ids: Vec<String>,
-    views: Vec<TrackView>,
+    /// Prepared once, so a query costs one comparison per track and nothing more.
+    views: Vec<PreparedView>,
     facts: Vec<TrackFacts>,
     position: HashMap<String, usize>,
     similarity: Similarity,
@@ -108,6 +109,7 @@ impl SearchIndex {
             }
         }
         let similarity = Similarity::fit(&views, Weights::default());
+        let views = views.iter().map(|v| similarity.prepare(v)).collect();
         let position = kept.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         Ok(Self { ids: kept, views, facts, position, similarity })
     }
@@ -122,9 +124,14 @@ impl SearchIndex {
         self.ids.is_empty()
     }
 
-    /// The view and facts of an indexed song.
-    pub fn track(&self, song_id: &str) -> Option<(&TrackView, &TrackFacts)> {
+    /// The prepared view and facts of an indexed song.
+    pub fn track(&self, song_id: &str) -> Option<(&PreparedView, &TrackFacts)> {
         self.position.get(song_id).map(|&i| (&self.views[i], &self.facts[i]))
+    }
+
+    /// Prepare a query that is not in the index (e.g. from audio) for [`SearchIndex::search`].
+    pub fn prepare(&self, view: &TrackView) -> PreparedView {
+        self.similarity.prepare(view)
     }
 
     /// The `k` tracks most similar to `query` that pass `filters`, best first (ties by song id),
@@ -133,7 +140,7 @@ impl SearchIndex {
     pub fn search(
         &self,
         query_id: Option<&str>,
-        query: &TrackView,
+        query: &PreparedView,
         query_facts: &TrackFacts,
         filters: &SearchFilters,
         k: usize,
@@ -151,7 +158,7 @@ impl SearchIndex {
                 }
                 continue;
             }
-            let standardised = self.similarity.standardised(query, &self.views[i]);
+            let standardised = self.similarity.prepared_standardised(query, &self.views[i]);
             let Some(distance) = self.similarity.combine(standardised) else { continue };
             let [embedding, timbre, tags] = standardised;
             let parts =
