@@ -7,6 +7,7 @@
 
 mod analyze;
 mod bench;
+mod bench_search;
 mod bench_taste;
 mod eval;
 mod files;
@@ -71,7 +72,7 @@ enum Command {
     /// training and prediction on a synthetic library.
     Bench {
         /// Files or folders to measure.
-        #[arg(required_unless_present = "taste")]
+        #[arg(required_unless_present_any = ["taste", "search"])]
         paths: Vec<PathBuf>,
         /// Print JSON.
         #[arg(long)]
@@ -91,6 +92,15 @@ enum Command {
         /// With --taste: candidates to score.
         #[arg(long, default_value_t = 50_000)]
         candidates: usize,
+        /// Benchmark exact similar-track search on synthetic libraries instead.
+        #[arg(long, conflicts_with_all = ["embedding", "taste"])]
+        search: bool,
+        /// With --search: library sizes.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000,50000")]
+        tracks: Vec<usize>,
+        /// With --search: queries per size.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
         /// With --taste: liked tracks in the prediction benchmark.
         #[arg(long, default_value_t = 500)]
         liked: usize,
@@ -261,6 +271,7 @@ fn main() -> ExitCode {
             show::run(&file, library.as_deref(), model_dir.as_deref(), json)
         }
         Command::Bench { json, taste: true, candidates, liked, .. } => bench_taste::run(candidates, liked, json),
+        Command::Bench { json, search: true, tracks, queries, .. } => bench_search::run(&tracks, queries, json),
         Command::Bench { paths, json, embedding: false, .. } => bench::run(&paths, json),
         Command::Bench { paths, json, embedding: true, limit, model_dir, .. } => {
             bench::run_embedding(&paths, limit, model_dir.as_deref(), json)

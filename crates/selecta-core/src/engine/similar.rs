@@ -2,6 +2,8 @@
 //! and dropped whenever stored features change (a committed analysis, an import), so a search
 //! always sees the library as it is.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
@@ -62,6 +64,19 @@ pub struct SimilarOutcome {
 }
 
 impl<S: TasteStore> Engine<S> {
+    /// The first path (in path order) of each of a few songs, from the in-memory path index.
+    fn paths_of<'a>(&self, song_ids: impl Iterator<Item = &'a str>) -> Result<HashMap<String, String>, EngineError> {
+        let wanted: HashSet<&str> = song_ids.collect();
+        let mut paths: HashMap<String, String> = HashMap::new();
+        for e in self.index()?.entries().filter(|e| wanted.contains(e.song_id.as_str())) {
+            let path = paths.entry(e.song_id.clone()).or_insert_with(|| e.file_path.clone());
+            if e.file_path < *path {
+                path.clone_from(&e.file_path);
+            }
+        }
+        Ok(paths)
+    }
+
     /// The search index, built on first use.
     fn search_index(&mut self) -> Result<&SearchIndex, EngineError> {
         if self.search.is_none() {
@@ -75,12 +90,12 @@ impl<S: TasteStore> Engine<S> {
     /// removed. `not_found` for a song the library does not hold.
     pub fn similar_tracks(&mut self, song_id: &str, options: &SimilarOptions) -> Result<SimilarOutcome, EngineError> {
         let (k, explain, filters) = (options.k.unwrap_or(DEFAULT_K), options.explain, &options.filters);
-        let paths = self.song_paths()?;
         let index = self.search_index()?;
         let (view, facts) = index
             .track(song_id)
             .ok_or_else(|| EngineError::new(ErrorCode::NotFound, format!("song {song_id} is not in the library")))?;
         let (hits, filtered) = index.search(Some(song_id), view, facts, filters, k, explain);
+        let paths = self.paths_of(hits.iter().map(|h| h.id.as_str()))?;
         let items = hits
             .into_iter()
             .map(|h| SimilarItem { path: paths.get(&h.id).cloned(), id: h.id, score: h.score, parts: h.parts })

@@ -146,7 +146,7 @@ impl SearchIndex {
         k: usize,
         explain: bool,
     ) -> (Vec<Hit>, Vec<Filtered>) {
-        let mut hits = Vec::new();
+        let mut scored: Vec<(f32, usize, ScoreParts)> = Vec::new();
         let mut filtered = Vec::new();
         for (i, id) in self.ids.iter().enumerate() {
             if Some(id.as_str()) == query_id {
@@ -163,10 +163,17 @@ impl SearchIndex {
             let [embedding, timbre, tags] = standardised;
             let parts =
                 ScoreParts { embedding: embedding.map(|d| -d), timbre: timbre.map(|d| -d), tags: tags.map(|d| -d) };
-            hits.push(Hit { id: id.clone(), score: -distance, parts });
+            scored.push((-distance, i, parts));
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        hits.truncate(k);
+        // Best first, ties by song id (the index is sorted by id); only the top k are ordered.
+        let best_first =
+            |a: &(f32, usize, ScoreParts), b: &(f32, usize, ScoreParts)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if k < scored.len() {
+            scored.select_nth_unstable_by(k, best_first);
+            scored.truncate(k);
+        }
+        scored.sort_by(best_first);
+        let hits = scored.into_iter().map(|(score, i, parts)| Hit { id: self.ids[i].clone(), score, parts }).collect();
         (hits, filtered)
     }
 }

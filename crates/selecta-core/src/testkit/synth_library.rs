@@ -6,6 +6,7 @@
 use crate::audio::Tags;
 use crate::embed::{SamplingProfile, TrackEmbedding, Window};
 use crate::features::key::Mode;
+use crate::features::timbre::MFCCS;
 use crate::features::{Fingerprint, Key};
 use crate::record::SongFeatures;
 use crate::store::Store;
@@ -146,7 +147,7 @@ impl SyntheticLibrary {
                 year: Some(1990 + (cluster as i32 * 3) + rng.below(6) as i32),
                 comment: None,
             },
-            timbre: None,
+            timbre: Some(timbre(cluster, &mut rng, self.noise)),
             embedding: Some(TrackEmbedding {
                 model_version: MODEL_VERSION.to_string(),
                 profile: SamplingProfile::Full,
@@ -156,4 +157,16 @@ impl SyntheticLibrary {
             }),
         }
     }
+}
+
+/// MFCC statistics of a style: per-cluster means with noise, a diagonal covariance (a valid,
+/// invertible timbre model).
+fn timbre(cluster: usize, rng: &mut Rng, noise: f32) -> Vec<f32> {
+    let mut stats: Vec<f32> = (0..MFCCS).map(|i| ((cluster * 7 + i) % 5) as f32 + noise * rng.normal()).collect();
+    for i in 0..MFCCS {
+        for j in i..MFCCS {
+            stats.push(if i == j { 0.5 + rng.uniform() } else { 0.0 });
+        }
+    }
+    stats
 }
