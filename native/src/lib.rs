@@ -116,8 +116,7 @@ pub fn compatible_keys(camelot: String) -> Option<Vec<String>> {
 /// The error a call rejects with when its signal fired before it started.
 #[napi]
 pub fn cancelled_error(what: String) -> String {
-    let e = EngineError::cancelled(what);
-    format!("[{}] {}", e.code, e.message)
+    js_error(EngineError::cancelled(what)).reason
 }
 
 /// A music library folder (`features.db`, `selection_labels.db`, … inside it).

@@ -28,15 +28,10 @@ type Shared = Rc<RefCell<Engine<BrowserStore>>>;
 /// A music library kept in IndexedDB (database `selecta:<name>`), or only in memory when
 /// opened with `{inMemory: true}` (Node, tests).
 #[wasm_bindgen]
+#[derive(Debug)]
 pub struct Library {
     engine: Shared,
     db: Option<Db>,
-}
-
-impl std::fmt::Debug for Library {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Library").field("persistent", &self.db.is_some()).finish()
-    }
 }
 
 /// The browser's clock (the core has none).
@@ -52,15 +47,8 @@ async fn apply<T: Serialize>(
 ) -> Result<JsValue, JsValue> {
     let (value, ops) = {
         let mut e = engine.borrow_mut();
-        let value = f(&mut e);
-        let store = e.store_mut();
-        match value {
-            Ok(v) => (v, store.take_journal()),
-            Err(err) => {
-                store.discard_journal();
-                return Err(js_error(err));
-            }
-        }
+        let value = f(&mut e).inspect_err(|_| e.store_mut().discard_journal()).map_err(js_error)?;
+        (value, e.store_mut().take_journal())
     };
     persist(db, &ops).await?;
     to_js(&value)
