@@ -308,6 +308,7 @@ function rowHtml(t) {
     + `<button type="button" class="mark like" data-action="like" aria-pressed="${pressed('liked')}" title="Like">▲</button>`
     + `<button type="button" class="mark dislike" data-action="dislike" aria-pressed="${pressed('disliked')}" title="Dislike">▼</button>`
     + `<button type="button" class="mark clear" data-action="clear" aria-pressed="${pressed('neutral')}" title="Clear mark">○</button>`
+    + '<button type="button" class="mark similar" data-action="similar" title="Similar tracks">≈</button>'
     + '</span></td>'
     + `<td class="c-title" title="${esc(titleTip || title)}">${esc(title)}</td>`
     + `<td class="c-artist">${esc(trackArtist(t))}</td>`
@@ -593,6 +594,26 @@ let predictTimer = null;
 function schedulePredictions() {
   clearTimeout(predictTimer);
   predictTimer = setTimeout(() => { refreshPredictions(); }, 250);
+}
+
+// Similar tracks: the engine's exact search; each result shows its score and the parts of it
+// (standard deviations closer than a typical pair of the library).
+async function showSimilar(songId, path) {
+  const panel = $('#similar-panel');
+  const list = $('#similar-list');
+  panel.hidden = false;
+  $('#similar-title').textContent = `Similar to ${path}`;
+  list.innerHTML = '<li class="muted">searching…</li>';
+  try {
+    const r = await call('similar', { songId, k: 10 });
+    const part = (name, v) => (isNum(v) ? `${name} ${v.toFixed(2)}` : '');
+    list.innerHTML = r.items.length
+      ? r.items.map((it) => `<li data-song-id="${esc(it.id)}"><b>${it.score.toFixed(2)}</b> ${esc(it.path || it.id)}`
+        + `<span class="muted small"> ${[part('embedding', it.parts.embedding), part('timbre', it.parts.timbre), part('tags', it.parts.tags)].filter(Boolean).join(' · ')}</span></li>`).join('')
+      : '<li class="muted">no other analysed track</li>';
+  } catch (e) {
+    list.innerHTML = `<li class="muted">${esc(describeError(e))}</li>`;
+  }
 }
 
 async function applyLabel(songIds, label) {
@@ -901,6 +922,10 @@ function setupTable() {
     const btn = ev.target.closest('button[data-action]');
     if (btn) {
       const action = btn.dataset.action;
+      if (action === 'similar') {
+        showSimilar(tr.dataset.songId, tr.dataset.path);
+        return;
+      }
       const current = tr.dataset.label;
       let label = action === 'like' ? 'liked' : action === 'dislike' ? 'disliked' : 'neutral';
       if (label === current && label !== 'neutral') label = 'neutral'; // a second click clears

@@ -70,6 +70,7 @@ const ops = {
     });
   },
   predict: ({ ids, topK }) => lib.predictSelectionCandidates(ids, topK || 0),
+  similar: ({ songId, k }) => lib.similarTracks(songId, { k: k || 10 }),
   resetLabels: () => lib.resetSelectionLabels(),
   async exportLibrary() {
     // A private copy, so that transferring it can never detach memory the engine still uses.

@@ -240,6 +240,17 @@ async function run() {
       await page.click(`#wheel g[data-key="${key}"]`);
     }
     check((await readRows(page)).length === before.length, 'the key filter was not cleared');
+    // Similar tracks (the engine's exact search): the other distinct song of the fixtures, with
+    // its score parts; never the query itself.
+    const mp3 = before.find((r) => r.path === 'groove.mp3');
+    await page.click(`${rowSel(mp3.path)} [data-action="similar"]`);
+    await page.waitForFunction(() => document.querySelector('#similar-list li[data-song-id]'), null, { timeout: 30000 });
+    const similar = await page.$$eval('#similar-list li[data-song-id]', (lis) => lis.map((li) => ({ id: li.dataset.songId, text: li.textContent })));
+    log(`similar to groove.mp3: ${JSON.stringify(similar)}`);
+    const others = new Set(before.map((r) => r.songId).filter((id) => id !== mp3.songId));
+    check(similar.length === others.size && similar.every((s) => others.has(s.id)),
+      `similar lists ${similar.length} tracks, expected the ${others.size} other song(s)`);
+    check(similar.every((s) => /embedding -?\d/.test(s.text)), 'similar results lack their score parts');
     const labelled = await readRows(page);
     log('rows after labelling:');
     printRows(labelled);
