@@ -21,7 +21,7 @@ pub fn run(sizes: &[usize], queries: usize, json: bool) -> Result<()> {
     let mut rows = Vec::new();
     for &n in sizes {
         let mut store = MemoryStore::new();
-        let ids = SyntheticLibrary::new(16, 7).store_into(&mut store, n);
+        let ids = SyntheticLibrary::new(16, 7).store_into(&mut store, n)?;
         let mut engine = Engine::open(store, SamplingProfile::Full, 0)?;
         let options = SimilarOptions { k: Some(10), ..SimilarOptions::default() };
         // The first query builds the index.

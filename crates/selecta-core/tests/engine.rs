@@ -150,7 +150,7 @@ fn labels_parse_strictly_and_twenty_changes_retrain_once_the_threshold_holds() {
     }
     let lib = SyntheticLibrary::new(4, 9);
     let mut store = MemoryStore::new();
-    let ids = lib.store_into(&mut store, 130);
+    let ids = lib.store_into(&mut store, 130).expect("stored");
     let mut e = Engine::open(store, SamplingProfile::Fast, 0).expect("opens");
     let err = e.set_selection_labels(&ids[..1], "", 1).expect_err("empty label");
     assert_eq!(err.code, ErrorCode::InvalidInput);
@@ -195,7 +195,7 @@ fn top(k: usize) -> SimilarOptions {
 /// An engine over 80 synthetic tracks in 4 style clusters (track `i` is in cluster `i % 4`).
 fn clustered() -> (Engine<MemoryStore>, Vec<String>) {
     let mut store = MemoryStore::new();
-    let ids = SyntheticLibrary::new(4, 21).store_into(&mut store, 80);
+    let ids = SyntheticLibrary::new(4, 21).store_into(&mut store, 80).expect("stored");
     (Engine::open(store, SamplingProfile::Fast, 0).expect("opens"), ids)
 }
 
@@ -284,10 +284,10 @@ fn similar_options_parse_from_json_and_bad_options_are_invalid_input() {
 fn the_search_sees_tracks_that_arrive_after_it_was_built() {
     let mut store = MemoryStore::new();
     let lib = SyntheticLibrary::new(4, 21);
-    let all = lib.store_into(&mut store, 80);
+    let all = lib.store_into(&mut store, 80).expect("stored");
     let mut full = Engine::open(store, SamplingProfile::Fast, 0).expect("opens");
     let mut small_store = MemoryStore::new();
-    lib.store_into(&mut small_store, 8);
+    lib.store_into(&mut small_store, 8).expect("stored");
     let mut e = Engine::open(small_store, SamplingProfile::Fast, 0).expect("opens");
     assert_eq!(e.similar_tracks(&all[0], &top(100)).expect("search").items.len(), 7);
     e.import_library(&full.export_library().expect("export"), 1).expect("import");

@@ -16,7 +16,7 @@ fn params() -> BoostParams {
 fn library(n: usize) -> (MemoryStore, SyntheticLibrary, Vec<String>) {
     let lib = SyntheticLibrary::new(5, 42);
     let mut store = MemoryStore::new();
-    let ids = lib.store_into(&mut store, n);
+    let ids = lib.store_into(&mut store, n).expect("stored");
     (store, lib, ids)
 }
 

@@ -18,7 +18,7 @@ fn params() -> BoostParams {
 fn seeded(dir: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
     let lib = SyntheticLibrary::new(4, 11);
     let mut store = SqliteStore::open(dir).expect("open");
-    let ids = lib.store_into(&mut store, 200);
+    let ids = lib.store_into(&mut store, 200).expect("stored");
     let pos: Vec<String> = ids.iter().step_by(4).take(20).cloned().collect();
     let neg: Vec<String> =
         ids.iter().enumerate().filter(|(i, _)| i % 4 != 0).take(80).map(|(_, s)| s.clone()).collect();

@@ -5,6 +5,7 @@
 
 use crate::audio::Tags;
 use crate::embed::{SamplingProfile, TrackEmbedding, Window};
+use crate::error::StoreError;
 use crate::features::key::Mode;
 use crate::features::timbre::MFCCS;
 use crate::features::{Fingerprint, Key};
@@ -97,12 +98,12 @@ impl SyntheticLibrary {
     }
 
     /// Store tracks `0..n` and return their song ids in order.
-    pub fn store_into(&self, store: &mut dyn Store, n: usize) -> Vec<String> {
+    pub fn store_into(&self, store: &mut dyn Store, n: usize) -> Result<Vec<String>, StoreError> {
         (0..n)
             .map(|i| {
                 let f = self.track(i);
-                store.put_song_features(&f, 0).expect("the test store accepts a record");
-                f.song_id
+                store.put_song_features(&f, 0)?;
+                Ok(f.song_id)
             })
             .collect()
     }
