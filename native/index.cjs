@@ -81,6 +81,14 @@ class Library {
     const opts = JSON.parse(JSON.stringify(options ?? {}));
     return call(this.#lib, {}, async () => json(await this.#lib.similarTracks(songId, opts)));
   }
+  searchByAudio(bytes, options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.searchByAudio(Buffer.from(bytes), opts)));
+  }
+  identify(bytes, options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.identify(Buffer.from(bytes), opts)));
+  }
   async exportLibrary() {
     return call(this.#lib, {}, async () => new Uint8Array(await this.#lib.exportLibrary()));
   }

@@ -616,6 +616,33 @@ async function showSimilar(songId, path) {
   }
 }
 
+// Snippet identification: which library track a recording is (matched at any offset, after
+// re-encoding, noise or a pitch-fader speed change), and what else sounds like it.
+async function identifySnippet(file) {
+  const result = $('#identify-result');
+  const list = $('#identify-similar');
+  result.textContent = `listening to ${file.name}…`;
+  list.innerHTML = '';
+  try {
+    const r = await call('searchByAudio', { file, k: 5 });
+    const t = r.identified;
+    if (t) {
+      const speed = Math.abs(t.speed * t.stretch - 1) > 0.001
+        ? ` · played at ${(t.speed * t.stretch * 100).toFixed(0)} %` : '';
+      result.innerHTML = `<b data-song-id="${esc(t.id)}">${esc(t.path || t.id)}</b>`
+        + `<span class="muted small"> from ${fmtTime(t.offsetSec)}${speed}`
+        + ` · fingerprint ${t.parts.fingerprint.toFixed(2)}</span>`;
+    } else {
+      result.innerHTML = '<span class="muted">not in this library</span>';
+    }
+    const part = (name, v) => (isNum(v) ? `${name} ${v.toFixed(2)}` : '');
+    list.innerHTML = r.items.map((it) => `<li data-song-id="${esc(it.id)}"><b>${it.score.toFixed(2)}</b> ${esc(it.path || it.id)}`
+      + `<span class="muted small"> ${[part('embedding', it.parts.embedding), part('timbre', it.parts.timbre), part('tags', it.parts.tags)].filter(Boolean).join(' · ')}</span></li>`).join('');
+  } catch (e) {
+    result.innerHTML = `<span class="muted">${esc(describeError(e))}</span>`;
+  }
+}
+
 async function applyLabel(songIds, label) {
   const ids = [...new Set(songIds.filter(Boolean))];
   if (!ids.length) return;
@@ -993,6 +1020,24 @@ function setupInputs() {
     zone.classList.remove('dragging');
     const entries = await entriesFromDrop(ev.dataTransfer);
     enqueue(entries.filter((e) => e.file || !isAudio(e.path)));
+  });
+  const snippetDrop = $('#snippet-drop');
+  const snippetInput = $('#snippet-input');
+  snippetDrop.addEventListener('click', () => snippetInput.click());
+  snippetDrop.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' || ev.key === ' ') snippetInput.click(); });
+  snippetInput.addEventListener('change', (ev) => {
+    const f = ev.target.files?.[0];
+    ev.target.value = '';
+    if (f) identifySnippet(f);
+  });
+  snippetDrop.addEventListener('dragover', (ev) => { if (!hasFiles(ev)) return; ev.preventDefault(); ev.stopPropagation(); snippetDrop.classList.add('dragging'); });
+  snippetDrop.addEventListener('dragleave', () => snippetDrop.classList.remove('dragging'));
+  snippetDrop.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    ev.stopPropagation();
+    snippetDrop.classList.remove('dragging');
+    const f = ev.dataTransfer?.files?.[0];
+    if (f) identifySnippet(f);
   });
   // A drop outside the zone must not navigate away from the page.
   window.addEventListener('dragover', (ev) => ev.preventDefault());

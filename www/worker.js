@@ -71,6 +71,9 @@ const ops = {
   },
   predict: ({ ids, topK }) => lib.predictSelectionCandidates(ids, topK || 0),
   similar: ({ songId, k }) => lib.similarTracks(songId, { k: k || 10 }),
+  async searchByAudio({ file, k }) {
+    return lib.searchByAudio(await fileBytes(file), { name: file.name, k: k || 5 });
+  },
   resetLabels: () => lib.resetSelectionLabels(),
   async exportLibrary() {
     // A private copy, so that transferring it can never detach memory the engine still uses.

@@ -15,7 +15,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use selecta_core::control::{JobControl, Progress};
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{self, SimilarOptions, parse_profile};
+use selecta_core::engine::{self, AudioSearchOptions, SimilarOptions, parse_profile};
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
 use selecta_sqlite::SqliteStore;
@@ -259,6 +259,20 @@ impl Library {
     pub fn similar_tracks(&self, song_id: String, options: Option<Value>) -> AsyncTask<Job<String>> {
         let options = SimilarOptions::from_json(options.unwrap_or(Value::Null));
         self.json(None, move |e, _| e.similar_tracks(&song_id, &options?))
+    }
+
+    /// `searchByAudio(bytes, options)`: the track the audio is, if any, and the most similar.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn search_by_audio(&self, bytes: Buffer, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let (bytes, options) = (bytes.to_vec(), AudioSearchOptions::from_json(options.unwrap_or(Value::Null)));
+        self.json(None, move |e, _| e.search_by_audio_bytes(bytes, &options?))
+    }
+
+    /// `identify(bytes, options)`: which library track the audio is and where in it it starts.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn identify(&self, bytes: Buffer, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let (bytes, options) = (bytes.to_vec(), AudioSearchOptions::from_json(options.unwrap_or(Value::Null)));
+        self.json(None, move |e, _| e.identify_bytes(bytes, &options?))
     }
 
     /// The whole library as one file (importable by the wasm module and natively).

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { openLibrary, libraryRules, compatibleKeys } from "../../pkg/index.js";
-import { wav } from "../support/wav.mjs";
+import { cutWav, wav } from "../support/wav.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const fixture = (name) => readFileSync(join(root, "tests/fixtures/audio", name));
@@ -231,3 +231,40 @@ test("similar tracks: the same ranking, scores and filters on both bindings", as
     cleanup();
   }
 });
+
+test("search by audio: the same identification and similar tracks on both bindings", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    const outcomes = [];
+    // 5 s from 3 s into the groove, as a separate recording of it.
+    const snippet = cutWav(fixture("groove.wav"), 3, 5);
+    for (const lib of [native, wasm]) {
+      await lib.analyzeFile(fixture("groove.flac"), "groove.flac");
+      for (const [i, [hz, bpm]] of [[220, 90], [330, 128], [440, 140]].entries()) {
+        await lib.analyzeFile(wav(hz, bpm, i + 1, 6), `synth/t${i}.wav`);
+      }
+      const id = await lib.identify(snippet, { name: "clip.wav" });
+      assert.equal(id.identified?.path, "groove.flac", JSON.stringify(id));
+      assert.ok(Math.abs(id.identified.offsetSec - 3) < 0.3, `offset ${id.identified.offsetSec}`);
+      assert.ok(id.identified.matched && id.candidates[0].id === id.identified.id);
+      const found = await lib.searchByAudio(snippet, { name: "clip.wav", k: 2 });
+      assert.equal(found.identified?.path, "groove.flac");
+      assert.equal(found.items.length, 2);
+      assert.ok(found.items.every((it) => it.id !== found.identified.id), "the identified track is not repeated");
+      // A recording of none of them is not identified.
+      const stranger = await lib.identify(wav(610, 100, 9, 8), {});
+      assert.equal(stranger.identified, null, JSON.stringify(stranger));
+      await assert.rejects(lib.identify(new Uint8Array(0), {}), (e) => e.code === "empty_file");
+      await assert.rejects(lib.searchByAudio(new Uint8Array(4096).fill(90), {}), (e) => e.code === "unsupported_format");
+      await assert.rejects(lib.searchByAudio(snippet, { k: "many" }), (e) => e.code === "invalid_input");
+      outcomes.push(found);
+    }
+    const [n, w] = outcomes;
+    assert.equal(n.identified.id, w.identified.id);
+    close(n.identified.parts.fingerprint, w.identified.parts.fingerprint, "fingerprint agreement");
+    assert.deepEqual(n.items.map((i) => i.id), w.items.map((i) => i.id), "same similar tracks");
+  } finally {
+    cleanup();
+  }
+});
+

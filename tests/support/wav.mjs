@@ -18,3 +18,27 @@ export function wav(hz, bpm, seed, seconds = 3, rate = 22050) {
   }
   return buf;
 }
+
+/** `seconds` of a PCM WAV from `from` s on, as a new WAV (the fmt chunk kept, others dropped). */
+export function cutWav(buf, from, seconds) {
+  let at = 12;
+  let fmt = null;
+  while (at + 8 <= buf.length) {
+    const id = buf.toString('ascii', at, at + 4);
+    const size = buf.readUInt32LE(at + 4);
+    if (id === 'fmt ') fmt = buf.subarray(at + 8, at + 8 + size);
+    if (id === 'data' && fmt) {
+      const frame = fmt.readUInt16LE(12);
+      const rate = fmt.readUInt32LE(4);
+      const pcm = buf.subarray(at + 8 + from * rate * frame, at + 8 + (from + seconds) * rate * frame);
+      const head = Buffer.alloc(20);
+      head.write('RIFF', 0); head.writeUInt32LE(4 + 8 + fmt.length + 8 + pcm.length, 4); head.write('WAVE', 8);
+      head.write('fmt ', 12); head.writeUInt32LE(fmt.length, 16);
+      const dataHead = Buffer.alloc(8);
+      dataHead.write('data', 0); dataHead.writeUInt32LE(pcm.length, 4);
+      return Buffer.concat([head, fmt, dataHead, pcm]);
+    }
+    at += 8 + size + (size % 2);
+  }
+  throw new Error('not a PCM WAV');
+}

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { wav } from '../../tests/support/wav.mjs';
+import { cutWav, wav } from '../../tests/support/wav.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -251,6 +251,21 @@ async function run() {
     check(similar.length === others.size && similar.every((s) => others.has(s.id)),
       `similar lists ${similar.length} tracks, expected the ${others.size} other song(s)`);
     check(similar.every((s) => /embedding -?\d/.test(s.text)), 'similar results lack their score parts');
+    // Identify a snippet: 5 s cut from 3 s into groove.wav, dropped on the identify panel. The
+    // fixtures are one recording in three files, so any of them is the right answer, at ≈3 s.
+    const snippet = path.join(profile, 'snippet from the groove.wav');
+    await fsp.writeFile(snippet, cutWav(await fsp.readFile(FIXTURES[0]), 3, 5));
+    await page.setInputFiles('#snippet-input', [snippet]);
+    await page.waitForFunction(() => document.querySelector('#identify-result b[data-song-id], #identify-result .muted:not(:empty)')
+      && !/listening/.test(document.querySelector('#identify-result').textContent), null, { timeout: 60000 });
+    const identified = await page.$eval('#identify-result', (el) => ({
+      id: el.querySelector('b[data-song-id]')?.dataset.songId, text: el.textContent,
+    }));
+    log(`identified: ${JSON.stringify(identified)}`);
+    check(before.some((r) => r.songId === identified.id), `the snippet was not identified as a fixture: ${identified.text}`);
+    check(/from 0:03/.test(identified.text), `the snippet's offset is not 0:03: ${identified.text}`);
+    const alike = await page.$$eval('#identify-similar li[data-song-id]', (lis) => lis.map((li) => li.dataset.songId));
+    check(alike.length > 0 && !alike.includes(identified.id), `similar-to-snippet list: ${JSON.stringify(alike)}`);
     const labelled = await readRows(page);
     log('rows after labelling:');
     printRows(labelled);

@@ -7,11 +7,15 @@
 
 mod analyze;
 mod bench;
+mod bench_identify;
 mod bench_search;
 mod bench_taste;
 mod eval;
+mod eval_retrieval;
 mod files;
+mod identify;
 mod model;
+mod serve;
 mod show;
 mod similar;
 mod taste;
@@ -72,7 +76,7 @@ enum Command {
     /// training and prediction on a synthetic library.
     Bench {
         /// Files or folders to measure.
-        #[arg(required_unless_present_any = ["taste", "search"])]
+        #[arg(required_unless_present_any = ["taste", "search", "identify"])]
         paths: Vec<PathBuf>,
         /// Print JSON.
         #[arg(long)]
@@ -95,7 +99,15 @@ enum Command {
         /// Benchmark exact similar-track search on synthetic libraries instead.
         #[arg(long, conflicts_with_all = ["embedding", "taste"])]
         search: bool,
-        /// With --search: library sizes.
+        /// Benchmark snippet identification on the queries of this CSV instead (needs
+        /// --library; made by scripts/make_retrieval_queries.py).
+        #[arg(long, conflicts_with_all = ["embedding", "taste", "search"], requires = "library")]
+        identify: Option<PathBuf>,
+        /// With --identify: the library the queries were cut from.
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// With --search: library sizes; with --identify: the size (the largest) the library
+        /// is filled up to with distractors.
         #[arg(long, value_delimiter = ',', default_value = "1000,10000,50000")]
         tracks: Vec<usize>,
         /// With --search: queries per size.
@@ -187,6 +199,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Which library track each recording (a whole file or a 5–30 s snippet cut from anywhere,
+    /// re-encoded, noisy, played up to 4 % faster or slower) is, and where in it it starts.
+    Identify {
+        /// Audio files to identify.
+        #[arg(required = true)]
+        snippets: Vec<PathBuf>,
+        /// Library folder (default: the current folder, or the library holding it).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print one JSON object per snippet.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the library over local HTTP: /health, /tracks/{id}, /search, /identify,
+    /// /search_by_audio, /embed (JSON; see README).
+    Serve {
+        /// Library folder (default: the current folder, or the library holding it).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:8717")]
+        addr: std::net::SocketAddr,
+        /// Allow a non-loopback address (needs --token).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Bearer token every request must carry.
+        #[arg(long, env = "SELECTA_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Largest request body in MiB (413 beyond).
+        #[arg(long, default_value_t = selecta_server::DEFAULT_MAX_BODY_BYTES / (1024 * 1024))]
+        max_body_mb: usize,
+        /// Model folder (default: the bundled model).
+        #[arg(long, env = "SELECTA_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+    },
     /// Evaluate against ground truth.
     Eval {
         #[command(subcommand)]
@@ -223,6 +270,30 @@ enum EvalCommand {
         /// Model folder (default: the bundled model).
         #[arg(long, env = "SELECTA_MODEL_DIR")]
         model_dir: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Identification and search-by-audio quality on augmented snippets of library tracks
+    /// (`scripts/make_retrieval_queries.py` makes them): Recall@1/5 and MRR of the
+    /// identification, the offset error, and with --similar Recall@1/10/100 and MRR of the
+    /// similarity ranking, per augmentation, on tuned and held-out packages.
+    Retrieval {
+        /// The query CSV (query, target, augmentation, offset_sec; paths relative to it and to
+        /// the library).
+        queries: PathBuf,
+        /// The library holding the targets.
+        #[arg(long)]
+        library: PathBuf,
+        /// Also rank the library by similarity to each snippet (runs the model on each).
+        #[arg(long)]
+        similar: bool,
+        /// Model folder (default: the bundled model).
+        #[arg(long, env = "SELECTA_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+        /// Parallel workers (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -272,6 +343,9 @@ fn main() -> ExitCode {
         }
         Command::Bench { json, taste: true, candidates, liked, .. } => bench_taste::run(candidates, liked, json),
         Command::Bench { json, search: true, tracks, queries, .. } => bench_search::run(&tracks, queries, json),
+        Command::Bench { json, identify: Some(queries), library: Some(library), tracks, .. } => {
+            bench_identify::run(&queries, &library, tracks.iter().copied().max().unwrap_or(50_000), json)
+        }
         Command::Bench { paths, json, embedding: false, .. } => bench::run(&paths, json),
         Command::Bench { paths, json, embedding: true, limit, model_dir, .. } => {
             bench::run_embedding(&paths, limit, model_dir.as_deref(), json)
@@ -306,6 +380,15 @@ fn main() -> ExitCode {
             library: library.as_deref(),
             json,
         }),
+        Command::Serve { library, addr, allow_remote, token, max_body_mb, model_dir } => serve::run(serve::ServeArgs {
+            library: library.as_deref(),
+            addr,
+            allow_remote,
+            token,
+            max_body_mb,
+            model_dir: model_dir.as_deref(),
+        }),
+        Command::Identify { snippets, library, json } => identify::run(&snippets, library.as_deref(), json),
         Command::Predict { files, top_k, library, json } => taste::predict(&files, top_k, library.as_deref(), json),
         Command::Eval {
             what: EvalCommand::Taste { labels, folds, library, json, trees, depth, learning_rate, min_leaf },
@@ -319,6 +402,16 @@ fn main() -> ExitCode {
                 ..d
             };
             eval::taste(&eval::TasteEvalArgs { labels: &labels, folds, library: library.as_deref(), params, json })
+        }
+        Command::Eval { what: EvalCommand::Retrieval { queries, library, similar, model_dir, jobs, json } } => {
+            eval_retrieval::run(eval_retrieval::RetrievalArgs {
+                queries: &queries,
+                library: &library,
+                similar,
+                model_dir: model_dir.as_deref(),
+                jobs,
+                json,
+            })
         }
         Command::Eval { what: EvalCommand::Tempo { manifest, jobs, json } } => eval::tempo(&manifest, jobs, json),
         Command::Eval { what: EvalCommand::Similarity { manifest, jobs, profile, model_dir, json } } => {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use selecta_core::engine::SimilarOptions;
-use selecta_core::retrieval::SearchFilters;
+use selecta_core::retrieval::{SearchFilters, parse_range};
 
 use crate::files::{open_library, song_of};
 
@@ -20,17 +20,6 @@ pub struct SimilarArgs<'a> {
     pub explain: bool,
     pub library: Option<&'a Path>,
     pub json: bool,
-}
-
-/// `LO-HI` as an inclusive range.
-pub fn parse_range<T: std::str::FromStr + PartialOrd + Copy>(text: &str) -> Result<(T, T), String> {
-    let (lo, hi) = text.split_once('-').ok_or_else(|| format!("{text:?} is not a range LO-HI"))?;
-    let number = |s: &str| s.trim().parse::<T>().map_err(|_| format!("{s:?} is not a number"));
-    let (lo, hi) = (number(lo)?, number(hi)?);
-    if lo > hi {
-        return Err(format!("{text:?}: the low end is above the high end"));
-    }
-    Ok((lo, hi))
 }
 
 pub fn run(args: SimilarArgs<'_>) -> Result<()> {

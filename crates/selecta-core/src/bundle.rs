@@ -17,8 +17,9 @@ use crate::taste::{Label, SelectionManifest, TasteStore};
 
 const MAGIC: &[u8; 8] = b"SELLIB01";
 const WHAT: &str = "Selecta library";
-/// Version of the bundle layout.
-pub const BUNDLE_FORMAT: u32 = 1;
+/// Version of the bundle layout: 2 added the whole-track prints after the rest, so a format-1
+/// bundle still imports (its tracks are identified once analysed again).
+pub const BUNDLE_FORMAT: u32 = 2;
 
 /// Why a bundle cannot be exported or imported.
 #[derive(Debug, Error)]
@@ -59,6 +60,19 @@ struct Bundle {
     labels: Vec<(String, Label)>,
     sample_change_count: u64,
     model: Option<(Vec<u8>, SelectionManifest)>,
+    /// Whole-track prints by song (kept out of the records' encoding).
+    prints: Vec<(String, Vec<u32>)>,
+}
+
+/// The format-1 layout: [`Bundle`] without the prints.
+#[derive(Debug, Deserialize)]
+struct BundleV1 {
+    format: u32,
+    songs: Vec<SongFeatures>,
+    paths: Vec<PathEntry>,
+    labels: Vec<(String, Label)>,
+    sample_change_count: u64,
+    model: Option<(Vec<u8>, SelectionManifest)>,
 }
 
 /// What an import brought in.
@@ -93,6 +107,12 @@ pub fn export_library<S: TasteStore + ?Sized>(store: &S) -> Result<Vec<u8>, Bund
         (Some(bytes), Some(manifest)) => Some((bytes, manifest)),
         _ => None,
     };
+    let prints = songs
+        .iter()
+        .filter_map(|f| {
+            f.chromaprint.as_ref().filter(|c| !c.track.is_empty()).map(|c| (f.song_id.clone(), c.track.clone()))
+        })
+        .collect();
     let bundle = Bundle {
         format: BUNDLE_FORMAT,
         songs,
@@ -100,6 +120,7 @@ pub fn export_library<S: TasteStore + ?Sized>(store: &S) -> Result<Vec<u8>, Bund
         labels,
         sample_change_count: store.sample_change_count()?,
         model,
+        prints,
     };
     Ok(seal(MAGIC, WHAT, &bundle)?)
 }
@@ -111,9 +132,31 @@ pub fn import_library<S: TasteStore + ?Sized>(
     bytes: &[u8],
     now_ms: i64,
 ) -> Result<ImportSummary, BundleError> {
-    let bundle: Bundle = open(MAGIC, WHAT, bytes)?;
+    let mut bundle: Bundle = match open::<Bundle>(MAGIC, WHAT, bytes) {
+        Ok(b) => b,
+        // A format-1 bundle ends where the prints would start.
+        Err(e) => match open::<BundleV1>(MAGIC, WHAT, bytes) {
+            Ok(v1) if v1.format == 1 => Bundle {
+                format: BUNDLE_FORMAT,
+                songs: v1.songs,
+                paths: v1.paths,
+                labels: v1.labels,
+                sample_change_count: v1.sample_change_count,
+                model: v1.model,
+                prints: Vec::new(),
+            },
+            _ => return Err(e.into()),
+        },
+    };
     if bundle.format != BUNDLE_FORMAT {
         return Err(BundleError::Version { found: bundle.format, expected: BUNDLE_FORMAT });
+    }
+    let mut prints: std::collections::HashMap<String, Vec<u32>> =
+        std::mem::take(&mut bundle.prints).into_iter().collect();
+    for song in &mut bundle.songs {
+        if let (Some(c), Some(print)) = (song.chromaprint.as_mut(), prints.remove(&song.song_id)) {
+            c.track = print;
+        }
     }
     for song in &bundle.songs {
         // Same songId, same PCM: a target embedding is kept when the bundle's track has none.

@@ -35,11 +35,13 @@ pub enum ErrorCode {
     ModelLoadFailed,
     /// The song or path is not in the library.
     NotFound,
+    /// The request lacks the credentials the service asks for.
+    Unauthorized,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (for documentation and tests).
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidInput,
         ErrorCode::UnsupportedFormat,
         ErrorCode::EmptyFile,
@@ -50,6 +52,7 @@ impl ErrorCode {
         ErrorCode::RuntimeUnavailable,
         ErrorCode::ModelLoadFailed,
         ErrorCode::NotFound,
+        ErrorCode::Unauthorized,
     ];
 
     /// The code as written in JSON and in JS `error.code`.
@@ -65,6 +68,7 @@ impl ErrorCode {
             ErrorCode::RuntimeUnavailable => "runtime_unavailable",
             ErrorCode::ModelLoadFailed => "model_load_failed",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::Unauthorized => "unauthorized",
         }
     }
 }
@@ -73,7 +77,7 @@ impl ErrorCode {
 /// to [`ErrorCode::ALL`]).
 pub const TS_ERROR_CODE_TYPE: &str = r#"export type ErrorCode = "invalid_input" | "unsupported_format" | "empty_file"
   | "too_large" | "cancelled" | "db_error" | "internal_error" | "runtime_unavailable" | "model_load_failed"
-  | "not_found";"#;
+  | "not_found" | "unauthorized";"#;
 
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

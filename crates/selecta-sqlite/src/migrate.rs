@@ -67,6 +67,12 @@ pub const FEATURES_STEPS: &[Step] = &[
         ALTER TABLE song_features ADD COLUMN timbre BLOB;
         ",
     },
+    Step {
+        version: 4,
+        sql: "
+        ALTER TABLE song_features ADD COLUMN chromaprintTrackRaw BLOB;
+        ",
+    },
 ];
 
 pub const PATH_INDEX_STEPS: &[Step] = &[Step {

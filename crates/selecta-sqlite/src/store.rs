@@ -123,7 +123,7 @@ fn path_from_row(r: &Row<'_>) -> rusqlite::Result<PathEntry> {
 const SONG_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sampleRate, channels, bitrateKbps, \
      bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, chromaprintFingerprint, \
      chromaprintRaw, chromaprintSimhash, metadataJson, modelVersion, embedding, tagProbs, embeddingProfile, \
-     embeddingWindows, timbre";
+     embeddingWindows, timbre, chromaprintTrackRaw";
 
 /// [`SONG_COLUMNS`] with the fields the taste model does not read replaced by empty values (same
 /// positions, so [`song_from_row`] reads both).
@@ -131,7 +131,7 @@ const TASTE_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sam
      bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, \
      CASE WHEN chromaprintFingerprint IS NULL THEN NULL ELSE '' END, \
      CASE WHEN chromaprintRaw IS NULL THEN NULL ELSE X'' END, chromaprintSimhash, metadataJson, modelVersion, \
-     embedding, tagProbs, embeddingProfile, NULL, NULL";
+     embedding, tagProbs, embeddingProfile, NULL, NULL, NULL";
 
 fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let get_err = |e: rusqlite::Error| StoreError::Corrupt(e.to_string());
@@ -147,6 +147,7 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let profile: Option<String> = r.get(21).map_err(get_err)?;
     let windows: Option<String> = r.get(22).map_err(get_err)?;
     let timbre: Option<Vec<u8>> = r.get(23).map_err(get_err)?;
+    let track_print: Option<Vec<u8>> = r.get(24).map_err(get_err)?;
     let embedding = match (model_version, vector) {
         (Some(model_version), Some(vector)) => Some(TrackEmbedding {
             model_version,
@@ -164,7 +165,8 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     };
     let chromaprint = match (fp_text, fp_raw, simhash) {
         (Some(encoded), Some(raw), Some(simhash)) => {
-            Some(Fingerprint { raw: blob_to_u32(&raw)?, encoded, simhash: simhash as u64 })
+            let track = track_print.map(|b| blob_to_u32(&b)).transpose()?.unwrap_or_default();
+            Some(Fingerprint { raw: blob_to_u32(&raw)?, encoded, simhash: simhash as u64, track })
         }
         _ => None,
     };
@@ -216,6 +218,15 @@ impl Store for SqliteStore {
         self.song_with_columns(TASTE_COLUMNS, song_id)
     }
 
+    fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {
+        let mut stmt = self
+            .features
+            .prepare_cached("SELECT chromaprintTrackRaw FROM song_features WHERE songId = ?1")
+            .map_err(db_err)?;
+        let blob: Option<Option<Vec<u8>>> = stmt.query_row([song_id], |r| r.get(0)).optional().map_err(db_err)?;
+        blob.flatten().map_or(Ok(Vec::new()), |b| blob_to_u32(&b))
+    }
+
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {
         let mut stmt = self
             .features
@@ -245,8 +256,8 @@ impl Store for SqliteStore {
             let mut stmt = tx
                 .prepare_cached(&format!(
                     "INSERT INTO song_features ({SONG_COLUMNS}, updatedAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-                     ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,
-                     strftime('%Y-%m-%dT%H:%M:%fZ', ?25 / 1000.0, 'unixepoch'))
+                     ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
+                     strftime('%Y-%m-%dT%H:%M:%fZ', ?26 / 1000.0, 'unixepoch'))
                      ON CONFLICT(songId) DO UPDATE SET
                        fileHash = excluded.fileHash, analysisVersion = excluded.analysisVersion,
                        durationSec = excluded.durationSec, sampleRate = excluded.sampleRate,
@@ -256,6 +267,7 @@ impl Store for SqliteStore {
                        loudnessLufs = excluded.loudnessLufs, hpcp = excluded.hpcp,
                        chromaprintFingerprint = excluded.chromaprintFingerprint,
                        chromaprintRaw = excluded.chromaprintRaw, chromaprintSimhash = excluded.chromaprintSimhash,
+                       chromaprintTrackRaw = excluded.chromaprintTrackRaw,
                        metadataJson = excluded.metadataJson, timbre = excluded.timbre,
                        -- Same songId means the same PCM: a stored embedding stays valid.
                        modelVersion = COALESCE(excluded.modelVersion, modelVersion),
@@ -291,6 +303,7 @@ impl Store for SqliteStore {
                 e.map(|e| e.profile.name()),
                 windows,
                 f.timbre.as_deref().map(f32_to_blob),
+                f.chromaprint.as_ref().filter(|c| !c.track.is_empty()).map(|c| u32_to_blob(&c.track)),
                 updated_at_ms,
             ])
             .map_err(db_err)?;

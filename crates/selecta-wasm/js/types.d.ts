@@ -48,3 +48,12 @@ export interface SimilarOutcome {
   items: { id: string; path: string | null; score: number; parts: ScoreParts }[];
   filtered?: { id: string; rule: "excluded" | "bpm" | "key" | "duration" }[];
 }
+/** `searchByAudio` / `identify` options: the file name (a format hint) and the `SimilarOptions`. */
+export interface AudioSearchOptions extends SimilarOptions { name?: string }
+/** A library track the audio may be: where it starts in it, at which speed, and the evidence. */
+export interface IdentifiedTrack {
+  id: string; path: string | null; offsetSec: number; speed: number; stretch: number; matched: boolean;
+  parts: { fingerprint: number; embedding: number | null };
+}
+export interface IdentifyOutcome { querySeconds: number; identified: IdentifiedTrack | null; candidates: IdentifiedTrack[] }
+export interface AudioSearchOutcome { identified: IdentifiedTrack | null; items: SimilarOutcome["items"] }

@@ -48,6 +48,7 @@ impl BrowserStore {
         let mut mem = MemoryStore::new();
         let mut labels = Vec::new();
         let (mut model, mut manifest) = (None, None);
+        let mut prints: Vec<(String, Vec<u32>)> = Vec::new();
         for (key, value) in entries {
             let (kind, rest) = key.split_once(':').unwrap_or((key.as_str(), ""));
             match kind {
@@ -57,6 +58,7 @@ impl BrowserStore {
                     mem.put_path_entry(&entry, seen)?;
                 }
                 "label" => labels.push((rest.to_string(), decode::<Label>(&key, &value)?)),
+                "print" => prints.push((rest.to_string(), decode::<Vec<u32>>(&key, &value)?)),
                 "meta" if key == COUNT_KEY => mem.set_sample_change_count(decode(&key, &value)?)?,
                 "model" if key == MODEL_KEY => model = Some(value),
                 "model" if key == MANIFEST_KEY => manifest = Some(decode::<SelectionManifest>(&key, &value)?),
@@ -70,6 +72,9 @@ impl BrowserStore {
                 }
                 _ => tracing::warn!("ignoring unknown key {key}"),
             }
+        }
+        for (song_id, print) in prints {
+            mem.set_track_print(&song_id, print);
         }
         mem.write_labels(&labels, 0, 0)?;
         if let (Some(m), Some(man)) = (model, manifest) {
@@ -117,13 +122,22 @@ impl Store for BrowserStore {
         self.mem.song_features(song_id)
     }
 
+    fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {
+        self.mem.track_print(song_id)
+    }
+
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {
         self.mem.song_versions()
     }
 
     fn put_song_features(&mut self, features: &SongFeatures, updated_at_ms: i64) -> Result<(), StoreError> {
         self.mem.put_song_features(features, updated_at_ms)?;
-        self.put_song(&features.song_id)
+        self.put_song(&features.song_id)?;
+        // Beside the record, which keeps its encoding of before the whole-track print existed.
+        match features.chromaprint.as_ref().filter(|c| !c.track.is_empty()) {
+            Some(c) => self.put(format!("print:{}", features.song_id), &c.track),
+            None => Ok(()),
+        }
     }
 
     fn put_embedding(&mut self, song_id: &str, e: &TrackEmbedding, updated_at_ms: i64) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use selecta_core::control::JobControl;
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{self, Begun, SimilarOptions};
+use selecta_core::engine::{self, AudioSearchOptions, Begun, SimilarOptions};
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
 use serde::Serialize;
@@ -249,6 +249,29 @@ impl Library {
     ) -> js_sys::Promise {
         let options = from_js(options).and_then(SimilarOptions::from_json);
         self.mutate(move |e| e.similar_tracks(&song_id, &options?))
+    }
+
+    /// `searchByAudio(bytes, {name, k, ...filters})`: the library track the audio is (a whole
+    /// file or a 5–30 s snippet), if any, and the tracks most like it.
+    #[wasm_bindgen(js_name = searchByAudio, unchecked_return_type = "Promise<AudioSearchOutcome>")]
+    pub fn search_by_audio(
+        &self,
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "AudioSearchOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(AudioSearchOptions::from_json);
+        self.mutate(move |e| e.search_by_audio_bytes(bytes, &options?))
+    }
+
+    /// `identify(bytes, {name})`: which library track the audio is and where in it it starts.
+    #[wasm_bindgen(unchecked_return_type = "Promise<IdentifyOutcome>")]
+    pub fn identify(
+        &self,
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "AudioSearchOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(AudioSearchOptions::from_json);
+        self.mutate(move |e| e.identify_bytes(bytes, &options?))
     }
 
     /// The whole library as one file (features, paths, labels, model), importable natively.

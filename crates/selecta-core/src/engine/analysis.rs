@@ -154,7 +154,7 @@ impl<S: TasteStore> Engine<S> {
             .map_err(|e| EngineError::from(e).context(&path))?;
         self.index_mut()?.note_file(&c.entry, processed.new_embedding());
         if c.analyzed {
-            self.search = None;
+            self.features_changed();
         }
         Ok(Committed {
             path,

@@ -12,6 +12,7 @@
 //! as data.
 
 pub mod analysis;
+pub mod audio_search;
 pub mod rules;
 pub mod similar;
 
@@ -27,13 +28,16 @@ use crate::embed::{EmbedError, Embedder, ModelManifest, SamplingProfile};
 use crate::error::{EngineError, ErrorCode};
 use crate::path_index::{PATH_INDEX_CAPACITY, PATH_INDEX_TTL_MS, PathIndex, path_key};
 use crate::record::{Label, SongFeatures};
-use crate::retrieval::SearchIndex;
+use crate::retrieval::{PrintIndex, SearchIndex};
 use crate::store::TasteStore;
 use crate::taste::{self, LabelSnapshot, PredictOutcome, SetLabelsResult, TrainOutcome, TrainStatus};
 
 pub use analysis::{Begun, Committed, FileJob, FileResult, FileStatus, PendingFile, ProcessedFile, ScanReport};
+pub use audio_search::{
+    AudioAnalyzer, AudioQuery, AudioSearchOptions, AudioSearchOutcome, IdentifiedTrack, IdentifyOutcome,
+};
 pub use rules::{Rules, rules};
-pub use similar::{SimilarItem, SimilarOptions, SimilarOutcome};
+pub use similar::{Searcher, SimilarItem, SimilarOptions, SimilarOutcome};
 
 /// Whether tracks get an embedding in this session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,7 +108,9 @@ pub struct Engine<S> {
     tag_names: Vec<String>,
     profile: SamplingProfile,
     /// Similar-track search over the stored features; `None` until used or after they change.
-    search: Option<SearchIndex>,
+    search: Option<Arc<SearchIndex>>,
+    /// Snippet identification's fingerprint index; `None` until used or after features change.
+    prints: Option<PrintIndex>,
 }
 
 impl<S> std::fmt::Debug for Engine<S> {
@@ -140,6 +146,7 @@ impl<S: TasteStore> Engine<S> {
             tag_names: Vec::new(),
             profile,
             search: None,
+            prints: None,
         };
         engine.reload_index()?;
         Ok(engine)
@@ -212,6 +219,25 @@ impl<S: TasteStore> Engine<S> {
     /// A record in the public JSON shape.
     pub fn features_json(&self, features: &SongFeatures, path: Option<&str>) -> Value {
         features.to_json(path, self.tag_names())
+    }
+
+    /// Store features analysed outside a library scan (e.g. audio uploaded to the HTTP
+    /// service): the song is searchable from then on, without a path.
+    pub fn add_features(&mut self, features: &SongFeatures, now_ms: i64) -> Result<(), EngineError> {
+        self.store.put_song_features(features, now_ms)?;
+        self.features_changed();
+        Ok(())
+    }
+
+    /// The first path (in path order) of a song, if it has one.
+    pub fn path_of(&self, song_id: &str) -> Result<Option<String>, EngineError> {
+        Ok(self.index()?.entries().filter(|e| e.song_id == song_id).map(|e| e.file_path.clone()).min())
+    }
+
+    /// Stored features changed: the search indexes are rebuilt on next use.
+    fn features_changed(&mut self) {
+        self.search = None;
+        self.prints = None;
     }
 
     fn index(&self) -> Result<RwLockReadGuard<'_, PathIndex>, EngineError> {
@@ -379,7 +405,7 @@ impl<S: TasteStore> Engine<S> {
     /// `importLibrary(bytes)`: a damaged file is refused before anything is written.
     pub fn import_library(&mut self, bytes: &[u8], now_ms: i64) -> Result<ImportSummary, EngineError> {
         let summary = bundle::import_library(&mut self.store, bytes, now_ms)?;
-        self.search = None;
+        self.features_changed();
         self.reload_index()?;
         Ok(summary)
     }

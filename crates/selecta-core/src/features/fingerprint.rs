@@ -3,7 +3,8 @@
 //!
 //! Like `fpcalc`, the fingerprint covers the first 120 s of the audio at its original sample
 //! rate and channel count, with the default algorithm (TEST2); chromaprint downmixes and
-//! resamples internally.
+//! resamples internally. Beside it the builder keeps the raw sub-fingerprints of the *whole*
+//! track, which snippet identification matches at any offset (`retrieval::identify`).
 
 use base64::Engine;
 use rusty_chromaprint::{Configuration, FingerprintCompressor, Fingerprinter};
@@ -13,10 +14,20 @@ use crate::hash::f32_to_i16;
 /// Seconds of audio fingerprinted, as `fpcalc -length` defaults to.
 pub const FINGERPRINT_SECONDS: u32 = 120;
 
+/// Seconds of audio between two sub-fingerprints: chromaprint (TEST2) analyses 11 025 Hz audio
+/// in 4096-sample frames that overlap by two thirds.
+pub const SUB_FINGERPRINT_SECONDS: f64 = 4096.0 / 3.0 / 11025.0;
+
+/// Sub-fingerprints kept of a whole track: 4 h 30 min, longer than any DJ mix a library holds;
+/// beyond it a track is identified by its first 4 h 30 min.
+pub const MAX_TRACK_SUB_FINGERPRINTS: usize = 1 << 17;
+
 /// Streaming fingerprint builder: feed blocks as they are decoded.
 pub struct FingerprintBuilder {
     config: Configuration,
     printer: Fingerprinter,
+    /// The whole track's printer.
+    track: Fingerprinter,
     remaining_samples: u64,
     scratch: Vec<i16>,
     started: bool,
@@ -37,6 +48,12 @@ pub struct Fingerprint {
     pub encoded: String,
     /// 64-bit SimHash, see [`simhash64`].
     pub simhash: u64,
+    /// Raw sub-fingerprints of the whole track (at most [`MAX_TRACK_SUB_FINGERPRINTS`]), one
+    /// every [`SUB_FINGERPRINT_SECONDS`]; empty in records analysed before it existed. Left out
+    /// of the record's serde encoding, so that records stored and exported before it existed
+    /// still decode: each store and the library bundle keep it beside the record.
+    #[serde(skip)]
+    pub track: Vec<u32>,
 }
 
 impl FingerprintBuilder {
@@ -44,10 +61,13 @@ impl FingerprintBuilder {
     pub fn new(sample_rate: u32, channels: u16) -> Self {
         let config = Configuration::preset_test2();
         let mut printer = Fingerprinter::new(&config);
-        let started = printer.start(sample_rate, u32::from(channels)).is_ok();
+        let mut track = Fingerprinter::new(&config);
+        let started = printer.start(sample_rate, u32::from(channels)).is_ok()
+            && track.start(sample_rate, u32::from(channels)).is_ok();
         Self {
             config,
             printer,
+            track,
             remaining_samples: u64::from(sample_rate) * u64::from(channels) * u64::from(FINGERPRINT_SECONDS),
             scratch: Vec::new(),
             started,
@@ -56,14 +76,19 @@ impl FingerprintBuilder {
 
     /// Feed interleaved samples.
     pub fn push(&mut self, interleaved: &[f32]) {
-        if !self.started || self.remaining_samples == 0 {
+        if !self.started {
             return;
         }
-        let take = (interleaved.len() as u64).min(self.remaining_samples) as usize;
         self.scratch.clear();
-        self.scratch.extend(interleaved[..take].iter().map(|&s| f32_to_i16(s)));
-        self.printer.consume(&self.scratch);
-        self.remaining_samples -= take as u64;
+        self.scratch.extend(interleaved.iter().map(|&s| f32_to_i16(s)));
+        if self.track.fingerprint().len() < MAX_TRACK_SUB_FINGERPRINTS {
+            self.track.consume(&self.scratch);
+        }
+        let take = (self.scratch.len() as u64).min(self.remaining_samples) as usize;
+        if take > 0 {
+            self.printer.consume(&self.scratch[..take]);
+            self.remaining_samples -= take as u64;
+        }
     }
 
     /// Finish; `None` when the audio was too short to give any sub-fingerprint.
@@ -72,6 +97,7 @@ impl FingerprintBuilder {
             return None;
         }
         self.printer.finish();
+        self.track.finish();
         let raw = self.printer.fingerprint().to_vec();
         if raw.is_empty() {
             return None;
@@ -79,8 +105,25 @@ impl FingerprintBuilder {
         let compressed = FingerprintCompressor::from(&self.config).compress(&raw);
         let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(compressed);
         let simhash = simhash64(&raw);
-        Some(Fingerprint { raw, encoded, simhash })
+        let mut track = self.track.fingerprint().to_vec();
+        track.truncate(MAX_TRACK_SUB_FINGERPRINTS);
+        Some(Fingerprint { raw, encoded, simhash, track })
     }
+}
+
+/// Raw sub-fingerprints of a mono signal, as if it had been recorded at `sample_rate`. Telling
+/// chromaprint another rate than the true one undoes a speed change: audio played 4 % fast,
+/// read as if its rate were 4 % lower, has the original's pitch and tempo again.
+pub fn raw_print(mono: &[f32], sample_rate: u32) -> Vec<u32> {
+    let config = Configuration::preset_test2();
+    let mut printer = Fingerprinter::new(&config);
+    if printer.start(sample_rate, 1).is_err() {
+        return Vec::new();
+    }
+    let samples: Vec<i16> = mono.iter().map(|&s| f32_to_i16(s)).collect();
+    printer.consume(&samples);
+    printer.finish();
+    printer.fingerprint().to_vec()
 }
 
 /// 64-bit SimHash of a raw fingerprint. The low 32 bits are chromaprint's own

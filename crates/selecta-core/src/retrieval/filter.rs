@@ -70,6 +70,17 @@ impl SearchFilters {
     }
 }
 
+/// `LO-HI` as an inclusive range (e.g. `120-130` BPM, `180-420` seconds).
+pub fn parse_range<T: std::str::FromStr + PartialOrd + Copy>(text: &str) -> Result<(T, T), String> {
+    let (lo, hi) = text.split_once('-').ok_or_else(|| format!("{text:?} is not a range LO-HI"))?;
+    let number = |s: &str| s.trim().parse::<T>().map_err(|_| format!("{s:?} is not a number"));
+    let (lo, hi) = (number(lo)?, number(hi)?);
+    if lo > hi {
+        return Err(format!("{text:?}: the low end is above the high end"));
+    }
+    Ok((lo, hi))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,12 +5,15 @@
 //! [`SearchIndex::search`] ranks every other track, applies [`SearchFilters`] and returns the
 //! best `k` with their score parts, so a person can see why a track came up.
 //!
-//! Not here yet: the persisted approximate index for large libraries and snippet
-//! identification.
+//! Snippet identification ([`identify`]) finds which track a recording is, and where in it.
+//!
+//! Not here yet: the persisted approximate index for large libraries.
 
 mod filter;
+pub mod identify;
 
-pub use filter::{FilterRule, KEY_CLEAR_STRENGTH, SearchFilters};
+pub use filter::{FilterRule, KEY_CLEAR_STRENGTH, SearchFilters, parse_range};
+pub use identify::{PrintIndex, PrintMatch, QueryPrint};
 
 use std::collections::HashMap;
 
@@ -134,6 +137,24 @@ impl SearchIndex {
         self.similarity.prepare(view)
     }
 
+    /// How similar the indexed track `i` is to `query`: total and parts (`None` when they share
+    /// no part).
+    fn score(&self, query: &PreparedView, i: usize) -> Option<(f32, ScoreParts)> {
+        let standardised = self.similarity.prepared_standardised(query, &self.views[i]);
+        let distance = self.similarity.combine(standardised)?;
+        let [embedding, timbre, tags] = standardised;
+        Some((
+            -distance,
+            ScoreParts { embedding: embedding.map(|d| -d), timbre: timbre.map(|d| -d), tags: tags.map(|d| -d) },
+        ))
+    }
+
+    /// How similar an indexed song is to `query` (`None` for a song not indexed or sharing no
+    /// part with the query).
+    pub fn score_of(&self, query: &PreparedView, song_id: &str) -> Option<(f32, ScoreParts)> {
+        self.position.get(song_id).and_then(|&i| self.score(query, i))
+    }
+
     /// The `k` tracks most similar to `query` that pass `filters`, best first (ties by song id),
     /// with the candidates the filters removed when `explain` is set. The query song itself
     /// (`query_id`) is never a result.
@@ -158,12 +179,8 @@ impl SearchIndex {
                 }
                 continue;
             }
-            let standardised = self.similarity.prepared_standardised(query, &self.views[i]);
-            let Some(distance) = self.similarity.combine(standardised) else { continue };
-            let [embedding, timbre, tags] = standardised;
-            let parts =
-                ScoreParts { embedding: embedding.map(|d| -d), timbre: timbre.map(|d| -d), tags: tags.map(|d| -d) };
-            scored.push((-distance, i, parts));
+            let Some((score, parts)) = self.score(query, i) else { continue };
+            scored.push((score, i, parts));
         }
         // Best first, ties by song id (the index is sorted by id); only the top k are ordered.
         let best_first =

@@ -32,6 +32,14 @@ impl MemoryStore {
     }
 
     /// When a path entry was last seen.
+    /// Attach a whole-track print to a stored song's fingerprint (a store that keeps prints
+    /// beside the records, loading them); nothing for a song without a fingerprint.
+    pub fn set_track_print(&mut self, song_id: &str, print: Vec<u32>) {
+        if let Some(c) = self.songs.get_mut(song_id).and_then(|s| s.chromaprint.as_mut()) {
+            c.track = print;
+        }
+    }
+
     pub fn path_seen_ms(&self, path_key: &str) -> Option<i64> {
         self.paths.get(path_key).map(|(_, seen)| *seen)
     }
@@ -40,6 +48,10 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
         Ok(self.songs.get(song_id).cloned())
+    }
+
+    fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {
+        Ok(self.songs.get(song_id).and_then(|s| s.chromaprint.as_ref()).map(|c| c.track.clone()).unwrap_or_default())
     }
 
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {

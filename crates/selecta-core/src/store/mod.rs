@@ -37,11 +37,17 @@ pub struct SongVersion {
 pub trait Store {
     /// Features of one track.
     fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError>;
-    /// Features of one track for the taste model, which reads neither the raw fingerprint, the
-    /// timbre statistics nor the embedding windows: a store may leave those empty (the raw
-    /// fingerprint empty with the SimHash kept) to read tens of thousands of tracks quickly.
+    /// Features of one track for the taste model, which reads neither the raw fingerprints, the
+    /// timbre statistics nor the embedding windows: a store may leave those empty (the raw and
+    /// whole-track fingerprints empty with the SimHash kept) to read tens of thousands of tracks
+    /// quickly.
     fn taste_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
         self.song_features(song_id)
+    }
+    /// The whole-track chromaprint sub-fingerprints of one track (empty when it has none), for
+    /// snippet identification; a store may read just that instead of the whole record.
+    fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {
+        Ok(self.song_features(song_id)?.and_then(|f| f.chromaprint).map(|c| c.track).unwrap_or_default())
     }
     /// Version summary of every stored track (loaded once per ingest run).
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError>;

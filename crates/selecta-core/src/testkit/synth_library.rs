@@ -139,7 +139,12 @@ impl SyntheticLibrary {
             rms_mean: 0.05 + 0.1 * rng.uniform(),
             loudness_lufs: Some(f64::from(-14.0 - 6.0 * rng.uniform())),
             hpcp: Some(hpcp),
-            chromaprint: Some(Fingerprint { raw: Vec::new(), encoded: String::new(), simhash: rng.next_u64() }),
+            chromaprint: Some(Fingerprint {
+                raw: Vec::new(),
+                encoded: String::new(),
+                simhash: rng.next_u64(),
+                track: Vec::new(),
+            }),
             metadata: Tags {
                 title: Some(words.join(" ")),
                 artist: Some(format!("Artist {cluster}-{}", rng.below(8))),
