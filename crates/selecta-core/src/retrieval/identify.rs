@@ -41,7 +41,7 @@ const OFFSET_BIN: i64 = 8;
 const MAX_BUCKET: usize = 4096;
 
 /// Tracks verified per query.
-const CANDIDATES: usize = 12;
+const CANDIDATES: usize = 32;
 
 /// Speeds the snippet may have been played at, relative to the library track (pitch and tempo
 /// together), tried in this order.
