@@ -3,7 +3,8 @@
 //! up to `--tracks` (50 000 by default): each distractor is a real print with every value XORed
 //! by a mask of its own, so it keeps real music's bit statistics and time structure but matches
 //! nothing. Every query of the CSV (made by `scripts/make_retrieval_queries.py`) is then
-//! identified on one thread: index build time and size, p50/p95 latency of the lookup and
+//! identified on one thread: index build time and size, the kept file's size and read-back
+//! time, p50/p95 latency of the lookup and
 //! verification (the snippet's decoding and fingerprinting are measured apart), and Recall@1
 //! per augmentation against the distractors.
 
@@ -65,6 +66,13 @@ pub fn run(queries_csv: &Path, library: &Path, tracks: usize, json: bool) -> Res
     let started = Instant::now();
     let index = PrintIndex::build(ids, print_of)?;
     let build_s = started.elapsed().as_secs_f64();
+    // What a later process pays instead: reading the kept file back.
+    let file = index.to_file("bench")?;
+    let started = Instant::now();
+    let reloaded = PrintIndex::from_file(&file, "bench")?;
+    let load_s = started.elapsed().as_secs_f64();
+    anyhow::ensure!(reloaded.as_ref() == Some(&index), "the kept index does not read back equal");
+    drop(reloaded);
 
     let mut reader =
         csv::Reader::from_path(queries_csv).with_context(|| format!("{}: cannot read", queries_csv.display()))?;
@@ -102,6 +110,8 @@ pub fn run(queries_csv: &Path, library: &Path, tracks: usize, json: bool) -> Res
         "postings": index.postings(),
         "indexMegabytes": index.memory_bytes() as f64 / 1e6,
         "buildSeconds": build_s,
+        "keptFileMegabytes": file.len() as f64 / 1e6,
+        "keptFileLoadSeconds": load_s,
         "queries": times.len(),
         "lookupP50Ms": percentile(&times, 0.5),
         "lookupP95Ms": percentile(&times, 0.95),
@@ -113,12 +123,14 @@ pub fn run(queries_csv: &Path, library: &Path, tracks: usize, json: bool) -> Res
         return Ok(());
     }
     println!(
-        "{} tracks ({} real, the rest distractors): index of {} postings, {:.0} MB, built in {:.2} s",
+        "{} tracks ({} real, the rest distractors): index of {} postings, {:.0} MB, built in {:.2} s; kept file {:.0} MB, read back in {:.2} s",
         index.len(),
         real_ids.len(),
         index.postings(),
         index.memory_bytes() as f64 / 1e6,
-        build_s
+        build_s,
+        file.len() as f64 / 1e6,
+        load_s
     );
     println!(
         "{} queries: lookup + verification p50 {:.2} ms, p95 {:.2} ms (decoding and fingerprinting {:.1} ms per snippet, apart)",

@@ -8,7 +8,7 @@ mod migrate;
 mod store;
 mod taste;
 
-pub use store::{FEATURES_DB, LABELS_DB, PATH_INDEX_DB, SqliteStore};
+pub use store::{FEATURES_DB, INDEX_DIR, LABELS_DB, PATH_INDEX_DB, SqliteStore};
 pub use taste::{MANIFEST_FILE, MODEL_DIR, TrainingLock};
 
 /// Schema version of `features.db` this build writes.

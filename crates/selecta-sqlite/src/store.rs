@@ -17,6 +17,8 @@ pub const FEATURES_DB: &str = "features.db";
 pub const PATH_INDEX_DB: &str = "selection_path_index.db";
 /// File name of the labels database inside a library directory.
 pub const LABELS_DB: &str = "selection_labels.db";
+/// Folder of the derived indexes inside a library directory (rebuilt when missing or damaged).
+pub const INDEX_DIR: &str = "indexes";
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -54,6 +56,11 @@ impl SqliteStore {
         labels.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         migrate(&mut labels, LABELS_STEPS)?;
         Ok(Self { root: root.to_path_buf(), features, paths, labels })
+    }
+
+    /// Where a derived index is kept: `indexes/<name>.bin` in the library folder.
+    fn index_path(&self, name: &str) -> PathBuf {
+        self.root.join(INDEX_DIR).join(format!("{name}.bin"))
     }
 
     pub(crate) fn features_db(&self) -> &Connection {
@@ -216,6 +223,19 @@ impl Store for SqliteStore {
 
     fn taste_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
         self.song_with_columns(TASTE_COLUMNS, song_id)
+    }
+
+    fn index_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.index_path(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(crate::taste::io_err(&path, e)),
+        }
+    }
+
+    fn put_index_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        crate::taste::write_atomically(&self.index_path(name), bytes)
     }
 
     fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {

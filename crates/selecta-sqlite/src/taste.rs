@@ -22,12 +22,12 @@ pub const MODEL_DIR: &str = "models/selection";
 pub const MANIFEST_FILE: &str = "manifest.json";
 const COUNT_KEY: &str = "sampleChangeCount";
 
-fn io_err(path: &Path, e: std::io::Error) -> StoreError {
+pub(crate) fn io_err(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Backend(format!("{}: {e}", path.display()))
 }
 
 /// Replace `path` with `bytes` so that a crash leaves the old file or the new one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().ok_or_else(|| StoreError::Backend(format!("{}: no parent folder", path.display())))?;
     fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let tmp = path.with_extension("tmp");

@@ -126,6 +126,15 @@ impl Store for BrowserStore {
         self.mem.track_print(song_id)
     }
 
+    // Derived indexes live for the session only: IndexedDB keeps the records they come from.
+    fn index_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.mem.index_file(name)
+    }
+
+    fn put_index_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.mem.put_index_file(name, bytes)
+    }
+
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {
         self.mem.song_versions()
     }

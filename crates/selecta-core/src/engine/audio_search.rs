@@ -17,9 +17,12 @@ use crate::embed::Embedder;
 use crate::error::{EngineError, ErrorCode};
 use crate::features::fingerprint::{SUB_FINGERPRINT_SECONDS, raw_print};
 use crate::record::SongFeatures;
-use crate::retrieval::identify::SPEEDS;
+use crate::retrieval::identify::{SPEEDS, library_stamp};
 use crate::retrieval::{PrintIndex, PrintMatch, QueryPrint, track_view};
 use crate::store::TasteStore;
+
+/// The store's name of the kept fingerprint index.
+pub const PRINT_INDEX_FILE: &str = "fingerprints";
 
 /// Candidates an identification returns besides the best.
 pub const IDENTIFY_CANDIDATES: usize = 5;
@@ -169,13 +172,40 @@ impl<S: TasteStore> Engine<S> {
         }
     }
 
-    /// The fingerprint index, built on first use.
+    /// The fingerprint index: loaded on first use from the store's kept copy when that was
+    /// built from the library as it is now, else built from the stored prints and kept. A
+    /// damaged or stale copy is never trusted, only replaced.
     pub fn print_index(&mut self) -> Result<&PrintIndex, EngineError> {
         if self.prints.is_none() {
-            let mut ids: Vec<String> = self.store.song_versions()?.into_iter().map(|v| v.song_id).collect();
-            ids.sort();
-            let store = &self.store;
-            self.prints = Some(PrintIndex::build(ids, |id| store.track_print(id))?);
+            let versions = self.store.song_versions()?;
+            let stamp = library_stamp(&versions);
+            let kept = match self.store.index_file(PRINT_INDEX_FILE)? {
+                Some(bytes) => PrintIndex::from_file(&bytes, &stamp).unwrap_or_else(|e| {
+                    tracing::warn!("the kept fingerprint index is damaged ({e}); rebuilding it");
+                    None
+                }),
+                None => None,
+            };
+            let index = match kept {
+                Some(index) => index,
+                None => {
+                    let mut ids: Vec<String> = versions.into_iter().map(|v| v.song_id).collect();
+                    ids.sort();
+                    let store = &self.store;
+                    let index = PrintIndex::build(ids, |id| store.track_print(id))?;
+                    // Keeping it only saves the next process the build: a failure is not one.
+                    match index.to_file(&stamp) {
+                        Ok(bytes) => {
+                            if let Err(e) = self.store.put_index_file(PRINT_INDEX_FILE, &bytes) {
+                                tracing::warn!("cannot keep the fingerprint index: {e}");
+                            }
+                        }
+                        Err(e) => tracing::warn!("cannot keep the fingerprint index: {e}"),
+                    }
+                    index
+                }
+            };
+            self.prints = Some(index);
         }
         self.prints.as_ref().ok_or_else(|| EngineError::new(ErrorCode::InternalError, "fingerprint index missing"))
     }

@@ -17,7 +17,11 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::hash::sha256_hex;
+use crate::sealed::{SealError, open, seal};
+use crate::store::SongVersion;
 
 use crate::features::fingerprint::SUB_FINGERPRINT_SECONDS;
 
@@ -112,7 +116,7 @@ pub fn mark_matches(candidates: &mut [PrintMatch], sub_fingerprints: usize) {
 }
 
 /// The inverted index over every track's print (compressed sparse rows: bucket → postings).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrintIndex {
     ids: Vec<String>,
     bucket_start: Vec<u32>,
@@ -125,7 +129,45 @@ fn bucket(sub_fingerprint: u32) -> usize {
     ((sub_fingerprint & KEY_MASK).wrapping_mul(0x9E37_79B1) >> (32 - BUCKET_BITS)) as usize
 }
 
+/// Layout of the kept index file; a change makes every kept file stale.
+const INDEX_FILE_FORMAT: u32 = 1;
+const INDEX_MAGIC: &[u8; 8] = b"SELPRI01";
+const INDEX_WHAT: &str = "fingerprint index";
+
+/// What the index was built from: every song's id, file hash and analysis version, and the
+/// index's own settings. A kept index with another stamp is stale.
+pub fn library_stamp(versions: &[SongVersion]) -> String {
+    let mut lines: Vec<String> =
+        versions.iter().map(|v| format!("{}:{}:{}", v.song_id, v.file_hash, v.analysis_version)).collect();
+    lines.sort_unstable();
+    let settings = format!("{INDEX_FILE_FORMAT}:{KEY_MASK:x}:{BUCKET_BITS}:{INDEX_STEP}");
+    sha256_hex(format!("{settings}\n{}", lines.join("\n")).as_bytes())
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeptIndex {
+    stamp: String,
+    index: PrintIndex,
+}
+
 impl PrintIndex {
+    /// The index as a sealed (checksummed) file, stamped with [`library_stamp`].
+    pub fn to_file(&self, stamp: &str) -> Result<Vec<u8>, SealError> {
+        #[derive(Serialize)]
+        struct KeptRef<'a> {
+            stamp: &'a str,
+            index: &'a PrintIndex,
+        }
+        seal(INDEX_MAGIC, INDEX_WHAT, &KeptRef { stamp, index: self })
+    }
+
+    /// A kept index, if `bytes` holds one stamped `stamp`: `Ok(None)` when it is stale, an
+    /// error when it is damaged (never trusted either way).
+    pub fn from_file(bytes: &[u8], stamp: &str) -> Result<Option<Self>, SealError> {
+        let kept: KeptIndex = open(INDEX_MAGIC, INDEX_WHAT, bytes)?;
+        Ok((kept.stamp == stamp).then_some(kept.index))
+    }
+
     /// Index the prints `print_of` gives for `ids` (each read once; a song without a print is
     /// kept out).
     pub fn build<E>(

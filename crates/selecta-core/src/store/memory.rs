@@ -17,6 +17,8 @@ pub struct MemoryStore {
     model: Option<(Vec<u8>, SelectionManifest)>,
     /// (songId, revision, fileHash) → score.
     cache: HashMap<(String, u64, String), f32>,
+    /// Derived indexes by name.
+    index_files: HashMap<String, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -48,6 +50,15 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
         Ok(self.songs.get(song_id).cloned())
+    }
+
+    fn index_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.index_files.get(name).cloned())
+    }
+
+    fn put_index_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.index_files.insert(name.to_string(), bytes.to_vec());
+        Ok(())
     }
 
     fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {

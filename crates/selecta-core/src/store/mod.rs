@@ -49,6 +49,16 @@ pub trait Store {
     fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {
         Ok(self.song_features(song_id)?.and_then(|f| f.chromaprint).map(|c| c.track).unwrap_or_default())
     }
+    /// A derived index kept with the library, by name (e.g. snippet identification's): `None`
+    /// when none is kept. It can always be rebuilt from the records, so a store may keep none.
+    fn index_file(&self, _name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+    /// Keep a derived index, replacing any earlier one of that name (a store that keeps none
+    /// ignores it).
+    fn put_index_file(&mut self, _name: &str, _bytes: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Version summary of every stored track (loaded once per ingest run).
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError>;
     /// Insert or replace one track's features in one transaction. `updated_at_ms` is supplied
