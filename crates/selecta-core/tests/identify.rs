@@ -11,11 +11,7 @@ use selecta_core::{Engine, MemoryStore};
 const RATE: u32 = 22_050;
 
 fn track(bpm: f32, tonic: u8, mode: Mode, seed: u64) -> Vec<f32> {
-    let mut spec = SynthSpec::new(bpm, Key { tonic, mode });
-    spec.seconds = 40.0;
-    spec.sample_rate = RATE;
-    spec.seed = seed;
-    render(&spec)
+    render(&SynthSpec::library_track(bpm, Key { tonic, mode }, 40.0, seed))
 }
 
 /// Deterministic white noise at `snr_db` below the signal.

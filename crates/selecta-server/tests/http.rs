@@ -21,11 +21,7 @@ use tokio::sync::oneshot;
 const RATE: u32 = 22_050;
 
 fn track(bpm: f32, tonic: u8, mode: Mode, seed: u64) -> Vec<f32> {
-    let mut spec = SynthSpec::new(bpm, Key { tonic, mode });
-    spec.seconds = 30.0;
-    spec.sample_rate = RATE;
-    spec.seed = seed;
-    render(&spec)
+    render(&SynthSpec::library_track(bpm, Key { tonic, mode }, 30.0, seed))
 }
 
 /// A library folder with four analysed tracks; their song ids by file name.

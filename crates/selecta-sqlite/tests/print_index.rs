@@ -15,11 +15,7 @@ use selecta_sqlite::{INDEX_DIR, SqliteStore};
 const RATE: u32 = 22_050;
 
 fn track(bpm: f32, tonic: u8, seed: u64) -> Vec<f32> {
-    let mut spec = SynthSpec::new(bpm, Key { tonic, mode: Mode::Minor });
-    spec.seconds = 30.0;
-    spec.sample_rate = RATE;
-    spec.seed = seed;
-    render(&spec)
+    render(&SynthSpec::library_track(bpm, Key { tonic, mode: Mode::Minor }, 30.0, seed))
 }
 
 fn open(dir: &Path) -> Engine<SqliteStore> {

@@ -25,6 +25,12 @@ impl SynthSpec {
     pub fn new(bpm: f32, key: Key) -> Self {
         Self { bpm, key, seconds: 30.0, sample_rate: 44_100, seed: 7 }
     }
+
+    /// A track of `seconds` at 22.05 kHz whose drums use noise `seed` (distinct tracks for a
+    /// test library).
+    pub fn library_track(bpm: f32, key: Key, seconds: f32, seed: u64) -> Self {
+        Self { bpm, key, seconds, sample_rate: 22_050, seed }
+    }
 }
 
 struct Noise(u64);
