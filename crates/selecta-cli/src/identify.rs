@@ -1,6 +1,7 @@
 //! `selecta identify SNIPPET...`: which library track each recording is and where in it it
-//! starts (snippet identification), with the best other candidates. The matching and its rules
-//! are the engine's; the fingerprint index is built once for every snippet of the call.
+//! starts (snippet identification), with the best other candidates; `selecta index
+//! stats|rebuild`: the fingerprint index behind it. The matching, its rules and the kept index
+//! are the engine's.
 
 use std::path::{Path, PathBuf};
 
@@ -55,4 +56,24 @@ fn print_outcome(root: &Path, name: &str, outcome: &IdentifyOutcome) {
             println!("{name}: not in the library (best fingerprint agreement {best:.3})");
         }
     }
+}
+
+/// `selecta index stats` (`rebuild = false`) or `selecta index rebuild`.
+pub fn index(rebuild: bool, library: Option<&Path>, json: bool) -> Result<()> {
+    let (root, mut engine) = open_library(library, None)?;
+    let stats = if rebuild { engine.rebuild_print_index()? } else { engine.print_index_stats()? };
+    if json {
+        println!("{}", serde_json::to_string(&stats)?);
+        return Ok(());
+    }
+    let source = serde_json::to_value(stats.source)?;
+    println!(
+        "{}: fingerprint index of {} tracks, {} postings, {:.1} MB in memory ({})",
+        root.display(),
+        stats.tracks,
+        stats.postings,
+        stats.memory_bytes as f64 / 1e6,
+        source.as_str().unwrap_or("")
+    );
+    Ok(())
 }

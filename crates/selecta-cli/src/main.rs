@@ -212,6 +212,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The fingerprint index behind `identify`: `stats` (size, and whether it was read from the
+    /// kept file or built) or `rebuild` (build it from the stored prints and keep it).
+    Index {
+        /// `stats` or `rebuild`.
+        #[arg(value_parser = ["stats", "rebuild"])]
+        action: String,
+        /// Library folder (default: the current folder, or the library holding it).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the library over local HTTP: /health, /tracks/{id}, /search, /identify,
     /// /search_by_audio, /embed (JSON; see README).
     Serve {
@@ -388,6 +401,7 @@ fn main() -> ExitCode {
             max_body_mb,
             model_dir: model_dir.as_deref(),
         }),
+        Command::Index { action, library, json } => identify::index(action == "rebuild", library.as_deref(), json),
         Command::Identify { snippets, library, json } => identify::run(&snippets, library.as_deref(), json),
         Command::Predict { files, top_k, library, json } => taste::predict(&files, top_k, library.as_deref(), json),
         Command::Eval {

@@ -27,6 +27,32 @@ pub const PRINT_INDEX_FILE: &str = "fingerprints";
 /// Candidates an identification returns besides the best.
 pub const IDENTIFY_CANDIDATES: usize = 5;
 
+/// Where the fingerprint index of an `index` call came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexSource {
+    /// Already in memory.
+    Memory,
+    /// Read back from the kept file.
+    KeptFile,
+    /// Built from the stored prints (and kept).
+    Built,
+}
+
+/// `index stats` / `index rebuild`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintIndexStats {
+    /// Tracks with a whole-track print.
+    pub tracks: usize,
+    /// Postings (indexed positions).
+    pub postings: usize,
+    /// Bytes the index holds in memory.
+    pub memory_bytes: usize,
+    /// Where it came from.
+    pub source: IndexSource,
+}
+
 /// Analyses query audio away from the engine ([`Engine::audio_analyzer`]).
 #[derive(Debug, Clone)]
 pub struct AudioAnalyzer {
@@ -172,20 +198,61 @@ impl<S: TasteStore> Engine<S> {
         }
     }
 
+    /// `index stats`: the fingerprint index's size, and whether this call read it from the
+    /// kept file (`false`: it was built, or already in memory).
+    pub fn print_index_stats(&mut self) -> Result<PrintIndexStats, EngineError> {
+        let loaded_before = self.prints.is_some();
+        let from_file = self.load_or_build_print_index(false)?;
+        let index = self.print_index()?;
+        Ok(PrintIndexStats {
+            tracks: index.len(),
+            postings: index.postings(),
+            memory_bytes: index.memory_bytes(),
+            source: if loaded_before {
+                IndexSource::Memory
+            } else if from_file {
+                IndexSource::KeptFile
+            } else {
+                IndexSource::Built
+            },
+        })
+    }
+
+    /// `index rebuild`: build the fingerprint index from the stored prints and keep it,
+    /// whatever the kept file says.
+    pub fn rebuild_print_index(&mut self) -> Result<PrintIndexStats, EngineError> {
+        self.prints = None;
+        self.load_or_build_print_index(true)?;
+        let mut stats = self.print_index_stats()?;
+        stats.source = IndexSource::Built;
+        Ok(stats)
+    }
+
     /// The fingerprint index: loaded on first use from the store's kept copy when that was
     /// built from the library as it is now, else built from the stored prints and kept. A
     /// damaged or stale copy is never trusted, only replaced.
     pub fn print_index(&mut self) -> Result<&PrintIndex, EngineError> {
-        if self.prints.is_none() {
+        self.load_or_build_print_index(false)?;
+        self.prints.as_ref().ok_or_else(|| EngineError::new(ErrorCode::InternalError, "fingerprint index missing"))
+    }
+
+    /// Make sure the fingerprint index is in memory (read from the kept file unless
+    /// `ignore_kept`, else built and kept); whether it was read from the kept file.
+    fn load_or_build_print_index(&mut self, ignore_kept: bool) -> Result<bool, EngineError> {
+        if self.prints.is_some() {
+            return Ok(false);
+        }
+        {
             let versions = self.store.song_versions()?;
             let stamp = library_stamp(&versions);
-            let kept = match self.store.index_file(PRINT_INDEX_FILE)? {
+            let kept = match self.store.index_file(PRINT_INDEX_FILE)?.filter(|_| !ignore_kept) {
                 Some(bytes) => PrintIndex::from_file(&bytes, &stamp).unwrap_or_else(|e| {
                     tracing::warn!("the kept fingerprint index is damaged ({e}); rebuilding it");
                     None
                 }),
                 None => None,
             };
+            let from_file = kept.is_some();
             let index = match kept {
                 Some(index) => index,
                 None => {
@@ -206,8 +273,8 @@ impl<S: TasteStore> Engine<S> {
                 }
             };
             self.prints = Some(index);
+            Ok(from_file)
         }
-        self.prints.as_ref().ok_or_else(|| EngineError::new(ErrorCode::InternalError, "fingerprint index missing"))
     }
 
     /// `identify(audio)`: the library track the audio is, with where in it it starts, and the

@@ -34,7 +34,8 @@ use crate::taste::{self, LabelSnapshot, PredictOutcome, SetLabelsResult, TrainOu
 
 pub use analysis::{Begun, Committed, FileJob, FileResult, FileStatus, PendingFile, ProcessedFile, ScanReport};
 pub use audio_search::{
-    AudioAnalyzer, AudioQuery, AudioSearchOptions, AudioSearchOutcome, IdentifiedTrack, IdentifyOutcome,
+    AudioAnalyzer, AudioQuery, AudioSearchOptions, AudioSearchOutcome, IdentifiedTrack, IdentifyOutcome, IndexSource,
+    PrintIndexStats,
 };
 pub use rules::{Rules, rules};
 pub use similar::{Searcher, SimilarItem, SimilarOptions, SimilarOutcome};
