@@ -1,8 +1,8 @@
 //! Snippet identification: which library track is this recording, and where in it?
 //!
 //! Every track's whole-track chromaprint (one 32-bit sub-fingerprint every
-//! [`SUB_FINGERPRINT_SECONDS`]) goes into an inverted index: a hash of the sub-fingerprint's most
-//! noise-proof bits ([`KEY_MASK`]) → the (track, position) pairs where it occurs, every
+//! [`SUB_FINGERPRINT_SECONDS`]) goes into an inverted index: a hash of 20 of the
+//! sub-fingerprint's bits ([`KEY_MASK`]) → the (track, position) pairs where it occurs, every
 //! [`INDEX_STEP`]th position. A query looks up each of its sub-fingerprints and votes for
 //! (track, offset); the best-voted candidates are then verified by bit agreement over the whole
 //! snippet against the stored print, at every offset near the vote and at tempo stretches of up
@@ -25,8 +25,9 @@ use crate::store::SongVersion;
 
 use crate::features::fingerprint::SUB_FINGERPRINT_SECONDS;
 
-/// Bits of a sub-fingerprint that form the index key: the ones that survived MP3 re-encoding,
-/// noise and tempo stretching most often (chosen on part of the corpus).
+/// Bits of a sub-fingerprint that form the index key: the top 20 (ten of chromaprint's sixteen
+/// 2-bit classifiers). Fewer bits than the whole value survive noise in more sub-fingerprints;
+/// which bits survive best has not been measured yet.
 pub const KEY_MASK: u32 = 0xFFFF_F000;
 
 /// Buckets of the inverted index (a power of two).
