@@ -214,11 +214,10 @@ struct EmbedParams {
 
 async fn embed(State(service): Shared, headers: HeaderMap, request: Request) -> Result<Json<Value>, ApiError> {
     let params: EmbedParams = query(request.uri())?;
-    let audio = analysed_upload(&service, &headers, request, params.name, true).await?;
+    let bytes = read_body(&headers, request.into_body(), service.config.max_body_bytes).await?;
     blocking(move || {
-        let features = audio
-            .into_features()
-            .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "the analysis returned no features"))?;
+        // Analysed outside the engine's lock; no query fingerprints, only the features.
+        let features = service.analyzer.features(bytes.to_vec(), params.name.as_deref())?;
         let mut engine = engine(&service)?;
         if params.store {
             engine.add_features(&features, now_ms())?;

@@ -80,11 +80,6 @@ impl AudioQuery {
     pub fn prints(&self) -> &[QueryPrint] {
         &self.prints
     }
-
-    /// Take the features out (e.g. to store them).
-    pub fn into_features(self) -> Option<SongFeatures> {
-        self.features.map(|f| *f)
-    }
 }
 
 impl AudioAnalyzer {
@@ -112,6 +107,14 @@ impl AudioAnalyzer {
             .map(|&speed| QueryPrint { speed, print: raw_print(&mono, (rate as f32 / speed).round() as u32) })
             .collect();
         Ok(AudioQuery { prints, features })
+    }
+
+    /// Every feature and the embedding of `bytes`, without the query fingerprints (what an
+    /// upload to be described or stored needs; one decode).
+    pub fn features(&self, bytes: Vec<u8>, file_name: Option<&str>) -> Result<SongFeatures, EngineError> {
+        analyze_bytes(bytes, file_name, &self.options, self.embedder.as_deref())
+            .map(|a| a.features)
+            .map_err(|e| EngineError::from(e).context(file_name.unwrap_or("the audio")))
     }
 }
 
