@@ -7,7 +7,7 @@
 //!
 //! It does not index or search (that is the retrieval module's job); it defines the distance.
 
-use crate::features::timbre::TimbreModel;
+use crate::features::timbre::{MFCCS, dot, pack_timbre, packed_divergence};
 
 /// What the similarity needs of one track.
 #[derive(Debug, Clone, Default)]
@@ -20,13 +20,18 @@ pub struct TrackView {
     pub tags: Option<Vec<f32>>,
 }
 
-/// A track prepared for many comparisons ([`Similarity::prepare`]): the embedding z-scored
-/// over the library, the timbre model unpacked and inverted.
-#[derive(Debug, Clone, Default)]
+/// A track prepared for many comparisons ([`Similarity::prepare`]): every view turned into a
+/// flat f32 vector whose distance to another prepared track is a dot product — the embedding
+/// z-scored over the library and scaled to unit length, the tags at unit length, the timbre
+/// model packed ([`pack_timbre`]).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PreparedView {
-    embedding: Option<Vec<f32>>,
-    timbre: Option<TimbreModel>,
-    tags: Option<Vec<f32>>,
+    /// Z-scored, unit-length embedding (all zeros when it has no direction).
+    pub embedding: Option<Vec<f32>>,
+    /// Packed timbre model.
+    pub timbre: Option<Vec<f32>>,
+    /// Unit-length tag probabilities.
+    pub tags: Option<Vec<f32>>,
 }
 
 /// Weights of the three distances (after standardisation).
@@ -81,11 +86,27 @@ pub fn z_score(v: &[f32], mean: &[f32], std: &[f32]) -> Vec<f32> {
     v.iter().zip(mean).zip(std).map(|((x, m), s)| (x - m) / s).collect()
 }
 
+/// `v` scaled to unit length; all zeros when it has no length (its cosine distance to anything
+/// is then 1, as [`cosine_distance`] says for a zero vector).
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let scale = if norm > 0.0 && norm.is_finite() { 1.0 / norm } else { 0.0 };
+    v.iter_mut().for_each(|x| *x *= scale);
+    v
+}
+
+/// `1 − a·b` of unit vectors of the same length.
+fn unit_cosine_distance(a: &[f32], b: &[f32]) -> Option<f32> {
+    (a.len() == b.len()).then(|| 1.0 - dot(a, b))
+}
+
 /// The library-wide similarity: standardisation statistics computed once from all tracks.
 #[derive(Debug, Clone)]
 pub struct Similarity {
     weights: Weights,
     embedding_stats: Option<(Vec<f32>, Vec<f32>)>,
+    /// Mean of the library's MFCC means: timbre models are packed relative to it.
+    timbre_center: Vec<f32>,
     /// (mean, std) of each distance over sampled pairs, to put them on one scale.
     scales: [(f32, f32); 3],
 }
@@ -94,7 +115,15 @@ impl Similarity {
     /// Fit the standardisation to a library (all tracks, or a deterministic sample of them).
     pub fn fit(tracks: &[TrackView], weights: Weights) -> Self {
         let embeddings: Vec<&[f32]> = tracks.iter().filter_map(|t| t.embedding.as_deref()).collect();
-        let mut model = Self { weights, embedding_stats: dimension_stats(&embeddings), scales: [(0.0, 1.0); 3] };
+        let timbres: Vec<&[f32]> = tracks
+            .iter()
+            .filter_map(|t| t.timbre.as_deref())
+            .filter(|t| t.len() >= MFCCS)
+            .map(|t| &t[..MFCCS])
+            .collect();
+        let timbre_center = dimension_stats(&timbres).map(|(mean, _)| mean).unwrap_or_default();
+        let mut model =
+            Self { weights, embedding_stats: dimension_stats(&embeddings), timbre_center, scales: [(0.0, 1.0); 3] };
         // Distance scales from pairs (i, i + step) — deterministic and O(n).
         let prepared: Vec<PreparedView> = tracks.iter().map(|t| model.prepare(t)).collect();
         let mut samples: [Vec<f32>; 3] = Default::default();
@@ -126,10 +155,14 @@ impl Similarity {
     /// A track prepared for comparisons: what every pair would otherwise recompute.
     pub fn prepare(&self, view: &TrackView) -> PreparedView {
         let embedding = view.embedding.as_ref().map(|x| match &self.embedding_stats {
-            Some((m, s)) => z_score(x, m, s),
-            None => x.clone(),
+            Some((m, s)) if m.len() == x.len() => unit(z_score(x, m, s)),
+            _ => unit(x.clone()),
         });
-        PreparedView { embedding, timbre: view.timbre.as_deref().and_then(TimbreModel::new), tags: view.tags.clone() }
+        PreparedView {
+            embedding,
+            timbre: view.timbre.as_deref().and_then(|t| pack_timbre(t, &self.timbre_center)),
+            tags: view.tags.clone().map(unit),
+        }
     }
 
     /// The three raw distances (embedding, timbre, tags), each `None` when a side lacks it.
@@ -140,16 +173,16 @@ impl Similarity {
     /// [`Similarity::parts`] of prepared tracks.
     pub fn prepared_parts(&self, a: &PreparedView, b: &PreparedView) -> [Option<f32>; 3] {
         let embedding = match (&a.embedding, &b.embedding) {
-            (Some(x), Some(y)) => Some(cosine_distance(x, y)),
+            (Some(x), Some(y)) => unit_cosine_distance(x, y),
             _ => None,
         };
         let timbre = match (&a.timbre, &b.timbre) {
             // The KL divergence is heavy-tailed; its logarithm behaves like the other distances.
-            (Some(x), Some(y)) => x.distance(y).map(|d| (1.0 + d).ln()),
+            (Some(x), Some(y)) => packed_divergence(x, y).map(f32::ln_1p),
             _ => None,
         };
         let tags = match (&a.tags, &b.tags) {
-            (Some(x), Some(y)) => Some(cosine_distance(x, y)),
+            (Some(x), Some(y)) => unit_cosine_distance(x, y),
             _ => None,
         };
         [embedding, timbre, tags]
@@ -166,7 +199,14 @@ impl Similarity {
         self.standardise(self.prepared_parts(a, b))
     }
 
-    fn standardise(&self, parts: [Option<f32>; 3]) -> [Option<f32>; 3] {
+    /// The weights.
+    pub fn weights(&self) -> Weights {
+        self.weights
+    }
+
+    /// Raw distances (embedding, timbre, tags) standardised over the library, each `None` when
+    /// absent or weighted 0.
+    pub fn standardise(&self, parts: [Option<f32>; 3]) -> [Option<f32>; 3] {
         let w = [self.weights.embedding, self.weights.timbre, self.weights.tags];
         let mut out = [None; 3];
         for (((o, part), (mean, std)), w) in out.iter_mut().zip(parts).zip(self.scales).zip(w) {

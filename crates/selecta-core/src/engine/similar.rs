@@ -122,7 +122,7 @@ impl Searcher {
             .index
             .track(song_id)
             .ok_or_else(|| EngineError::new(ErrorCode::NotFound, format!("song {song_id} is not in the library")))?;
-        let (hits, filtered) = self.index.search(Some(song_id), view, facts, filters, k, explain);
+        let (hits, filtered) = self.index.search(Some(song_id), &view, facts, filters, k, explain);
         let items = self.similar_items(hits)?;
         Ok(SimilarOutcome { items, filtered: explain.then_some(filtered) })
     }

@@ -140,6 +140,85 @@ impl TimbreModel {
     }
 }
 
+/// Length of a [`pack_timbre`] vector.
+pub const PACKED_TIMBRE_LEN: usize = 2 * COV_LEN + 2 * MFCCS + 1;
+const COV_LEN: usize = MFCCS * (MFCCS + 1) / 2;
+
+/// A timbre model packed so that the symmetric KL divergence to another packed model is a few
+/// dot products ([`packed_divergence`]) instead of two 20×20 matrix products in f64: a search
+/// streams these vectors through the cache once per query, so the layout decides its speed.
+///
+/// With P = Σ⁻¹ and the mean shifted by `center` (the divergence does not change when both
+/// means move together; the shift keeps the f32 sums small), `tr + quad` of the divergence
+/// expands to `A_a·B_b + B_a·A_b − 2 c_a·μ_b − 2 μ_a·c_b + s_a + s_b`, where A is P's upper
+/// triangle with the off-diagonal entries doubled, B the upper triangle of Σ + μμᵀ, c = Pμ and
+/// s = μᵀPμ. Layout: A, B, c, μ, s. `None` when the model is invalid (as [`TimbreModel::new`]).
+pub fn pack_timbre(stats: &[f32], center: &[f32]) -> Option<Vec<f32>> {
+    let model = TimbreModel::new(stats)?;
+    let n = MFCCS;
+    let mean: Vec<f64> =
+        model.mean.iter().zip(center.iter().chain(std::iter::repeat(&0.0))).map(|(m, c)| m - f64::from(*c)).collect();
+    let mut out = Vec::with_capacity(PACKED_TIMBRE_LEN);
+    for i in 0..n {
+        for j in i..n {
+            let p = model.inv[i * n + j];
+            out.push((if i == j { p } else { 2.0 * p }) as f32);
+        }
+    }
+    for i in 0..n {
+        for j in i..n {
+            out.push((model.cov[i * n + j] + mean[i] * mean[j]) as f32);
+        }
+    }
+    let c: Vec<f64> = (0..n).map(|i| (0..n).map(|j| model.inv[i * n + j] * mean[j]).sum()).collect();
+    out.extend(c.iter().map(|&x| x as f32));
+    out.extend(mean.iter().map(|&x| x as f32));
+    out.push(c.iter().zip(&mean).map(|(c, m)| c * m).sum::<f64>() as f32);
+    out.iter().all(|x| x.is_finite()).then_some(out)
+}
+
+/// Symmetric KL divergence between two [`pack_timbre`] vectors packed with the same center
+/// (equal to [`TimbreModel::distance`] up to f32 rounding); `None` for a wrong length or a
+/// result that is not finite.
+pub fn packed_divergence(a: &[f32], b: &[f32]) -> Option<f32> {
+    if a.len() != PACKED_TIMBRE_LEN || b.len() != PACKED_TIMBRE_LEN {
+        return None;
+    }
+    let (t, n) = (COV_LEN, MFCCS);
+    let (c, m, s) = (2 * t, 2 * t + n, 2 * t + 2 * n);
+    let cross = dot(&a[..t], &b[t..c]) + dot(&a[t..c], &b[..t]);
+    let linear = dot(&a[c..m], &b[m..s]) + dot(&a[m..s], &b[c..m]);
+    let kl = 0.5 * (cross - 2.0 * linear + a[s] + b[s]) - n as f32;
+    kl.is_finite().then_some(kl.max(0.0))
+}
+
+/// Dot product with independent partial sums, so that the compiler vectorises it (a single
+/// running f32 sum cannot be reordered). The summation order is fixed, so native and wasm
+/// builds give the same bits.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut sum = 0.0f32;
+    for half in [8, 4, 2, 1] {
+        for i in 0..half {
+            acc[i] += acc[i + half];
+        }
+    }
+    sum += acc[0];
+    for (x, y) in ra.iter().zip(rb) {
+        sum += x * y;
+    }
+    sum
+}
+
 /// Symmetric KL divergence between two timbre models (smaller = more similar). `None` when a
 /// covariance is not positive definite.
 pub fn timbre_distance(a: &[f32], b: &[f32]) -> Option<f32> {
@@ -186,6 +265,32 @@ fn invert(m: &[f64]) -> Option<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_divergence_equals_the_matrix_form() {
+        let models: Vec<Vec<f32>> = [(220.0, 0.05), (440.0, 0.2), (1500.0, 0.6), (300.0, 0.0)]
+            .iter()
+            .filter_map(|&(f, noise)| timbre_stats(&tone(f, noise), 11_025))
+            .collect();
+        assert!(models.len() >= 3, "too few models");
+        let center: Vec<f32> = models[1][..MFCCS].to_vec();
+        for a in &models {
+            for b in &models {
+                let want = timbre_distance(a, b).expect("matrix form");
+                let packed = (pack_timbre(a, &center).expect("a"), pack_timbre(b, &center).expect("b"));
+                let got = packed_divergence(&packed.0, &packed.1).expect("packed form");
+                assert!((got - want).abs() <= 1e-3 * want.max(1.0), "{got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn dot_matches_a_plain_sum() {
+        let a: Vec<f32> = (0..45).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..45).map(|i| (i as f32 * 0.11).cos()).collect();
+        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - plain).abs() < 1e-4);
+    }
 
     fn tone(freq: f32, noise: f32) -> Vec<f32> {
         let mut x: u32 = 9;

@@ -15,12 +15,14 @@ pub mod identify;
 pub use filter::{FilterRule, KEY_CLEAR_STRENGTH, SearchFilters, parse_range};
 pub use identify::{PrintIndex, PrintMatch, QueryPrint};
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
 
 use serde::Serialize;
 
 use crate::error::StoreError;
 use crate::features::Key;
+use crate::features::timbre::{dot, packed_divergence};
 use crate::record::SongFeatures;
 use crate::similar::{PreparedView, Similarity, TrackView, Weights};
 use crate::store::Store;
@@ -87,12 +89,76 @@ pub struct Filtered {
     pub rule: FilterRule,
 }
 
+/// One view of every track, in one flat row-major matrix: a search streams it from memory
+/// once, and scattered per-track allocations would cost cache misses on every row.
+#[derive(Debug, Clone, Default)]
+struct ViewColumn {
+    /// Row length (0 until the first track that has this view).
+    width: usize,
+    values: Vec<f32>,
+    present: Vec<bool>,
+}
+
+impl ViewColumn {
+    fn push(&mut self, row: Option<&[f32]>) {
+        if self.width == 0
+            && let Some(r) = row
+        {
+            // Rows before the first present one are all absent; give them their zeros.
+            self.width = r.len();
+            self.values.resize(self.present.len() * self.width, 0.0);
+        }
+        match row {
+            Some(r) if r.len() == self.width && self.width > 0 => {
+                self.values.extend_from_slice(r);
+                self.present.push(true);
+            }
+            _ => {
+                self.values.resize(self.values.len() + self.width, 0.0);
+                self.present.push(false);
+            }
+        }
+    }
+
+    fn row(&self, i: usize) -> Option<&[f32]> {
+        if self.present.get(i).copied().unwrap_or(false) {
+            self.values.get(i * self.width..(i + 1) * self.width)
+        } else {
+            None
+        }
+    }
+}
+
+/// The prepared views of every track, one [`ViewColumn`] per view.
+#[derive(Debug, Clone, Default)]
+struct ViewMatrix {
+    embedding: ViewColumn,
+    timbre: ViewColumn,
+    tags: ViewColumn,
+}
+
+impl ViewMatrix {
+    fn push(&mut self, view: &PreparedView) {
+        self.embedding.push(view.embedding.as_deref());
+        self.timbre.push(view.timbre.as_deref());
+        self.tags.push(view.tags.as_deref());
+    }
+
+    fn view(&self, i: usize) -> PreparedView {
+        PreparedView {
+            embedding: self.embedding.row(i).map(<[f32]>::to_vec),
+            timbre: self.timbre.row(i).map(<[f32]>::to_vec),
+            tags: self.tags.row(i).map(<[f32]>::to_vec),
+        }
+    }
+}
+
 /// Every track's similarity view and filter facts, with the similarity fitted to them.
 #[derive(Debug, Clone)]
 pub struct SearchIndex {
     ids: Vec<String>,
-    /// Prepared once, so a query costs one comparison per track and nothing more.
-    views: Vec<PreparedView>,
+    /// Prepared once, so a query costs a few dot products per track and nothing more.
+    views: ViewMatrix,
     facts: Vec<TrackFacts>,
     position: HashMap<String, usize>,
     similarity: Similarity,
@@ -111,10 +177,18 @@ impl SearchIndex {
                 kept.push(id);
             }
         }
-        let similarity = Similarity::fit(&views, Weights::default());
-        let views = views.iter().map(|v| similarity.prepare(v)).collect();
-        let position = kept.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
-        Ok(Self { ids: kept, views, facts, position, similarity })
+        Ok(Self::from_views(kept, views, facts, Weights::default()))
+    }
+
+    /// Index tracks given by their views (`ids` sorted, one view and facts per id).
+    pub fn from_views(ids: Vec<String>, views: Vec<TrackView>, facts: Vec<TrackFacts>, weights: Weights) -> Self {
+        let similarity = Similarity::fit(&views, weights);
+        let mut matrix = ViewMatrix::default();
+        for v in &views {
+            matrix.push(&similarity.prepare(v));
+        }
+        let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+        Self { ids, views: matrix, facts, position, similarity }
     }
 
     /// Tracks indexed.
@@ -128,8 +202,8 @@ impl SearchIndex {
     }
 
     /// The prepared view and facts of an indexed song.
-    pub fn track(&self, song_id: &str) -> Option<(&PreparedView, &TrackFacts)> {
-        self.position.get(song_id).map(|&i| (&self.views[i], &self.facts[i]))
+    pub fn track(&self, song_id: &str) -> Option<(PreparedView, &TrackFacts)> {
+        self.position.get(song_id).map(|&i| (self.views.view(i), &self.facts[i]))
     }
 
     /// Prepare a query that is not in the index (e.g. from audio) for [`SearchIndex::search`].
@@ -137,16 +211,33 @@ impl SearchIndex {
         self.similarity.prepare(view)
     }
 
+    /// The raw distances (embedding, tags) of the indexed track `i` to `query`: the cheap
+    /// parts, each a dot product.
+    fn cheap_parts(&self, query: &PreparedView, i: usize) -> (Option<f32>, Option<f32>) {
+        let cosine = |q: &Option<Vec<f32>>, column: &ViewColumn| match (q, column.row(i)) {
+            (Some(q), Some(r)) if q.len() == r.len() => Some(1.0 - dot(q, r)),
+            _ => None,
+        };
+        (cosine(&query.embedding, &self.views.embedding), cosine(&query.tags, &self.views.tags))
+    }
+
+    /// The timbre divergence part of the indexed track `i` to `query`.
+    fn timbre_part(&self, query: &PreparedView, i: usize) -> Option<f32> {
+        packed_divergence(query.timbre.as_deref()?, self.views.timbre.row(i)?).map(f32::ln_1p)
+    }
+
+    /// The combined distance and its standardised parts from raw parts.
+    fn combined(&self, raw: [Option<f32>; 3]) -> Option<(f32, [Option<f32>; 3])> {
+        let standardised = self.similarity.standardise(raw);
+        Some((self.similarity.combine(standardised)?, standardised))
+    }
+
     /// How similar the indexed track `i` is to `query`: total and parts (`None` when they share
     /// no part).
     fn score(&self, query: &PreparedView, i: usize) -> Option<(f32, ScoreParts)> {
-        let standardised = self.similarity.prepared_standardised(query, &self.views[i]);
-        let distance = self.similarity.combine(standardised)?;
-        let [embedding, timbre, tags] = standardised;
-        Some((
-            -distance,
-            ScoreParts { embedding: embedding.map(|d| -d), timbre: timbre.map(|d| -d), tags: tags.map(|d| -d) },
-        ))
+        let (embedding, tags) = self.cheap_parts(query, i);
+        let (distance, parts) = self.combined([embedding, self.timbre_part(query, i), tags])?;
+        Some((-distance, score_parts(parts)))
     }
 
     /// How similar an indexed song is to `query` (`None` for a song not indexed or sharing no
@@ -158,6 +249,10 @@ impl SearchIndex {
     /// The `k` tracks most similar to `query` that pass `filters`, best first (ties by song id),
     /// with the candidates the filters removed when `explain` is set. The query song itself
     /// (`query_id`) is never a result.
+    ///
+    /// Exact: every track is compared. The timbre part, the costliest, is skipped for a track
+    /// whose total could not enter the best `k` even at a timbre distance of 0; that bound never
+    /// removes a track that belongs.
     pub fn search(
         &self,
         query_id: Option<&str>,
@@ -167,10 +262,16 @@ impl SearchIndex {
         k: usize,
         explain: bool,
     ) -> (Vec<Hit>, Vec<Filtered>) {
-        let mut scored: Vec<(f32, usize, ScoreParts)> = Vec::new();
         let mut filtered = Vec::new();
+        // Max-heap of the best k so far by (distance, position): its top is the one to beat.
+        let mut best = TopK::new(k);
+        let query_position = query_id.and_then(|id| self.position.get(id).copied());
+        let query_has_timbre = query.timbre.is_some() && self.similarity.weights().timbre > 0.0;
+        // Tracks whose timbre is still to be compared, with the cheap parts and the lowest
+        // total their timbre could give.
+        let mut pending: Vec<(f32, usize, Option<f32>, Option<f32>)> = Vec::new();
         for (i, id) in self.ids.iter().enumerate() {
-            if Some(id.as_str()) == query_id {
+            if Some(i) == query_position {
                 continue;
             }
             if let Err(rule) = filters.check(id, query_facts, &self.facts[i]) {
@@ -179,18 +280,162 @@ impl SearchIndex {
                 }
                 continue;
             }
-            let Some((score, parts)) = self.score(query, i) else { continue };
-            scored.push((score, i, parts));
+            if k == 0 {
+                continue;
+            }
+            let (embedding, tags) = self.cheap_parts(query, i);
+            if query_has_timbre && self.views.timbre.present[i] {
+                // ln(1 + divergence) is never below 0: the track's total is at least this.
+                if let Some((lowest, _)) = self.combined([embedding, Some(0.0), tags]) {
+                    pending.push((lowest, i, embedding, tags));
+                }
+            } else if let Some((distance, parts)) = self.combined([embedding, None, tags]) {
+                best.offer(Ranked { distance, position: i, parts });
+            }
         }
-        // Best first, ties by song id (the index is sorted by id); only the top k are ordered.
-        let best_first =
-            |a: &(f32, usize, ScoreParts), b: &(f32, usize, ScoreParts)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if k < scored.len() {
-            scored.select_nth_unstable_by(k, best_first);
-            scored.truncate(k);
+        // The most promising tracks first, so that the k-th best is good early and the bound
+        // skips the timbre of most of the rest.
+        let head = (4 * k).max(64).min(pending.len());
+        if head < pending.len() {
+            pending.select_nth_unstable_by(head, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
-        scored.sort_by(best_first);
-        let hits = scored.into_iter().map(|(score, i, parts)| Hit { id: self.ids[i].clone(), score, parts }).collect();
+        for (n, &(lowest, i, embedding, tags)) in pending.iter().enumerate() {
+            if n >= head && best.beats(lowest, i) {
+                continue;
+            }
+            let timbre = self.timbre_part(query, i);
+            if let Some((distance, parts)) = self.combined([embedding, timbre, tags]) {
+                best.offer(Ranked { distance, position: i, parts });
+            }
+        }
+        let hits = best
+            .heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| Hit { id: self.ids[r.position].clone(), score: -r.distance, parts: score_parts(r.parts) })
+            .collect();
         (hits, filtered)
+    }
+}
+
+/// The best `k` results so far.
+struct TopK {
+    k: usize,
+    /// Max-heap: its top is the worst kept, the one a newcomer must beat.
+    heap: BinaryHeap<Ranked>,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        Self { k, heap: BinaryHeap::with_capacity(k + 1) }
+    }
+
+    fn offer(&mut self, ranked: Ranked) {
+        if self.heap.len() < self.k {
+            self.heap.push(ranked);
+        } else if self.heap.peek().is_some_and(|worst| ranked < *worst) {
+            self.heap.pop();
+            self.heap.push(ranked);
+        }
+    }
+
+    /// Whether the kept results are full and all better than a track at `distance` (at
+    /// `position`) would be.
+    fn beats(&self, distance: f32, position: usize) -> bool {
+        self.heap.len() == self.k
+            && self.heap.peek().is_some_and(|worst| {
+                worst.distance.total_cmp(&distance).then(worst.position.cmp(&position)) == Ordering::Less
+            })
+    }
+}
+
+/// Score parts (higher is more similar) from standardised distances.
+fn score_parts([embedding, timbre, tags]: [Option<f32>; 3]) -> ScoreParts {
+    ScoreParts { embedding: embedding.map(|d| -d), timbre: timbre.map(|d| -d), tags: tags.map(|d| -d) }
+}
+
+/// A scored track, ordered by distance then position (the index is sorted by song id, so ties
+/// go to the smaller id).
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    distance: f32,
+    position: usize,
+    parts: [Option<f32>; 3],
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.distance.total_cmp(&other.distance).then(self.position.cmp(&other.position))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::synth_library::SyntheticLibrary;
+
+    /// A library where some tracks lack timbre or tags, as real ones do (silence, no model).
+    fn library(n: usize) -> SearchIndex {
+        let lib = SyntheticLibrary::new(6, 11);
+        let (mut ids, mut views, mut facts) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let f = lib.track(i);
+            let mut view = track_view(&f);
+            if i % 7 == 3 {
+                view.timbre = None;
+            }
+            if i % 5 == 1 {
+                view.tags = None;
+            }
+            ids.push(f.song_id.clone());
+            views.push(view);
+            facts.push(TrackFacts::of(&f));
+        }
+        SearchIndex::from_views(ids, views, facts, Weights::default())
+    }
+
+    /// Every track scored and sorted: what the pruned search must return.
+    fn brute_force(index: &SearchIndex, query: usize, filters: &SearchFilters, k: usize) -> Vec<(String, f32)> {
+        let view = index.views.view(query);
+        let mut all: Vec<(f32, usize)> = (0..index.len())
+            .filter(|&i| i != query && filters.check(&index.ids[i], &index.facts[query], &index.facts[i]).is_ok())
+            .filter_map(|i| index.score(&view, i).map(|(score, _)| (-score, i)))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all.into_iter().take(k).map(|(d, i)| (index.ids[i].clone(), -d)).collect()
+    }
+
+    #[test]
+    fn the_pruned_search_returns_exactly_what_scoring_every_track_does() {
+        let index = library(900);
+        let filters = [
+            SearchFilters::default(),
+            SearchFilters { bpm: Some((90.0, 130.0)), half_double: true, ..SearchFilters::default() },
+        ];
+        for query in [0, 3, 1, 250, 899] {
+            for f in &filters {
+                for k in [1, 10, 50, 2000] {
+                    let (view, facts) = (index.views.view(query), index.facts[query]);
+                    let (hits, _) = index.search(Some(&index.ids[query]), &view, &facts, f, k, false);
+                    let got: Vec<(String, f32)> = hits.into_iter().map(|h| (h.id, h.score)).collect();
+                    let want = brute_force(&index, query, f, k);
+                    assert_eq!(got, want, "query {query}, k {k}, filters {f:?}");
+                }
+            }
+        }
     }
 }
