@@ -11,6 +11,8 @@ use selecta_core::Label;
 use selecta_core::embed::SamplingProfile;
 use selecta_core::eval::similarity::{self, SimilarityTrack};
 use selecta_core::eval::tempo;
+use selecta_core::eval::weights::{LabelledTrack, choose_weights};
+use selecta_core::retrieval::track_view;
 use selecta_core::taste::eval::cross_validate;
 use selecta_core::taste::{BoostParams, TrackProfile};
 
@@ -124,6 +126,41 @@ pub fn similarity(
         for s in &report.skipped {
             println!("skipped: {s}");
         }
+    }
+    Ok(())
+}
+
+pub fn weights(library: &Path, json: bool) -> Result<()> {
+    let (_, engine) = crate::files::open_library(Some(library), None)?;
+    let mut tracks = Vec::new();
+    let mut paths: Vec<(String, String)> = engine.song_paths()?.into_iter().collect();
+    paths.sort_by(|a, b| a.1.cmp(&b.1));
+    for (song_id, path) in paths {
+        let Some(features) = engine.song_features(&song_id)? else { continue };
+        let Some((package, _)) = path.split_once('/') else { continue };
+        tracks.push(LabelledTrack { package: package.to_string(), view: track_view(&features) });
+    }
+    let report = choose_weights(&tracks);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{} tracks, {} weightings tried; held-out packages: {}",
+        report.tracks,
+        report.grid_size,
+        report.held_out_packages.join(", ")
+    );
+    println!("{:<28} {:>22} {:>16} {:>16}", "", "weights (emb/timb/tags)", "tuned top-1/P@5", "held-out top-1/P@5");
+    for r in &report.rows {
+        let w = r.weights;
+        println!(
+            "{:<28} {:>22} {:>16} {:>16}",
+            r.label,
+            format!("{}/{}/{}", w.embedding, w.timbre, w.tags),
+            format!("{:.3}/{:.3} ({})", r.tuned.top1, r.tuned.precision_at_5, r.tuned.queries),
+            format!("{:.3}/{:.3} ({})", r.held_out.top1, r.held_out.precision_at_5, r.held_out.queries)
+        );
     }
     Ok(())
 }

@@ -287,6 +287,17 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Choose the similarity's weights on half the packages of an analysed library (each
+    /// top-level folder is a package) and report top-1 / P@5 same package on both halves, beside
+    /// each view alone and the defaults.
+    Weights {
+        /// The analysed library.
+        #[arg(long)]
+        library: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Identification and search-by-audio quality on augmented snippets of library tracks
     /// (`scripts/make_retrieval_queries.py` makes them): Recall@1/5 and MRR of the
     /// identification, the offset error, and with --similar Recall@1/10/100 and MRR of the
@@ -428,6 +439,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Eval { what: EvalCommand::Tempo { manifest, jobs, json } } => eval::tempo(&manifest, jobs, json),
+        Command::Eval { what: EvalCommand::Weights { library, json } } => eval::weights(&library, json),
         Command::Eval { what: EvalCommand::Similarity { manifest, jobs, profile, model_dir, json } } => {
             eval::similarity(&manifest, jobs, profile, model_dir.as_deref(), json)
         }

@@ -35,7 +35,7 @@ pub struct PreparedView {
 }
 
 /// Weights of the three distances (after standardisation).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Weights {
     /// Embedding.
     pub embedding: f32,
@@ -45,9 +45,12 @@ pub struct Weights {
     pub tags: f32,
 }
 
+/// Chosen by `selecta eval weights` on half the corpus's packages (top-1 same package 0.901
+/// there against 0.852 for the earlier 1 / 1 / 0.5); on the held-out half it scores 0.750 top-1
+/// and 0.665 P@5, where the embedding alone scores 0.750 / 0.638 and 1 / 1 / 0.5 0.691 / 0.671.
 impl Default for Weights {
     fn default() -> Self {
-        Self { embedding: 1.0, timbre: 1.0, tags: 0.5 }
+        Self { embedding: 2.0, timbre: 1.0, tags: 0.25 }
     }
 }
 
@@ -197,6 +200,12 @@ impl Similarity {
     /// [`Similarity::standardised`] of prepared tracks.
     pub fn prepared_standardised(&self, a: &PreparedView, b: &PreparedView) -> [Option<f32>; 3] {
         self.standardise(self.prepared_parts(a, b))
+    }
+
+    /// The same fitted similarity with other weights (the standardisation does not depend on
+    /// them).
+    pub fn with_weights(&self, weights: Weights) -> Self {
+        Self { weights, ..self.clone() }
     }
 
     /// The weights.

@@ -7,3 +7,4 @@
 pub mod retrieval;
 pub mod similarity;
 pub mod tempo;
+pub mod weights;
