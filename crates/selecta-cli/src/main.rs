@@ -192,6 +192,9 @@ enum Command {
         /// Also list what the filters removed and why.
         #[arg(long)]
         explain: bool,
+        /// Compare every track, even where a large library would use the approximate index.
+        #[arg(long)]
+        exact: bool,
         /// Library folder (default: the one holding FILE, or the current folder).
         #[arg(long)]
         library: Option<PathBuf>,
@@ -393,6 +396,7 @@ fn main() -> ExitCode {
             duration,
             exclude,
             explain,
+            exact,
             library,
             json,
         } => similar::run(similar::SimilarArgs {
@@ -401,6 +405,7 @@ fn main() -> ExitCode {
             k,
             filters: selecta_core::retrieval::SearchFilters { bpm, half_double, key_compatible, exclude, duration },
             explain,
+            exact,
             library: library.as_deref(),
             json,
         }),

@@ -18,6 +18,7 @@ pub struct SimilarArgs<'a> {
     pub k: usize,
     pub filters: SearchFilters,
     pub explain: bool,
+    pub exact: bool,
     pub library: Option<&'a Path>,
     pub json: bool,
 }
@@ -29,7 +30,7 @@ pub fn run(args: SimilarArgs<'_>) -> Result<()> {
         (None, Some(id)) => id.to_string(),
         (None, None) => return Err(anyhow!("give a FILE or --id ID")),
     };
-    let options = SimilarOptions { k: Some(args.k), explain: args.explain, filters: args.filters };
+    let options = SimilarOptions { k: Some(args.k), explain: args.explain, exact: args.exact, filters: args.filters };
     let outcome = engine.similar_tracks(&song_id, &options)?;
     if args.json {
         println!("{}", serde_json::to_string(&outcome)?);

@@ -238,7 +238,10 @@ fn no_filtered_candidate_is_ever_returned_and_explain_names_the_rule() {
         ..SearchFilters::default()
     };
     let out = e
-        .similar_tracks(query, &SimilarOptions { k: Some(80), explain: true, filters: filters.clone() })
+        .similar_tracks(
+            query,
+            &SimilarOptions { k: Some(80), explain: true, filters: filters.clone(), ..SimilarOptions::default() },
+        )
         .expect("search");
     let filtered = out.filtered.expect("explained");
     let rules: Vec<FilterRule> = filtered.iter().map(|f| f.rule).collect();

@@ -83,7 +83,7 @@ fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
 }
 
 /// Search options as query parameters: `k`, `bpm=LO-HI`, `half_double`, `key_compatible`,
-/// `exclude=ID,ID`, `duration=LO-HI`, `explain`.
+/// `exclude=ID,ID`, `duration=LO-HI`, `explain`, `exact`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SearchParams {
@@ -98,6 +98,8 @@ struct SearchParams {
     duration: Option<String>,
     #[serde(default)]
     explain: bool,
+    #[serde(default)]
+    exact: bool,
     /// For uploads: the file name, a format hint.
     name: Option<String>,
 }
@@ -121,6 +123,7 @@ impl SearchParams {
         Ok(SimilarOptions {
             k: self.k,
             explain: self.explain,
+            exact: self.exact,
             filters: SearchFilters {
                 bpm: range("bpm", &self.bpm)?,
                 half_double: self.half_double,

@@ -39,13 +39,15 @@ export interface PredictOutcome {
 export interface ImportSummary { songs: number; paths: number; labels: number; model: boolean }
 /** `similarTracks` options: every field optional; ranges are `[low, high]`, inclusive. */
 export interface SimilarOptions {
-  k?: number; explain?: boolean; bpm?: [number, number]; halfDouble?: boolean; keyCompatible?: boolean;
+  k?: number; explain?: boolean; exact?: boolean; bpm?: [number, number]; halfDouble?: boolean; keyCompatible?: boolean;
   exclude?: string[]; duration?: [number, number];
 }
 /** Scores in standard deviations closer than a typical pair of the library (higher is closer). */
 export interface ScoreParts { embedding: number | null; timbre: number | null; tags: number | null }
 export interface SimilarOutcome {
   items: { id: string; path: string | null; score: number; parts: ScoreParts }[];
+  /** Whether the approximate index answered (large libraries) rather than the exact search. */
+  approximate: boolean;
   filtered?: { id: string; rule: "excluded" | "bpm" | "key" | "duration" }[];
 }
 /** `searchByAudio` / `identify` options: the file name (a format hint) and the `SimilarOptions`. */

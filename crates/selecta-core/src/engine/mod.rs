@@ -28,6 +28,7 @@ use crate::embed::{EmbedError, Embedder, ModelManifest, SamplingProfile};
 use crate::error::{EngineError, ErrorCode};
 use crate::path_index::{PATH_INDEX_CAPACITY, PATH_INDEX_TTL_MS, PathIndex, path_key};
 use crate::record::{Label, SongFeatures};
+use crate::retrieval::ann::AnnIndex;
 use crate::retrieval::{PrintIndex, SearchIndex};
 use crate::store::TasteStore;
 use crate::taste::{self, LabelSnapshot, PredictOutcome, SetLabelsResult, TrainOutcome, TrainStatus};
@@ -38,7 +39,9 @@ pub use audio_search::{
     PrintIndexStats,
 };
 pub use rules::{Rules, rules};
-pub use similar::{Searcher, SimilarItem, SimilarOptions, SimilarOutcome};
+pub use similar::{
+    APPROXIMATE_FROM_TRACKS, APPROXIMATE_MIN_PASS_SHARE, Searcher, SimilarItem, SimilarOptions, SimilarOutcome,
+};
 
 /// Whether tracks get an embedding in this session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -110,6 +113,11 @@ pub struct Engine<S> {
     profile: SamplingProfile,
     /// Similar-track search over the stored features; `None` until used or after they change.
     search: Option<Arc<SearchIndex>>,
+    /// The approximate index bound to `search` (large libraries only); kept when features
+    /// change, and brought up to date with the next search index.
+    ann: Option<Arc<AnnIndex>>,
+    /// Library size from which the approximate index answers.
+    approximate_from_tracks: usize,
     /// Snippet identification's fingerprint index; `None` until used or after features change.
     prints: Option<PrintIndex>,
 }
@@ -147,6 +155,8 @@ impl<S: TasteStore> Engine<S> {
             tag_names: Vec::new(),
             profile,
             search: None,
+            ann: None,
+            approximate_from_tracks: similar::APPROXIMATE_FROM_TRACKS,
             prints: None,
         };
         engine.reload_index()?;

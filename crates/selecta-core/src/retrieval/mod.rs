@@ -7,9 +7,11 @@
 //!
 //! Snippet identification ([`identify`]) finds which track a recording is, and where in it.
 //!
-//! Not here yet: the persisted approximate index for large libraries.
+//! [`ann`] is the approximate index for large libraries, kept in the library folder.
 
+pub mod ann;
 mod filter;
+pub mod hnsw;
 pub mod identify;
 
 pub use filter::{FilterRule, KEY_CLEAR_STRENGTH, SearchFilters, parse_range};
@@ -129,6 +131,20 @@ impl ViewColumn {
     }
 }
 
+/// A prepared view borrowed from a [`PreparedView`] or a row of the index.
+#[derive(Debug, Clone, Copy)]
+struct ViewRef<'a> {
+    embedding: Option<&'a [f32]>,
+    timbre: Option<&'a [f32]>,
+    tags: Option<&'a [f32]>,
+}
+
+impl<'a> From<&'a PreparedView> for ViewRef<'a> {
+    fn from(v: &'a PreparedView) -> Self {
+        Self { embedding: v.embedding.as_deref(), timbre: v.timbre.as_deref(), tags: v.tags.as_deref() }
+    }
+}
+
 /// The prepared views of every track, one [`ViewColumn`] per view.
 #[derive(Debug, Clone, Default)]
 struct ViewMatrix {
@@ -144,6 +160,10 @@ impl ViewMatrix {
         self.tags.push(view.tags.as_deref());
     }
 
+    fn row(&self, i: usize) -> ViewRef<'_> {
+        ViewRef { embedding: self.embedding.row(i), timbre: self.timbre.row(i), tags: self.tags.row(i) }
+    }
+
     fn view(&self, i: usize) -> PreparedView {
         PreparedView {
             embedding: self.embedding.row(i).map(<[f32]>::to_vec),
@@ -157,6 +177,9 @@ impl ViewMatrix {
 #[derive(Debug, Clone)]
 pub struct SearchIndex {
     ids: Vec<String>,
+    /// What identifies the stored features each track was indexed from (file hash, analysis
+    /// and model versions): a kept approximate index compares them to find re-analysed songs.
+    stamps: Vec<String>,
     /// Prepared once, so a query costs a few dot products per track and nothing more.
     views: ViewMatrix,
     facts: Vec<TrackFacts>,
@@ -167,20 +190,29 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// Index every stored track (sorted by song id, so results are deterministic).
     pub fn build(store: &dyn Store) -> Result<Self, StoreError> {
-        let mut ids: Vec<String> = store.song_versions()?.into_iter().map(|v| v.song_id).collect();
-        ids.sort();
-        let (mut kept, mut views, mut facts) = (Vec::new(), Vec::new(), Vec::new());
-        for id in ids {
-            if let Some(f) = store.song_features(&id)? {
+        let mut versions = store.song_versions()?;
+        versions.sort_by(|a, b| a.song_id.cmp(&b.song_id));
+        let (mut kept, mut stamps, mut views, mut facts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for v in versions {
+            if let Some(f) = store.song_features(&v.song_id)? {
                 views.push(track_view(&f));
                 facts.push(TrackFacts::of(&f));
-                kept.push(id);
+                stamps.push(format!(
+                    "{}/{}/{}/{}",
+                    v.file_hash,
+                    v.analysis_version,
+                    v.model_version.as_deref().unwrap_or("-"),
+                    v.embedding_profile.map_or("-", |p| p.name())
+                ));
+                kept.push(v.song_id);
             }
         }
-        Ok(Self::from_views(kept, views, facts, Weights::default()))
+        let mut index = Self::from_views(kept, views, facts, Weights::default());
+        index.stamps = stamps;
+        Ok(index)
     }
 
-    /// Index tracks given by their views (`ids` sorted, one view and facts per id).
+    /// Index tracks given by their views (`ids` sorted, one view and facts per id; no stamps).
     pub fn from_views(ids: Vec<String>, views: Vec<TrackView>, facts: Vec<TrackFacts>, weights: Weights) -> Self {
         let similarity = Similarity::fit(&views, weights);
         let mut matrix = ViewMatrix::default();
@@ -188,7 +220,7 @@ impl SearchIndex {
             matrix.push(&similarity.prepare(v));
         }
         let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
-        Self { ids, views: matrix, facts, position, similarity }
+        Self { stamps: vec![String::new(); ids.len()], ids, views: matrix, facts, position, similarity }
     }
 
     /// Tracks indexed.
@@ -206,6 +238,61 @@ impl SearchIndex {
         self.position.get(song_id).map(|&i| (self.views.view(i), &self.facts[i]))
     }
 
+    /// The song id at a position.
+    pub fn id(&self, position: usize) -> &str {
+        &self.ids[position]
+    }
+
+    /// The stamp of the features at a position (see [`SearchIndex::build`]).
+    pub fn stamp(&self, position: usize) -> &str {
+        &self.stamps[position]
+    }
+
+    /// The position of a song.
+    pub fn position(&self, song_id: &str) -> Option<usize> {
+        self.position.get(song_id).copied()
+    }
+
+    /// The prepared view at a position.
+    pub fn view_at(&self, position: usize) -> PreparedView {
+        self.views.view(position)
+    }
+
+    /// Combined distance from `query` to the track at `position` (lower is closer; +∞ when
+    /// they share no part): what the approximate index navigates by.
+    pub fn distance(&self, query: &PreparedView, position: usize) -> f32 {
+        self.score(query, position).map_or(f32::INFINITY, |(score, _)| -score)
+    }
+
+    /// The combined distance of the cheap parts only (embedding and tags, a dot product each;
+    /// +∞ when they share neither): what the approximate index navigates by before the full
+    /// distance ranks what it found.
+    pub fn cheap_distance(&self, query: &PreparedView, position: usize) -> f32 {
+        self.cheap_distance_ref(query.into(), position)
+    }
+
+    /// [`SearchIndex::cheap_distance`] between two indexed tracks.
+    pub fn cheap_distance_between(&self, a: usize, b: usize) -> f32 {
+        self.cheap_distance_ref(self.views.row(a), b)
+    }
+
+    fn cheap_distance_ref(&self, query: ViewRef<'_>, position: usize) -> f32 {
+        let (embedding, tags) = self.cheap_parts(query, position);
+        self.combined([embedding, None, tags]).map_or(f32::INFINITY, |(d, _)| d)
+    }
+
+    /// A hit for the track at `position` with its score parts (`None` when it shares no part
+    /// with the query).
+    pub fn hit(&self, query: &PreparedView, position: usize) -> Option<Hit> {
+        let (score, parts) = self.score(query, position)?;
+        Some(Hit { id: self.ids[position].clone(), score, parts })
+    }
+
+    /// The filter facts at a position.
+    pub fn facts_at(&self, position: usize) -> &TrackFacts {
+        &self.facts[position]
+    }
+
     /// Prepare a query that is not in the index (e.g. from audio) for [`SearchIndex::search`].
     pub fn prepare(&self, view: &TrackView) -> PreparedView {
         self.similarity.prepare(view)
@@ -213,17 +300,17 @@ impl SearchIndex {
 
     /// The raw distances (embedding, tags) of the indexed track `i` to `query`: the cheap
     /// parts, each a dot product.
-    fn cheap_parts(&self, query: &PreparedView, i: usize) -> (Option<f32>, Option<f32>) {
-        let cosine = |q: &Option<Vec<f32>>, column: &ViewColumn| match (q, column.row(i)) {
+    fn cheap_parts(&self, query: ViewRef<'_>, i: usize) -> (Option<f32>, Option<f32>) {
+        let cosine = |q: Option<&[f32]>, column: &ViewColumn| match (q, column.row(i)) {
             (Some(q), Some(r)) if q.len() == r.len() => Some(1.0 - dot(q, r)),
             _ => None,
         };
-        (cosine(&query.embedding, &self.views.embedding), cosine(&query.tags, &self.views.tags))
+        (cosine(query.embedding, &self.views.embedding), cosine(query.tags, &self.views.tags))
     }
 
     /// The timbre divergence part of the indexed track `i` to `query`.
-    fn timbre_part(&self, query: &PreparedView, i: usize) -> Option<f32> {
-        packed_divergence(query.timbre.as_deref()?, self.views.timbre.row(i)?).map(f32::ln_1p)
+    fn timbre_part(&self, query: ViewRef<'_>, i: usize) -> Option<f32> {
+        packed_divergence(query.timbre?, self.views.timbre.row(i)?).map(f32::ln_1p)
     }
 
     /// The combined distance and its standardised parts from raw parts.
@@ -235,6 +322,10 @@ impl SearchIndex {
     /// How similar the indexed track `i` is to `query`: total and parts (`None` when they share
     /// no part).
     fn score(&self, query: &PreparedView, i: usize) -> Option<(f32, ScoreParts)> {
+        self.score_ref(query.into(), i)
+    }
+
+    fn score_ref(&self, query: ViewRef<'_>, i: usize) -> Option<(f32, ScoreParts)> {
         let (embedding, tags) = self.cheap_parts(query, i);
         let (distance, parts) = self.combined([embedding, self.timbre_part(query, i), tags])?;
         Some((-distance, score_parts(parts)))
@@ -283,7 +374,7 @@ impl SearchIndex {
             if k == 0 {
                 continue;
             }
-            let (embedding, tags) = self.cheap_parts(query, i);
+            let (embedding, tags) = self.cheap_parts(query.into(), i);
             if query_has_timbre && self.views.timbre.present[i] {
                 // ln(1 + divergence) is never below 0: the track's total is at least this.
                 if let Some((lowest, _)) = self.combined([embedding, Some(0.0), tags]) {
@@ -303,7 +394,7 @@ impl SearchIndex {
             if n >= head && best.beats(lowest, i) {
                 continue;
             }
-            let timbre = self.timbre_part(query, i);
+            let timbre = self.timbre_part(query.into(), i);
             if let Some((distance, parts)) = self.combined([embedding, timbre, tags]) {
                 best.offer(Ranked { distance, position: i, parts });
             }
