@@ -27,11 +27,11 @@ pub struct TrackView {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PreparedView {
     /// Z-scored, unit-length embedding (all zeros when it has no direction).
-    pub embedding: Option<Vec<f32>>,
+    pub(crate) embedding: Option<Vec<f32>>,
     /// Packed timbre model.
-    pub timbre: Option<Vec<f32>>,
+    pub(crate) timbre: Option<Vec<f32>>,
     /// Unit-length tag probabilities.
-    pub tags: Option<Vec<f32>>,
+    pub(crate) tags: Option<Vec<f32>>,
 }
 
 /// Weights of the three distances (after standardisation).
