@@ -7,6 +7,7 @@
 
 mod analyze;
 mod bench;
+mod bench_http;
 mod bench_identify;
 mod bench_search;
 mod bench_taste;
@@ -76,7 +77,7 @@ enum Command {
     /// training and prediction on a synthetic library.
     Bench {
         /// Files or folders to measure.
-        #[arg(required_unless_present_any = ["taste", "search", "identify"])]
+        #[arg(required_unless_present_any = ["taste", "search", "identify", "http"])]
         paths: Vec<PathBuf>,
         /// Print JSON.
         #[arg(long)]
@@ -99,6 +100,10 @@ enum Command {
         /// Benchmark exact similar-track search on synthetic libraries instead.
         #[arg(long, conflicts_with_all = ["embedding", "taste"])]
         search: bool,
+        /// Benchmark the HTTP service instead: 2 000 `/search` requests from 32 clients on a
+        /// synthetic library of the largest --tracks size.
+        #[arg(long, conflicts_with_all = ["embedding", "taste", "search"])]
+        http: bool,
         /// Benchmark snippet identification on the queries of this CSV instead (needs
         /// --library; made by scripts/make_retrieval_queries.py).
         #[arg(long, conflicts_with_all = ["embedding", "taste", "search"], requires = "library")]
@@ -370,6 +375,9 @@ fn main() -> ExitCode {
         }
         Command::Bench { json, taste: true, candidates, liked, .. } => bench_taste::run(candidates, liked, json),
         Command::Bench { json, search: true, tracks, queries, .. } => bench_search::run(&tracks, queries, json),
+        Command::Bench { json, http: true, tracks, .. } => {
+            bench_http::run(tracks.iter().copied().max().unwrap_or(50_000), json)
+        }
         Command::Bench { json, identify: Some(queries), library: Some(library), tracks, .. } => {
             bench_identify::run(&queries, &library, tracks.iter().copied().max().unwrap_or(50_000), json)
         }
