@@ -154,7 +154,12 @@ impl AnnIndex {
             self.position_of_node.push(position.map_or(NONE, |p| p as u32));
             let node = node as u32;
             match position {
-                Some(p) if index.stamp(p) == stamp && !self.graph.is_removed(node) => {
+                // One live node per song: a second one (only a damaged file could hold it) goes.
+                Some(p)
+                    if index.stamp(p) == stamp
+                        && !self.graph.is_removed(node)
+                        && self.live_node_of_position[p] == NONE =>
+                {
                     self.live_node_of_position[p] = node;
                 }
                 _ => {
