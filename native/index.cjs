@@ -81,6 +81,29 @@ class Library {
     const opts = JSON.parse(JSON.stringify(options ?? {}));
     return call(this.#lib, {}, async () => json(await this.#lib.similarTracks(songId, opts)));
   }
+  nextTracks(songId, options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.nextTracks(songId ?? null, opts)));
+  }
+  planSet(startId, options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.planSet(startId, opts)));
+  }
+  sessionNew(name) {
+    return call(this.#lib, {}, async () => json(await this.#lib.sessionNew(name)));
+  }
+  addPlayed(name, songId) {
+    return call(this.#lib, {}, async () => json(await this.#lib.addPlayed(name, songId)));
+  }
+  undoPlayed(name) {
+    return call(this.#lib, {}, async () => json(await this.#lib.undoPlayed(name)));
+  }
+  sessionShow(name) {
+    return call(this.#lib, {}, async () => json(await this.#lib.sessionShow(name)));
+  }
+  sessionNames() {
+    return call(this.#lib, {}, async () => json(await this.#lib.sessionNames()));
+  }
   searchByAudio(bytes, options = {}) {
     const opts = JSON.parse(JSON.stringify(options ?? {}));
     return call(this.#lib, {}, async () => json(await this.#lib.searchByAudio(Buffer.from(bytes), opts)));

@@ -15,7 +15,7 @@ ORDER = [
     "error", "control", "hash", "sealed",
     "audio", "embed", "features", "record", "analyze",
     "store", "path_index",
-    "similar", "retrieval", "taste", "ingest", "bundle", "eval",
+    "similar", "retrieval", "dj", "taste", "ingest", "bundle", "eval",
     "engine",
 ]
 EXEMPT = {"testkit": ORDER.index("engine")}

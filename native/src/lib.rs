@@ -261,6 +261,53 @@ impl Library {
         self.json(None, move |e, _| e.similar_tracks(&song_id, &options?))
     }
 
+    /// `nextTracks(songId | null, options)`: what to play next, with the parts of each score.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn next_tracks(&self, song_id: Option<String>, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let options = selecta_core::engine::dj::next_call_from_json(options.unwrap_or(Value::Null));
+        self.json(None, move |e, _| {
+            let (session, options) = options?;
+            e.next_tracks(song_id.as_deref(), session.as_deref(), &options)
+        })
+    }
+
+    /// `planSet(startId, options)`: a set following an energy arc.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn plan_set(&self, start_id: String, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let options = selecta_core::engine::dj::plan_options_from_json(options.unwrap_or(Value::Null));
+        self.json(None, move |e, _| e.plan_set(&start_id, &options?))
+    }
+
+    /// `sessionNew(name)`: start (or restart) a DJ session.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn session_new(&self, name: String) -> AsyncTask<Job<String>> {
+        self.json(None, move |e, _| e.session_new(&name, now_ms()))
+    }
+
+    /// `addPlayed(name, songId)`: mark a song played.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn add_played(&self, name: String, song_id: String) -> AsyncTask<Job<String>> {
+        self.json(None, move |e, _| e.session_played(&name, &song_id, now_ms()))
+    }
+
+    /// `undoPlayed(name)`: take the last played track back.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn undo_played(&self, name: String) -> AsyncTask<Job<String>> {
+        self.json(None, move |e, _| e.session_undo(&name))
+    }
+
+    /// `sessionShow(name)`: the session's played tracks.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn session_show(&self, name: String) -> AsyncTask<Job<String>> {
+        self.json(None, move |e, _| e.session_show(&name))
+    }
+
+    /// `sessionNames()`: the kept sessions.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn session_names(&self) -> AsyncTask<Job<String>> {
+        self.json(None, move |e, _| e.session_names())
+    }
+
     /// `searchByAudio(bytes, options)`: the track the audio is, if any, and the most similar.
     #[napi(ts_return_type = "Promise<string>")]
     pub fn search_by_audio(&self, bytes: Buffer, options: Option<Value>) -> AsyncTask<Job<String>> {

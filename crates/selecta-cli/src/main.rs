@@ -9,8 +9,10 @@ mod analyze;
 mod bench;
 mod bench_http;
 mod bench_identify;
+mod bench_next;
 mod bench_search;
 mod bench_taste;
+mod dj;
 mod eval;
 mod eval_retrieval;
 mod files;
@@ -77,7 +79,7 @@ enum Command {
     /// training and prediction on a synthetic library.
     Bench {
         /// Files or folders to measure.
-        #[arg(required_unless_present_any = ["taste", "search", "identify", "http"])]
+        #[arg(required_unless_present_any = ["taste", "search", "identify", "http", "next"])]
         paths: Vec<PathBuf>,
         /// Print JSON.
         #[arg(long)]
@@ -100,6 +102,10 @@ enum Command {
         /// Benchmark exact similar-track search on synthetic libraries instead.
         #[arg(long, conflicts_with_all = ["embedding", "taste"])]
         search: bool,
+        /// Benchmark the next-track ranking and 20-track set planning on synthetic libraries of
+        /// the --tracks sizes instead.
+        #[arg(long, conflicts_with_all = ["embedding", "taste", "search", "http"])]
+        next: bool,
         /// Benchmark the HTTP service instead: 2 000 `/search` requests from 32 clients on a
         /// synthetic library of the largest --tracks size.
         #[arg(long, conflicts_with_all = ["embedding", "taste", "search"])]
@@ -115,7 +121,7 @@ enum Command {
         /// is filled up to with distractors.
         #[arg(long, value_delimiter = ',', default_value = "1000,10000,50000")]
         tracks: Vec<usize>,
-        /// With --search: queries per size.
+        /// With --search or --next: queries per size.
         #[arg(long, default_value_t = 200)]
         queries: usize,
         /// With --taste: liked tracks in the prediction benchmark.
@@ -200,6 +206,82 @@ enum Command {
         /// Compare every track, even where a large library would use the approximate index.
         #[arg(long)]
         exact: bool,
+        /// Library folder (default: the one holding FILE, or the current folder).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What to play after FILE (or --id ID, or the playing track of --session): mixable tracks
+    /// (tempo within 6 %, half or double time, keys that mix when both are clear), ranked by
+    /// outro → intro similarity, the energy goal, low-end clash, intro mixability, key, hype and
+    /// distance from what was just played; every part of each score is shown.
+    Next {
+        /// The playing track (an analysed file of the library).
+        file: Option<PathBuf>,
+        /// The song id instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        id: Option<String>,
+        /// Where the energy should go: maintain, up, down or peak.
+        #[arg(long, default_value = "maintain", value_parser = goal)]
+        goal: selecta_core::dj::Goal,
+        /// How many suggestions.
+        #[arg(short, long, default_value_t = 10)]
+        k: usize,
+        /// A session of the library: its played tracks are left out (and without FILE, its last
+        /// one is the playing track).
+        #[arg(long)]
+        session: Option<String>,
+        /// Also list the best candidates the rules removed, and which rule did.
+        #[arg(long)]
+        explain: bool,
+        /// Library folder (default: the one holding FILE, or the current folder).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// DJ sessions kept in the library: `new NAME`, `played NAME FILE|--id ID`, `undo NAME`,
+    /// `show NAME`, `list`.
+    Session {
+        /// new, played, undo, show or list.
+        action: String,
+        /// The session's name.
+        name: Option<String>,
+        /// With `played`: the track played.
+        file: Option<PathBuf>,
+        /// With `played`: the song id instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        id: Option<String>,
+        /// Library folder (default: the one holding FILE, or the current folder).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON on one line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan a set from FILE (or --id ID) whose energy follows an arc; every transition passes
+    /// the `next` rules.
+    Plan {
+        /// The first track.
+        file: Option<PathBuf>,
+        /// The song id instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        id: Option<String>,
+        /// Tracks in the set (default 12).
+        #[arg(long, conflicts_with = "minutes")]
+        length: Option<usize>,
+        /// Or minutes of music.
+        #[arg(long)]
+        minutes: Option<f32>,
+        /// warmup, peak, journey, or energies such as 4,6,8,7,9.
+        #[arg(long, default_value = "warmup", value_parser = arc)]
+        arc: selecta_core::dj::plan::EnergyArc,
+        /// Also write the set as an M3U8 playlist.
+        #[arg(long)]
+        m3u: Option<PathBuf>,
         /// Library folder (default: the one holding FILE, or the current folder).
         #[arg(long)]
         library: Option<PathBuf>,
@@ -375,6 +457,7 @@ fn main() -> ExitCode {
         }
         Command::Bench { json, taste: true, candidates, liked, .. } => bench_taste::run(candidates, liked, json),
         Command::Bench { json, search: true, tracks, queries, .. } => bench_search::run(&tracks, queries, json),
+        Command::Bench { json, next: true, tracks, queries, .. } => bench_next::run(&tracks, queries, json),
         Command::Bench { json, http: true, tracks, .. } => {
             bench_http::run(tracks.iter().copied().max().unwrap_or(50_000), json)
         }
@@ -416,6 +499,29 @@ fn main() -> ExitCode {
             exact,
             library: library.as_deref(),
             json,
+        }),
+        Command::Next { file, id, goal, k, session, explain, library, json } => dj::next(dj::NextArgs {
+            file: file.as_deref(),
+            id: id.as_deref(),
+            goal,
+            k,
+            session: session.as_deref(),
+            explain,
+            library: library.as_deref(),
+            json,
+        }),
+        Command::Session { action, name, file, id, library, json } => {
+            dj::session(&action, name.as_deref(), file.as_deref(), id.as_deref(), library.as_deref(), json)
+        }
+        Command::Plan { file, id, length, minutes, arc, m3u, library, json } => dj::plan(dj::PlanArgs {
+            file: file.as_deref(),
+            id: id.as_deref(),
+            length,
+            minutes,
+            arc,
+            library: library.as_deref(),
+            json,
+            m3u: m3u.as_deref(),
         }),
         Command::Serve { library, addr, allow_remote, token, max_body_mb, model_dir } => serve::run(serve::ServeArgs {
             library: library.as_deref(),
@@ -464,4 +570,15 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Parsed here so clap reports a bad goal as an argument error.
+fn goal(text: &str) -> Result<selecta_core::dj::Goal, String> {
+    selecta_core::dj::Goal::parse(text).ok_or_else(|| format!("{text:?}: use maintain, up, down or peak"))
+}
+
+/// See [`goal`].
+fn arc(text: &str) -> Result<selecta_core::dj::plan::EnergyArc, String> {
+    selecta_core::dj::plan::EnergyArc::parse(text)
+        .ok_or_else(|| format!("{text:?}: use warmup, peak, journey or 2+ energies 1-10 such as 4,6,8"))
 }

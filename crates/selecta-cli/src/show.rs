@@ -48,6 +48,31 @@ pub fn run(file: &Path, library: Option<&Path>, model_dir: Option<&Path>, json: 
         opt(features.loudness_lufs.map(|l| format!("{l:.2}"))),
         features.rms_mean
     );
+    if let Some(dj) = &features.dj {
+        println!(
+            "  DJ            energy {:.1}, {:.1} onsets/s, centroid {:.0} Hz, vocal {:.2}, percussive {:.2}",
+            dj.energy, dj.onset_density, dj.brightness_hz, dj.vocal_presence, dj.percussive_ratio
+        );
+        println!(
+            "  low end       sub {:.2}, bass {:.2}, low-mid {:.2}; first downbeat {}",
+            dj.low_end.sub,
+            dj.low_end.bass,
+            dj.low_end.low_mid,
+            opt(dj.first_downbeat_sec.map(|s| format!("{s:.2} s")))
+        );
+        for (name, section) in [("intro", dj.intro), ("outro", dj.outro)] {
+            if let Some(s) = section {
+                println!(
+                    "  {name:<13} {:.1}–{:.1} s ({} bars{}), mixability {:.2}",
+                    s.start_sec,
+                    s.end_sec,
+                    s.bars,
+                    if s.boundary { "" } else { ", no clear boundary" },
+                    s.mixability
+                );
+            }
+        }
+    }
     if let Some(e) = &features.embedding {
         let tags: Vec<String> = value["topTags"]
             .as_array()

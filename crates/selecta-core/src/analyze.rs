@@ -5,7 +5,7 @@
 //! computation: no files, clocks or threads.
 
 use crate::audio::{self, DecodeLimits, DecodeSummary, Decoder, StreamInfo};
-use crate::embed::{EmbedError, EmbedJob, Embedder, SamplingProfile, TrackEmbedding};
+use crate::embed::{EmbedError, EmbedJob, Embedder, Region, SamplingProfile, TrackEmbedding};
 use crate::error::AnalysisError;
 use crate::features::{self, FingerprintBuilder, LoudnessMeter, TempoRange};
 use crate::hash::sha256_hex;
@@ -13,7 +13,7 @@ use crate::record::SongFeatures;
 
 /// Version of the feature extractors. Stored with each track; a track analysed by an older
 /// version is analysed again.
-pub const ANALYSIS_VERSION: u32 = 3;
+pub const ANALYSIS_VERSION: u32 = 4;
 
 /// Options of [`analyze_bytes`].
 #[derive(Debug, Clone, Copy)]
@@ -121,10 +121,26 @@ impl StreamState {
 enum Stage<'e> {
     Decode { decoder: Box<Decoder>, stream: Option<StreamState> },
     Features { summary: Box<DecodeSummary>, stream: StreamState },
-    EmbedStart { done: Done, mono: Vec<f32>, rate: u32 },
+    EmbedStart { done: Done, mono: Vec<f32>, rate: u32, sections: Sections },
     Embed { done: Done, job: EmbedJob<'e> },
     Finished,
 }
+
+/// The intro and outro spans (seconds) the model also runs on, when the track has them.
+type Sections = [Option<(f32, f32)>; 2];
+
+/// The stretch of an intro and of an outro the model embeds: the first (intro) or last (outro)
+/// [`SECTION_EMBED_SECONDS`] of it, the part that plays while the other track is still in.
+fn sections_of(dj: Option<&features::DjFeatures>) -> Sections {
+    let Some(dj) = dj else { return [None, None] };
+    [
+        dj.intro.map(|s| (s.start_sec, s.end_sec.min(s.start_sec + SECTION_EMBED_SECONDS))),
+        dj.outro.map(|s| (s.start_sec.max(s.end_sec - SECTION_EMBED_SECONDS), s.end_sec)),
+    ]
+}
+
+/// How much of an intro or outro the model embeds.
+pub const SECTION_EMBED_SECONDS: f32 = 15.0;
 
 /// What is known once the features stage is over.
 struct Done {
@@ -222,7 +238,7 @@ impl<'e> AnalysisJob<'e> {
         match std::mem::replace(&mut self.stage, Stage::Finished) {
             Stage::Decode { decoder, stream } => self.decode_step(decoder, stream),
             Stage::Features { summary, stream } => self.features_step(*summary, stream),
-            Stage::EmbedStart { done, mono, rate } => self.embed_start_step(done, &mono, rate),
+            Stage::EmbedStart { done, mono, rate, sections } => self.embed_start_step(done, &mono, rate, sections),
             Stage::Embed { done, job } => self.embed_step(done, job),
             Stage::Finished => Err(AnalysisError::Feature("the analysis already finished".into())),
         }
@@ -264,6 +280,8 @@ impl<'e> AnalysisJob<'e> {
                 let key = hpcp.as_ref().map(features::key::estimate_key);
                 let rms_window = (stream.rate / 20).max(1) as usize;
                 let duration_sec = summary.duration_sec();
+                let loudness_lufs = loudness.finish();
+                let dj = features::dj::dj_features(&analysis, &envelope, fps, tempo.map(|t| t.bpm), loudness_lufs);
                 Some(Box::new(SongFeatures {
                     song_id: summary.song_id.clone(),
                     file_hash: self.file_hash.clone(),
@@ -281,12 +299,13 @@ impl<'e> AnalysisJob<'e> {
                     key: key.map(|k| k.key),
                     key_strength: key.map(|k| k.strength),
                     rms_mean: features::rms_mean(&stream.mono, rms_window),
-                    loudness_lufs: loudness.finish(),
+                    loudness_lufs,
                     hpcp: hpcp.map(|h| h.to_vec()),
                     chromaprint: fingerprint.finish(),
                     metadata: summary.tags,
                     timbre: features::timbre::timbre_stats(&analysis, features::tempo::ONSET_SAMPLE_RATE),
                     embedding: None,
+                    dj,
                 }))
             }
             _ => None,
@@ -295,17 +314,42 @@ impl<'e> AnalysisJob<'e> {
         if self.embedder.is_none() {
             return Ok(Some(self.output(done, None)));
         }
+        let sections = match &done.features {
+            Some(f) => sections_of(f.dj.as_ref()),
+            // A new model for a track whose features are current: find its sections again
+            // (the same computation, so the same spans) rather than trust a caller's copy.
+            None => {
+                let analysis = resample_for_spectral(&stream.mono, stream.rate)?;
+                let (envelope, fps) = features::tempo::onset_envelope(&analysis);
+                let tempo = features::tempo::estimate_tempo(&envelope, fps, self.options.tempo_range);
+                // No loudness meter runs for an embedding-only job; the sections do not need it.
+                sections_of(features::dj::dj_features(&analysis, &envelope, fps, tempo.map(|t| t.bpm), None).as_ref())
+            }
+        };
         self.set_progress(AnalysisPhase::Features, 1, 1);
-        self.stage = Stage::EmbedStart { done, mono: stream.mono, rate: stream.rate };
+        self.stage = Stage::EmbedStart { done, mono: stream.mono, rate: stream.rate, sections };
         Ok(None)
     }
 
-    fn embed_start_step(&mut self, done: Done, mono: &[f32], rate: u32) -> Result<Option<JobOutput>, AnalysisError> {
+    fn embed_start_step(
+        &mut self,
+        done: Done,
+        mono: &[f32],
+        rate: u32,
+        sections: Sections,
+    ) -> Result<Option<JobOutput>, AnalysisError> {
         let Some(embedder) = self.embedder else { return Ok(Some(self.output(done, None))) };
         let model_rate = embedder.manifest().front_end.sample_rate;
+        let to_region = |span: Option<(f32, f32)>| {
+            span.map(|(a, b)| Region {
+                start: (a.max(0.0) * model_rate as f32) as usize,
+                end: (b.max(0.0) * model_rate as f32) as usize,
+            })
+        };
+        let regions = [to_region(sections[0]), to_region(sections[1])];
         let started = audio::resample_mono(mono, rate, model_rate)
             .map_err(|e| EmbedError::Inference(e.to_string()))
-            .and_then(|audio| embedder.start(&audio, self.options.profile));
+            .and_then(|audio| embedder.start_with_sections(&audio, self.options.profile, regions));
         match started {
             Ok(job) => {
                 self.set_progress(AnalysisPhase::Embed, 0, 1);

@@ -11,7 +11,8 @@
 //! 3. [`record`] (what is stored of a track, its JSON, labels) → [`analyze`] (the per-track
 //!    pipeline) → [`store`] (the store traits and the in-memory store) → [`path_index`] (does a
 //!    file need reading?);
-//! 4. [`similar`] (the combined similarity), [`retrieval`] (similar-track search), [`taste`] (labels → GBDT → scores), [`ingest`]
+//! 4. [`similar`] (the combined similarity), [`retrieval`] (similar-track search), [`dj`] (next
+//!    track, sessions, set planning), [`taste`] (labels → GBDT → scores), [`ingest`]
 //!    (one file through plan, process, commit), [`bundle`] (a library as one file), [`eval`]
 //!    (quality measurements against ground truth);
 //! 5. [`engine`]: the facade every front end (CLI, wasm, N-API) translates.
@@ -22,6 +23,7 @@ pub mod analyze;
 pub mod audio;
 pub mod bundle;
 pub mod control;
+pub mod dj;
 pub mod embed;
 pub mod engine;
 pub mod error;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::audio::Tags;
 use crate::embed::TrackEmbedding;
-use crate::features::{Fingerprint, Key};
+use crate::features::{DjFeatures, Fingerprint, Key};
 
 /// Everything Selecta knows about one track, keyed by `songId`. Its serde form (field names as
 /// in Rust) is the internal record format of the library bundle and the browser store; the
@@ -50,6 +50,8 @@ pub struct SongFeatures {
     pub timbre: Option<Vec<f32>>,
     /// Track embedding with its tags and windows, when the model was available.
     pub embedding: Option<TrackEmbedding>,
+    /// Energy, low end, intro and outro ([`crate::features::dj`]).
+    pub dj: Option<DjFeatures>,
 }
 
 impl SongFeatures {
@@ -83,6 +85,9 @@ impl SongFeatures {
             "profile": self.embedding.as_ref().map(|e| e.profile.name()),
             "windows": self.embedding.as_ref().map(|e| &e.windows),
             "topTags": self.top_tags(tag_names, 10),
+            "dj": self.dj.as_ref().map(dj_json),
+            "introEmbedding": self.embedding.as_ref().and_then(|e| e.intro.as_ref()),
+            "outroEmbedding": self.embedding.as_ref().and_then(|e| e.outro.as_ref()),
         })
     }
 
@@ -102,6 +107,34 @@ impl SongFeatures {
                 .collect(),
         )
     }
+}
+
+/// The DJ features' JSON: rounded the way a person reads them.
+fn dj_json(dj: &DjFeatures) -> Value {
+    let r = |v: f32, d: i32| round_to(f64::from(v), d);
+    let section = |s: &crate::features::dj::Section| {
+        json!({
+            "startSec": r(s.start_sec, 3),
+            "endSec": r(s.end_sec, 3),
+            "bars": s.bars,
+            "boundary": s.boundary,
+            "mixability": r(s.mixability, 3),
+            "lowShare": r(s.low_share, 3),
+            "vocalPresence": r(s.vocal_presence, 3),
+            "energy": r(s.energy, 2),
+        })
+    };
+    json!({
+        "energy": r(dj.energy, 2),
+        "lowEnd": {"sub": r(dj.low_end.sub, 4), "bass": r(dj.low_end.bass, 4), "lowMid": r(dj.low_end.low_mid, 4)},
+        "onsetDensity": r(dj.onset_density, 3),
+        "brightnessHz": r(dj.brightness_hz, 1),
+        "vocalPresence": r(dj.vocal_presence, 3),
+        "percussiveRatio": r(dj.percussive_ratio, 3),
+        "firstDownbeatSec": dj.first_downbeat_sec.map(|s| r(s, 3)),
+        "intro": dj.intro.as_ref().map(section),
+        "outro": dj.outro.as_ref().map(section),
+    })
 }
 
 fn round_to(v: f64, digits: i32) -> f64 {

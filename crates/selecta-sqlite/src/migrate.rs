@@ -73,6 +73,14 @@ pub const FEATURES_STEPS: &[Step] = &[
         ALTER TABLE song_features ADD COLUMN chromaprintTrackRaw BLOB;
         ",
     },
+    Step {
+        version: 5,
+        sql: "
+        ALTER TABLE song_features ADD COLUMN djJson TEXT;
+        ALTER TABLE song_features ADD COLUMN introEmbedding BLOB;
+        ALTER TABLE song_features ADD COLUMN outroEmbedding BLOB;
+        ",
+    },
 ];
 
 pub const PATH_INDEX_STEPS: &[Step] = &[Step {

@@ -19,6 +19,8 @@ pub const PATH_INDEX_DB: &str = "selection_path_index.db";
 pub const LABELS_DB: &str = "selection_labels.db";
 /// Folder of the derived indexes inside a library directory (rebuilt when missing or damaged).
 pub const INDEX_DIR: &str = "indexes";
+/// Folder of the library's DJ sessions (one JSON file each).
+pub const SESSION_DIR: &str = "sessions";
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -130,7 +132,7 @@ fn path_from_row(r: &Row<'_>) -> rusqlite::Result<PathEntry> {
 const SONG_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sampleRate, channels, bitrateKbps, \
      bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, chromaprintFingerprint, \
      chromaprintRaw, chromaprintSimhash, metadataJson, modelVersion, embedding, tagProbs, embeddingProfile, \
-     embeddingWindows, timbre, chromaprintTrackRaw";
+     embeddingWindows, timbre, chromaprintTrackRaw, djJson, introEmbedding, outroEmbedding";
 
 /// [`SONG_COLUMNS`] with the fields the taste model does not read replaced by empty values (same
 /// positions, so [`song_from_row`] reads both).
@@ -138,7 +140,7 @@ const TASTE_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sam
      bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, \
      CASE WHEN chromaprintFingerprint IS NULL THEN NULL ELSE '' END, \
      CASE WHEN chromaprintRaw IS NULL THEN NULL ELSE X'' END, chromaprintSimhash, metadataJson, modelVersion, \
-     embedding, tagProbs, embeddingProfile, NULL, NULL, NULL";
+     embedding, tagProbs, embeddingProfile, NULL, NULL, NULL, NULL, NULL, NULL";
 
 fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let get_err = |e: rusqlite::Error| StoreError::Corrupt(e.to_string());
@@ -155,6 +157,9 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let windows: Option<String> = r.get(22).map_err(get_err)?;
     let timbre: Option<Vec<u8>> = r.get(23).map_err(get_err)?;
     let track_print: Option<Vec<u8>> = r.get(24).map_err(get_err)?;
+    let dj: Option<String> = r.get(25).map_err(get_err)?;
+    let intro: Option<Vec<u8>> = r.get(26).map_err(get_err)?;
+    let outro: Option<Vec<u8>> = r.get(27).map_err(get_err)?;
     let embedding = match (model_version, vector) {
         (Some(model_version), Some(vector)) => Some(TrackEmbedding {
             model_version,
@@ -167,6 +172,8 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
                 }
                 None => Vec::new(),
             },
+            intro: intro.map(|b| blob_to_f32(&b)).transpose()?,
+            outro: outro.map(|b| blob_to_f32(&b)).transpose()?,
         }),
         _ => None,
     };
@@ -199,6 +206,7 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
         },
         timbre: timbre.map(|b| blob_to_f32(&b)).transpose()?,
         embedding,
+        dj: dj.map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()?,
     })
 }
 
@@ -238,6 +246,35 @@ impl Store for SqliteStore {
         crate::taste::write_atomically(&self.index_path(name), bytes)
     }
 
+    // The core checks session names (no separators, no leading dot) before they get here.
+    fn dj_session(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.root.join(SESSION_DIR).join(format!("{name}.json"));
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(crate::taste::io_err(&path, e)),
+        }
+    }
+
+    fn put_dj_session(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        crate::taste::write_atomically(&self.root.join(SESSION_DIR).join(format!("{name}.json")), bytes)
+    }
+
+    fn dj_session_names(&self) -> Result<Vec<String>, StoreError> {
+        let dir = self.root.join(SESSION_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(crate::taste::io_err(&dir, e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {
         let mut stmt = self
             .features
@@ -271,13 +308,15 @@ impl Store for SqliteStore {
         let e = f.embedding.as_ref();
         let windows =
             e.map(|e| serde_json::to_string(&e.windows)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let dj =
+            f.dj.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let tx = self.features.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         {
             let mut stmt = tx
                 .prepare_cached(&format!(
                     "INSERT INTO song_features ({SONG_COLUMNS}, updatedAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
                      ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
-                     strftime('%Y-%m-%dT%H:%M:%fZ', ?26 / 1000.0, 'unixepoch'))
+                     ?26, ?27, ?28, strftime('%Y-%m-%dT%H:%M:%fZ', ?29 / 1000.0, 'unixepoch'))
                      ON CONFLICT(songId) DO UPDATE SET
                        fileHash = excluded.fileHash, analysisVersion = excluded.analysisVersion,
                        durationSec = excluded.durationSec, sampleRate = excluded.sampleRate,
@@ -289,6 +328,11 @@ impl Store for SqliteStore {
                        chromaprintRaw = excluded.chromaprintRaw, chromaprintSimhash = excluded.chromaprintSimhash,
                        chromaprintTrackRaw = excluded.chromaprintTrackRaw,
                        metadataJson = excluded.metadataJson, timbre = excluded.timbre,
+                       djJson = excluded.djJson,
+                       introEmbedding = CASE WHEN excluded.embedding IS NULL THEN introEmbedding
+                                        ELSE excluded.introEmbedding END,
+                       outroEmbedding = CASE WHEN excluded.embedding IS NULL THEN outroEmbedding
+                                        ELSE excluded.outroEmbedding END,
                        -- Same songId means the same PCM: a stored embedding stays valid.
                        modelVersion = COALESCE(excluded.modelVersion, modelVersion),
                        embedding = COALESCE(excluded.embedding, embedding),
@@ -324,6 +368,9 @@ impl Store for SqliteStore {
                 windows,
                 f.timbre.as_deref().map(f32_to_blob),
                 f.chromaprint.as_ref().filter(|c| !c.track.is_empty()).map(|c| u32_to_blob(&c.track)),
+                dj,
+                e.and_then(|e| e.intro.as_deref()).map(f32_to_blob),
+                e.and_then(|e| e.outro.as_deref()).map(f32_to_blob),
                 updated_at_ms,
             ])
             .map_err(db_err)?;
@@ -337,7 +384,8 @@ impl Store for SqliteStore {
             .features
             .execute(
                 "UPDATE song_features SET modelVersion = ?2, embedding = ?3, tagProbs = ?4, embeddingProfile = ?5,
-                   embeddingWindows = ?6, updatedAt = strftime('%Y-%m-%dT%H:%M:%fZ', ?7 / 1000.0, 'unixepoch')
+                   embeddingWindows = ?6, updatedAt = strftime('%Y-%m-%dT%H:%M:%fZ', ?7 / 1000.0, 'unixepoch'),
+                   introEmbedding = ?8, outroEmbedding = ?9
                  WHERE songId = ?1",
                 params![
                     song_id,
@@ -346,7 +394,9 @@ impl Store for SqliteStore {
                     (!e.tags.is_empty()).then(|| f32_to_blob(&e.tags)),
                     e.profile.name(),
                     windows,
-                    updated_at_ms
+                    updated_at_ms,
+                    e.intro.as_deref().map(f32_to_blob),
+                    e.outro.as_deref().map(f32_to_blob)
                 ],
             )
             .map_err(db_err)?;

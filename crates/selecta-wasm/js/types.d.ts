@@ -15,6 +15,7 @@ export interface SongFeatures {
     year: number | null; comment: string | null };
   embedding: number[] | null; modelVersion: string | null; profile: string | null;
   windows: { start: number; end: number }[] | null; topTags: { name: string; p: number }[] | null;
+  dj: DjFeatures | null; introEmbedding: number[] | null; outroEmbedding: number[] | null;
 }
 export interface AnalyzeResult { status: "analyzed" | "unchanged"; songId: string; features: SongFeatures | null; embeddingError?: string }
 export interface SetLabelsResult { total: number; changed: number; sampleChangeCount: number; sampleChangeDelta: number }
@@ -59,3 +60,46 @@ export interface IdentifiedTrack {
 }
 export interface IdentifyOutcome { querySeconds: number; identified: IdentifiedTrack | null; candidates: IdentifiedTrack[] }
 export interface AudioSearchOutcome { identified: IdentifiedTrack | null; items: SimilarOutcome["items"] }
+/** DJ features (`dj` in `SongFeatures`): energy 1–10, low-end shares, intro and outro. */
+export interface DjSection {
+  startSec: number; endSec: number; bars: number; boundary: boolean; mixability: number; lowShare: number;
+  vocalPresence: number; energy: number;
+}
+export interface DjFeatures {
+  energy: number; lowEnd: { sub: number; bass: number; lowMid: number }; onsetDensity: number; brightnessHz: number;
+  vocalPresence: number; percussiveRatio: number; firstDownbeatSec: number | null; intro: DjSection | null;
+  outro: DjSection | null;
+}
+export type Goal = "maintain" | "up" | "down" | "peak";
+export interface NextWeights {
+  similarity?: number; energy?: number; lowEnd?: number; mixability?: number; key?: number; tempo?: number;
+  hype?: number; diversity?: number;
+}
+/** `nextTracks` options: every field optional. */
+export interface NextTracksOptions {
+  session?: string; k?: number; goal?: Goal; weights?: NextWeights; bpmTolerance?: number; halfDouble?: boolean;
+  keyRule?: boolean; pool?: number; explain?: boolean;
+}
+export interface NextParts {
+  similarity: number; energy: number; lowEnd: number; mixability: number; key: number; tempo: number; hype: number;
+  diversity: number;
+}
+export interface NextOutcome {
+  current: string; currentEnergy: number | null; goal: Goal;
+  items: { id: string; path: string | null; score: number; parts: NextParts; bpm: number | null; tempoFactor: number;
+    camelot: string | null; energy: number | null }[];
+  filtered?: { id: string; rule: "played" | "bpm" | "key" }[];
+}
+export interface PlanSetOptions {
+  length?: number; minutes?: number; arc?: "warmup" | "peak" | "journey" | number[]; beam?: number;
+  next?: Omit<NextTracksOptions, "session" | "k" | "goal" | "explain">;
+}
+export interface PlanOutcome {
+  items: { id: string; path: string | null; targetEnergy: number; energy: number | null; bpm: number | null;
+    camelot: string | null; durationSec: number; transition: NextParts | null; score: number | null }[];
+  requested: number; complete: boolean; energyRankCorrelation: number | null;
+}
+export interface SessionView {
+  name: string; current: string | null; played: { id: string; path: string | null; atMs: number }[]; createdMs: number;
+}
+export interface SessionChange { id: string | null; played: number }

@@ -4,7 +4,7 @@
 //! and awaits its commit before resolving (see the `Store` trait's notes).
 //!
 //! Keys of the `kv` object store: `song:<songId>`, `path:<pathKey>`, `label:<songId>`,
-//! `meta:sampleChangeCount`, `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`.
+//! `meta:sampleChangeCount`, `session:<name>` (JSON), `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`.
 //! Values are bincode (serde) of the core's records.
 
 use std::collections::HashMap;
@@ -52,7 +52,14 @@ impl BrowserStore {
         for (key, value) in entries {
             let (kind, rest) = key.split_once(':').unwrap_or((key.as_str(), ""));
             match kind {
-                "song" => mem.put_song_features(&decode::<SongFeatures>(&key, &value)?, 0)?,
+                // A record an older build wrote (before a field was added) no longer decodes:
+                // it is derived from the audio, so the track is analysed again instead of the
+                // whole library failing to open.
+                "song" => match decode::<SongFeatures>(&key, &value) {
+                    Ok(f) => mem.put_song_features(&f, 0)?,
+                    Err(e) => tracing::warn!("{e}: the track will be analysed again"),
+                },
+                "session" => mem.put_dj_session(rest, &value)?,
                 "path" => {
                     let (entry, seen): (PathEntry, i64) = decode(&key, &value)?;
                     mem.put_path_entry(&entry, seen)?;
@@ -133,6 +140,21 @@ impl Store for BrowserStore {
 
     fn put_index_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         self.mem.put_index_file(name, bytes)
+    }
+
+    fn dj_session(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.mem.dj_session(name)
+    }
+
+    fn put_dj_session(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.mem.put_dj_session(name, bytes)?;
+        // Stored as they are (JSON), not bincode: a session is small and readable.
+        self.journal.push(Op::Put(format!("session:{name}"), bytes.to_vec()));
+        Ok(())
+    }
+
+    fn dj_session_names(&self) -> Result<Vec<String>, StoreError> {
+        self.mem.dj_session_names()
     }
 
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {

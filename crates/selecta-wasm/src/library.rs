@@ -251,6 +251,65 @@ impl Library {
         self.mutate(move |e| e.similar_tracks(&song_id, &options?))
     }
 
+    /// `nextTracks(songId | null, {session, k, goal, weights, bpmTolerance, halfDouble, keyRule,
+    /// pool, explain})`: what to play after a song (or after a session's playing track), best
+    /// first, with the parts of each score.
+    #[wasm_bindgen(js_name = nextTracks, unchecked_return_type = "Promise<NextOutcome>")]
+    pub fn next_tracks(
+        &self,
+        song_id: Option<String>,
+        #[wasm_bindgen(unchecked_param_type = "NextTracksOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(selecta_core::engine::dj::next_call_from_json);
+        self.mutate(move |e| {
+            let (session, options) = options?;
+            e.next_tracks(song_id.as_deref(), session.as_deref(), &options)
+        })
+    }
+
+    /// `planSet(startId, {length | minutes, arc: "warmup" | "peak" | "journey" | number[],
+    /// beam, next})`: a set whose every transition passes the next-track rules and whose energy
+    /// follows the arc.
+    #[wasm_bindgen(js_name = planSet, unchecked_return_type = "Promise<PlanOutcome>")]
+    pub fn plan_set(
+        &self,
+        start_id: String,
+        #[wasm_bindgen(unchecked_param_type = "PlanSetOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(selecta_core::engine::dj::plan_options_from_json);
+        self.mutate(move |e| e.plan_set(&start_id, &options?))
+    }
+
+    /// `sessionNew(name)`: start (or restart) a DJ session kept in the library.
+    #[wasm_bindgen(js_name = sessionNew, unchecked_return_type = "Promise<SessionView>")]
+    pub fn session_new(&self, name: String) -> js_sys::Promise {
+        self.mutate(move |e| e.session_new(&name, now_ms()))
+    }
+
+    /// `addPlayed(name, songId)`: mark a song played (it becomes the playing track).
+    #[wasm_bindgen(js_name = addPlayed, unchecked_return_type = "Promise<SessionChange>")]
+    pub fn add_played(&self, name: String, song_id: String) -> js_sys::Promise {
+        self.mutate(move |e| e.session_played(&name, &song_id, now_ms()))
+    }
+
+    /// `undoPlayed(name)`: take the last played track back.
+    #[wasm_bindgen(js_name = undoPlayed, unchecked_return_type = "Promise<SessionChange>")]
+    pub fn undo_played(&self, name: String) -> js_sys::Promise {
+        self.mutate(move |e| e.session_undo(&name))
+    }
+
+    /// `sessionShow(name)`: the session's played tracks with their paths.
+    #[wasm_bindgen(js_name = sessionShow, unchecked_return_type = "Promise<SessionView>")]
+    pub fn session_show(&self, name: String) -> js_sys::Promise {
+        self.read(move |e| e.session_show(&name))
+    }
+
+    /// `sessionNames()`: the kept sessions.
+    #[wasm_bindgen(js_name = sessionNames, unchecked_return_type = "Promise<string[]>")]
+    pub fn session_names(&self) -> js_sys::Promise {
+        self.read(|e| e.session_names())
+    }
+
     /// `searchByAudio(bytes, {name, k, ...filters})`: the library track the audio is (a whole
     /// file or a 5–30 s snippet), if any, and the tracks most like it.
     #[wasm_bindgen(js_name = searchByAudio, unchecked_return_type = "Promise<AudioSearchOutcome>")]

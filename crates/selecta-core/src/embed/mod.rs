@@ -85,6 +85,12 @@ pub struct TrackEmbedding {
     pub tags: Vec<f32>,
     /// Regions of the track the patches came from.
     pub windows: Vec<Window>,
+    /// L2-normalised embedding of the intro alone (DJ transitions), when the track has one.
+    #[serde(default)]
+    pub intro: Option<Vec<f32>>,
+    /// L2-normalised embedding of the outro alone.
+    #[serde(default)]
+    pub outro: Option<Vec<f32>>,
 }
 
 /// One plan node's share of [`Embedder::profile_patch`].
@@ -311,9 +317,28 @@ impl Embedder {
     /// [`Embedder::embed`] in steps of one patch: the front-end runs now, the model in
     /// [`EmbedJob::step`].
     pub fn start(&self, audio: &[f32], profile: SamplingProfile) -> Result<EmbedJob<'_>, EmbedError> {
+        self.start_with_sections(audio, profile, [None, None])
+    }
+
+    /// [`Embedder::start`], also embedding an intro and an outro region on their own (their
+    /// patches are pooled apart from the track's).
+    pub fn start_with_sections(
+        &self,
+        audio: &[f32],
+        profile: SamplingProfile,
+        sections: [Option<Region>; 2],
+    ) -> Result<EmbedJob<'_>, EmbedError> {
         let rate = self.manifest.front_end.sample_rate;
         let regions = profile.regions(audio, rate, self.front_end.spec().patch_samples());
-        self.start_regions(audio, &regions, profile)
+        let mut job = self.start_regions(audio, &regions, profile)?;
+        job.main_patches = job.patches.len();
+        for (slot, region) in sections.into_iter().enumerate() {
+            let Some(region) = region.filter(|r| r.end.min(audio.len()) > r.start) else { continue };
+            let from = job.patches.len();
+            job.patches.extend(self.patches(audio, &[region]).into_iter().map(|(patch, level, _)| (patch, level)));
+            job.section_patches[slot] = from..job.patches.len();
+        }
+        Ok(job)
     }
 
     fn start_regions(
@@ -332,8 +357,19 @@ impl Embedder {
                 .collect(),
         };
         let state = self.plan.spawn().map_err(|e| EmbedError::Inference(e.to_string()))?;
-        let patches = self.patches(audio, regions).into_iter().map(|(patch, level, _)| (patch, level)).collect();
-        Ok(EmbedJob { embedder: self, profile, patches, next: 0, state, outputs })
+        let patches: Vec<(Vec<f32>, f32)> =
+            self.patches(audio, regions).into_iter().map(|(patch, level, _)| (patch, level)).collect();
+        let main_patches = patches.len();
+        Ok(EmbedJob {
+            embedder: self,
+            profile,
+            patches,
+            main_patches,
+            section_patches: [0..0, 0..0],
+            next: 0,
+            state,
+            outputs,
+        })
     }
 }
 
@@ -343,6 +379,10 @@ pub struct EmbedJob<'e> {
     profile: SamplingProfile,
     /// Log-mel patches with their RMS level, in order.
     patches: Vec<(Vec<f32>, f32)>,
+    /// The first `main_patches` make the track embedding.
+    main_patches: usize,
+    /// Patches of the intro and of the outro.
+    section_patches: [std::ops::Range<usize>; 2],
     next: usize,
     state: TypedSimpleState,
     outputs: PatchOutputs,
@@ -377,16 +417,24 @@ impl EmbedJob<'_> {
     /// Pool the patch outputs. `None` when the whole track is silent.
     pub fn finish(self) -> Option<TrackEmbedding> {
         let manifest = &self.embedder.manifest;
-        let vector = pool(&self.outputs.outputs[0], &self.outputs.rms, true)?;
+        let main = 0..self.main_patches.min(self.outputs.rms.len());
+        let embeddings = &self.outputs.outputs[0];
+        let vector = pool(&embeddings[main.clone()], &self.outputs.rms[main.clone()], true)?;
         let tags = match manifest.tags_output {
-            Some(_) => pool(&self.outputs.outputs[1], &self.outputs.rms, false).unwrap_or_default(),
+            Some(_) => pool(&self.outputs.outputs[1][main.clone()], &self.outputs.rms[main], false).unwrap_or_default(),
             None => Vec::new(),
+        };
+        let section = |r: &std::ops::Range<usize>| {
+            let r = r.start.min(embeddings.len())..r.end.min(embeddings.len());
+            if r.is_empty() { None } else { pool(&embeddings[r.clone()], &self.outputs.rms[r], true) }
         };
         Some(TrackEmbedding {
             model_version: manifest.model_version.clone(),
             profile: self.profile,
             vector,
             tags,
+            intro: section(&self.section_patches[0]),
+            outro: section(&self.section_patches[1]),
             windows: self.outputs.windows,
         })
     }

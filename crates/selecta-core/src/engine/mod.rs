@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod audio_search;
+pub mod dj;
 pub mod rules;
 pub mod similar;
 

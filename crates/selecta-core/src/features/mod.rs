@@ -1,7 +1,8 @@
 //! Per-track features computed from decoded audio: tempo, key and HPCP, loudness (EBU R128),
-//! RMS, Chromaprint. It does not decode (see [`crate::audio`]) or store anything; the
-//! embedding and the DJ features live in their own modules.
+//! RMS, Chromaprint, MFCC timbre and the DJ features (energy, low end, intro and outro). It does
+//! not decode (see [`crate::audio`]) or store anything; the embedding lives in its own module.
 
+pub mod dj;
 pub mod fingerprint;
 pub mod key;
 mod loudness;
@@ -9,6 +10,7 @@ pub mod spectrum;
 pub mod tempo;
 pub mod timbre;
 
+pub use dj::DjFeatures;
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use key::{Key, KeyEstimate, Mode};
 pub use loudness::{LoudnessMeter, rms_mean};

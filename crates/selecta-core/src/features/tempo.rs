@@ -38,7 +38,7 @@ impl Default for TempoRange {
 /// Sample rate the onset envelope is computed at.
 pub const ONSET_SAMPLE_RATE: u32 = 11_025;
 const ONSET_N_FFT: usize = 512;
-const ONSET_HOP: usize = 64;
+pub(crate) const ONSET_HOP: usize = 64;
 const PRIOR_CENTER_BPM: f32 = 120.0;
 const PRIOR_WIDTH_OCTAVES: f32 = 1.5;
 const OFFBEAT_RATIO_FOR_DOUBLE: f32 = 0.18;

@@ -23,8 +23,8 @@ use std::collections::{BinaryHeap, HashMap};
 use serde::Serialize;
 
 use crate::error::StoreError;
-use crate::features::Key;
 use crate::features::timbre::{dot, packed_divergence};
+use crate::features::{DjFeatures, Key};
 use crate::record::SongFeatures;
 use crate::similar::{PreparedView, Similarity, TrackView, Weights};
 use crate::store::Store;
@@ -185,6 +185,20 @@ pub struct SearchIndex {
     facts: Vec<TrackFacts>,
     position: HashMap<String, usize>,
     similarity: Similarity,
+    /// What the next-track ranking needs: intro and outro embeddings (prepared like the track
+    /// embedding: z-scored, unit length) and the DJ features.
+    transitions: Transitions,
+}
+
+/// A track's intro embedding, outro embedding and DJ features, as stored.
+pub type TransitionFacts = (Option<Vec<f32>>, Option<Vec<f32>>, Option<DjFeatures>);
+
+/// The DJ side of the index ([`SearchIndex::intro_at`] and the rest).
+#[derive(Debug, Clone, Default)]
+struct Transitions {
+    intro: ViewColumn,
+    outro: ViewColumn,
+    dj: Vec<Option<DjFeatures>>,
 }
 
 impl SearchIndex {
@@ -193,9 +207,12 @@ impl SearchIndex {
         let mut versions = store.song_versions()?;
         versions.sort_by(|a, b| a.song_id.cmp(&b.song_id));
         let (mut kept, mut stamps, mut views, mut facts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut sections = Vec::new();
         for v in versions {
             if let Some(f) = store.song_features(&v.song_id)? {
                 views.push(track_view(&f));
+                let e = f.embedding.as_ref();
+                sections.push((e.and_then(|e| e.intro.clone()), e.and_then(|e| e.outro.clone()), f.dj.clone()));
                 facts.push(TrackFacts::of(&f));
                 stamps.push(format!(
                     "{}/{}/{}/{}",
@@ -209,7 +226,49 @@ impl SearchIndex {
         }
         let mut index = Self::from_views(kept, views, facts, Weights::default());
         index.stamps = stamps;
+        index.set_transitions(sections);
         Ok(index)
+    }
+
+    /// Give the tracks (in index order) their intro and outro embeddings and DJ features.
+    pub fn set_transitions(&mut self, sections: Vec<TransitionFacts>) {
+        let mut t = Transitions::default();
+        let prepare = |v: Option<Vec<f32>>| {
+            v.and_then(|v| {
+                self.similarity.prepare(&TrackView { embedding: Some(v), timbre: None, tags: None }).embedding
+            })
+        };
+        for (intro, outro, dj) in sections.into_iter().take(self.ids.len()) {
+            t.intro.push(prepare(intro).as_deref());
+            t.outro.push(prepare(outro).as_deref());
+            t.dj.push(dj);
+        }
+        while t.dj.len() < self.ids.len() {
+            t.intro.push(None);
+            t.outro.push(None);
+            t.dj.push(None);
+        }
+        self.transitions = t;
+    }
+
+    /// The prepared intro embedding at a position (the track's own where it has no intro).
+    pub fn intro_at(&self, position: usize) -> Option<&[f32]> {
+        self.transitions.intro.row(position).or_else(|| self.views.embedding.row(position))
+    }
+
+    /// The prepared outro embedding at a position (the track's own where it has no outro).
+    pub fn outro_at(&self, position: usize) -> Option<&[f32]> {
+        self.transitions.outro.row(position).or_else(|| self.views.embedding.row(position))
+    }
+
+    /// The prepared track embedding at a position.
+    pub fn embedding_at(&self, position: usize) -> Option<&[f32]> {
+        self.views.embedding.row(position)
+    }
+
+    /// The DJ features at a position.
+    pub fn dj_at(&self, position: usize) -> Option<&DjFeatures> {
+        self.transitions.dj.get(position).and_then(Option::as_ref)
     }
 
     /// Index tracks given by their views (`ids` sorted, one view and facts per id; no stamps).
@@ -220,7 +279,15 @@ impl SearchIndex {
             matrix.push(&similarity.prepare(v));
         }
         let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
-        Self { stamps: vec![String::new(); ids.len()], ids, views: matrix, facts, position, similarity }
+        Self {
+            stamps: vec![String::new(); ids.len()],
+            ids,
+            views: matrix,
+            facts,
+            position,
+            similarity,
+            transitions: Transitions::default(),
+        }
     }
 
     /// Tracks indexed.

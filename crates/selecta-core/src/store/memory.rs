@@ -19,6 +19,8 @@ pub struct MemoryStore {
     cache: HashMap<(String, u64, String), f32>,
     /// Derived indexes by name.
     index_files: HashMap<String, Vec<u8>>,
+    /// DJ sessions by name.
+    sessions: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -54,6 +56,19 @@ impl Store for MemoryStore {
 
     fn index_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.index_files.get(name).cloned())
+    }
+
+    fn dj_session(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.sessions.get(name).cloned())
+    }
+
+    fn put_dj_session(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.sessions.insert(name.to_string(), bytes.to_vec());
+        Ok(())
+    }
+
+    fn dj_session_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.sessions.keys().cloned().collect())
     }
 
     fn put_index_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {

@@ -59,6 +59,13 @@ pub trait Store {
     fn put_index_file(&mut self, _name: &str, _bytes: &[u8]) -> Result<(), StoreError> {
         Ok(())
     }
+    /// A DJ session kept in the library, by name (its stored bytes); `None` when there is none.
+    /// Unlike an index, a session is the user's own record: a store must keep it.
+    fn dj_session(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Keep a DJ session, replacing any earlier one of that name, atomically.
+    fn put_dj_session(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    /// The names of the kept DJ sessions, sorted.
+    fn dj_session_names(&self) -> Result<Vec<String>, StoreError>;
     /// Version summary of every stored track (loaded once per ingest run).
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError>;
     /// Insert or replace one track's features in one transaction. `updated_at_ms` is supplied

@@ -3,6 +3,7 @@
 //! of whole libraries, [`Recorder`] follows a job and cancels it on cue. Never part of what the
 //! product computes.
 
+pub mod arrangement;
 pub mod synth;
 pub mod synth_library;
 

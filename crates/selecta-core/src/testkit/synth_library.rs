@@ -6,6 +6,7 @@
 use crate::audio::Tags;
 use crate::embed::{SamplingProfile, TrackEmbedding, Window};
 use crate::error::StoreError;
+use crate::features::dj::{DjFeatures, LowEnd, Section};
 use crate::features::key::Mode;
 use crate::features::timbre::MFCCS;
 use crate::features::{Fingerprint, Key};
@@ -121,7 +122,7 @@ impl SyntheticLibrary {
         let bpm = 80.0 + 12.0 * (cluster % 8) as f32 + 4.0 * rng.normal();
         let words: Vec<&str> = (0..3).map(|_| WORDS[(cluster * 3 + rng.below(5)) % WORDS.len()]).collect();
         let duration = 150.0 + 120.0 * rng.uniform();
-        SongFeatures {
+        let mut features = SongFeatures {
             song_id: format!("{:016x}{:016x}", self.seed, index),
             file_hash: format!("{:032x}", rng.next_u64()),
             analysis_version: crate::ANALYSIS_VERSION,
@@ -157,11 +158,50 @@ impl SyntheticLibrary {
             embedding: Some(TrackEmbedding {
                 model_version: MODEL_VERSION.to_string(),
                 profile: SamplingProfile::Full,
-                vector,
+                vector: vector.clone(),
                 tags,
                 windows: vec![Window { start: 0.0, end: duration }],
+                intro: None,
+                outro: None,
             }),
+            dj: None,
+        };
+        // Drawn after everything else, so the other fields stay what they were before tracks
+        // had DJ features.
+        let energy = (2.0 + 0.8 * (cluster % 9) as f32 + 0.8 * rng.normal()).clamp(1.0, 10.0);
+        let section = |start: f32, rng: &mut Rng| Section {
+            start_sec: start,
+            end_sec: start + 30.0,
+            bars: 16,
+            boundary: true,
+            mixability: 0.4 + 0.6 * rng.uniform(),
+            low_share: 0.2 + 0.6 * rng.uniform(),
+            vocal_presence: 0.3 * rng.uniform(),
+            energy: (energy + rng.normal()).clamp(1.0, 10.0),
+        };
+        let (intro, outro) = (section(0.0, &mut rng), section(duration - 30.0, &mut rng));
+        features.dj = Some(DjFeatures {
+            energy,
+            low_end: LowEnd { sub: 0.1 + 0.2 * rng.uniform(), bass: 0.2 + 0.2 * rng.uniform(), low_mid: 0.1 },
+            onset_density: 1.0 + 7.0 * rng.uniform(),
+            brightness_hz: 800.0 + 2000.0 * rng.uniform(),
+            vocal_presence: rng.uniform(),
+            percussive_ratio: 0.3 + 0.6 * rng.uniform(),
+            first_downbeat_sec: Some(0.1),
+            intro: Some(intro),
+            outro: Some(outro),
+        });
+        let near = |rng: &mut Rng| {
+            let mut v: Vec<f32> = vector.iter().map(|c| c + 2.0 * scale * rng.normal()).collect();
+            unit(&mut v);
+            v
+        };
+        let (intro_vector, outro_vector) = (near(&mut rng), near(&mut rng));
+        if let Some(e) = features.embedding.as_mut() {
+            e.intro = Some(intro_vector);
+            e.outro = Some(outro_vector);
         }
+        features
     }
 }
 

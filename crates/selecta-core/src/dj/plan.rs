@@ -1,0 +1,218 @@
+//! Set planning: from a first track, a whole set whose every transition passes the next-track
+//! hard filters and whose energy follows an arc — `warmup` (rising), `peak` (rise, hold at the
+//! top, ease off), `journey` (up, a breather, up again to the end) or a custom curve. A beam
+//! search over the next-track scores, where each step aims at the arc's energy for that slot
+//! instead of a goal: deterministic (ties go to the lower index position).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Context, NextOptions, Suggestion, rank_next};
+use crate::retrieval::SearchIndex;
+
+/// Sets kept alive at each step.
+pub const DEFAULT_BEAM: usize = 6;
+/// Suggestions each kept set is extended with at each step.
+pub const DEFAULT_BRANCH: usize = 6;
+/// Longest set planned.
+pub const MAX_SET_LENGTH: usize = 200;
+/// Minutes a track counts for when planning by time and its duration is unknown.
+const TYPICAL_TRACK_MINUTES: f32 = 5.5;
+/// How long a track plays in a mix, as a share of its duration (intros and outros overlap).
+const PLAYED_SHARE: f32 = 0.75;
+
+/// The energy shape of a set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnergyArc {
+    /// From the first track's energy up to the library's high end.
+    Warmup,
+    /// Up to the high end by 60 % of the set, held, easing off at the end.
+    Peak,
+    /// Up, a breather after the middle, then up to the end.
+    Journey,
+    /// Energies (1–10) spread over the set in order.
+    Custom(Vec<f32>),
+}
+
+impl EnergyArc {
+    /// Parse `warmup`, `peak`, `journey`, or a custom curve `4,5,7,6,8`.
+    pub fn parse(text: &str) -> Option<EnergyArc> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "warmup" | "warm-up" => Some(EnergyArc::Warmup),
+            "peak" => Some(EnergyArc::Peak),
+            "journey" => Some(EnergyArc::Journey),
+            other => {
+                let values: Option<Vec<f32>> = other.split(',').map(|v| v.trim().parse::<f32>().ok()).collect();
+                values.filter(|v| v.len() >= 2 && v.iter().all(|x| (1.0..=10.0).contains(x))).map(EnergyArc::Custom)
+            }
+        }
+    }
+
+    /// The target energy of each of `length` slots, given the first track's energy and the
+    /// library's high end.
+    pub fn targets(&self, length: usize, start: f32, high: f32) -> Vec<f32> {
+        let points: Vec<(f32, f32)> = match self {
+            EnergyArc::Warmup => vec![(0.0, 0.0), (1.0, 1.0)],
+            EnergyArc::Peak => vec![(0.0, 0.0), (0.6, 1.0), (0.85, 1.0), (1.0, 0.7)],
+            EnergyArc::Journey => vec![(0.0, 0.0), (0.4, 0.8), (0.65, 0.35), (1.0, 1.0)],
+            EnergyArc::Custom(values) => {
+                let last = (values.len() - 1).max(1) as f32;
+                return (0..length)
+                    .map(|i| {
+                        interpolate(
+                            &values.iter().enumerate().map(|(j, &v)| (j as f32 / last, v)).collect::<Vec<_>>(),
+                            slot(i, length),
+                        )
+                    })
+                    .collect();
+            }
+        };
+        let high = high.max(start + 1.0).min(10.0);
+        (0..length).map(|i| start + (high - start) * interpolate(&points, slot(i, length))).collect()
+    }
+}
+
+fn slot(i: usize, length: usize) -> f32 {
+    if length <= 1 { 0.0 } else { i as f32 / (length - 1) as f32 }
+}
+
+fn interpolate(points: &[(f32, f32)], t: f32) -> f32 {
+    for w in points.windows(2) {
+        let ((t0, v0), (t1, v1)) = (w[0], w[1]);
+        if t <= t1 {
+            let f = if t1 > t0 { ((t - t0) / (t1 - t0)).clamp(0.0, 1.0) } else { 1.0 };
+            return v0 + f * (v1 - v0);
+        }
+    }
+    points.last().map_or(0.0, |p| p.1)
+}
+
+/// `planSet`'s options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PlanOptions {
+    /// Tracks in the set, the first included.
+    pub length: Option<usize>,
+    /// Or: minutes of music (tracks counted at three quarters of their duration).
+    pub minutes: Option<f32>,
+    /// The energy shape.
+    pub arc: EnergyArc,
+    /// Sets kept at each step.
+    pub beam: usize,
+    /// The transition rules and weights (`k`, `goal` and `explain` are not used).
+    pub next: NextOptions,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self { length: None, minutes: None, arc: EnergyArc::Warmup, beam: DEFAULT_BEAM, next: NextOptions::default() }
+    }
+}
+
+/// A planned set, by index position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedSet {
+    /// Positions, the first track first.
+    pub positions: Vec<usize>,
+    /// The arc's energy for each slot.
+    pub targets: Vec<f32>,
+    /// Each transition's suggestion (its score and parts), one fewer than the tracks.
+    pub transitions: Vec<Suggestion>,
+    /// Sum of the transition scores.
+    pub score: f32,
+}
+
+#[derive(Debug, Clone)]
+struct Beam {
+    positions: Vec<usize>,
+    transitions: Vec<Suggestion>,
+    score: f32,
+}
+
+/// How many tracks a plan by minutes needs.
+fn length_for_minutes(index: &SearchIndex, start: usize, minutes: f32) -> usize {
+    let mean_minutes = {
+        let durations: Vec<f64> =
+            (0..index.len()).map(|p| index.facts_at(p).duration_sec).filter(|d| *d > 30.0).collect();
+        if durations.is_empty() {
+            TYPICAL_TRACK_MINUTES
+        } else {
+            (durations.iter().sum::<f64>() / durations.len() as f64 / 60.0) as f32
+        }
+    };
+    let first = (index.facts_at(start).duration_sec as f32 / 60.0).max(1.0);
+    let rest = (minutes - first * PLAYED_SHARE).max(0.0);
+    1 + (rest / (mean_minutes * PLAYED_SHARE)).ceil() as usize
+}
+
+/// Plan a set from `start`. The set is shorter than asked when no track passes the hard filters
+/// after some point (the caller reports it).
+pub fn plan_set(index: &SearchIndex, start: usize, options: &PlanOptions) -> PlannedSet {
+    let length = match (options.length, options.minutes) {
+        (Some(n), _) => n,
+        (None, Some(m)) => length_for_minutes(index, start, m),
+        (None, None) => 12,
+    }
+    .clamp(1, MAX_SET_LENGTH);
+    let start_energy = index.dj_at(start).map_or(5.0, |d| d.energy);
+    let high = {
+        let mut energies: Vec<f32> = (0..index.len()).filter_map(|p| index.dj_at(p).map(|d| d.energy)).collect();
+        energies.sort_by(f32::total_cmp);
+        energies.get(energies.len() * 9 / 10).copied().unwrap_or(start_energy)
+    };
+    let targets = options.arc.targets(length, start_energy, high);
+    let mut beams = vec![Beam { positions: vec![start], transitions: Vec::new(), score: 0.0 }];
+    let branch = DEFAULT_BRANCH.max(1);
+    for &target in targets.iter().skip(1) {
+        let mut grown: Vec<Beam> = Vec::new();
+        for beam in &beams {
+            let (current, played) = beam.positions.split_last().map_or((start, &[][..]), |(c, p)| (*c, p));
+            let ctx = Context { current, played, target_energy: Some(target) };
+            let next = NextOptions { k: branch, explain: false, ..options.next.clone() };
+            let (suggestions, _) = rank_next(index, &ctx, &next);
+            for s in suggestions {
+                let mut positions = beam.positions.clone();
+                positions.push(s.position);
+                let mut transitions = beam.transitions.clone();
+                transitions.push(s);
+                grown.push(Beam { positions, transitions, score: beam.score + s.score });
+            }
+        }
+        if grown.is_empty() {
+            break;
+        }
+        grown.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.positions.cmp(&b.positions)));
+        // Two sets ending on the same track continue alike: keep the better one.
+        let mut seen_last = std::collections::HashSet::new();
+        grown.retain(|b| seen_last.insert(*b.positions.last().unwrap_or(&start)));
+        grown.truncate(options.beam.max(1));
+        beams = grown;
+    }
+    let best = beams.into_iter().next().unwrap_or(Beam { positions: vec![start], transitions: Vec::new(), score: 0.0 });
+    PlannedSet {
+        targets: targets[..best.positions.len()].to_vec(),
+        positions: best.positions,
+        transitions: best.transitions,
+        score: best.score,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arcs_have_their_shape() {
+        let warm = EnergyArc::Warmup.targets(5, 4.0, 8.0);
+        assert_eq!(warm, vec![4.0, 5.0, 6.0, 7.0, 8.0]);
+        let peak = EnergyArc::Peak.targets(11, 4.0, 8.0);
+        let top = peak.iter().cloned().fold(f32::MIN, f32::max);
+        assert!((top - 8.0).abs() < 1e-4 && peak[10] < top && peak[0] == 4.0, "{peak:?}");
+        let journey = EnergyArc::Journey.targets(21, 3.0, 9.0);
+        assert!(journey[8] > journey[13] && journey[20] > journey[8], "{journey:?}");
+        let custom = EnergyArc::parse("4, 8, 6").expect("a curve");
+        assert_eq!(custom.targets(5, 1.0, 10.0), vec![4.0, 6.0, 8.0, 7.0, 6.0]);
+        assert_eq!(EnergyArc::parse("4,11"), None, "energies are 1–10");
+        assert_eq!(EnergyArc::parse("sideways"), None);
+    }
+}

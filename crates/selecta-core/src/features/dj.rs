@@ -1,0 +1,591 @@
+//! DJ features of one track: energy (1–10), low-end profile, onset density, brightness, vocal
+//! presence, percussive ratio, the beat grid's first downbeat, and the intro and outro found from
+//! the audio's structure, each with a mixability score. Computed from the mono signal at
+//! [`ONSET_SAMPLE_RATE`] and the tempo module's onset envelope, in one extra STFT pass (2048
+//! points, hop 512: 5.4 Hz bins resolve the 20–60 Hz sub band) with a harmonic/percussive split on
+//! a compressed copy of its spectrogram, so that it adds little to the analysis time.
+//!
+//! Formulas (the numbers a user sees):
+//! - **energy** = 1 + 9 × (0.55 × loudness + 0.30 × onset density + 0.05 × brightness + 0.10 ×
+//!   percussive ratio), each term scaled to 0–1: loudness from −36 LUFS (0) to −6 LUFS (1),
+//!   onset density from 0 to 8 onsets/s, brightness (spectral centroid) from 500 to 3000 Hz.
+//!   Brightness weighs little: a hi-hat-only intro is bright but not energetic.
+//! - **low-end profile**: the shares of the 20–5000 Hz power in 20–60 (sub), 60–250 (bass) and
+//!   250–500 Hz (low-mid).
+//! - **percussive ratio**: the share of the power a median-filter harmonic/percussive
+//!   separation (across 0.8 s of time for the harmonic part, across 340 Hz for the percussive
+//!   part, soft masks) gives to the percussive part.
+//! - **vocal presence**: the share of sounding frames whose 300–3500 Hz band holds a real part of
+//!   the frame's power above 250 Hz (kick and bass carry most of a club track's power and say
+//!   nothing about a voice) and has a quarter or more of its power above the band's sustained
+//!   level (the median over 0.8 s) in a peaky, pitched spectrum: a voice's vibrato, glides and
+//!   syllables keep moving its partials, held chords stay at their median, and drums move as
+//!   noise (flat). A melodic lead synth moves too and
+//!   counts as voice: the measure is a proxy, not a singing-voice detector.
+//! - **intro / outro**: bars laid from the first downbeat; the intro ends and the outro starts at
+//!   the bar line where the arrangement changes most (band energies and vocal activity, four bars
+//!   before against four after) within the first / last third of the track (at most 64 bars),
+//!   phrase lines (every 8 bars) preferred. **Mixability** = 0.4 × steady beat (percussive
+//!   share and beat accent) + 0.3 × stable loudness (bar-to-bar spread) + 0.3 × (1 − vocal).
+
+use serde::{Deserialize, Serialize};
+
+use super::spectrum::Stft;
+use super::tempo::ONSET_SAMPLE_RATE;
+
+const N_FFT: usize = 2048;
+const HOP: usize = 512;
+/// Highest frequency the DJ features look at (the analysis signal is band-limited near 5.5 kHz).
+const TOP_HZ: f32 = 5000.0;
+/// Width of one compressed band of the harmonic/percussive split.
+const GROUP_BINS: usize = 8;
+/// Harmonic median across time: 17 frames ≈ 0.8 s.
+const HARMONIC_KERNEL: usize = 17;
+/// Percussive median across frequency: 9 compressed bands ≈ 390 Hz.
+const PERCUSSIVE_KERNEL: usize = 9;
+const VOCAL_LOW_HZ: f32 = 300.0;
+const VOCAL_HIGH_HZ: f32 = 3500.0;
+/// Share of the band's power that must lie above its sustained level (the time median) for a
+/// frame to count as moving.
+const VOCAL_MIN_MOVING: f32 = 0.08;
+/// Spectral flatness (geometric over arithmetic mean) of the moving part above which it counts
+/// as noise (drums), not a voice.
+const VOCAL_MAX_FLATNESS: f32 = 0.3;
+/// Share of a frame's power above 250 Hz the 300–3500 Hz band must hold to count as voice.
+const VOCAL_MIN_SHARE: f32 = 0.15;
+/// Bars compared on each side of a candidate section boundary.
+const NOVELTY_BARS: usize = 4;
+/// Longest intro or outro searched, in bars.
+const MAX_SECTION_BARS: usize = 64;
+/// Below this novelty (mean change of the log10 band energies) no boundary is taken, and the
+/// section is the first / last 8 bars.
+const MIN_NOVELTY: f32 = 0.12;
+const FALLBACK_SECTION_BARS: usize = 8;
+
+/// Energy shares of the low end (of the 20–5000 Hz power).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LowEnd {
+    /// 20–60 Hz.
+    pub sub: f32,
+    /// 60–250 Hz.
+    pub bass: f32,
+    /// 250–500 Hz.
+    pub low_mid: f32,
+}
+
+impl LowEnd {
+    /// Sub plus bass: what clashes when two tracks play their low end together.
+    pub fn low(&self) -> f32 {
+        self.sub + self.bass
+    }
+}
+
+/// An intro or an outro.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Section {
+    /// Start, seconds.
+    pub start_sec: f32,
+    /// End, seconds.
+    pub end_sec: f32,
+    /// Length in bars of the detected tempo.
+    pub bars: u32,
+    /// `true` when a structure boundary was found; `false` for the 8-bar fallback.
+    pub boundary: bool,
+    /// 0–1: how easy it is to mix over (steady beat, stable loudness, little vocal).
+    pub mixability: f32,
+    /// Sub + bass share inside the section.
+    pub low_share: f32,
+    /// Vocal presence inside the section.
+    pub vocal_presence: f32,
+    /// Energy inside the section, on the track's 1–10 scale.
+    pub energy: f32,
+}
+
+/// The DJ features of a track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DjFeatures {
+    /// 1 (ambient) to 10 (peak time).
+    pub energy: f32,
+    /// Low-end shares.
+    pub low_end: LowEnd,
+    /// Onsets per second.
+    pub onset_density: f32,
+    /// Spectral centroid, Hz.
+    pub brightness_hz: f32,
+    /// 0–1.
+    pub vocal_presence: f32,
+    /// 0–1: percussive share of the power.
+    pub percussive_ratio: f32,
+    /// First downbeat of the beat grid, seconds (`None` without a tempo).
+    pub first_downbeat_sec: Option<f32>,
+    /// The intro (`None` without a tempo or for a track shorter than 16 bars).
+    pub intro: Option<Section>,
+    /// The outro.
+    pub outro: Option<Section>,
+}
+
+/// Per-frame measurements of the STFT pass.
+struct Frames {
+    /// Power in sub, bass, low-mid, mid (500–2000), high (2000–5000) per frame.
+    bands: Vec<[f32; 5]>,
+    /// Total 20–5000 Hz power per frame.
+    total: Vec<f32>,
+    /// Magnitude-weighted frequency sum and magnitude sum per frame (centroid).
+    centroid: Vec<(f32, f32)>,
+    /// Compressed magnitudes, `groups` per frame.
+    grouped: Vec<f32>,
+    groups: usize,
+}
+
+/// What the harmonic/percussive split gives per frame.
+struct Split {
+    percussive: Vec<f32>,
+    harmonic: Vec<f32>,
+    /// 1 when the frame's harmonic mid band moves like a voice, else 0.
+    vocal: Vec<f32>,
+}
+
+/// The STFT frame centred nearest to `sec`.
+fn frame_at(sec: f32, frames: usize) -> usize {
+    let t = (sec * ONSET_SAMPLE_RATE as f32 - (N_FFT / 2) as f32) / HOP as f32;
+    (t.round().max(0.0) as usize).min(frames.saturating_sub(1))
+}
+
+/// Centre of STFT frame `t`, seconds.
+fn frame_sec(t: usize) -> f32 {
+    (t * HOP + N_FFT / 2) as f32 / ONSET_SAMPLE_RATE as f32
+}
+
+fn measure(signal: &[f32]) -> Frames {
+    let stft = Stft::new(N_FFT, HOP);
+    let bin_hz = ONSET_SAMPLE_RATE as f32 / N_FFT as f32;
+    let bin = |hz: f32| ((hz / bin_hz).round() as usize).min(stft.bins() - 1);
+    let edges = [bin(20.0), bin(60.0), bin(250.0), bin(500.0), bin(2000.0), bin(TOP_HZ)];
+    let groups = (edges[5] - edges[0]) / GROUP_BINS;
+    let mut f = Frames { bands: Vec::new(), total: Vec::new(), centroid: Vec::new(), grouped: Vec::new(), groups };
+    stft.for_each_frame(signal, |_, mags| {
+        let mut bands = [0.0f32; 5];
+        for (b, band) in bands.iter_mut().enumerate() {
+            *band = mags[edges[b]..edges[b + 1]].iter().map(|m| m * m).sum();
+        }
+        let (mut weighted, mut sum) = (0.0f32, 0.0f32);
+        for (k, &m) in mags.iter().enumerate().take(edges[5]).skip(edges[0]) {
+            weighted += k as f32 * bin_hz * m;
+            sum += m;
+        }
+        f.total.push(bands.iter().sum());
+        f.bands.push(bands);
+        f.centroid.push((weighted, sum));
+        for g in 0..groups {
+            let a = edges[0] + g * GROUP_BINS;
+            f.grouped.push(mags[a..a + GROUP_BINS].iter().sum());
+        }
+    });
+    f
+}
+
+fn median_of(buf: &mut [f32]) -> f32 {
+    if buf.is_empty() {
+        return 0.0;
+    }
+    let mid = buf.len() / 2;
+    *buf.select_nth_unstable_by(mid, f32::total_cmp).1
+}
+
+/// Median-filter harmonic/percussive split of the compressed spectrogram, and the vocal test on
+/// its harmonic part.
+fn split(f: &Frames) -> Split {
+    let (n, g) = (f.total.len(), f.groups);
+    let at = |t: usize, k: usize| f.grouped[t * g + k];
+    let bin_hz = ONSET_SAMPLE_RATE as f32 / N_FFT as f32;
+    let group_hz = |k: usize| (20.0 / bin_hz).round() * bin_hz + (k * GROUP_BINS) as f32 * bin_hz;
+    let vocal_groups: Vec<usize> = (0..g).filter(|&k| (VOCAL_LOW_HZ..VOCAL_HIGH_HZ).contains(&group_hz(k))).collect();
+    // The sustained level of each band (the harmonic median across time).
+    let mut sustained = vec![0.0f32; n * g];
+    let mut out = Split { percussive: vec![0.0; n], harmonic: vec![0.0; n], vocal: vec![0.0; n] };
+    let mut buf = Vec::with_capacity(HARMONIC_KERNEL.max(PERCUSSIVE_KERNEL));
+    let (ht, pk) = (HARMONIC_KERNEL / 2, PERCUSSIVE_KERNEL / 2);
+    for t in 0..n {
+        for k in 0..g {
+            buf.clear();
+            buf.extend((t.saturating_sub(ht)..(t + ht + 1).min(n)).map(|s| at(s, k)));
+            let h = median_of(&mut buf);
+            buf.clear();
+            buf.extend((k.saturating_sub(pk)..(k + pk + 1).min(g)).map(|j| at(t, j)));
+            let p = median_of(&mut buf);
+            let (h2, p2) = (h * h, p * p);
+            let mask_h = if h2 + p2 > 0.0 { h2 / (h2 + p2) } else { 0.5 };
+            let m = at(t, k);
+            sustained[t * g + k] = h;
+            out.harmonic[t] += m * m * mask_h;
+            out.percussive[t] += m * m * (1.0 - mask_h);
+        }
+    }
+    let flatness = |values: &mut dyn Iterator<Item = f32>| {
+        let (mut log_sum, mut lin_sum, mut count) = (0.0f32, 0.0f32, 0usize);
+        for v in values {
+            log_sum += v.ln();
+            lin_sum += v;
+            count += 1;
+        }
+        if count == 0 || lin_sum <= 0.0 { 1.0 } else { (log_sum / count as f32).exp() / (lin_sum / count as f32) }
+    };
+    for t in 0..n {
+        let (mut band, mut moving, mut sum) = (0.0f32, 0.0f32, 0.0f32);
+        for &k in &vocal_groups {
+            let m = at(t, k);
+            let r = (m - sustained[t * g + k]).max(0.0);
+            band += m * m;
+            moving += r * r;
+            sum += m;
+        }
+        let above_bass = f.bands[t][2] + f.bands[t][3] + f.bands[t][4];
+        if band <= 0.0 || above_bass <= 0.0 {
+            continue;
+        }
+        // A floor of 5 % of the band's mean keeps silent groups from reading as sharp peaks.
+        let floor = 0.05 * sum / vocal_groups.len().max(1) as f32 + 1e-12;
+        let tonal = flatness(&mut vocal_groups.iter().map(|&k| at(t, k) + floor)) < VOCAL_MAX_FLATNESS;
+        let moving_tonal =
+            flatness(&mut vocal_groups.iter().map(|&k| (at(t, k) - sustained[t * g + k]).max(0.0) + floor))
+                < VOCAL_MAX_FLATNESS;
+        if moving >= VOCAL_MIN_MOVING * band && tonal && moving_tonal && band >= VOCAL_MIN_SHARE * above_bass {
+            out.vocal[t] = 1.0;
+        }
+    }
+    out
+}
+
+/// Onsets per second: peaks of the onset envelope over a local threshold, at least 50 ms apart.
+fn onset_density(envelope: &[f32], fps: f32) -> f32 {
+    if envelope.is_empty() || fps <= 0.0 {
+        return 0.0;
+    }
+    let mut sorted: Vec<f32> = envelope.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let p95 = sorted[(sorted.len() * 95 / 100).min(sorted.len() - 1)];
+    if p95 <= 0.0 {
+        return 0.0;
+    }
+    let reach = (fps * 0.03).round().max(1.0) as usize;
+    let gap = (fps * 0.05).round() as usize;
+    let mut last: Option<usize> = None;
+    let mut count = 0usize;
+    for t in 0..envelope.len() {
+        let v = envelope[t];
+        if v < 0.12 * p95 {
+            continue;
+        }
+        let lo = t.saturating_sub(reach);
+        let hi = (t + reach + 1).min(envelope.len());
+        if envelope[lo..hi].iter().any(|&w| w > v) || last.is_some_and(|l| t - l < gap) {
+            continue;
+        }
+        last = Some(t);
+        count += 1;
+    }
+    count as f32 * fps / envelope.len() as f32
+}
+
+fn scale(v: f32, lo: f32, hi: f32) -> f32 {
+    ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+}
+
+/// The documented energy formula (1–10).
+fn energy_of(lufs: f32, onsets_per_sec: f32, centroid_hz: f32, percussive: f32) -> f32 {
+    let raw = 0.55 * scale(lufs, -36.0, -6.0)
+        + 0.30 * scale(onsets_per_sec, 0.0, 8.0)
+        + 0.05 * scale(centroid_hz, 500.0, 3000.0)
+        + 0.10 * percussive.clamp(0.0, 1.0);
+    1.0 + 9.0 * raw
+}
+
+/// Loudness of a stretch of frames, in LUFS-like dB (calibrated so that a full-scale sine reads
+/// about −3 dB, near what an integrated loudness meter reads for dense music).
+fn frames_db(f: &Frames, range: std::ops::Range<usize>) -> f32 {
+    let n = range.len().max(1) as f32;
+    let mean: f32 = f.total[range].iter().sum::<f32>() / n;
+    10.0 * (mean.max(1e-12)).log10() - 3.0
+}
+
+/// Beat phase (in envelope frames) of a pulse of `period` frames: the offset whose beats carry
+/// the most onset strength.
+fn beat_phase(envelope: &[f32], period: f32) -> f32 {
+    let mut best = (0.0f32, f32::MIN);
+    let steps = period.floor().max(1.0) as usize;
+    for p in 0..steps {
+        let mut s = 0.0f32;
+        let mut x = p as f32;
+        while (x.round() as usize) < envelope.len() {
+            let i = x.round() as usize;
+            s += envelope[i.saturating_sub(1)..(i + 2).min(envelope.len())].iter().fold(0.0f32, |m, &v| m.max(v));
+            x += period;
+        }
+        if s > best.1 {
+            best = (p as f32, s);
+        }
+    }
+    best.0
+}
+
+/// Everything the section search needs per bar.
+struct Bar {
+    start_sec: f32,
+    start: usize,
+    end: usize,
+    vector: [f32; 7],
+    power: f32,
+}
+
+/// Compute the DJ features. `signal` is mono at [`ONSET_SAMPLE_RATE`]; `envelope`/`fps` the
+/// tempo module's onset envelope of it; `bpm` the detected tempo; `lufs` the integrated loudness.
+pub fn dj_features(
+    signal: &[f32],
+    envelope: &[f32],
+    fps: f32,
+    bpm: Option<f32>,
+    lufs: Option<f64>,
+) -> Option<DjFeatures> {
+    let frames = measure(signal);
+    let n = frames.total.len();
+    let grand: f32 = frames.total.iter().sum();
+    if n < 8 || grand <= 1e-9 {
+        return None;
+    }
+    let parts = split(&frames);
+    let band_sum = |b: usize| frames.bands.iter().map(|x| x[b]).sum::<f32>();
+    let low_end = LowEnd { sub: band_sum(0) / grand, bass: band_sum(1) / grand, low_mid: band_sum(2) / grand };
+    let (w, m) = frames.centroid.iter().fold((0.0f32, 0.0f32), |(a, b), &(x, y)| (a + x, b + y));
+    let brightness_hz = if m > 0.0 { w / m } else { 0.0 };
+    let perc: f32 = parts.percussive.iter().sum();
+    let harm: f32 = parts.harmonic.iter().sum();
+    let percussive_ratio = if perc + harm > 0.0 { perc / (perc + harm) } else { 0.0 };
+    let sounding: Vec<usize> = (0..n).filter(|&t| frames.total[t] > grand / n as f32 * 1e-3).collect();
+    let vocal_presence = if sounding.is_empty() {
+        0.0
+    } else {
+        sounding.iter().map(|&t| parts.vocal[t]).sum::<f32>() / sounding.len() as f32
+    };
+    let onsets = onset_density(envelope, fps);
+    let loudness = lufs.map(|l| l as f32).unwrap_or_else(|| frames_db(&frames, 0..n));
+    let energy = energy_of(loudness, onsets, brightness_hz, percussive_ratio);
+
+    let mut dj = DjFeatures {
+        energy,
+        low_end,
+        onset_density: onsets,
+        brightness_hz,
+        vocal_presence,
+        percussive_ratio,
+        first_downbeat_sec: None,
+        intro: None,
+        outro: None,
+    };
+    let Some(bpm) = bpm.filter(|b| *b > 0.0) else { return Some(dj) };
+    let ctx = SectionContext {
+        frames: &frames,
+        parts: &parts,
+        envelope,
+        fps,
+        loudness_offset: loudness - frames_db(&frames, 0..n),
+    };
+    let Some((downbeat_sec, bars)) = ctx.bars(bpm) else { return Some(dj) };
+    dj.first_downbeat_sec = Some(downbeat_sec);
+    if bars.len() >= 2 * FALLBACK_SECTION_BARS {
+        let (intro_end, intro_found) = ctx.boundary(&bars, true);
+        let (outro_start, outro_found) = ctx.boundary(&bars, false);
+        let last_sounding = bars.iter().rposition(|b| b.power > 1e-3 * grand / n as f32).unwrap_or(bars.len() - 1);
+        let first_sounding = bars.iter().position(|b| b.power > 1e-3 * grand / n as f32).unwrap_or(0);
+        dj.intro =
+            Some(ctx.section(&bars, first_sounding.min(intro_end.saturating_sub(1)), intro_end, intro_found, bpm));
+        dj.outro = Some(ctx.section(&bars, outro_start, (last_sounding + 1).max(outro_start + 1), outro_found, bpm));
+    }
+    Some(dj)
+}
+
+struct SectionContext<'a> {
+    frames: &'a Frames,
+    parts: &'a Split,
+    envelope: &'a [f32],
+    fps: f32,
+    /// Integrated loudness minus the frame-power estimate, so section energies sit on the
+    /// track's scale.
+    loudness_offset: f32,
+}
+
+impl SectionContext<'_> {
+    /// The first downbeat (seconds) and the bars from it, in STFT frames.
+    fn bars(&self, bpm: f32) -> Option<(f32, Vec<Bar>)> {
+        let period = self.fps * 60.0 / bpm;
+        if self.envelope.len() < (period * 8.0) as usize {
+            return None;
+        }
+        let phase = beat_phase(self.envelope, period);
+        // An envelope frame describes the change around the middle of its 512-sample window.
+        let env_sec = |x: f32| (x * super::tempo::ONSET_HOP as f32 + 256.0) / ONSET_SAMPLE_RATE as f32;
+        let beat_sec: Vec<f32> = (0..)
+            .map(|k| env_sec(phase + k as f32 * period))
+            .take_while(|&s| s < frame_sec(self.frames.total.len()))
+            .collect();
+        if beat_sec.len() < 8 {
+            return None;
+        }
+        // Downbeat: the beat of the bar (of four) where the low end strikes and the harmony
+        // changes most.
+        let frame_of = |s: f32| frame_at(s, self.frames.total.len());
+        let low = |t: usize| self.frames.bands[t][0] + self.frames.bands[t][1];
+        let low_rise = |s: f32| {
+            let t = frame_of(s);
+            (low((t + 1).min(self.frames.total.len() - 1)) - low(t.saturating_sub(1))).max(0.0)
+        };
+        let g = self.frames.groups;
+        let harmonic_change = |s: f32| {
+            let t = frame_of(s);
+            let (a, b) = (t.saturating_sub(2), (t + 2).min(self.frames.total.len() - 1));
+            let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+            for k in 0..g {
+                let (x, y) = (self.frames.grouped[a * g + k], self.frames.grouped[b * g + k]);
+                dot += x * y;
+                na += x * x;
+                nb += y * y;
+            }
+            if na <= 0.0 || nb <= 0.0 { 0.0 } else { 1.0 - dot / (na.sqrt() * nb.sqrt()) }
+        };
+        let mut lows = [0.0f32; 4];
+        let mut changes = [0.0f32; 4];
+        for (i, &s) in beat_sec.iter().enumerate() {
+            lows[i % 4] += low_rise(s);
+            changes[i % 4] += harmonic_change(s);
+        }
+        let norm = |v: [f32; 4]| {
+            let max = v.iter().fold(0.0f32, |m, &x| m.max(x));
+            if max > 0.0 { v.map(|x| x / max) } else { v }
+        };
+        let (lows, changes) = (norm(lows), norm(changes));
+        let offset = (0..4).max_by(|&a, &b| (lows[a] + changes[a]).total_cmp(&(lows[b] + changes[b]))).unwrap_or(0);
+        let downbeats: Vec<f32> = beat_sec.iter().skip(offset).step_by(4).copied().collect();
+        let first = *downbeats.first()?;
+        let bar_sec = 4.0 * 60.0 / bpm;
+        let n = self.frames.total.len();
+        let mut bars = Vec::new();
+        let mut start = first;
+        while start < frame_sec(n) {
+            let (a, b) = (frame_of(start), frame_of(start + bar_sec).max(frame_of(start) + 1));
+            bars.push(self.bar(start, a, b.min(n)));
+            start += bar_sec;
+        }
+        Some((first, bars))
+    }
+
+    fn bar(&self, start_sec: f32, start: usize, end: usize) -> Bar {
+        let len = (end - start).max(1) as f32;
+        let mut vector = [0.0f32; 7];
+        for b in 0..5 {
+            let p = self.frames.bands[start..end].iter().map(|x| x[b]).sum::<f32>() / len;
+            vector[b] = (p + 1e-7).log10();
+        }
+        let perc = self.parts.percussive[start..end].iter().sum::<f32>() / len;
+        vector[5] = (perc + 1e-7).log10();
+        // Vocal activity weighs like a band: a voice entering is a structure change.
+        vector[6] = 2.0 * self.parts.vocal[start..end].iter().sum::<f32>() / len;
+        Bar { start_sec, start, end, vector, power: self.frames.total[start..end].iter().sum::<f32>() / len }
+    }
+
+    /// The bar index where the intro ends (`intro`) or the outro starts, and whether a boundary
+    /// was found.
+    fn boundary(&self, bars: &[Bar], intro: bool) -> (usize, bool) {
+        let count = bars.len();
+        let reach = (count / 3).min(MAX_SECTION_BARS);
+        let candidates: Vec<usize> = if intro {
+            (2..=reach).collect()
+        } else {
+            (count.saturating_sub(reach)..=count.saturating_sub(2)).filter(|&i| i > 0).collect()
+        };
+        let mean = |r: std::ops::Range<usize>| {
+            let mut m = [0.0f32; 7];
+            for b in &bars[r.clone()] {
+                for (x, v) in m.iter_mut().zip(&b.vector) {
+                    *x += v;
+                }
+            }
+            m.map(|x| x / r.len().max(1) as f32)
+        };
+        let mut best = (0usize, 0.0f32);
+        for i in candidates {
+            let before = mean(i.saturating_sub(NOVELTY_BARS)..i);
+            let after = mean(i..(i + NOVELTY_BARS).min(count));
+            let novelty = before.iter().zip(&after).map(|(a, b)| (a - b).abs()).sum::<f32>() / 7.0;
+            // Phrases run in 8 bars: a line on the phrase grid wins a near tie.
+            let phrase = if i % 8 == 0 {
+                1.15
+            } else if i % 4 == 0 {
+                1.05
+            } else {
+                1.0
+            };
+            if novelty * phrase > best.1 {
+                best = (i, novelty * phrase);
+            }
+        }
+        if best.1 >= MIN_NOVELTY {
+            (best.0, true)
+        } else if intro {
+            (FALLBACK_SECTION_BARS, false)
+        } else {
+            (count - FALLBACK_SECTION_BARS, false)
+        }
+    }
+
+    fn section(&self, bars: &[Bar], from: usize, to: usize, boundary: bool, bpm: f32) -> Section {
+        let to = to.min(bars.len()).max(from + 1);
+        let (a, b) = (bars[from].start, bars[to - 1].end);
+        let total: f32 = self.frames.total[a..b].iter().sum::<f32>().max(1e-12);
+        let low: f32 = self.frames.bands[a..b].iter().map(|x| x[0] + x[1]).sum();
+        let perc: f32 = self.parts.percussive[a..b].iter().sum();
+        let harm: f32 = self.parts.harmonic[a..b].iter().sum();
+        let percussive = if perc + harm > 0.0 { perc / (perc + harm) } else { 0.0 };
+        let vocal = self.parts.vocal[a..b].iter().sum::<f32>() / (b - a).max(1) as f32;
+        // Beat accent: onset strength on the beats over the mean (a steady kick gives ≫ 1).
+        let period = self.fps * 60.0 / bpm;
+        let env_from = ((frame_sec(a) * self.fps) as usize).min(self.envelope.len());
+        let env_to = ((frame_sec(b) * self.fps) as usize).min(self.envelope.len());
+        let accent = if env_to > env_from + period as usize * 2 {
+            let env = &self.envelope[env_from..env_to];
+            let phase = beat_phase(env, period);
+            let mean = env.iter().sum::<f32>() / env.len() as f32;
+            let (mut on, mut beats) = (0.0f32, 0usize);
+            let mut x = phase;
+            while (x.round() as usize) < env.len() {
+                on += env[x.round() as usize];
+                beats += 1;
+                x += period;
+            }
+            if mean > 0.0 && beats > 0 { on / beats as f32 / mean } else { 0.0 }
+        } else {
+            0.0
+        };
+        let steady = 0.5 * scale(percussive, 0.1, 0.5) + 0.5 * scale(accent, 1.0, 3.0);
+        let bar_db: Vec<f32> = bars[from..to].iter().map(|x| 10.0 * (x.power.max(1e-12)).log10()).collect();
+        let mean_db = bar_db.iter().sum::<f32>() / bar_db.len() as f32;
+        let spread = (bar_db.iter().map(|d| (d - mean_db).powi(2)).sum::<f32>() / bar_db.len() as f32).sqrt();
+        let stable = 1.0 - scale(spread, 0.0, 6.0);
+        let mixability = 0.4 * steady + 0.3 * stable + 0.3 * (1.0 - vocal);
+        let onsets = onset_density(&self.envelope[env_from.min(env_to)..env_to], self.fps);
+        let (w, m) = self.frames.centroid[a..b].iter().fold((0.0f32, 0.0f32), |(p, q), &(x, y)| (p + x, q + y));
+        let centroid = if m > 0.0 { w / m } else { 0.0 };
+        let energy = energy_of(frames_db(self.frames, a..b) + self.loudness_offset, onsets, centroid, percussive);
+        Section {
+            start_sec: bars[from].start_sec,
+            end_sec: bars[to - 1].start_sec + 4.0 * 60.0 / bpm,
+            bars: (to - from) as u32,
+            boundary,
+            mixability: mixability.clamp(0.0, 1.0),
+            low_share: low / total,
+            vocal_presence: vocal,
+            energy,
+        }
+    }
+}
