@@ -20,9 +20,13 @@ struct FormatStats {
     audio_sec: f64,
     decode_sec: f64,
     analysis_sec: f64,
+    /// Of `analysis_sec`: the DJ features alone (timed apart on the same signal).
+    dj_sec: f64,
     decode_x_realtime: f64,
     analysis_x_realtime: f64,
     analysis_over_decode: f64,
+    /// What the DJ features add to the rest of the analysis (`dj / (analysis − dj)`).
+    dj_added_share: f64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -157,6 +161,7 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<()> {
                 entry.audio_sec += audio;
                 entry.decode_sec += decode;
                 entry.analysis_sec += analysis;
+                entry.dj_sec += dj_seconds(f, &options).unwrap_or(0.0);
             }
             None => entry.failed += 1,
         }
@@ -165,24 +170,26 @@ pub fn run(paths: &[PathBuf], json: bool) -> Result<()> {
         s.decode_x_realtime = s.audio_sec / s.decode_sec.max(1e-9);
         s.analysis_x_realtime = s.audio_sec / s.analysis_sec.max(1e-9);
         s.analysis_over_decode = s.analysis_sec / s.decode_sec.max(1e-9);
+        s.dj_added_share = s.dj_sec / (s.analysis_sec - s.dj_sec).max(1e-9);
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
         println!(
-            "{:<6} {:>6} {:>7} {:>10} {:>14} {:>16} {:>16}",
-            "format", "files", "failed", "audio min", "decode ×RT", "analysis ×RT", "analysis/decode"
+            "{:<6} {:>6} {:>7} {:>10} {:>14} {:>16} {:>16} {:>10}",
+            "format", "files", "failed", "audio min", "decode ×RT", "analysis ×RT", "analysis/decode", "DJ adds"
         );
         for (ext, s) in &stats {
             println!(
-                "{:<6} {:>6} {:>7} {:>10.1} {:>14.0} {:>16.0} {:>16.2}",
+                "{:<6} {:>6} {:>7} {:>10.1} {:>14.0} {:>16.0} {:>16.2} {:>9.1}%",
                 ext,
                 s.files,
                 s.failed,
                 s.audio_sec / 60.0,
                 s.decode_x_realtime,
                 s.analysis_x_realtime,
-                s.analysis_over_decode
+                s.analysis_over_decode,
+                100.0 * s.dj_added_share
             );
         }
     }
@@ -200,4 +207,17 @@ fn measure(path: &Path, options: &AnalyzeOptions) -> Option<(f64, f64, f64)> {
     analyze_bytes(bytes, name, options, None).ok()?;
     let analysis = t1.elapsed().as_secs_f64();
     Some((audio, decode, analysis))
+}
+
+/// Seconds the DJ features take on one file, timed alone on the signal the analysis gives them.
+fn dj_seconds(path: &Path, options: &AnalyzeOptions) -> Option<f64> {
+    use selecta_core::features::{dj, tempo};
+    let bytes = std::fs::read(path).ok()?;
+    let (_, mono, rate) = decode_mono(bytes, path.file_name().and_then(|n| n.to_str()), options).ok()?;
+    let signal = selecta_core::audio::resample_mono(&mono, rate, tempo::ONSET_SAMPLE_RATE).ok()?;
+    let (envelope, fps) = tempo::onset_envelope(&signal);
+    let bpm = tempo::estimate_tempo(&envelope, fps, options.tempo_range).map(|t| t.bpm);
+    let t = Instant::now();
+    dj::dj_features(&signal, &envelope, fps, bpm, Some(-12.0));
+    Some(t.elapsed().as_secs_f64())
 }

@@ -51,6 +51,12 @@ fn no_suggestion_breaks_a_hard_rule() {
             let cur_bpm = current.bpm.expect("synthetic tracks have a tempo");
             for item in &outcome.items {
                 let cand = by_id[item.id.as_str()];
+                let (cur_e, e) = (current.dj.as_ref().expect("dj").energy, cand.dj.as_ref().expect("dj").energy);
+                match goal {
+                    Goal::Up | Goal::Peak => assert!(e > cur_e, "{goal:?}: {e} after {cur_e}"),
+                    Goal::Down => assert!(e < cur_e, "down: {e} after {cur_e}"),
+                    Goal::Maintain => {}
+                }
                 assert_ne!(item.id, current.song_id, "the playing track came back");
                 assert!(!played.contains(&item.id), "a played track came back");
                 let bpm = cand.bpm.expect("tempo");
@@ -72,6 +78,14 @@ fn no_suggestion_breaks_a_hard_rule() {
                         assert!([1.0f32, 0.5, 2.0].iter().all(|f| (bpm * f / cur_bpm - 1.0).abs() > 0.06), "{bpm}");
                     }
                     NextRule::Key => assert!(!camelot_mixes(&current.key.expect("k"), &cand.key.expect("k"))),
+                    NextRule::Energy => {
+                        let (cur, e) = (current.dj.as_ref().expect("dj").energy, cand.dj.as_ref().expect("dj").energy);
+                        match goal {
+                            Goal::Up | Goal::Peak => assert!(e <= cur, "{e} removed going up from {cur}"),
+                            Goal::Down => assert!(e >= cur, "{e} removed going down from {cur}"),
+                            Goal::Maintain => panic!("maintain removed {e} from {cur}"),
+                        }
+                    }
                 }
             }
         }

@@ -78,7 +78,7 @@ export interface NextWeights {
 /** `nextTracks` options: every field optional. */
 export interface NextTracksOptions {
   session?: string; k?: number; goal?: Goal; weights?: NextWeights; bpmTolerance?: number; halfDouble?: boolean;
-  keyRule?: boolean; pool?: number; explain?: boolean;
+  keyRule?: boolean; pool?: number; explain?: boolean; strictGoal?: boolean;
 }
 export interface NextParts {
   similarity: number; energy: number; lowEnd: number; mixability: number; key: number; tempo: number; hype: number;
@@ -88,7 +88,7 @@ export interface NextOutcome {
   current: string; currentEnergy: number | null; goal: Goal;
   items: { id: string; path: string | null; score: number; parts: NextParts; bpm: number | null; tempoFactor: number;
     camelot: string | null; energy: number | null }[];
-  filtered?: { id: string; rule: "played" | "bpm" | "key" }[];
+  filtered?: { id: string; rule: "played" | "bpm" | "key" | "energy" }[];
 }
 export interface PlanSetOptions {
   length?: number; minutes?: number; arc?: "warmup" | "peak" | "journey" | number[]; beam?: number;

@@ -4,6 +4,9 @@
 //! weighs, each returned so a person can see why. [`session`] keeps what was played;
 //! [`plan`] chains the ranking into a whole set that follows an energy arc.
 //!
+//! With `strictGoal` (the default) the goals `up`, `down` and `peak` are a fourth rule: a track
+//! whose energy moves the other way is left out.
+//!
 //! The score (every part in about −1…1, weights in [`NextWeights`]):
 //! - `similarity`: cosine of the outro and intro embeddings (z-scored model space);
 //! - `energy`: how the candidate's energy fits the goal: `maintain` (close), `up` (1–2 points
@@ -123,6 +126,9 @@ pub struct NextOptions {
     pub pool: usize,
     /// Also return the best candidates the hard filters removed, with the rule.
     pub explain: bool,
+    /// Goals `up`, `down` and `peak` are rules, not only preferences: a track whose energy
+    /// moves the other way is never suggested (fewer suggestions rather than wrong ones).
+    pub strict_goal: bool,
 }
 
 impl Default for NextOptions {
@@ -136,6 +142,7 @@ impl Default for NextOptions {
             key_rule: true,
             pool: DEFAULT_POOL,
             explain: false,
+            strict_goal: true,
         }
     }
 }
@@ -150,6 +157,9 @@ pub enum NextRule {
     Bpm,
     /// Both keys clear and clashing on the Camelot wheel.
     Key,
+    /// With `strictGoal`: the energy moves against the goal (not higher for `up` and `peak`,
+    /// not lower for `down`).
+    Energy,
 }
 
 /// The parts of a suggestion's score (see the module header).
@@ -302,6 +312,13 @@ pub fn rank_next(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions) 
         dj: index.dj_at(ctx.current),
     };
     let current_key = index.facts_at(ctx.current).clear_key;
+    let current_energy = current.dj.map(|d| d.energy);
+    let goal_rule = if options.strict_goal && ctx.target_energy.is_none() { Some(options.goal) } else { None };
+    let against_goal = |p: usize| match (goal_rule, current_energy, index.dj_at(p).map(|d| d.energy)) {
+        (Some(Goal::Up | Goal::Peak), Some(cur), Some(e)) => e <= cur,
+        (Some(Goal::Down), Some(cur), Some(e)) => e >= cur,
+        _ => false,
+    };
     let mut played: HashSet<usize> = ctx.played.iter().copied().collect();
     played.insert(ctx.current);
     let similarity = |p: usize| match (current.outro, index.intro_at(p)) {
@@ -328,6 +345,8 @@ pub fn rank_next(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions) 
                 && !a.is_compatible_with(&b)
             {
                 Some(NextRule::Key)
+            } else if against_goal(p) {
+                Some(NextRule::Energy)
             } else {
                 None
             }
@@ -389,7 +408,7 @@ fn parts_of(
     let (energy, low_end, mixability, hype_part) = match (current.dj, candidate) {
         (Some(cur), Some(cand)) => {
             let energy = match ctx.target_energy {
-                Some(target) => (1.0 - (cand.energy - target).abs() / 1.5).clamp(-1.0, 1.0),
+                Some(target) => (1.0 - (cand.energy - target).abs()).clamp(-1.0, 1.0),
                 None => energy_fit(options.goal, cur.energy, cand.energy),
             };
             let low_out = cur.outro.map_or(cur.low_end.low(), |s| s.low_share);

@@ -168,7 +168,10 @@ pub fn plan_set(index: &SearchIndex, start: usize, options: &PlanOptions) -> Pla
         for beam in &beams {
             let (current, played) = beam.positions.split_last().map_or((start, &[][..]), |(c, p)| (*c, p));
             let ctx = Context { current, played, target_energy: Some(target) };
-            let next = NextOptions { k: branch, explain: false, ..options.next.clone() };
+            // The arc is the point of a plan: its energy weighs twice what a single suggestion's
+            // goal does.
+            let mut next = NextOptions { k: branch, explain: false, ..options.next.clone() };
+            next.weights.energy *= 2.0;
             let (suggestions, _) = rank_next(index, &ctx, &next);
             for s in suggestions {
                 let mut positions = beam.positions.clone();
