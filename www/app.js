@@ -309,6 +309,7 @@ function rowHtml(t) {
     + `<button type="button" class="mark dislike" data-action="dislike" aria-pressed="${pressed('disliked')}" title="Dislike">▼</button>`
     + `<button type="button" class="mark clear" data-action="clear" aria-pressed="${pressed('neutral')}" title="Clear mark">○</button>`
     + '<button type="button" class="mark similar" data-action="similar" title="Similar tracks">≈</button>'
+    + '<button type="button" class="mark next" data-action="next" title="What to play next">▶</button>'
     + '</span></td>'
     + `<td class="c-title" title="${esc(titleTip || title)}">${esc(title)}</td>`
     + `<td class="c-artist">${esc(trackArtist(t))}</td>`
@@ -611,6 +612,104 @@ async function showSimilar(songId, path) {
       ? r.items.map((it) => `<li data-song-id="${esc(it.id)}"><b>${it.score.toFixed(2)}</b> ${esc(it.path || it.id)}`
         + `<span class="muted small"> ${[part('embedding', it.parts.embedding), part('timbre', it.parts.timbre), part('tags', it.parts.tags)].filter(Boolean).join(' · ')}</span></li>`).join('')
       : '<li class="muted">no other analysed track</li>';
+  } catch (e) {
+    list.innerHTML = `<li class="muted">${esc(describeError(e))}</li>`;
+  }
+}
+
+// Next track: the engine's suggestions after the selected row (or after the last track marked
+// played in the page's session, kept in the library), with every part of each score; "played"
+// adds a suggestion to the session. The set plan draws the arc against the measured energies.
+const SESSION = 'page';
+const nextState = { songId: null, path: '', goal: 'maintain' };
+
+async function showNext(songId, path) {
+  nextState.songId = songId;
+  nextState.path = path;
+  $('#next-panel').hidden = false;
+  await refreshNext();
+}
+
+async function refreshNext() {
+  const list = $('#next-list');
+  $('#next-title').textContent = `Next after ${nextState.path}`;
+  for (const b of document.querySelectorAll('#next-panel [data-goal]')) {
+    b.setAttribute('aria-pressed', String(b.dataset.goal === nextState.goal));
+  }
+  list.innerHTML = '<li class="muted">ranking…</li>';
+  try {
+    const session = await call('sessionShow', { session: SESSION }).catch(() => null);
+    $('#next-session').textContent = session && session.played.length
+      ? `session: ${session.played.length} played` : 'session: nothing played yet';
+    const r = await call('next', { songId: nextState.songId, session: SESSION, goal: nextState.goal, k: 10 });
+    const p = (name, v) => `${name} ${v.toFixed(2)}`;
+    list.innerHTML = r.items.length
+      ? r.items.map((it) => `<li data-song-id="${esc(it.id)}" data-path="${esc(it.path || it.id)}"><b>${it.score.toFixed(2)}</b> `
+        + `${esc(it.path || it.id)} <button type="button" class="played" data-testid="played">played</button>`
+        + `<span class="muted small"> energy ${isNum(it.energy) ? it.energy.toFixed(1) : '–'} · ${isNum(it.bpm) ? it.bpm.toFixed(1) : '–'} BPM`
+        + `${it.tempoFactor !== 1 ? ` (×${it.tempoFactor})` : ''} · ${esc(it.camelot || '–')}<br>`
+        + `${[p('similarity', it.parts.similarity), p('goal', it.parts.energy), p('low end', it.parts.lowEnd),
+          p('mixability', it.parts.mixability), p('key', it.parts.key), p('tempo', it.parts.tempo), p('hype', it.parts.hype),
+          p('diversity', it.parts.diversity)].join(' · ')}</span></li>`).join('')
+      : '<li class="muted">no track passes the mixing rules</li>';
+  } catch (e) {
+    list.innerHTML = `<li class="muted">${esc(describeError(e))}</li>`;
+  }
+}
+
+async function markPlayed(songId, path) {
+  try {
+    // The playing track first, when the session does not have it yet.
+    const session = await call('sessionShow', { session: SESSION }).catch(() => null);
+    if (!session || session.current !== nextState.songId) await call('played', { session: SESSION, songId: nextState.songId });
+    await call('played', { session: SESSION, songId });
+    nextState.songId = songId;
+    nextState.path = path;
+    await refreshNext();
+  } catch (e) {
+    $('#next-session').textContent = describeError(e);
+  }
+}
+
+async function undoPlayed() {
+  try {
+    const r = await call('undoPlayed', { session: SESSION });
+    const session = await call('sessionShow', { session: SESSION });
+    if (session.current) {
+      nextState.songId = session.current;
+      nextState.path = session.played[session.played.length - 1].path || session.current;
+    }
+    await refreshNext();
+    if (!r.id) $('#next-session').textContent = 'session: nothing to undo';
+  } catch (e) {
+    $('#next-session').textContent = describeError(e);
+  }
+}
+
+function drawPlan(items) {
+  const svg = $('#plan-chart');
+  const w = 320; const h = 120; const pad = 12;
+  const x = (i) => pad + (i * (w - 2 * pad)) / Math.max(items.length - 1, 1);
+  const y = (e) => h - pad - ((e - 1) * (h - 2 * pad)) / 9;
+  const line = (vals) => vals.map((v, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join('');
+  svg.innerHTML = `<path class="arc" d="${line(items.map((it) => it.targetEnergy))}" fill="none" stroke="currentColor" stroke-dasharray="4 3" opacity="0.6"/>`
+    + `<path class="measured" data-testid="plan-measured" d="${line(items.map((it) => (isNum(it.energy) ? it.energy : 1)))}" fill="none" stroke="#e0609a" stroke-width="2"/>`
+    + items.map((it, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y(isNum(it.energy) ? it.energy : 1).toFixed(1)}" r="2.5" fill="#e0609a"><title>${esc(it.path || it.id)}</title></circle>`).join('');
+  svg.hidden = false;
+}
+
+async function planSet() {
+  const list = $('#plan-list');
+  list.innerHTML = '<li class="muted">planning…</li>';
+  try {
+    const length = Math.max(2, Math.min(60, Number($('#plan-length').value) || 12));
+    const r = await call('plan', { songId: nextState.songId, length, arc: $('#plan-arc').value });
+    drawPlan(r.items);
+    list.innerHTML = r.items.map((it) => `<li data-song-id="${esc(it.id)}">${esc(it.path || it.id)}`
+      + `<span class="muted small"> energy ${isNum(it.energy) ? it.energy.toFixed(1) : '–'} (arc ${it.targetEnergy.toFixed(1)})`
+      + ` · ${isNum(it.bpm) ? it.bpm.toFixed(1) : '–'} BPM · ${esc(it.camelot || '–')}</span></li>`).join('')
+      + `<li class="muted small">${r.complete ? '' : `only ${r.items.length} of ${r.requested} tracks pass the rules · `}`
+      + `rank correlation with the arc ${isNum(r.energyRankCorrelation) ? r.energyRankCorrelation.toFixed(2) : '–'}</li>`;
   } catch (e) {
     list.innerHTML = `<li class="muted">${esc(describeError(e))}</li>`;
   }
@@ -953,6 +1052,10 @@ function setupTable() {
         showSimilar(tr.dataset.songId, tr.dataset.path);
         return;
       }
+      if (action === 'next') {
+        showNext(tr.dataset.songId, tr.dataset.path);
+        return;
+      }
       const current = tr.dataset.label;
       let label = action === 'like' ? 'liked' : action === 'dislike' ? 'disliked' : 'neutral';
       if (label === current && label !== 'neutral') label = 'neutral'; // a second click clears
@@ -1021,6 +1124,15 @@ function setupInputs() {
     const entries = await entriesFromDrop(ev.dataTransfer);
     enqueue(entries.filter((e) => e.file || !isAudio(e.path)));
   });
+  for (const b of document.querySelectorAll('#next-panel [data-goal]')) {
+    b.addEventListener('click', () => { nextState.goal = b.dataset.goal; refreshNext(); });
+  }
+  $('#next-list').addEventListener('click', (ev) => {
+    const li = ev.target.closest('li[data-song-id]');
+    if (li && ev.target.closest('button.played')) markPlayed(li.dataset.songId, li.dataset.path);
+  });
+  $('#undo-played').addEventListener('click', () => undoPlayed());
+  $('#plan-set').addEventListener('click', () => planSet());
   const snippetDrop = $('#snippet-drop');
   const snippetInput = $('#snippet-input');
   snippetDrop.addEventListener('click', () => snippetInput.click());

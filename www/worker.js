@@ -71,6 +71,11 @@ const ops = {
   },
   predict: ({ ids, topK }) => lib.predictSelectionCandidates(ids, topK || 0),
   similar: ({ songId, k }) => lib.similarTracks(songId, { k: k || 10 }),
+  next: ({ songId, session, goal, k }) => lib.nextTracks(songId ?? null, { session, goal, k: k || 10 }),
+  played: ({ session, songId }) => lib.addPlayed(session, songId),
+  undoPlayed: ({ session }) => lib.undoPlayed(session),
+  sessionShow: ({ session }) => lib.sessionShow(session),
+  plan: ({ songId, length, arc }) => lib.planSet(songId, { length, arc }),
   async searchByAudio({ file, k }) {
     return lib.searchByAudio(await fileBytes(file), { name: file.name, k: k || 5 });
   },

@@ -232,6 +232,56 @@ test("similar tracks: the same ranking, scores and filters on both bindings", as
   }
 });
 
+test("next track, sessions and set plans: the same JSON on both bindings", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    const outcomes = [];
+    for (const lib of [native, wasm]) {
+      // Same tempo family (124 ≈ 128 − 3 %, 62 at double time), one far off (90).
+      for (const [i, [hz, bpm]] of [[220, 124], [330, 128], [440, 62], [550, 90], [262, 126]].entries()) {
+        await lib.analyzeFile(wav(hz, bpm, i + 1, 12), `set/t${i}.wav`);
+      }
+      const songs = await lib.listSongs();
+      const id = (p) => songs.find((s) => s.path === p).songId;
+      const features = await lib.getSongFeatures(id("set/t0.wav"));
+      assert.ok(features.dj && features.dj.energy >= 1 && features.dj.energy <= 10, JSON.stringify(features.dj));
+      const next = await lib.nextTracks(id("set/t0.wav"), { k: 10, explain: true, keyRule: false });
+      const paths = next.items.map((it) => it.path).sort();
+      assert.ok(!paths.includes("set/t3.wav") && !paths.includes("set/t0.wav"), JSON.stringify(paths));
+      assert.ok(paths.includes("set/t1.wav"), JSON.stringify(paths));
+      assert.ok(next.items.every((it) => typeof it.parts.similarity === "number" && typeof it.parts.lowEnd === "number"));
+      assert.ok(next.filtered.some((f) => f.id === id("set/t3.wav") && f.rule === "bpm"), JSON.stringify(next.filtered));
+      // Sessions: played tracks are left out, undo brings one back, errors carry codes.
+      await lib.sessionNew("Friday – main room");
+      await lib.addPlayed("Friday – main room", id("set/t0.wav"));
+      await lib.addPlayed("Friday – main room", id("set/t1.wav"));
+      const inSession = await lib.nextTracks(null, { session: "Friday – main room", keyRule: false });
+      assert.equal(inSession.current, id("set/t1.wav"));
+      assert.ok(inSession.items.every((it) => it.id !== id("set/t0.wav")), "a played track came back");
+      assert.deepEqual(await lib.undoPlayed("Friday – main room"), { id: id("set/t1.wav"), played: 1 });
+      const shown = await lib.sessionShow("Friday – main room");
+      assert.deepEqual(shown.played.map((p) => p.path), ["set/t0.wav"]);
+      assert.deepEqual(await lib.sessionNames(), ["Friday – main room"]);
+      await assert.rejects(lib.sessionShow("nobody"), (e) => e.code === "not_found");
+      await assert.rejects(lib.sessionNew("../escape"), (e) => e.code === "invalid_input");
+      await assert.rejects(lib.nextTracks(id("set/t0.wav"), { goal: "sideways" }), (e) => e.code === "invalid_input");
+      const plan = await lib.planSet(id("set/t0.wav"), { length: 4, arc: "warmup", next: { keyRule: false } });
+      assert.equal(plan.items[0].id, id("set/t0.wav"));
+      assert.ok(plan.items.every((it) => it.path !== "set/t3.wav"), JSON.stringify(plan.items.map((i) => i.path)));
+      await assert.rejects(lib.planSet(id("set/t0.wav"), { arc: [4, 11] }), (e) => e.code === "invalid_input");
+      outcomes.push({ next, plan, features });
+    }
+    const [n, w] = outcomes;
+    assert.deepEqual(n.next.items.map((i) => i.id), w.next.items.map((i) => i.id), "same ranking");
+    n.next.items.forEach((it, i) => close(it.score, w.next.items[i].score, `next score of ${it.path}`));
+    assert.deepEqual(n.plan.items.map((i) => i.id), w.plan.items.map((i) => i.id), "same plan");
+    close(n.features.dj.energy, w.features.dj.energy, "energy");
+    close(n.features.dj.percussiveRatio, w.features.dj.percussiveRatio, "percussive ratio");
+  } finally {
+    cleanup();
+  }
+});
+
 test("search by audio: the same identification and similar tracks on both bindings", async () => {
   const { native, wasm, cleanup } = await both();
   try {

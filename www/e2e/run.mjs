@@ -266,6 +266,30 @@ async function run() {
     check(/from 0:03/.test(identified.text), `the snippet's offset is not 0:03: ${identified.text}`);
     const alike = await page.$$eval('#identify-similar li[data-song-id]', (lis) => lis.map((li) => li.dataset.songId));
     check(alike.length > 0 && !alike.includes(identified.id), `similar-to-snippet list: ${JSON.stringify(alike)}`);
+    // Next track (the engine's ranking): after groove.mp3 the other distinct song is the only
+    // mixable candidate, with its score parts; "played" moves the session on and leaves both out;
+    // undo brings the mp3 back as the playing track; a planned set draws the arc.
+    await page.click(`${rowSel(mp3.path)} [data-action="next"]`);
+    await page.waitForFunction(() => !/ranking/.test(document.querySelector('#next-list').textContent), null, { timeout: 30000 });
+    const nextItems = await page.$$eval('#next-list li[data-song-id]', (lis) => lis.map((li) => ({ id: li.dataset.songId, text: li.textContent })));
+    log(`next after groove.mp3: ${JSON.stringify(nextItems)}`);
+    check(nextItems.length === others.size && nextItems.every((s) => others.has(s.id)),
+      `next lists ${nextItems.length} tracks, expected the ${others.size} other song(s)`);
+    check(nextItems.every((s) => /similarity -?\d/.test(s.text) && /mixability \d/.test(s.text)), 'next results lack their score parts');
+    await page.click('#next-list li[data-song-id] button.played');
+    await page.waitForFunction(() => /2 played/.test(document.querySelector('#next-session').textContent), null, { timeout: 30000 });
+    await page.waitForFunction(() => !/ranking/.test(document.querySelector('#next-list').textContent), null, { timeout: 30000 });
+    const afterPlayed = await page.$$eval('#next-list li[data-song-id]', (lis) => lis.map((li) => li.dataset.songId));
+    check(afterPlayed.length === 0, `played tracks came back as suggestions: ${JSON.stringify(afterPlayed)}`);
+    await page.click('#undo-played');
+    await page.waitForFunction(() => /1 played/.test(document.querySelector('#next-session').textContent), null, { timeout: 30000 });
+    await page.click('#plan-set');
+    await page.waitForFunction(() => !/planning/.test(document.querySelector('#plan-list').textContent), null, { timeout: 30000 });
+    const planned = await page.$$eval('#plan-list li[data-song-id]', (lis) => lis.map((li) => li.dataset.songId));
+    const chart = await page.$eval('#plan-chart', (el) => ({ hidden: el.hidden, path: el.querySelector('[data-testid="plan-measured"]')?.getAttribute('d') || '' }));
+    log(`planned set: ${JSON.stringify(planned)}`);
+    check(planned.length === 1 + others.size && new Set(planned).size === planned.length, `planned set ${JSON.stringify(planned)}`);
+    check(!chart.hidden && chart.path.startsWith('M'), 'the set plan draws no energy curve');
     const labelled = await readRows(page);
     log('rows after labelling:');
     printRows(labelled);

@@ -13,7 +13,7 @@ use crate::record::SongFeatures;
 
 /// Version of the feature extractors. Stored with each track; a track analysed by an older
 /// version is analysed again.
-pub const ANALYSIS_VERSION: u32 = 4;
+pub const ANALYSIS_VERSION: u32 = 5;
 
 /// Options of [`analyze_bytes`].
 #[derive(Debug, Clone, Copy)]

@@ -28,11 +28,7 @@ fn drums_alone_are_percussive_and_a_held_pad_is_not() {
     assert!(pad.percussive_ratio <= 0.2, "sustained pad: percussive ratio {}", pad.percussive_ratio);
 }
 
-// Known failure, kept as the target: a solo formant voice scores 0.55 and drums, bass and a
-// held pad score ≤ 0.04, but the same voice inside the full arrangement moves the measure only
-// from 0.037 to 0.042; the pad's sustained partials in the same band mask it.
 #[test]
-#[ignore = "vocal presence does not yet separate a voice inside a full arrangement (0.042 vs 0.037)"]
 fn a_sung_line_raises_the_vocal_presence() {
     let base = Layers { vocal: false, ..Layers::FULL };
     let sung = Layers { vocal: true, ..Layers::FULL };

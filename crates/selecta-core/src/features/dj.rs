@@ -13,14 +13,16 @@
 //! - **low-end profile**: the shares of the 20–5000 Hz power in 20–60 (sub), 60–250 (bass) and
 //!   250–500 Hz (low-mid).
 //! - **percussive ratio**: the share of the power a median-filter harmonic/percussive
-//!   separation (across 0.8 s of time for the harmonic part, across 340 Hz for the percussive
-//!   part, soft masks) gives to the percussive part.
-//! - **vocal presence**: the share of sounding frames whose 300–3500 Hz band holds a real part of
-//!   the frame's power above 250 Hz (kick and bass carry most of a club track's power and say
-//!   nothing about a voice) and has a quarter or more of its power above the band's sustained
-//!   level (the median over 0.8 s) in a peaky, pitched spectrum: a voice's vibrato, glides and
-//!   syllables keep moving its partials, held chords stay at their median, and drums move as
-//!   noise (flat). A melodic lead synth moves too and
+//!   separation (across 0.8 s of time for the harmonic part, across 390 Hz for the percussive
+//!   part, soft masks, on 43 Hz bands) gives to the percussive part.
+//! - **vocal presence**: the share of sounding frames where a voice's pitch moves: the 250–1500 Hz
+//!   band holds a real part of the frame's power above 250 Hz (kick and bass carry most of a
+//!   club track's power and say nothing about a voice), is pitched (spectral flatness < 0.3, so
+//!   not drums), and two or more of its eight strongest peaks moved by 1–5 % within 0.09 s
+//!   (vibrato and glides; a held chord or a repeated bass note stays put, a new note jumps
+//!   further), in two or more of the five frames around it (an attack or a chord change moves
+//!   peaks for a single frame). A lead synth with vibrato counts as voice: the measure is
+//!   a proxy. A melodic lead synth moves too and
 //!   counts as voice: the measure is a proxy, not a singing-voice detector.
 //! - **intro / outro**: bars laid from the first downbeat; the intro ends and the outro starts at
 //!   the bar line where the arrangement changes most (band energies and vocal activity, four bars
@@ -37,21 +39,28 @@ const N_FFT: usize = 2048;
 const HOP: usize = 512;
 /// Highest frequency the DJ features look at (the analysis signal is band-limited near 5.5 kHz).
 const TOP_HZ: f32 = 5000.0;
-/// Width of one compressed band of the harmonic/percussive split.
+/// Width of one compressed band of the harmonic/percussive split (43 Hz).
 const GROUP_BINS: usize = 8;
-/// Harmonic median across time: 17 frames ≈ 0.8 s.
+/// Harmonic median across time: 17 frames ≈ 0.8 s (every other one is used).
 const HARMONIC_KERNEL: usize = 17;
 /// Percussive median across frequency: 9 compressed bands ≈ 390 Hz.
 const PERCUSSIVE_KERNEL: usize = 9;
-const VOCAL_LOW_HZ: f32 = 300.0;
-const VOCAL_HIGH_HZ: f32 = 3500.0;
-/// Share of the band's power that must lie above its sustained level (the time median) for a
-/// frame to count as moving.
-const VOCAL_MIN_MOVING: f32 = 0.08;
-/// Spectral flatness (geometric over arithmetic mean) of the moving part above which it counts
-/// as noise (drums), not a voice.
+const VOCAL_LOW_HZ: f32 = 250.0;
+const VOCAL_HIGH_HZ: f32 = 1500.0;
+/// Peaks followed per frame.
+const VOCAL_PEAKS: usize = 8;
+/// Frames between the two spectra compared (≈ 0.09 s: half a vibrato cycle, where a sung
+/// partial sits furthest from where it was).
+const VOCAL_LAG: usize = 2;
+/// Smallest relative pitch move that counts (a held note's peak stays within this).
+const VOCAL_MIN_GLIDE: f32 = 0.01;
+/// Largest: beyond a semitone it is another note, not the same one moving.
+const VOCAL_MAX_GLIDE: f32 = 0.05;
+/// Moving peaks a frame needs.
+const VOCAL_MIN_MOVED_PEAKS: usize = 2;
+/// Spectral flatness of the band above which the frame counts as noise (drums).
 const VOCAL_MAX_FLATNESS: f32 = 0.3;
-/// Share of a frame's power above 250 Hz the 300–3500 Hz band must hold to count as voice.
+/// Share of a frame's power above 250 Hz the voice band must hold.
 const VOCAL_MIN_SHARE: f32 = 0.15;
 /// Bars compared on each side of a candidate section boundary.
 const NOVELTY_BARS: usize = 4;
@@ -138,6 +147,12 @@ struct Frames {
     /// Compressed magnitudes, `groups` per frame.
     grouped: Vec<f32>,
     groups: usize,
+    /// The strongest spectral peaks of the voice band per frame (Hz, 0 = none).
+    peaks: Vec<[f32; VOCAL_PEAKS]>,
+    /// Spectral flatness of the voice band per frame.
+    flatness: Vec<f32>,
+    /// Power of the voice band per frame.
+    voice_power: Vec<f32>,
 }
 
 /// What the harmonic/percussive split gives per frame.
@@ -165,8 +180,27 @@ fn measure(signal: &[f32]) -> Frames {
     let bin = |hz: f32| ((hz / bin_hz).round() as usize).min(stft.bins() - 1);
     let edges = [bin(20.0), bin(60.0), bin(250.0), bin(500.0), bin(2000.0), bin(TOP_HZ)];
     let groups = (edges[5] - edges[0]) / GROUP_BINS;
-    let mut f = Frames { bands: Vec::new(), total: Vec::new(), centroid: Vec::new(), grouped: Vec::new(), groups };
+    let mut f = Frames {
+        bands: Vec::new(),
+        total: Vec::new(),
+        centroid: Vec::new(),
+        grouped: Vec::new(),
+        groups,
+        peaks: Vec::new(),
+        flatness: Vec::new(),
+        voice_power: Vec::new(),
+    };
+    let (voice_lo, voice_hi) = (bin(VOCAL_LOW_HZ), bin(VOCAL_HIGH_HZ));
     stft.for_each_frame(signal, |_, mags| {
+        f.peaks.push(strongest_peaks(&mags[voice_lo - 1..=voice_hi + 1], voice_lo - 1, bin_hz));
+        let band = &mags[voice_lo..=voice_hi];
+        // The geometric mean through products of 16 values in f64 (no underflow above 1e-9 each):
+        // one logarithm per 16 bins instead of one per bin.
+        let log_sum: f64 = band.chunks(16).map(|c| c.iter().map(|&m| f64::from(m) + 1e-9).product::<f64>().ln()).sum();
+        let lin_sum: f64 = band.iter().map(|&m| f64::from(m) + 1e-9).sum();
+        let count = band.len() as f64;
+        f.flatness.push(((log_sum / count).exp() / (lin_sum / count)) as f32);
+        f.voice_power.push(band.iter().map(|m| m * m).sum());
         let mut bands = [0.0f32; 5];
         for (b, band) in bands.iter_mut().enumerate() {
             *band = mags[edges[b]..edges[b + 1]].iter().map(|m| m * m).sum();
@@ -187,7 +221,47 @@ fn measure(signal: &[f32]) -> Frames {
     f
 }
 
+/// The [`VOCAL_PEAKS`] strongest local maxima of `mags` (bins from `offset`) above a tenth of
+/// the strongest, in Hz refined by a parabola through the log magnitudes; 0 fills the rest.
+fn strongest_peaks(mags: &[f32], offset: usize, bin_hz: f32) -> [f32; VOCAL_PEAKS] {
+    let top = mags.iter().fold(0.0f32, |m, &v| m.max(v));
+    let mut found: Vec<(f32, f32)> = Vec::new();
+    for k in 1..mags.len().saturating_sub(1) {
+        let (a, b, c) = (mags[k - 1], mags[k], mags[k + 1]);
+        if b > a && b >= c && b > 0.1 * top {
+            let (la, lb, lc) = ((a + 1e-9).ln(), (b + 1e-9).ln(), (c + 1e-9).ln());
+            let denom = la - 2.0 * lb + lc;
+            let shift = if denom < 0.0 { (0.5 * (la - lc) / denom).clamp(-0.5, 0.5) } else { 0.0 };
+            found.push((b, ((offset + k) as f32 + shift) * bin_hz));
+        }
+    }
+    found.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let mut out = [0.0f32; VOCAL_PEAKS];
+    for (slot, (_, hz)) in out.iter_mut().zip(found) {
+        *slot = hz;
+    }
+    out
+}
+
+/// The median of nine values by a fixed network of 19 compare-exchanges (Paeth's, as in
+/// Devillard's `opt_med9`): several times faster than a general selection on the hot path.
+fn median9(p: &mut [f32; 9]) -> f32 {
+    // Branch-free min/max on fixed positions: the compiler keeps all nine in registers.
+    macro_rules! sort {
+        ($($a:literal $b:literal),*) => {$(
+            let (x, y) = (p[$a], p[$b]);
+            p[$a] = x.min(y);
+            p[$b] = x.max(y);
+        )*};
+    }
+    sort!(1 2, 4 5, 7 8, 0 1, 3 4, 6 7, 1 2, 4 5, 7 8, 0 3, 5 8, 4 7, 3 6, 1 4, 2 5, 4 7, 2 4, 4 6, 2 4);
+    p[4]
+}
+
 fn median_of(buf: &mut [f32]) -> f32 {
+    if let Ok(nine) = <&mut [f32; 9]>::try_from(&mut *buf) {
+        return median9(nine);
+    }
     if buf.is_empty() {
         return 0.0;
     }
@@ -195,68 +269,69 @@ fn median_of(buf: &mut [f32]) -> f32 {
     *buf.select_nth_unstable_by(mid, f32::total_cmp).1
 }
 
-/// Median-filter harmonic/percussive split of the compressed spectrogram, and the vocal test on
-/// its harmonic part.
+/// Median-filter harmonic/percussive split of the compressed spectrogram, with the vocal frames.
 fn split(f: &Frames) -> Split {
     let (n, g) = (f.total.len(), f.groups);
     let at = |t: usize, k: usize| f.grouped[t * g + k];
-    let bin_hz = ONSET_SAMPLE_RATE as f32 / N_FFT as f32;
-    let group_hz = |k: usize| (20.0 / bin_hz).round() * bin_hz + (k * GROUP_BINS) as f32 * bin_hz;
-    let vocal_groups: Vec<usize> = (0..g).filter(|&k| (VOCAL_LOW_HZ..VOCAL_HIGH_HZ).contains(&group_hz(k))).collect();
-    // The sustained level of each band (the harmonic median across time).
-    let mut sustained = vec![0.0f32; n * g];
-    let mut out = Split { percussive: vec![0.0; n], harmonic: vec![0.0; n], vocal: vec![0.0; n] };
+    let mut out = Split { percussive: vec![0.0; n], harmonic: vec![0.0; n], vocal: vocal_frames(f) };
     let mut buf = Vec::with_capacity(HARMONIC_KERNEL.max(PERCUSSIVE_KERNEL));
-    let (ht, pk) = (HARMONIC_KERNEL / 2, PERCUSSIVE_KERNEL / 2);
-    for t in 0..n {
+    let pk = PERCUSSIVE_KERNEL / 2;
+    // Masks from every other frame (43 ms apart), each applied to its frame and the next: half
+    // the medians, and the time median still spans 0.8 s.
+    let reach = HARMONIC_KERNEL / 2 / 2 * 2;
+    for t in (0..n).step_by(2) {
         for k in 0..g {
             buf.clear();
-            buf.extend((t.saturating_sub(ht)..(t + ht + 1).min(n)).map(|s| at(s, k)));
+            buf.extend((t.saturating_sub(reach)..(t + reach + 1).min(n)).step_by(2).map(|s| at(s, k)));
             let h = median_of(&mut buf);
             buf.clear();
             buf.extend((k.saturating_sub(pk)..(k + pk + 1).min(g)).map(|j| at(t, j)));
             let p = median_of(&mut buf);
             let (h2, p2) = (h * h, p * p);
             let mask_h = if h2 + p2 > 0.0 { h2 / (h2 + p2) } else { 0.5 };
-            let m = at(t, k);
-            sustained[t * g + k] = h;
-            out.harmonic[t] += m * m * mask_h;
-            out.percussive[t] += m * m * (1.0 - mask_h);
-        }
-    }
-    let flatness = |values: &mut dyn Iterator<Item = f32>| {
-        let (mut log_sum, mut lin_sum, mut count) = (0.0f32, 0.0f32, 0usize);
-        for v in values {
-            log_sum += v.ln();
-            lin_sum += v;
-            count += 1;
-        }
-        if count == 0 || lin_sum <= 0.0 { 1.0 } else { (log_sum / count as f32).exp() / (lin_sum / count as f32) }
-    };
-    for t in 0..n {
-        let (mut band, mut moving, mut sum) = (0.0f32, 0.0f32, 0.0f32);
-        for &k in &vocal_groups {
-            let m = at(t, k);
-            let r = (m - sustained[t * g + k]).max(0.0);
-            band += m * m;
-            moving += r * r;
-            sum += m;
-        }
-        let above_bass = f.bands[t][2] + f.bands[t][3] + f.bands[t][4];
-        if band <= 0.0 || above_bass <= 0.0 {
-            continue;
-        }
-        // A floor of 5 % of the band's mean keeps silent groups from reading as sharp peaks.
-        let floor = 0.05 * sum / vocal_groups.len().max(1) as f32 + 1e-12;
-        let tonal = flatness(&mut vocal_groups.iter().map(|&k| at(t, k) + floor)) < VOCAL_MAX_FLATNESS;
-        let moving_tonal =
-            flatness(&mut vocal_groups.iter().map(|&k| (at(t, k) - sustained[t * g + k]).max(0.0) + floor))
-                < VOCAL_MAX_FLATNESS;
-        if moving >= VOCAL_MIN_MOVING * band && tonal && moving_tonal && band >= VOCAL_MIN_SHARE * above_bass {
-            out.vocal[t] = 1.0;
+            for frame in t..(t + 2).min(n) {
+                let m = at(frame, k);
+                out.harmonic[frame] += m * m * mask_h;
+                out.percussive[frame] += m * m * (1.0 - mask_h);
+            }
         }
     }
     out
+}
+
+/// 1 for each frame where a voice's pitch moves (see the module header), else 0.
+fn vocal_frames(f: &Frames) -> Vec<f32> {
+    let n = f.total.len();
+    let moving = |t: usize| -> f32 {
+        if t < VOCAL_LAG {
+            return 0.0;
+        }
+        let above_bass = f.bands[t][2] + f.bands[t][3] + f.bands[t][4];
+        if above_bass <= 0.0 || f.voice_power[t] < VOCAL_MIN_SHARE * above_bass || f.flatness[t] >= VOCAL_MAX_FLATNESS {
+            return 0.0;
+        }
+        // Peaks that are still there a moment later (within a semitone) but have moved.
+        let earlier = &f.peaks[t - VOCAL_LAG];
+        let moved = f.peaks[t]
+            .iter()
+            .filter(|&&hz| hz > 0.0)
+            .filter(|&&hz| {
+                let nearest =
+                    earlier.iter().filter(|&&e| e > 0.0).map(|&e| (e - hz).abs() / hz).fold(f32::MAX, f32::min);
+                (VOCAL_MIN_GLIDE..VOCAL_MAX_GLIDE).contains(&nearest)
+            })
+            .count();
+        if moved >= VOCAL_MIN_MOVED_PEAKS { 1.0 } else { 0.0 }
+    };
+    let vocal: Vec<f32> = (0..n).map(moving).collect();
+    // A voice moves for a while; a note's attack or a chord change moves the peaks for a single
+    // frame. Keep frames where two or more of the five around them moved.
+    (0..n)
+        .map(|t| {
+            let around = &vocal[t.saturating_sub(2)..(t + 3).min(n)];
+            if around.iter().sum::<f32>() >= 2.0 { 1.0 } else { 0.0 }
+        })
+        .collect()
 }
 
 /// Onsets per second: peaks of the onset envelope over a local threshold, at least 50 ms apart.
@@ -586,6 +661,27 @@ impl SectionContext<'_> {
             low_share: low / total,
             vocal_presence: vocal,
             energy,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_network_agrees_with_sorting() {
+        let mut state = 12345u64;
+        for _ in 0..2000 {
+            let mut v = [0.0f32; 9];
+            for x in &mut v {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                // Few distinct values, so ties are common.
+                *x = (state >> 60) as f32;
+            }
+            let mut sorted = v;
+            sorted.sort_by(f32::total_cmp);
+            assert_eq!(median9(&mut v), sorted[4], "{v:?}");
         }
     }
 }

@@ -19,11 +19,38 @@ pub const MP3_SONG_ID: &str = "6741cabd0d74b1f30cbe2aaf462d379faf8b005152eb0025b
 /// Key name.
 pub const KEY: &str = "A minor";
 
-/// Assert that `f` has the reference songId, fileHash, BPM (within [`BPM_TOLERANCE`]) and key.
+/// DJ features as measured natively (x86_64), as `selecta show --json` rounds them: energy,
+/// sub / bass / low-mid shares, onset density, percussive ratio, first downbeat (s).
+pub const DJ: [f32; 7] = [5.70, 0.0578, 0.8125, 0.0355, 2.813, 0.656, 1.921];
+/// Largest accepted difference of each: the rounding of the reference plus the last-bit
+/// differences of the FFTs between targets.
+pub const DJ_TOLERANCE: [f32; 7] = [0.01, 0.001, 0.001, 0.001, 0.01, 0.002, 0.01];
+
+/// Assert that `f` has the reference songId, fileHash, BPM (within [`BPM_TOLERANCE`]), key and
+/// DJ features (within [`DJ_TOLERANCE`]).
 pub fn assert_matches(f: &SongFeatures) {
     assert_eq!(f.song_id, SONG_ID, "songId");
     assert_eq!(f.file_hash, FILE_HASH, "fileHash");
     let bpm = f.bpm.expect("tempo");
     assert!((bpm - BPM).abs() <= BPM_TOLERANCE, "bpm {bpm} vs {BPM}");
     assert_eq!(f.key.map(|k| k.name()).as_deref(), Some(KEY), "key");
+    let dj = f.dj.as_ref().expect("DJ features");
+    let got = [
+        dj.energy,
+        dj.low_end.sub,
+        dj.low_end.bass,
+        dj.low_end.low_mid,
+        dj.onset_density,
+        dj.percussive_ratio,
+        dj.first_downbeat_sec.expect("a downbeat"),
+    ];
+    for ((name, (g, want)), tol) in
+        ["energy", "sub", "bass", "lowMid", "onsetDensity", "percussiveRatio", "firstDownbeat"]
+            .iter()
+            .zip(got.iter().zip(DJ))
+            .zip(DJ_TOLERANCE)
+    {
+        assert!((g - want).abs() <= tol, "{name} {g} vs {want}");
+    }
+    assert_eq!(dj.vocal_presence, 0.0, "vocal presence of a drum groove");
 }
