@@ -2,7 +2,8 @@
 //! hard filters and whose energy follows an arc — `warmup` (rising), `peak` (rise, hold at the
 //! top, ease off), `journey` (up, a breather, up again to the end) or a custom curve. A beam
 //! search over the next-track scores, where each step aims at the arc's energy for that slot
-//! instead of a goal: deterministic (ties go to the lower index position).
+//! instead of a goal; of the sets the beam keeps to the end, the one whose energies follow the
+//! arc best (rank correlation) wins. Deterministic (ties go to the lower index position).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,9 +11,9 @@ use super::{Context, NextOptions, Suggestion, rank_next};
 use crate::retrieval::SearchIndex;
 
 /// Sets kept alive at each step.
-pub const DEFAULT_BEAM: usize = 6;
+pub const DEFAULT_BEAM: usize = 12;
 /// Suggestions each kept set is extended with at each step.
-pub const DEFAULT_BRANCH: usize = 6;
+pub const DEFAULT_BRANCH: usize = 8;
 /// Longest set planned.
 pub const MAX_SET_LENGTH: usize = 200;
 /// Minutes a track counts for when planning by time and its duration is unknown.
@@ -70,6 +71,40 @@ impl EnergyArc {
         let high = high.max(start + 1.0).min(10.0);
         (0..length).map(|i| start + (high - start) * interpolate(&points, slot(i, length))).collect()
     }
+}
+
+/// Spearman's rank correlation of two equally long lists (ties get their mean rank); `None` for
+/// fewer than 3 values or a list without spread.
+pub fn rank_correlation(a: &[f32], b: &[f32]) -> Option<f32> {
+    if a.len() != b.len() || a.len() < 3 {
+        return None;
+    }
+    let ranks = |x: &[f32]| {
+        let mut order: Vec<usize> = (0..x.len()).collect();
+        order.sort_by(|&i, &j| x[i].total_cmp(&x[j]));
+        let mut r = vec![0.0f32; x.len()];
+        let mut i = 0;
+        while i < order.len() {
+            let mut j = i;
+            while j + 1 < order.len() && x[order[j + 1]] == x[order[i]] {
+                j += 1;
+            }
+            for &k in &order[i..=j] {
+                r[k] = (i + j) as f32 / 2.0;
+            }
+            i = j + 1;
+        }
+        r
+    };
+    let (ra, rb) = (ranks(a), ranks(b));
+    let mean = (a.len() - 1) as f32 / 2.0;
+    let (mut num, mut da, mut db) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in ra.iter().zip(&rb) {
+        num += (x - mean) * (y - mean);
+        da += (x - mean).powi(2);
+        db += (y - mean).powi(2);
+    }
+    (da > 0.0 && db > 0.0).then(|| num / (da.sqrt() * db.sqrt()))
 }
 
 fn slot(i: usize, length: usize) -> f32 {
@@ -191,7 +226,21 @@ pub fn plan_set(index: &SearchIndex, start: usize, options: &PlanOptions) -> Pla
         grown.truncate(options.beam.max(1));
         beams = grown;
     }
-    let best = beams.into_iter().next().unwrap_or(Beam { positions: vec![start], transitions: Vec::new(), score: 0.0 });
+    // Of the sets left, the one whose energies follow the arc best (rank correlation), then the
+    // best-scored: the transitions' scores weigh the arc slot by slot, this weighs it whole.
+    let energies =
+        |b: &Beam| -> Vec<f32> { b.positions.iter().map(|&p| index.dj_at(p).map_or(0.0, |d| d.energy)).collect() };
+    let follows = |b: &Beam| rank_correlation(&targets[..b.positions.len()], &energies(b)).unwrap_or(-1.0);
+    let longest = beams.iter().map(|b| b.positions.len()).max().unwrap_or(1);
+    let best = beams
+        .into_iter()
+        .filter(|b| b.positions.len() == longest)
+        .map(|b| (follows(&b), b))
+        .max_by(|(fa, a), (fb, b)| {
+            fa.total_cmp(fb).then(a.score.total_cmp(&b.score)).then_with(|| b.positions.cmp(&a.positions))
+        })
+        .map(|(_, b)| b)
+        .unwrap_or(Beam { positions: vec![start], transitions: Vec::new(), score: 0.0 });
     PlannedSet {
         targets: targets[..best.positions.len()].to_vec(),
         positions: best.positions,

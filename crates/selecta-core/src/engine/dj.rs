@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Engine;
 use super::similar::Searcher;
-use crate::dj::plan::{EnergyArc, PlanOptions, plan_set};
+use crate::dj::plan::{EnergyArc, PlanOptions, plan_set, rank_correlation};
 use crate::dj::session::{Session, check_session_name};
 use crate::dj::{Context, NextOptions, NextParts, NextRule, rank_next};
 use crate::error::{EngineError, ErrorCode};
@@ -190,39 +190,6 @@ pub fn plan_options_from_json(value: serde_json::Value) -> Result<PlanOptions, E
     Ok(options)
 }
 
-/// Spearman's rank correlation of two equally long lists (ties get their mean rank).
-pub fn spearman(a: &[f32], b: &[f32]) -> Option<f32> {
-    if a.len() != b.len() || a.len() < 3 {
-        return None;
-    }
-    let ranks = |x: &[f32]| {
-        let mut order: Vec<usize> = (0..x.len()).collect();
-        order.sort_by(|&i, &j| x[i].total_cmp(&x[j]));
-        let mut r = vec![0.0f32; x.len()];
-        let mut i = 0;
-        while i < order.len() {
-            let mut j = i;
-            while j + 1 < order.len() && x[order[j + 1]] == x[order[i]] {
-                j += 1;
-            }
-            for &k in &order[i..=j] {
-                r[k] = (i + j) as f32 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    };
-    let (ra, rb) = (ranks(a), ranks(b));
-    let mean = (a.len() - 1) as f32 / 2.0;
-    let (mut num, mut da, mut db) = (0.0f32, 0.0f32, 0.0f32);
-    for (x, y) in ra.iter().zip(&rb) {
-        num += (x - mean) * (y - mean);
-        da += (x - mean).powi(2);
-        db += (y - mean).powi(2);
-    }
-    (da > 0.0 && db > 0.0).then(|| num / (da.sqrt() * db.sqrt()))
-}
-
 fn not_found(song_id: &str) -> EngineError {
     EngineError::new(ErrorCode::NotFound, format!("song {song_id} is not in the library"))
 }
@@ -305,7 +272,7 @@ impl Searcher {
         Ok(PlanOutcome {
             complete: items.len() >= requested.min(crate::dj::plan::MAX_SET_LENGTH),
             requested,
-            energy_rank_correlation: spearman(&targets, &measured),
+            energy_rank_correlation: rank_correlation(&targets, &measured),
             items,
         })
     }
@@ -424,11 +391,11 @@ mod tests {
 
     #[test]
     fn spearman_matches_hand_computed_values() {
-        assert_eq!(spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 30.0, 40.0]), Some(1.0));
-        assert_eq!(spearman(&[1.0, 2.0, 3.0, 4.0], &[4.0, 3.0, 2.0, 1.0]), Some(-1.0));
+        assert_eq!(rank_correlation(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 30.0, 40.0]), Some(1.0));
+        assert_eq!(rank_correlation(&[1.0, 2.0, 3.0, 4.0], &[4.0, 3.0, 2.0, 1.0]), Some(-1.0));
         // d = (0, 1, -1, 0): 1 - 6·2 / (4·15) = 0.8.
-        let r = spearman(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]).expect("defined");
+        let r = rank_correlation(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]).expect("defined");
         assert!((r - 0.8).abs() < 1e-6, "{r}");
-        assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), None, "a flat list has no ranks");
+        assert_eq!(rank_correlation(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), None, "a flat list has no ranks");
     }
 }
