@@ -157,6 +157,11 @@ fn goals_move_the_energy_the_way_they_say() {
 fn a_session_persists_undoes_and_feeds_the_history() {
     let (mut engine, tracks) = library(200, |_, _| {});
     let name = "Friday – main room";
+    // Named before anything was played: no history yet, and without a track nothing plays.
+    let fresh = engine.next_tracks(Some(&tracks[3].song_id), Some(name), &NextOptions::default()).expect("ranks");
+    assert_eq!(fresh.current, tracks[3].song_id);
+    let err = engine.next_tracks(None, Some(name), &NextOptions::default()).expect_err("nothing plays");
+    assert_eq!(err.code, selecta_core::ErrorCode::NotFound);
     engine.session_new(name, 1).expect("starts");
     let first = &tracks[0].song_id;
     engine.session_played(name, first, 2).expect("played");

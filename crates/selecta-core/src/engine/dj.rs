@@ -365,7 +365,12 @@ impl<S: TasteStore> Engine<S> {
         options: &NextOptions,
     ) -> Result<NextOutcome, EngineError> {
         let history: Vec<String> = match session {
-            Some(name) => self.load_session(name)?.played.into_iter().map(|p| p.id).collect(),
+            // A session named before anything was played in it has no history yet.
+            Some(name) => match self.load_session(name) {
+                Ok(s) => s.played.into_iter().map(|p| p.id).collect(),
+                Err(e) if e.code == ErrorCode::NotFound && song_id.is_some() => Vec::new(),
+                Err(e) => return Err(e),
+            },
             None => Vec::new(),
         };
         let current = match (song_id, history.last()) {
