@@ -10,7 +10,10 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::audio::Tags;
+use crate::embed::{SamplingProfile, TrackEmbedding, Window};
 use crate::error::{Coded, ErrorCode, StoreError, into_engine_error};
+use crate::features::{Fingerprint, Key};
 use crate::record::{PathEntry, SongFeatures};
 use crate::sealed::{SealError, open, seal};
 use crate::taste::{Label, SelectionManifest, TasteStore};
@@ -18,8 +21,10 @@ use crate::taste::{Label, SelectionManifest, TasteStore};
 const MAGIC: &[u8; 8] = b"SELLIB01";
 const WHAT: &str = "Selecta library";
 /// Version of the bundle layout: 2 added the whole-track prints after the rest, so a format-1
-/// bundle still imports (its tracks are identified once analysed again).
-pub const BUNDLE_FORMAT: u32 = 2;
+/// bundle still imports (its tracks are identified once analysed again); 3 added the DJ features
+/// and the intro/outro embeddings to each track, so formats 1 and 2 are read with the older
+/// track layout ([`SongV2`]) and their tracks get those when analysed again.
+pub const BUNDLE_FORMAT: u32 = 3;
 
 /// Why a bundle cannot be exported or imported.
 #[derive(Debug, Error)]
@@ -64,11 +69,90 @@ struct Bundle {
     prints: Vec<(String, Vec<u32>)>,
 }
 
-/// The format-1 layout: [`Bundle`] without the prints.
+/// A track's embedding as formats 1 and 2 hold it (before the intro and outro embeddings).
+#[derive(Debug, Serialize, Deserialize)]
+struct EmbeddingV2 {
+    model_version: String,
+    profile: SamplingProfile,
+    vector: Vec<f32>,
+    tags: Vec<f32>,
+    windows: Vec<Window>,
+}
+
+/// A track as formats 1 and 2 hold it (before the DJ features).
+#[derive(Debug, Serialize, Deserialize)]
+struct SongV2 {
+    song_id: String,
+    file_hash: String,
+    analysis_version: u32,
+    duration_sec: f64,
+    sample_rate: u32,
+    channels: u16,
+    bitrate_kbps: f64,
+    bpm: Option<f32>,
+    bpm_confidence: Option<f32>,
+    key: Option<Key>,
+    key_strength: Option<f32>,
+    rms_mean: f32,
+    loudness_lufs: Option<f64>,
+    hpcp: Option<Vec<f32>>,
+    chromaprint: Option<Fingerprint>,
+    metadata: Tags,
+    timbre: Option<Vec<f32>>,
+    embedding: Option<EmbeddingV2>,
+}
+
+impl From<SongV2> for SongFeatures {
+    fn from(s: SongV2) -> Self {
+        SongFeatures {
+            song_id: s.song_id,
+            file_hash: s.file_hash,
+            analysis_version: s.analysis_version,
+            duration_sec: s.duration_sec,
+            sample_rate: s.sample_rate,
+            channels: s.channels,
+            bitrate_kbps: s.bitrate_kbps,
+            bpm: s.bpm,
+            bpm_confidence: s.bpm_confidence,
+            key: s.key,
+            key_strength: s.key_strength,
+            rms_mean: s.rms_mean,
+            loudness_lufs: s.loudness_lufs,
+            hpcp: s.hpcp,
+            chromaprint: s.chromaprint,
+            metadata: s.metadata,
+            timbre: s.timbre,
+            embedding: s.embedding.map(|e| TrackEmbedding {
+                model_version: e.model_version,
+                profile: e.profile,
+                vector: e.vector,
+                tags: e.tags,
+                windows: e.windows,
+                intro: None,
+                outro: None,
+            }),
+            dj: None,
+        }
+    }
+}
+
+/// The format-2 layout: [`Bundle`] with the older track layout.
+#[derive(Debug, Serialize, Deserialize)]
+struct BundleV2 {
+    format: u32,
+    songs: Vec<SongV2>,
+    paths: Vec<PathEntry>,
+    labels: Vec<(String, Label)>,
+    sample_change_count: u64,
+    model: Option<(Vec<u8>, SelectionManifest)>,
+    prints: Vec<(String, Vec<u32>)>,
+}
+
+/// The format-1 layout: [`BundleV2`] without the prints.
 #[derive(Debug, Deserialize)]
 struct BundleV1 {
     format: u32,
-    songs: Vec<SongFeatures>,
+    songs: Vec<SongV2>,
     paths: Vec<PathEntry>,
     labels: Vec<(String, Label)>,
     sample_change_count: u64,
@@ -134,18 +218,29 @@ pub fn import_library<S: TasteStore + ?Sized>(
 ) -> Result<ImportSummary, BundleError> {
     let mut bundle: Bundle = match open::<Bundle>(MAGIC, WHAT, bytes) {
         Ok(b) => b,
-        // A format-1 bundle ends where the prints would start.
-        Err(e) => match open::<BundleV1>(MAGIC, WHAT, bytes) {
-            Ok(v1) if v1.format == 1 => Bundle {
+        Err(e) => match open::<BundleV2>(MAGIC, WHAT, bytes) {
+            Ok(v2) if v2.format == 2 => Bundle {
                 format: BUNDLE_FORMAT,
-                songs: v1.songs,
-                paths: v1.paths,
-                labels: v1.labels,
-                sample_change_count: v1.sample_change_count,
-                model: v1.model,
-                prints: Vec::new(),
+                songs: v2.songs.into_iter().map(SongFeatures::from).collect(),
+                paths: v2.paths,
+                labels: v2.labels,
+                sample_change_count: v2.sample_change_count,
+                model: v2.model,
+                prints: v2.prints,
             },
-            _ => return Err(e.into()),
+            // A format-1 bundle ends where the prints would start.
+            _ => match open::<BundleV1>(MAGIC, WHAT, bytes) {
+                Ok(v1) if v1.format == 1 => Bundle {
+                    format: BUNDLE_FORMAT,
+                    songs: v1.songs.into_iter().map(SongFeatures::from).collect(),
+                    paths: v1.paths,
+                    labels: v1.labels,
+                    sample_change_count: v1.sample_change_count,
+                    model: v1.model,
+                    prints: Vec::new(),
+                },
+                _ => return Err(e.into()),
+            },
         },
     };
     if bundle.format != BUNDLE_FORMAT {
@@ -178,4 +273,59 @@ pub fn import_library<S: TasteStore + ?Sized>(
         labels: bundle.labels.len(),
         model: bundle.model.is_some(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MemoryStore, Store};
+    use crate::testkit::synth_library::SyntheticLibrary;
+
+    #[test]
+    fn a_format_2_bundle_still_imports() {
+        let original = SyntheticLibrary::new(4, 3).track(1);
+        let e = original.embedding.clone().expect("an embedding");
+        let old = BundleV2 {
+            format: 2,
+            songs: vec![SongV2 {
+                song_id: original.song_id.clone(),
+                file_hash: original.file_hash.clone(),
+                analysis_version: 4,
+                duration_sec: original.duration_sec,
+                sample_rate: original.sample_rate,
+                channels: original.channels,
+                bitrate_kbps: original.bitrate_kbps,
+                bpm: original.bpm,
+                bpm_confidence: original.bpm_confidence,
+                key: original.key,
+                key_strength: original.key_strength,
+                rms_mean: original.rms_mean,
+                loudness_lufs: original.loudness_lufs,
+                hpcp: original.hpcp.clone(),
+                chromaprint: original.chromaprint.clone(),
+                metadata: original.metadata.clone(),
+                timbre: original.timbre.clone(),
+                embedding: Some(EmbeddingV2 {
+                    model_version: e.model_version.clone(),
+                    profile: e.profile,
+                    vector: e.vector.clone(),
+                    tags: e.tags.clone(),
+                    windows: e.windows.clone(),
+                }),
+            }],
+            paths: Vec::new(),
+            labels: vec![(original.song_id.clone(), Label::Liked)],
+            sample_change_count: 3,
+            model: None,
+            prints: Vec::new(),
+        };
+        let bytes = seal(MAGIC, WHAT, &old).expect("seals");
+        let mut store = MemoryStore::new();
+        let summary = import_library(&mut store, &bytes, 1).expect("a format-2 bundle imports");
+        assert_eq!((summary.songs, summary.labels), (1, 1));
+        let back = store.song_features(&original.song_id).expect("reads").expect("stored");
+        assert_eq!(back.bpm, original.bpm);
+        assert_eq!(back.embedding.as_ref().map(|e| &e.vector), Some(&e.vector));
+        assert_eq!((back.dj, back.analysis_version), (None, 4), "analysed again for its DJ features");
+    }
 }
