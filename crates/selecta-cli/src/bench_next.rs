@@ -13,10 +13,7 @@ use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{Engine, MemoryStore};
 use serde_json::{Value, json};
 
-fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
-    let i = ((sorted_ms.len() as f64 - 1.0) * p).round() as usize;
-    sorted_ms.get(i).copied().unwrap_or(f64::NAN)
-}
+use crate::bench_search::percentile;
 
 fn bench_size(n: usize, queries: usize) -> Result<Value> {
     let lib = SyntheticLibrary::new(16, 7);

@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 
 const BEAMS: [usize; 4] = [64, 128, DEFAULT_EF, 512];
 
-fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+/// The `p` quantile (0–1) of sorted milliseconds, nearest rank.
+pub(crate) fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     let i = ((sorted_ms.len() as f64 - 1.0) * p).round() as usize;
     sorted_ms.get(i).copied().unwrap_or(f64::NAN)
 }

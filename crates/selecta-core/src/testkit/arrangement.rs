@@ -4,6 +4,8 @@
 //! level. The voice is a glottal-like harmonic source through vowel formants, with vibrato,
 //! a sung melody and a new vowel on every beat, so it moves the way a singer does.
 
+use super::synth::{Noise, midi_hz};
+
 /// Which bass plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bass {
@@ -70,22 +72,6 @@ impl Layers {
         vocal: false,
         gain: 1.0,
     };
-}
-
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let v = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (v >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-}
-
-fn midi_hz(note: f32) -> f32 {
-    440.0 * 2f32.powf((note - 69.0) / 12.0)
 }
 
 /// Vowel formants (frequency, bandwidth) of a, e, i, o, u.

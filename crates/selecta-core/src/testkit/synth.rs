@@ -33,10 +33,10 @@ impl SynthSpec {
     }
 }
 
-struct Noise(u64);
+pub(crate) struct Noise(pub(crate) u64);
 
 impl Noise {
-    fn next(&mut self) -> f32 {
+    pub(crate) fn next(&mut self) -> f32 {
         // xorshift64*: deterministic everywhere, no dependency.
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -46,7 +46,7 @@ impl Noise {
     }
 }
 
-fn midi_hz(note: f32) -> f32 {
+pub(crate) fn midi_hz(note: f32) -> f32 {
     440.0 * 2f32.powf((note - 69.0) / 12.0)
 }
 
