@@ -148,8 +148,54 @@ struct BundleV2 {
     prints: Vec<(String, Vec<u32>)>,
 }
 
+impl From<SongFeatures> for SongV2 {
+    fn from(f: SongFeatures) -> Self {
+        SongV2 {
+            song_id: f.song_id,
+            file_hash: f.file_hash,
+            analysis_version: f.analysis_version,
+            duration_sec: f.duration_sec,
+            sample_rate: f.sample_rate,
+            channels: f.channels,
+            bitrate_kbps: f.bitrate_kbps,
+            bpm: f.bpm,
+            bpm_confidence: f.bpm_confidence,
+            key: f.key,
+            key_strength: f.key_strength,
+            rms_mean: f.rms_mean,
+            loudness_lufs: f.loudness_lufs,
+            hpcp: f.hpcp,
+            chromaprint: f.chromaprint,
+            metadata: f.metadata,
+            timbre: f.timbre,
+            embedding: f.embedding.map(|e| EmbeddingV2 {
+                model_version: e.model_version,
+                profile: e.profile,
+                vector: e.vector,
+                tags: e.tags,
+                windows: e.windows,
+            }),
+        }
+    }
+}
+
+/// A bundle in the format-1 layout (records as such files hold them, no prints, no labels, no
+/// model), as an earlier build wrote it: for tests that older files still import.
+#[cfg(any(test, feature = "testkit"))]
+pub fn format_1_bundle(songs: Vec<SongFeatures>, paths: Vec<PathEntry>) -> Result<Vec<u8>, BundleError> {
+    let v1 = BundleV1 {
+        format: 1,
+        songs: songs.into_iter().map(SongV2::from).collect(),
+        paths,
+        labels: Vec::new(),
+        sample_change_count: 0,
+        model: None,
+    };
+    Ok(seal(MAGIC, WHAT, &v1)?)
+}
+
 /// The format-1 layout: [`BundleV2`] without the prints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct BundleV1 {
     format: u32,
     songs: Vec<SongV2>,
@@ -287,32 +333,7 @@ mod tests {
         let e = original.embedding.clone().expect("an embedding");
         let old = BundleV2 {
             format: 2,
-            songs: vec![SongV2 {
-                song_id: original.song_id.clone(),
-                file_hash: original.file_hash.clone(),
-                analysis_version: 4,
-                duration_sec: original.duration_sec,
-                sample_rate: original.sample_rate,
-                channels: original.channels,
-                bitrate_kbps: original.bitrate_kbps,
-                bpm: original.bpm,
-                bpm_confidence: original.bpm_confidence,
-                key: original.key,
-                key_strength: original.key_strength,
-                rms_mean: original.rms_mean,
-                loudness_lufs: original.loudness_lufs,
-                hpcp: original.hpcp.clone(),
-                chromaprint: original.chromaprint.clone(),
-                metadata: original.metadata.clone(),
-                timbre: original.timbre.clone(),
-                embedding: Some(EmbeddingV2 {
-                    model_version: e.model_version.clone(),
-                    profile: e.profile,
-                    vector: e.vector.clone(),
-                    tags: e.tags.clone(),
-                    windows: e.windows.clone(),
-                }),
-            }],
+            songs: vec![SongV2::from(SongFeatures { analysis_version: 4, ..original.clone() })],
             paths: Vec::new(),
             labels: vec![(original.song_id.clone(), Label::Liked)],
             sample_change_count: 3,

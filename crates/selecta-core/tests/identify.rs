@@ -146,76 +146,6 @@ fn prints_travel_in_the_library_bundle_and_a_format_1_bundle_still_imports() {
     assert_eq!(out.identified.and_then(|t| t.path).as_deref(), Some("t5.wav"), "identified after the move");
 
     // A bundle written before the prints existed: the same fields, without the prints.
-    // The track layout of format-1 and format-2 bundles (before the DJ features and the
-    // intro/outro embeddings), as such a file holds it.
-    #[derive(serde::Serialize)]
-    struct EmbeddingV2 {
-        model_version: String,
-        profile: SamplingProfile,
-        vector: Vec<f32>,
-        tags: Vec<f32>,
-        windows: Vec<selecta_core::embed::Window>,
-    }
-    #[derive(serde::Serialize)]
-    struct SongV2 {
-        song_id: String,
-        file_hash: String,
-        analysis_version: u32,
-        duration_sec: f64,
-        sample_rate: u32,
-        channels: u16,
-        bitrate_kbps: f64,
-        bpm: Option<f32>,
-        bpm_confidence: Option<f32>,
-        key: Option<selecta_core::features::Key>,
-        key_strength: Option<f32>,
-        rms_mean: f32,
-        loudness_lufs: Option<f64>,
-        hpcp: Option<Vec<f32>>,
-        chromaprint: Option<selecta_core::features::Fingerprint>,
-        metadata: selecta_core::audio::Tags,
-        timbre: Option<Vec<f32>>,
-        embedding: Option<EmbeddingV2>,
-    }
-    impl From<selecta_core::SongFeatures> for SongV2 {
-        fn from(f: selecta_core::SongFeatures) -> Self {
-            SongV2 {
-                song_id: f.song_id,
-                file_hash: f.file_hash,
-                analysis_version: f.analysis_version,
-                duration_sec: f.duration_sec,
-                sample_rate: f.sample_rate,
-                channels: f.channels,
-                bitrate_kbps: f.bitrate_kbps,
-                bpm: f.bpm,
-                bpm_confidence: f.bpm_confidence,
-                key: f.key,
-                key_strength: f.key_strength,
-                rms_mean: f.rms_mean,
-                loudness_lufs: f.loudness_lufs,
-                hpcp: f.hpcp,
-                chromaprint: f.chromaprint,
-                metadata: f.metadata,
-                timbre: f.timbre,
-                embedding: f.embedding.map(|e| EmbeddingV2 {
-                    model_version: e.model_version,
-                    profile: e.profile,
-                    vector: e.vector,
-                    tags: e.tags,
-                    windows: e.windows,
-                }),
-            }
-        }
-    }
-    #[derive(serde::Serialize)]
-    struct BundleV1 {
-        format: u32,
-        songs: Vec<SongV2>,
-        paths: Vec<selecta_core::PathEntry>,
-        labels: Vec<(String, selecta_core::Label)>,
-        sample_change_count: u64,
-        model: Option<(Vec<u8>, selecta_core::taste::SelectionManifest)>,
-    }
     let store = source.store();
     use selecta_core::Store;
     let songs: Vec<_> = store
@@ -223,17 +153,8 @@ fn prints_travel_in_the_library_bundle_and_a_format_1_bundle_still_imports() {
         .expect("versions")
         .iter()
         .filter_map(|v| store.song_features(&v.song_id).expect("read"))
-        .map(SongV2::from)
         .collect();
-    let v1 = BundleV1 {
-        format: 1,
-        songs,
-        paths: store.path_entries().expect("paths"),
-        labels: Vec::new(),
-        sample_change_count: 0,
-        model: None,
-    };
-    let old = selecta_core::sealed::seal(b"SELLIB01", "Selecta library", &v1).expect("sealed");
+    let old = selecta_core::bundle::format_1_bundle(songs, store.path_entries().expect("paths")).expect("sealed");
     let mut from_old = Engine::open(MemoryStore::default(), SamplingProfile::default(), 0).expect("engine");
     let summary = from_old.import_library(&old, 1).expect("a format-1 bundle imports");
     assert_eq!(summary.songs, 6);
