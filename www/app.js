@@ -618,15 +618,35 @@ async function showSimilar(songId, path) {
 }
 
 // Next track: the engine's suggestions after the selected row (or after the last track marked
-// played in the page's session, kept in the library), with every part of each score; "played"
-// adds a suggestion to the session. The set plan draws the arc against the measured energies.
-const SESSION = 'page';
-const nextState = { songId: null, path: '', goal: 'maintain' };
+// played in the chosen session, kept in the library), with every part of each score; "played"
+// adds a suggestion to the session. Sessions started elsewhere (the CLI, an imported library) are
+// offered in the session list; choosing one goes on from its last played track. The set plan
+// draws the arc against the measured energies.
+const DEFAULT_SESSION = 'page';
+const nextState = { songId: null, path: '', goal: 'maintain', session: DEFAULT_nextState.session };
+
+async function loadSessionNames() {
+  const names = await call('sessionNames', {}).catch(() => []);
+  const all = [...new Set([DEFAULT_SESSION, ...names, nextState.session])];
+  $('#next-session-name').innerHTML = all
+    .map((n) => `<option value="${esc(n)}"${n === nextState.session ? ' selected' : ''}>${esc(n)}</option>`).join('');
+}
+
+async function chooseSession(name) {
+  nextState.session = name;
+  const session = await call('sessionShow', { session: name }).catch(() => null);
+  if (session && session.current) {
+    nextState.songId = session.current;
+    nextState.path = session.played[session.played.length - 1].path || session.current;
+  }
+  if (nextState.songId) await refreshNext();
+}
 
 async function showNext(songId, path) {
   nextState.songId = songId;
   nextState.path = path;
   $('#next-panel').hidden = false;
+  await loadSessionNames();
   await refreshNext();
 }
 
@@ -638,10 +658,10 @@ async function refreshNext() {
   }
   list.innerHTML = '<li class="muted">ranking…</li>';
   try {
-    const session = await call('sessionShow', { session: SESSION }).catch(() => null);
+    const session = await call('sessionShow', { session: nextState.session }).catch(() => null);
     $('#next-session').textContent = session && session.played.length
       ? `session: ${session.played.length} played` : 'session: nothing played yet';
-    const r = await call('next', { songId: nextState.songId, session: SESSION, goal: nextState.goal, k: 10 });
+    const r = await call('next', { songId: nextState.songId, session: nextState.session, goal: nextState.goal, k: 10 });
     const p = (name, v) => `${name} ${v.toFixed(2)}`;
     list.innerHTML = r.items.length
       ? r.items.map((it) => `<li data-song-id="${esc(it.id)}" data-path="${esc(it.path || it.id)}"><b>${it.score.toFixed(2)}</b> `
@@ -660,9 +680,9 @@ async function refreshNext() {
 async function markPlayed(songId, path) {
   try {
     // The playing track first, when the session does not have it yet.
-    const session = await call('sessionShow', { session: SESSION }).catch(() => null);
-    if (!session || session.current !== nextState.songId) await call('played', { session: SESSION, songId: nextState.songId });
-    await call('played', { session: SESSION, songId });
+    const session = await call('sessionShow', { session: nextState.session }).catch(() => null);
+    if (!session || session.current !== nextState.songId) await call('played', { session: nextState.session, songId: nextState.songId });
+    await call('played', { session: nextState.session, songId });
     nextState.songId = songId;
     nextState.path = path;
     await refreshNext();
@@ -673,8 +693,8 @@ async function markPlayed(songId, path) {
 
 async function undoPlayed() {
   try {
-    const r = await call('undoPlayed', { session: SESSION });
-    const session = await call('sessionShow', { session: SESSION });
+    const r = await call('undoPlayed', { session: nextState.session });
+    const session = await call('sessionShow', { session: nextState.session });
     if (session.current) {
       nextState.songId = session.current;
       nextState.path = session.played[session.played.length - 1].path || session.current;
@@ -1003,7 +1023,9 @@ async function importLibrary(file) {
   try {
     const r = await call('importLibrary', { file });
     await loadLibrary();
-    message(`Imported ${r.songs} songs, ${r.paths} paths, ${r.labels} labels${r.model ? ', a trained model' : ''}.`, 'ok');
+    await loadSessionNames();
+    message(`Imported ${r.songs} songs, ${r.paths} paths, ${r.labels} labels${r.model ? ', a trained model' : ''}`
+      + `${r.sessions ? `, ${r.sessions} DJ session${r.sessions === 1 ? '' : 's'}` : ''}.`, 'ok');
   } catch (e) {
     message(`Import failed: ${describeError(e)}`, 'error');
     console.error(`[selecta] import failed: ${describeError(e)}`);
@@ -1132,6 +1154,7 @@ function setupInputs() {
     if (li && ev.target.closest('button.played')) markPlayed(li.dataset.songId, li.dataset.path);
   });
   $('#undo-played').addEventListener('click', () => undoPlayed());
+  $('#next-session-name').addEventListener('change', (e) => chooseSession(e.target.value));
   $('#plan-set').addEventListener('click', () => planSet());
   const snippetDrop = $('#snippet-drop');
   const snippetInput = $('#snippet-input');

@@ -75,6 +75,7 @@ const ops = {
   played: ({ session, songId }) => lib.addPlayed(session, songId),
   undoPlayed: ({ session }) => lib.undoPlayed(session),
   sessionShow: ({ session }) => lib.sessionShow(session),
+  sessionNames: () => lib.sessionNames(),
   plan: ({ songId, length, arc }) => lib.planSet(songId, { length, arc }),
   async searchByAudio({ file, k }) {
     return lib.searchByAudio(await fileBytes(file), { name: file.name, k: k || 5 });

@@ -278,6 +278,8 @@ async function run() {
     check(nextItems.every((s) => /similarity -?\d/.test(s.text) && /mixability \d/.test(s.text)), 'next results lack their score parts');
     await page.click('#next-list li[data-song-id] button.played');
     await page.waitForFunction(() => /2 played/.test(document.querySelector('#next-session').textContent), null, { timeout: 30000 });
+    const sessions = await page.$$eval('#next-session-name option', (os) => os.map((o) => ({ name: o.value, selected: o.selected })));
+    check(sessions.some((o) => o.name === 'page' && o.selected), `the session list does not hold the page's session: ${JSON.stringify(sessions)}`);
     await page.waitForFunction(() => !/ranking/.test(document.querySelector('#next-list').textContent), null, { timeout: 30000 });
     const afterPlayed = await page.$$eval('#next-list li[data-song-id]', (lis) => lis.map((li) => li.dataset.songId));
     check(afterPlayed.length === 0, `played tracks came back as suggestions: ${JSON.stringify(afterPlayed)}`);

@@ -1,16 +1,19 @@
 //! `exportLibrary` / `importLibrary`: a whole library as one file, so it moves between the
 //! browser store and the native one in either direction. The bundle (a [`crate::sealed`]
 //! container) holds every track's features, the path index, the labels with the change counter,
-//! and the trained taste model with its manifest. The prediction cache is not carried: it is
+//! the trained taste model with its manifest, and the DJ sessions (so a set started in the CLI
+//! goes on in the page). The prediction cache is not carried: it is
 //! derived data keyed by a model revision that means nothing in the other store.
 //!
 //! Import merges features and paths (features are never deleted) and replaces the labels, the
-//! counter and the model with the bundle's; the target's prediction cache is cleared.
+//! counter and the model with the bundle's; a session of the bundle replaces the target's session
+//! of that name, other sessions stay; the target's prediction cache is cleared.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::audio::Tags;
+use crate::dj::session::{Session, check_session_name};
 use crate::embed::{SamplingProfile, TrackEmbedding, Window};
 use crate::error::{Coded, ErrorCode, StoreError, into_engine_error};
 use crate::features::{Fingerprint, Key};
@@ -23,8 +26,9 @@ const WHAT: &str = "Selecta library";
 /// Version of the bundle layout: 2 added the whole-track prints after the rest, so a format-1
 /// bundle still imports (its tracks are identified once analysed again); 3 added the DJ features
 /// and the intro/outro embeddings to each track, so formats 1 and 2 are read with the older
-/// track layout ([`SongV2`]) and their tracks get those when analysed again.
-pub const BUNDLE_FORMAT: u32 = 3;
+/// track layout ([`SongV2`]) and their tracks get those when analysed again; 4 added the DJ
+/// sessions after the rest.
+pub const BUNDLE_FORMAT: u32 = 4;
 
 /// Why a bundle cannot be exported or imported.
 #[derive(Debug, Error)]
@@ -44,13 +48,16 @@ pub enum BundleError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A DJ session in the bundle has a name no library may hold, or cannot be read.
+    #[error("DJ session in the bundle: {0}")]
+    Session(String),
 }
 
 impl Coded for BundleError {
     fn code(&self) -> ErrorCode {
         match self {
             BundleError::Store(_) => ErrorCode::DbError,
-            BundleError::File(_) | BundleError::Version { .. } => ErrorCode::InvalidInput,
+            BundleError::File(_) | BundleError::Version { .. } | BundleError::Session(_) => ErrorCode::InvalidInput,
         }
     }
 }
@@ -66,6 +73,20 @@ struct Bundle {
     sample_change_count: u64,
     model: Option<(Vec<u8>, SelectionManifest)>,
     /// Whole-track prints by song (kept out of the records' encoding).
+    prints: Vec<(String, Vec<u32>)>,
+    /// DJ sessions by name, as the store keeps them.
+    sessions: Vec<(String, Vec<u8>)>,
+}
+
+/// The format-3 layout: [`Bundle`] without the sessions.
+#[derive(Debug, Serialize, Deserialize)]
+struct BundleV3 {
+    format: u32,
+    songs: Vec<SongFeatures>,
+    paths: Vec<PathEntry>,
+    labels: Vec<(String, Label)>,
+    sample_change_count: u64,
+    model: Option<(Vec<u8>, SelectionManifest)>,
     prints: Vec<(String, Vec<u32>)>,
 }
 
@@ -217,6 +238,8 @@ pub struct ImportSummary {
     pub labels: usize,
     /// Whether a trained model came with it.
     pub model: bool,
+    /// DJ sessions written.
+    pub sessions: usize,
 }
 
 /// The whole library as one file.
@@ -243,6 +266,14 @@ pub fn export_library<S: TasteStore + ?Sized>(store: &S) -> Result<Vec<u8>, Bund
             f.chromaprint.as_ref().filter(|c| !c.track.is_empty()).map(|c| (f.song_id.clone(), c.track.clone()))
         })
         .collect();
+    let mut names = store.dj_session_names()?;
+    names.sort();
+    let mut sessions = Vec::with_capacity(names.len());
+    for name in names {
+        if let Some(bytes) = store.dj_session(&name)? {
+            sessions.push((name, bytes));
+        }
+    }
     let bundle = Bundle {
         format: BUNDLE_FORMAT,
         songs,
@@ -251,6 +282,7 @@ pub fn export_library<S: TasteStore + ?Sized>(store: &S) -> Result<Vec<u8>, Bund
         sample_change_count: store.sample_change_count()?,
         model,
         prints,
+        sessions,
     };
     Ok(seal(MAGIC, WHAT, &bundle)?)
 }
@@ -264,33 +296,55 @@ pub fn import_library<S: TasteStore + ?Sized>(
 ) -> Result<ImportSummary, BundleError> {
     let mut bundle: Bundle = match open::<Bundle>(MAGIC, WHAT, bytes) {
         Ok(b) => b,
-        Err(e) => match open::<BundleV2>(MAGIC, WHAT, bytes) {
-            Ok(v2) if v2.format == 2 => Bundle {
+        // A format-3 bundle ends where the sessions would start.
+        Err(e) => match open::<BundleV3>(MAGIC, WHAT, bytes) {
+            Ok(v3) if v3.format == 3 => Bundle {
                 format: BUNDLE_FORMAT,
-                songs: v2.songs.into_iter().map(SongFeatures::from).collect(),
-                paths: v2.paths,
-                labels: v2.labels,
-                sample_change_count: v2.sample_change_count,
-                model: v2.model,
-                prints: v2.prints,
+                songs: v3.songs,
+                paths: v3.paths,
+                labels: v3.labels,
+                sample_change_count: v3.sample_change_count,
+                model: v3.model,
+                prints: v3.prints,
+                sessions: Vec::new(),
             },
-            // A format-1 bundle ends where the prints would start.
-            _ => match open::<BundleV1>(MAGIC, WHAT, bytes) {
-                Ok(v1) if v1.format == 1 => Bundle {
+            _ => match open::<BundleV2>(MAGIC, WHAT, bytes) {
+                Ok(v2) if v2.format == 2 => Bundle {
                     format: BUNDLE_FORMAT,
-                    songs: v1.songs.into_iter().map(SongFeatures::from).collect(),
-                    paths: v1.paths,
-                    labels: v1.labels,
-                    sample_change_count: v1.sample_change_count,
-                    model: v1.model,
-                    prints: Vec::new(),
+                    songs: v2.songs.into_iter().map(SongFeatures::from).collect(),
+                    paths: v2.paths,
+                    labels: v2.labels,
+                    sample_change_count: v2.sample_change_count,
+                    model: v2.model,
+                    prints: v2.prints,
+                    sessions: Vec::new(),
                 },
-                _ => return Err(e.into()),
+                // A format-1 bundle ends where the prints would start.
+                _ => match open::<BundleV1>(MAGIC, WHAT, bytes) {
+                    Ok(v1) if v1.format == 1 => Bundle {
+                        format: BUNDLE_FORMAT,
+                        songs: v1.songs.into_iter().map(SongFeatures::from).collect(),
+                        paths: v1.paths,
+                        labels: v1.labels,
+                        sample_change_count: v1.sample_change_count,
+                        model: v1.model,
+                        prints: Vec::new(),
+                        sessions: Vec::new(),
+                    },
+                    _ => return Err(e.into()),
+                },
             },
         },
     };
     if bundle.format != BUNDLE_FORMAT {
         return Err(BundleError::Version { found: bundle.format, expected: BUNDLE_FORMAT });
+    }
+    // A session names a file in the library folder: a name from elsewhere is checked before
+    // anything is written.
+    for (name, session) in &bundle.sessions {
+        check_session_name(name)
+            .and_then(|()| Session::from_bytes(name, session).map(drop))
+            .map_err(|e| BundleError::Session(e.message))?;
     }
     let mut prints: std::collections::HashMap<String, Vec<u32>> =
         std::mem::take(&mut bundle.prints).into_iter().collect();
@@ -313,11 +367,15 @@ pub fn import_library<S: TasteStore + ?Sized>(
         Some((bytes, manifest)) => store.put_selection_model(bytes, manifest)?,
         None => store.clear_selection_model()?,
     }
+    for (name, session) in &bundle.sessions {
+        store.put_dj_session(name, session)?;
+    }
     Ok(ImportSummary {
         songs: bundle.songs.len(),
         paths: bundle.paths.len(),
         labels: bundle.labels.len(),
         model: bundle.model.is_some(),
+        sessions: bundle.sessions.len(),
     })
 }
 
@@ -326,6 +384,25 @@ mod tests {
     use super::*;
     use crate::store::{MemoryStore, Store};
     use crate::testkit::synth_library::SyntheticLibrary;
+
+    #[test]
+    fn a_format_3_bundle_still_imports() {
+        let original = SyntheticLibrary::new(4, 3).track(2);
+        let old = BundleV3 {
+            format: 3,
+            songs: vec![original.clone()],
+            paths: Vec::new(),
+            labels: vec![(original.song_id.clone(), Label::Disliked)],
+            sample_change_count: 2,
+            model: None,
+            prints: Vec::new(),
+        };
+        let bytes = seal(MAGIC, WHAT, &old).expect("seals");
+        let mut store = MemoryStore::new();
+        let summary = import_library(&mut store, &bytes, 1).expect("a format-3 bundle imports");
+        assert_eq!((summary.songs, summary.labels, summary.sessions), (1, 1, 0));
+        assert_eq!(store.song_features(&original.song_id).expect("reads"), Some(original));
+    }
 
     #[test]
     fn a_format_2_bundle_still_imports() {

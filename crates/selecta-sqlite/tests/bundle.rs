@@ -1,8 +1,9 @@
 //! `exportLibrary` / `importLibrary` between the SQLite store and the in-memory store (the
-//! browser store's working set) in both directions: every label, feature, path and the trained
-//! model survive, and the moved model scores exactly as the original.
+//! browser store's working set) in both directions: every label, feature, path, DJ session and
+//! the trained model survive, and the moved model scores exactly as the original.
 
 use selecta_core::bundle::{BundleError, export_library, import_library};
+use selecta_core::dj::session::Session;
 use selecta_core::taste::{self, BoostParams, Label, NoControl, PredictStatus, TasteStore};
 use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{MemoryStore, PathEntry, Store};
@@ -45,12 +46,22 @@ fn a_library_moves_both_ways_without_loss() {
     taste::set_selection_labels(&mut native, &ids[1..4], Label::Liked, 4).expect("label after training");
     let scores = taste::predict_selection_candidates(&mut native, &ids, 0, 5, &mut NoControl);
     assert_eq!(scores.status, PredictStatus::Ok);
+    let mut set = Session::new("Friday · Rooftop", 10).expect("session");
+    for id in &ids[5..9] {
+        set.add_played(id, 11).expect("played");
+    }
+    native.put_dj_session(&set.name, &set.to_bytes()).expect("session stored");
 
     // Native → browser working set.
     let bytes = export_library(&native).expect("export");
     let mut browser = MemoryStore::new();
     let summary = import_library(&mut browser, &bytes, 6).expect("import");
-    assert_eq!((summary.songs, summary.paths, summary.labels, summary.model), (160, 160, 100, true));
+    assert_eq!(
+        (summary.songs, summary.paths, summary.labels, summary.model, summary.sessions),
+        (160, 160, 100, true, 1)
+    );
+    let moved_set = browser.dj_session(&set.name).expect("reads").expect("the session came along");
+    assert_eq!(Session::from_bytes(&set.name, &moved_set).expect("readable"), set);
     for id in &ids {
         assert_eq!(browser.song_features(id).expect("get"), native.song_features(id).expect("get"), "{id}");
     }
@@ -70,6 +81,7 @@ fn a_library_moves_both_ways_without_loss() {
     original.sort_by(|a, b| a.path_key.cmp(&b.path_key));
     assert_eq!(paths, original);
     assert_eq!(sorted_labels(&back), sorted_labels(&native));
+    assert_eq!(back.dj_session_names().expect("names"), vec![set.name.clone()]);
     for id in &ids {
         assert_eq!(back.song_features(id).expect("get"), native.song_features(id).expect("get"));
     }
@@ -93,4 +105,24 @@ fn a_damaged_bundle_changes_nothing() {
     assert!(matches!(import_library(&mut target, b"not a bundle", 2), Err(BundleError::File(_))));
     assert!(target.labels().expect("labels").is_empty());
     assert_eq!(target.song_versions().expect("v").len(), 1);
+}
+
+/// A session name names a file in the library folder: a bundle made elsewhere with a name that
+/// climbs out of it is refused before anything is written.
+#[test]
+fn a_bundle_with_a_bad_session_name_changes_nothing() {
+    let lib = SyntheticLibrary::new(2, 3);
+    let mut source = MemoryStore::new();
+    source.put_song_features(&lib.track(0), 1).expect("put");
+    let set = Session::new("ok", 1).expect("session");
+    source.put_dj_session("../../escape", &set.to_bytes()).expect("the memory store holds any name");
+    let bytes = export_library(&source).expect("export");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut target = SqliteStore::open(dir.path()).expect("open");
+    let err = import_library(&mut target, &bytes, 2).expect_err("refused");
+    assert!(matches!(err, BundleError::Session(_)), "{err}");
+    assert!(err.to_string().contains("../../escape"), "{err}");
+    assert!(target.song_versions().expect("v").is_empty(), "nothing written");
+    assert!(target.dj_session_names().expect("names").is_empty());
+    assert!(!dir.path().parent().expect("parent").join("escape.json").exists());
 }

@@ -37,7 +37,7 @@ export interface PredictOutcome {
   status: "ok" | "not_trained" | "insufficient_samples" | "cancelled" | "failed"; modelRevision?: number;
   items: { id: string; score: number }[]; missing?: string[]; errorCode?: ErrorCode; error?: string;
 }
-export interface ImportSummary { songs: number; paths: number; labels: number; model: boolean }
+export interface ImportSummary { songs: number; paths: number; labels: number; model: boolean; sessions: number }
 /** `similarTracks` options: every field optional; ranges are `[low, high]`, inclusive. */
 export interface SimilarOptions {
   k?: number; explain?: boolean; exact?: boolean; bpm?: [number, number]; halfDouble?: boolean; keyCompatible?: boolean;

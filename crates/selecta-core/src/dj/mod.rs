@@ -312,13 +312,6 @@ pub fn rank_next(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions) 
         dj: index.dj_at(ctx.current),
     };
     let current_key = index.facts_at(ctx.current).clear_key;
-    let current_energy = current.dj.map(|d| d.energy);
-    let goal_rule = if options.strict_goal && ctx.target_energy.is_none() { Some(options.goal) } else { None };
-    let against_goal = |p: usize| match (goal_rule, current_energy, index.dj_at(p).map(|d| d.energy)) {
-        (Some(Goal::Up | Goal::Peak), Some(cur), Some(e)) => e <= cur,
-        (Some(Goal::Down), Some(cur), Some(e)) => e >= cur,
-        _ => false,
-    };
     let mut played: HashSet<usize> = ctx.played.iter().copied().collect();
     played.insert(ctx.current);
     let similarity = |p: usize| match (current.outro, index.intro_at(p)) {
@@ -329,28 +322,7 @@ pub fn rank_next(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions) 
     let mut removed = BinaryHeap::new();
     let mut rules = Vec::new();
     for p in 0..index.len() {
-        let rule = if played.contains(&p) {
-            Some(NextRule::Played)
-        } else {
-            let facts = index.facts_at(p);
-            let tempo_ok = match (current.bpm, facts.bpm) {
-                (None, _) => true,
-                (Some(c), Some(b)) => tempo_match(c, b, options.bpm_tolerance, options.half_double).is_some(),
-                (Some(_), None) => false,
-            };
-            if !tempo_ok {
-                Some(NextRule::Bpm)
-            } else if options.key_rule
-                && let (Some(a), Some(b)) = (current_key, facts.clear_key)
-                && !a.is_compatible_with(&b)
-            {
-                Some(NextRule::Key)
-            } else if against_goal(p) {
-                Some(NextRule::Energy)
-            } else {
-                None
-            }
-        };
+        let rule = if played.contains(&p) { Some(NextRule::Played) } else { transition_rule(index, ctx, options, p) };
         match rule {
             None => push_bounded(&mut pool, Ranked { score: similarity(p), position: p }, options.pool.max(options.k)),
             Some(rule) if options.explain => {
@@ -380,6 +352,57 @@ pub fn rank_next(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions) 
         .filter_map(|r| rule_of.get(&r.position).map(|&rule| Removed { position: r.position, rule }))
         .collect();
     (suggestions, removed)
+}
+
+/// The hard rule (other than "played") that keeps `p` from following `ctx.current`, if any.
+fn transition_rule(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions, p: usize) -> Option<NextRule> {
+    let current = index.facts_at(ctx.current);
+    let facts = index.facts_at(p);
+    let tempo_ok = match (current.bpm, facts.bpm) {
+        (None, _) => true,
+        (Some(c), Some(b)) => tempo_match(c, b, options.bpm_tolerance, options.half_double).is_some(),
+        (Some(_), None) => false,
+    };
+    let goal_rule = if options.strict_goal && ctx.target_energy.is_none() { Some(options.goal) } else { None };
+    let energies = (index.dj_at(ctx.current).map(|d| d.energy), index.dj_at(p).map(|d| d.energy));
+    let against_goal = match (goal_rule, energies) {
+        (Some(Goal::Up | Goal::Peak), (Some(cur), Some(e))) => e <= cur,
+        (Some(Goal::Down), (Some(cur), Some(e))) => e >= cur,
+        _ => false,
+    };
+    if !tempo_ok {
+        Some(NextRule::Bpm)
+    } else if options.key_rule
+        && let (Some(a), Some(b)) = (current.clear_key, facts.clear_key)
+        && !a.is_compatible_with(&b)
+    {
+        Some(NextRule::Key)
+    } else if against_goal {
+        Some(NextRule::Energy)
+    } else {
+        None
+    }
+}
+
+/// `p` scored as the track after `ctx.current`; `None` when a hard rule removes it.
+pub fn score_transition(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions, p: usize) -> Option<Suggestion> {
+    if p == ctx.current || ctx.played.contains(&p) || transition_rule(index, ctx, options, p).is_some() {
+        return None;
+    }
+    let current = Current {
+        outro: index.outro_at(ctx.current),
+        bpm: index.facts_at(ctx.current).bpm,
+        dj: index.dj_at(ctx.current),
+    };
+    let similarity = match (current.outro, index.intro_at(p)) {
+        (Some(a), Some(b)) if a.len() == b.len() => dot(a, b),
+        _ => 0.0,
+    };
+    let recent: Vec<usize> =
+        ctx.played.iter().copied().chain(std::iter::once(ctx.current)).rev().take(DIVERSITY_WINDOW).collect();
+    let current_key = index.facts_at(ctx.current).clear_key;
+    let (parts, tempo_factor) = parts_of(index, &current, current_key, p, similarity, &recent, ctx, options);
+    Some(Suggestion { position: p, score: parts.total(&options.weights), parts, tempo_factor })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -3,11 +3,15 @@
 //! top, ease off), `journey` (up, a breather, up again to the end) or a custom curve. A beam
 //! search over the next-track scores, where each step aims at the arc's energy for that slot
 //! instead of a goal; of the sets the beam keeps to the end, the one whose energies follow the
-//! arc best (rank correlation) wins. Deterministic (ties go to the lower index position).
+//! arc best (rank correlation) wins. A last pass then replaces single tracks by others, swaps two
+//! or moves one elsewhere, wherever every transition still passes the hard rules and the set follows
+//! the arc more closely:
+//! the beam judges slot by slot and a small tempo family can leave it no good choice at one slot
+//! that a later one would have repaired. Deterministic (ties go to the lower index position).
 
 use serde::{Deserialize, Serialize};
 
-use super::{Context, NextOptions, Suggestion, rank_next};
+use super::{Context, NextOptions, Suggestion, rank_next, score_transition};
 use crate::retrieval::SearchIndex;
 
 /// Sets kept alive at each step.
@@ -16,6 +20,10 @@ pub const DEFAULT_BEAM: usize = 12;
 pub const DEFAULT_BRANCH: usize = 8;
 /// Longest set planned.
 pub const MAX_SET_LENGTH: usize = 200;
+/// Passes of the single-track refinement over the whole set.
+const REFINE_PASSES: usize = 6;
+/// Reordering moves tried after each replacement pass, at most.
+const MAX_REORDER_MOVES: usize = 64;
 /// Minutes a track counts for when planning by time and its duration is unknown.
 const TYPICAL_TRACK_MINUTES: f32 = 5.5;
 /// How long a track plays in a mix, as a share of its duration (intros and outros overlap).
@@ -203,11 +211,7 @@ pub fn plan_set(index: &SearchIndex, start: usize, options: &PlanOptions) -> Pla
         for beam in &beams {
             let (current, played) = beam.positions.split_last().map_or((start, &[][..]), |(c, p)| (*c, p));
             let ctx = Context { current, played, target_energy: Some(target) };
-            // The arc is the point of a plan: its energy weighs twice what a single suggestion's
-            // goal does.
-            let mut next = NextOptions { k: branch, explain: false, ..options.next.clone() };
-            next.weights.energy *= 2.0;
-            let (suggestions, _) = rank_next(index, &ctx, &next);
+            let (suggestions, _) = rank_next(index, &ctx, &arc_options(&options.next, branch));
             for s in suggestions {
                 let mut positions = beam.positions.clone();
                 positions.push(s.position);
@@ -228,9 +232,8 @@ pub fn plan_set(index: &SearchIndex, start: usize, options: &PlanOptions) -> Pla
     }
     // Of the sets left, the one whose energies follow the arc best (rank correlation), then the
     // best-scored: the transitions' scores weigh the arc slot by slot, this weighs it whole.
-    let energies =
-        |b: &Beam| -> Vec<f32> { b.positions.iter().map(|&p| index.dj_at(p).map_or(0.0, |d| d.energy)).collect() };
-    let follows = |b: &Beam| rank_correlation(&targets[..b.positions.len()], &energies(b)).unwrap_or(-1.0);
+    let follows =
+        |b: &Beam| rank_correlation(&targets[..b.positions.len()], &energies_of(index, &b.positions)).unwrap_or(-1.0);
     let longest = beams.iter().map(|b| b.positions.len()).max().unwrap_or(1);
     let best = beams
         .into_iter()
@@ -241,11 +244,124 @@ pub fn plan_set(index: &SearchIndex, start: usize, options: &PlanOptions) -> Pla
         })
         .map(|(_, b)| b)
         .unwrap_or(Beam { positions: vec![start], transitions: Vec::new(), score: 0.0 });
-    PlannedSet {
-        targets: targets[..best.positions.len()].to_vec(),
-        positions: best.positions,
-        transitions: best.transitions,
-        score: best.score,
+    let targets = targets[..best.positions.len()].to_vec();
+    let best = refine(index, &targets, &arc_options(&options.next, 0), best);
+    PlannedSet { targets, positions: best.positions, transitions: best.transitions, score: best.score }
+}
+
+/// The transition rules and weights a plan scores with: the arc is the point of a plan, so its
+/// energy weighs twice what a single suggestion's goal does.
+fn arc_options(next: &NextOptions, k: usize) -> NextOptions {
+    let mut options = NextOptions { k, explain: false, ..next.clone() };
+    options.weights.energy *= 2.0;
+    options
+}
+
+fn energies_of(index: &SearchIndex, positions: &[usize]) -> Vec<f32> {
+    positions.iter().map(|&p| index.dj_at(p).map_or(0.0, |d| d.energy)).collect()
+}
+
+/// Swap single tracks of `set` for ones that follow the arc better (higher rank correlation)
+/// while every transition still passes the hard rules; among equal gains the better-scored
+/// transition wins. The transitions are scored again at the end.
+fn refine(index: &SearchIndex, targets: &[f32], options: &NextOptions, set: Beam) -> Beam {
+    let mut positions = set.positions.clone();
+    let n = positions.len();
+    if n < 3 {
+        return set;
+    }
+    let follows = |positions: &[usize]| rank_correlation(targets, &energies_of(index, positions)).unwrap_or(-1.0);
+    let candidates = NextOptions { k: options.pool.max(1), ..options.clone() };
+    for _ in 0..REFINE_PASSES {
+        let mut improved = false;
+        for i in 1..n {
+            let mut best_follow = follows(&positions);
+            let others: Vec<usize> =
+                positions.iter().enumerate().filter(|&(j, _)| j != i && j != i - 1).map(|(_, &p)| p).collect();
+            let ctx = Context { current: positions[i - 1], played: &others, target_energy: Some(targets[i]) };
+            let mut choice: Option<(f32, f32, usize)> = None;
+            for s in rank_next(index, &ctx, &candidates).0 {
+                let fits_next = i + 1 >= n || {
+                    let before = &positions[..i];
+                    let next_ctx = Context { current: s.position, played: before, target_energy: Some(targets[i + 1]) };
+                    score_transition(index, &next_ctx, options, positions[i + 1]).is_some()
+                };
+                if !fits_next {
+                    continue;
+                }
+                let mut trial = positions.clone();
+                trial[i] = s.position;
+                let follow = follows(&trial);
+                let better = follow > best_follow + 1e-6
+                    || choice.is_some_and(|(f, score, _)| (follow - f).abs() <= 1e-6 && s.score > score);
+                if better {
+                    best_follow = follow;
+                    choice = Some((follow, s.score, s.position));
+                }
+            }
+            if let Some((_, _, position)) = choice {
+                positions[i] = position;
+                improved = true;
+            }
+        }
+        // Then the best reordering by one move — two tracks swapped, or one taken out and put
+        // back elsewhere — the first track staying first.
+        let holds = |trial: &[usize]| {
+            (1..n).all(|i| {
+                let ctx = Context { current: trial[i - 1], played: &trial[..i - 1], target_energy: Some(targets[i]) };
+                score_transition(index, &ctx, options, trial[i]).is_some()
+            })
+        };
+        // Reordering costs no search: it goes on until no move helps.
+        for _ in 0..MAX_REORDER_MOVES {
+            let mut best_order: Option<Vec<usize>> = None;
+            let mut best_follow = follows(&positions);
+            for i in 1..n {
+                for j in 1..n {
+                    if i == j {
+                        continue;
+                    }
+                    let mut moved = positions.clone();
+                    let track = moved.remove(i);
+                    moved.insert(j, track);
+                    let mut swapped = positions.clone();
+                    swapped.swap(i, j);
+                    for trial in [moved, swapped] {
+                        let follow = follows(&trial);
+                        if follow > best_follow + 1e-6 && holds(&trial) {
+                            best_follow = follow;
+                            best_order = Some(trial);
+                        }
+                    }
+                }
+            }
+            match best_order {
+                Some(order) => {
+                    positions = order;
+                    improved = true;
+                }
+                None => break,
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    let transitions: Option<Vec<Suggestion>> = (1..n)
+        .map(|i| {
+            let ctx =
+                Context { current: positions[i - 1], played: &positions[..i - 1], target_energy: Some(targets[i]) };
+            score_transition(index, &ctx, options, positions[i])
+        })
+        .collect();
+    match transitions {
+        // Every swap was checked against both neighbours, so the chain holds; the original set
+        // stands should it not.
+        Some(transitions) => {
+            let score = transitions.iter().map(|s| s.score).sum();
+            Beam { positions, transitions, score }
+        }
+        None => set,
     }
 }
 
