@@ -83,8 +83,11 @@ test("a labelled, trained library moves wasm → native → wasm with the same s
     const scores = await wasm.predictSelectionCandidates(all, 0);
     assert.equal(scores.status, "ok");
 
+    await wasm.sessionNew("moved set");
+    await wasm.addPlayed("moved set", all[3]);
     const summary = await native.importLibrary(await wasm.exportLibrary());
-    assert.deepEqual(summary, { songs: 110, paths: 110, labels: 105, model: true });
+    assert.deepEqual(summary, { songs: 110, paths: 110, labels: 105, model: true, sessions: 1 });
+    assert.deepEqual(await native.sessionShow("moved set"), await wasm.sessionShow("moved set"), "the DJ session moved with the library");
     assert.deepEqual(await native.getSelectionLabelSnapshot(), await wasm.getSelectionLabelSnapshot());
     for (const id of [all[0], all[50], all[109]]) {
       assert.deepEqual(await native.getSongFeatures(id), await wasm.getSongFeatures(id), `features of ${id}`);

@@ -215,9 +215,9 @@ fn dj_seconds(path: &Path, options: &AnalyzeOptions) -> Option<f64> {
     let bytes = std::fs::read(path).ok()?;
     let (_, mono, rate) = decode_mono(bytes, path.file_name().and_then(|n| n.to_str()), options).ok()?;
     let signal = selecta_core::audio::resample_mono(&mono, rate, tempo::ONSET_SAMPLE_RATE).ok()?;
-    let (envelope, fps) = tempo::onset_envelope(&signal);
-    let bpm = tempo::estimate_tempo(&envelope, fps, options.tempo_range).map(|t| t.bpm);
+    let onsets = tempo::onsets(&signal);
+    let bpm = tempo::estimate_tempo(&onsets, options.tempo_range).map(|t| t.bpm);
     let t = Instant::now();
-    dj::dj_features(&signal, &envelope, fps, bpm, Some(-12.0));
+    dj::dj_features(&signal, &onsets.full, onsets.fps, bpm, Some(-12.0));
     Some(t.elapsed().as_secs_f64())
 }

@@ -274,14 +274,15 @@ impl<'e> AnalysisJob<'e> {
         let features = match (self.want, stream.meters) {
             (Want::Everything, Some((loudness, fingerprint))) => {
                 let analysis = resample_for_spectral(&stream.mono, stream.rate)?;
-                let (envelope, fps) = features::tempo::onset_envelope(&analysis);
-                let tempo = features::tempo::estimate_tempo(&envelope, fps, self.options.tempo_range);
+                let onsets = features::tempo::onsets(&analysis);
+                let tempo = features::tempo::estimate_tempo(&onsets, self.options.tempo_range);
+                let (envelope, fps) = (&onsets.full, onsets.fps);
                 let hpcp = features::key::hpcp(&analysis);
                 let key = hpcp.as_ref().map(features::key::estimate_key);
                 let rms_window = (stream.rate / 20).max(1) as usize;
                 let duration_sec = summary.duration_sec();
                 let loudness_lufs = loudness.finish();
-                let dj = features::dj::dj_features(&analysis, &envelope, fps, tempo.map(|t| t.bpm), loudness_lufs);
+                let dj = features::dj::dj_features(&analysis, envelope, fps, tempo.map(|t| t.bpm), loudness_lufs);
                 Some(Box::new(SongFeatures {
                     song_id: summary.song_id.clone(),
                     file_hash: self.file_hash.clone(),
@@ -320,10 +321,11 @@ impl<'e> AnalysisJob<'e> {
             // (the same computation, so the same spans) rather than trust a caller's copy.
             None => {
                 let analysis = resample_for_spectral(&stream.mono, stream.rate)?;
-                let (envelope, fps) = features::tempo::onset_envelope(&analysis);
-                let tempo = features::tempo::estimate_tempo(&envelope, fps, self.options.tempo_range);
+                let onsets = features::tempo::onsets(&analysis);
+                let tempo = features::tempo::estimate_tempo(&onsets, self.options.tempo_range);
+                let (envelope, fps) = (&onsets.full, onsets.fps);
                 // No loudness meter runs for an embedding-only job; the sections do not need it.
-                sections_of(features::dj::dj_features(&analysis, &envelope, fps, tempo.map(|t| t.bpm), None).as_ref())
+                sections_of(features::dj::dj_features(&analysis, envelope, fps, tempo.map(|t| t.bpm), None).as_ref())
             }
         };
         self.set_progress(AnalysisPhase::Features, 1, 1);

@@ -1,9 +1,12 @@
 //! Tempo (BPM) estimation from an onset-strength envelope.
 //!
-//! Method: spectral-flux onset envelope → autocorrelation → for each candidate tempo a comb
-//! score (ACF at whole beat multiples) minus the ACF half-way between beats, so that a tempo
-//! whose off-beats are as strong as its beats (i.e. half the true tempo) loses; a broad
-//! log-normal prior around 120 BPM settles what the signal leaves open; a final search over
+//! Method: spectral-flux onset envelopes (the full band, and an accent band below 1.5 kHz that
+//! holds kick, snare body and bass but little of the hats) → autocorrelation → for each
+//! candidate tempo a comb score (ACF at whole beat multiples) minus the ACF half-way between
+//! beats; a broad log-normal prior around 120 BPM settles what the signal leaves open. The
+//! metrical level (which octave of the winning periodicity listeners tap) is read from where the
+//! accents fall, not from whether anything sounds between the beats: eighth- and sixteenth-note
+//! hats do not double a tempo, a half-time backbeat over a moving bass does. A final search over
 //! eight beat multiples refines the value to a fraction of a percent. Written here because no
 //! maintained pure-Rust crate estimates tempo (aubio and essentia are C/C++ and not wasm-ready).
 
@@ -41,32 +44,70 @@ const ONSET_N_FFT: usize = 512;
 pub(crate) const ONSET_HOP: usize = 64;
 const PRIOR_CENTER_BPM: f32 = 120.0;
 const PRIOR_WIDTH_OCTAVES: f32 = 1.5;
-const OFFBEAT_RATIO_FOR_DOUBLE: f32 = 0.18;
+/// Accent-band off-beat ratio above which the next faster level is the beat.
+const ACCENT_OFFBEAT_FOR_DOUBLE: f32 = 0.28;
+/// Accent-band off-beat ratio above which the next faster level is the beat when the full band
+/// is busy between the beats too ([`BUSY_BAND_OFFBEAT`]).
+const ACCENT_OFFBEAT_WITH_BUSY_BAND: f32 = 0.2;
+/// Full-band off-beat ratio of a band busy between the beats.
+const BUSY_BAND_OFFBEAT: f32 = 0.2;
+/// Levels slower than this with a moving accent band are half-time feels.
+const HALF_TIME_BELOW_BPM: f32 = 80.0;
+/// Accent-band off-beat ratio above which a slow level is a half-time feel.
+const HALF_TIME_OFFBEAT: f32 = 0.2;
 
-/// Onset-strength envelope of a mono signal at [`ONSET_SAMPLE_RATE`], and its frame rate.
-pub fn onset_envelope(signal: &[f32]) -> (Vec<f32>, f32) {
+/// Onset-strength envelopes of a mono signal at [`ONSET_SAMPLE_RATE`].
+#[derive(Debug, Clone)]
+pub struct Onsets {
+    /// Spectral flux over 30 Hz–5 kHz: every onset, hi-hats included.
+    pub full: Vec<f32>,
+    /// Spectral flux over 30 Hz–[`ACCENT_MAX_HZ`]: kick, snare body, bass and chords, with
+    /// little of the hi-hats and cymbals (their energy sits higher), so the metrical level is
+    /// read from the drums' accents rather than from how busy the hats are.
+    pub accent: Vec<f32>,
+    /// Frames per second of both.
+    pub fps: f32,
+}
+
+/// Top of the accent band.
+pub const ACCENT_MAX_HZ: f32 = 1500.0;
+
+/// Onset-strength envelopes of a mono signal at [`ONSET_SAMPLE_RATE`] (one STFT for both).
+pub fn onsets(signal: &[f32]) -> Onsets {
     let stft = Stft::new(ONSET_N_FFT, ONSET_HOP);
     let bin_hz = ONSET_SAMPLE_RATE as f32 / ONSET_N_FFT as f32;
     let lo = (30.0 / bin_hz).ceil() as usize;
     let hi = ((5000.0 / bin_hz) as usize).min(stft.bins() - 1);
+    let accent_hi = ((ACCENT_MAX_HZ / bin_hz) as usize).min(hi);
     let mut prev: Vec<f32> = vec![0.0; stft.bins()];
-    let mut env = Vec::with_capacity(signal.len() / ONSET_HOP + 1);
+    let mut full = Vec::with_capacity(signal.len() / ONSET_HOP + 1);
+    let mut accent = Vec::with_capacity(signal.len() / ONSET_HOP + 1);
     stft.for_each_frame(signal, |t, mags| {
-        let mut flux = 0.0f32;
+        let (mut flux, mut low_flux) = (0.0f32, 0.0f32);
         for k in lo..=hi {
             let v = (1.0 + 1000.0 * mags[k]).ln();
             if t > 0 {
-                flux += (v - prev[k]).max(0.0);
+                let rise = (v - prev[k]).max(0.0);
+                flux += rise;
+                if k <= accent_hi {
+                    low_flux += rise;
+                }
             }
             prev[k] = v;
         }
-        env.push(flux);
+        full.push(flux);
+        accent.push(low_flux);
     });
     let fps = ONSET_SAMPLE_RATE as f32 / ONSET_HOP as f32;
     // Remove the slowly varying part (loudness changes) so the ACF sees pulses, not level.
     let half = (fps * 0.5) as usize;
-    let detrended = subtract_moving_average(&env, half);
-    (detrended, fps)
+    Onsets { full: subtract_moving_average(&full, half), accent: subtract_moving_average(&accent, half), fps }
+}
+
+/// The full-band onset envelope of a mono signal at [`ONSET_SAMPLE_RATE`], and its frame rate.
+pub fn onset_envelope(signal: &[f32]) -> (Vec<f32>, f32) {
+    let o = onsets(signal);
+    (o.full, o.fps)
 }
 
 fn subtract_moving_average(x: &[f32], half: usize) -> Vec<f32> {
@@ -151,13 +192,48 @@ fn offbeat_ratio(envelope: &[f32], fps: f32, bpm: f32) -> f32 {
     if on <= 0.0 { 1.0 } else { off / on }
 }
 
-/// Estimate the tempo of an onset envelope sampled at `fps` frames per second.
+/// The metrical level a listener taps, among the octave variants of `family` in `range`.
 ///
-/// 1. The periodicity with the strongest comb score (ACF at 1–4 beat multiples) in the range
-///    picks the tempo family. 2. Among its octave variants in range, start at the slowest and
-///    move to the double tempo while the midpoints between beats are nearly as strong as the
-///    beats themselves (then the listener's pulse is the faster one).
-pub fn estimate_tempo(envelope: &[f32], fps: f32, range: TempoRange) -> Option<TempoEstimate> {
+/// Start at the slowest variant and double while the drums' accents (the accent band: kick,
+/// snare, bass) fall between its beats about as often as on them ([`ACCENT_OFFBEAT_FOR_DOUBLE`]);
+/// hi-hats on eighth or sixteenth notes do not count, since listeners tap the kick and snare.
+/// Then the half-time feel: a level slower than [`HALF_TIME_BELOW_BPM`] whose accent band still
+/// moves between its beats (bass or syncopated kicks, [`HALF_TIME_OFFBEAT`]) is a backbeat at
+/// half the tempo the genre counts (dubstep and trap at 140, not 70), so it is doubled.
+fn metrical_level(onsets: &Onsets, family: f32, range: TempoRange) -> f32 {
+    let mut level = family;
+    while level / 2.0 >= range.min_bpm {
+        level /= 2.0;
+    }
+    while level * 2.0 <= range.max_bpm && faster_level_is_the_beat(onsets, level) {
+        level *= 2.0;
+    }
+    if level < HALF_TIME_BELOW_BPM
+        && level * 2.0 <= range.max_bpm
+        && offbeat_ratio(&onsets.accent, onsets.fps, level) > HALF_TIME_OFFBEAT
+    {
+        level *= 2.0;
+    }
+    level
+}
+
+/// Whether the pulse twice as fast as `level` is the beat: the accent band falls between
+/// `level`'s beats about as often as on them, or somewhat less often while everything else
+/// (hats, strums, the whole band) clearly does too.
+fn faster_level_is_the_beat(onsets: &Onsets, level: f32) -> bool {
+    let accent = offbeat_ratio(&onsets.accent, onsets.fps, level);
+    accent > ACCENT_OFFBEAT_FOR_DOUBLE
+        || (accent > ACCENT_OFFBEAT_WITH_BUSY_BAND
+            && offbeat_ratio(&onsets.full, onsets.fps, level) > BUSY_BAND_OFFBEAT)
+}
+
+/// Estimate the tempo from a signal's onset envelopes.
+///
+/// 1. The periodicity with the strongest comb score (ACF at 1–4 beat multiples) of the full-band
+///    envelope in the range picks the tempo family. 2. [`metrical_level`] picks the octave
+///    variant listeners tap from the accent band. 3. A search over eight beat multiples refines it.
+pub fn estimate_tempo(onsets: &Onsets, range: TempoRange) -> Option<TempoEstimate> {
+    let (envelope, fps) = (&onsets.full[..], onsets.fps);
     let beats_needed = 8.0;
     let max_lag = (fps * 60.0 / range.min_bpm * beats_needed * 1.1).ceil() as usize;
     let range_ok = range.min_bpm > 0.0 && range.min_bpm <= range.max_bpm;
@@ -190,14 +266,7 @@ pub fn estimate_tempo(envelope: &[f32], fps: f32, range: TempoRange) -> Option<T
     if best.1 <= 0.0 {
         return None;
     }
-    // Metrical level: slowest octave variant in range, doubled while its off-beats are strong.
-    let mut level = best.0;
-    while level / 2.0 >= range.min_bpm {
-        level /= 2.0;
-    }
-    while level * 2.0 <= range.max_bpm && offbeat_ratio(envelope, fps, level) > OFFBEAT_RATIO_FOR_DOUBLE {
-        level *= 2.0;
-    }
+    let level = metrical_level(onsets, best.0, range);
     // Refine within ±2 % using eight beat multiples (long lags resolve small tempo errors).
     let mut refined = level;
     let mut refined_score = f32::MIN;

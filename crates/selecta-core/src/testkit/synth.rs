@@ -1,6 +1,7 @@
-//! Synthesised music with a known tempo and key, for tests and benchmarks: kick on 1 and 3,
-//! snare on 2 and 4, a closed hi-hat on every beat (eighth-note hats make the quarter-note
-//! level genuinely ambiguous, even to people), over a I–IV–V–I (major) or i–iv–V–i (minor) cadence with a bass line, plus a WAV
+//! Synthesised music with a known tempo and key, for tests and benchmarks: a drum pattern
+//! ([`DrumPattern`]: the rock beat, the pop/house beat with a kick on every beat, half-time and
+//! drum & bass two-step), closed hi-hats on quarter, eighth or sixteenth notes with optional
+//! swing, over a I–IV–V–I (major) or i–iv–V–i (minor) cadence with a bass line, plus a WAV
 //! writer. Deterministic for a given seed; no audio files needed.
 
 use crate::features::{Key, Mode};
@@ -18,18 +19,58 @@ pub struct SynthSpec {
     pub sample_rate: u32,
     /// Seed of the noise generator (drums).
     pub seed: u64,
+    /// Where kick and snare fall.
+    pub drums: DrumPattern,
+    /// How often the closed hi-hat strikes.
+    pub hats: HatRate,
+    /// Swing: how far the off-beat subdivisions are pushed towards the next one, as a share of
+    /// a subdivision (0 straight, 1/3 a triplet shuffle).
+    pub swing: f32,
+}
+
+/// Where kick and snare fall in a bar of four beats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrumPattern {
+    /// Kick on 1 and 3, snare on 2 and 4.
+    Rock,
+    /// Kick on every beat, snare on 2 and 4: pop, house, disco, most of what is danced to.
+    FourOnTheFloor,
+    /// Kick on 1, snare on 3 (dubstep, trap, half-time rock): the backbeat at half the tempo.
+    HalfTime,
+    /// Drum & bass two-step: kick on 1 and the "and" of 3, snare on 2 and 4.
+    TwoStep,
+}
+
+/// Closed hi-hat rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HatRate {
+    /// On the beats.
+    Quarter,
+    /// Two per beat.
+    Eighth,
+    /// Four per beat.
+    Sixteenth,
 }
 
 impl SynthSpec {
     /// A 30-second track at 44.1 kHz.
     pub fn new(bpm: f32, key: Key) -> Self {
-        Self { bpm, key, seconds: 30.0, sample_rate: 44_100, seed: 7 }
+        Self {
+            bpm,
+            key,
+            seconds: 30.0,
+            sample_rate: 44_100,
+            seed: 7,
+            drums: DrumPattern::Rock,
+            hats: HatRate::Quarter,
+            swing: 0.0,
+        }
     }
 
     /// A track of `seconds` at 22.05 kHz whose drums use noise `seed` (distinct tracks for a
     /// test library).
     pub fn library_track(bpm: f32, key: Key, seconds: f32, seed: u64) -> Self {
-        Self { bpm, key, seconds, sample_rate: 22_050, seed }
+        Self { seconds, sample_rate: 22_050, seed, ..Self::new(bpm, key) }
     }
 }
 
@@ -95,17 +136,32 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
             }
         }
     }
-    // Drums on an eighth-note grid: kick on 1 and 3, snare on 2 and 4, hats on the beats.
+    // Drums on a sixteenth-note grid (step 0 of 16 is beat 1).
     let mut noise = Noise(spec.seed.max(1));
-    let eighths = (spec.seconds / (beat / 2.0)).ceil() as usize;
-    for e in 0..eighths {
-        let s = (e as f32 * beat / 2.0 * sr) as usize;
+    let sixteenth = beat / 4.0;
+    let steps = (spec.seconds / sixteenth).ceil() as usize;
+    let hat_every = match spec.hats {
+        HatRate::Quarter => 4,
+        HatRate::Eighth => 2,
+        HatRate::Sixteenth => 1,
+    };
+    for step in 0..steps {
+        let in_bar = step % 16;
+        // Swing delays the off-beat subdivision of the hat rate (the "and" of eighth-note swing,
+        // the "e" and "a" of sixteenth-note swing).
+        let swung = hat_every < 4 && (step / hat_every) % 2 == 1;
+        let at = step as f32 * sixteenth + if swung { spec.swing * hat_every as f32 * sixteenth } else { 0.0 };
+        let s = (at * sr) as usize;
         if s >= n {
             break;
         }
-        let on_beat = e % 2 == 0;
-        let beat_in_bar = (e / 2) % 4;
-        if on_beat && beat_in_bar % 2 == 0 {
+        let (kick, snare) = match spec.drums {
+            DrumPattern::Rock => (in_bar == 0 || in_bar == 8, in_bar == 4 || in_bar == 12),
+            DrumPattern::FourOnTheFloor => (in_bar % 4 == 0, in_bar == 4 || in_bar == 12),
+            DrumPattern::HalfTime => (in_bar == 0, in_bar == 8),
+            DrumPattern::TwoStep => (in_bar == 0 || in_bar == 10, in_bar == 4 || in_bar == 12),
+        };
+        if kick {
             let len = ((0.25 * sr) as usize).min(n - s);
             let mut phase = 0.0f32;
             for i in 0..len {
@@ -115,7 +171,7 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
                 out[s + i] += 0.7 * (-t * 12.0).exp() * phase.sin();
             }
         }
-        if on_beat && beat_in_bar % 2 == 1 {
+        if snare {
             let len = ((0.18 * sr) as usize).min(n - s);
             for i in 0..len {
                 let t = i as f32 / sr;
@@ -123,16 +179,18 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
                 out[s + i] += 0.6 * (noise.next() * (-t * 18.0).exp() + body);
             }
         }
-        if !on_beat {
+        if step % hat_every != 0 {
             continue;
         }
+        // Off-beat hats a little softer than those on the beat, as drummers play them.
+        let gain = if step % 4 == 0 { 0.08 } else { 0.06 };
         let len = ((0.04 * sr) as usize).min(n - s);
         let mut prev = 0.0f32;
         for i in 0..len {
             let t = i as f32 / sr;
             let w = noise.next();
             // First difference: a crude high-pass that leaves the hats bright.
-            out[s + i] += 0.08 * (w - prev) * (-t * 90.0).exp();
+            out[s + i] += gain * (w - prev) * (-t * 90.0).exp();
             prev = w;
         }
     }
