@@ -19,3 +19,12 @@ ff -c:a libvorbis -q:a 3 "$out/groove.ogg"
 ff -c:a aac -b:a 128k "$out/groove.m4a"
 fpcalc -raw -plain "$out/groove.flac" > "$out/groove.flac.fpcalc-raw.txt"
 ls -l "$out"
+
+# Longer mono tracks (24 s, 128 BPM, D minor, 22.05 kHz) that the damaged-input tests break in
+# code (flipped bytes, zeroed stretches, cut tails): long enough that 80 % of them is over 10 s.
+cargo run -q -p selecta-core --example synth_wav -- "$tmp/long.wav" 128 "D minor" 24 22050 1
+fl() { ffmpeg -hide_banner -loglevel error -y -i "$tmp/long.wav" -metadata title="Long Groove" "$@"; }
+fl -c:a flac -compression_level 8 "$out/long.flac"
+fl -c:a libmp3lame -b:a 48k "$out/long.mp3"
+fl -c:a libvorbis -q:a 0 "$out/long.ogg"
+ls -l "$out"/long.*

@@ -289,7 +289,13 @@ function rowHtml(t) {
   const f = t.features || {};
   const label = labelOf(t.songId);
   const bpm = isNum(f.bpm) ? f.bpm.toFixed(1) : '';
-  const bpmTip = isNum(f.bpmConfidence) ? ` title="confidence ${f.bpmConfidence.toFixed(2)}"` : '';
+  const alternatives = Array.isArray(f.bpmAlternatives) ? f.bpmAlternatives.filter((a) => isNum(a.bpm)) : [];
+  const bpmTip = isNum(f.bpmConfidence)
+    ? ` title="${esc(`confidence ${f.bpmConfidence.toFixed(2)}${alternatives.map((a) => ` · or ${a.bpm.toFixed(1)} (${a.confidence.toFixed(2)})`).join('')}`)}"`
+    : '';
+  const damaged = f.damage
+    ? ` <span class="damaged" title="${esc(`damaged file: ${f.damage.skippedSec.toFixed(1)} s could not be decoded, from ${f.damage.firstAtSec.toFixed(1)} s`)}">⚠</span>`
+    : '';
   const cam = camelotParts(f.camelot);
   const keyCell = f.key || cam
     ? `${cam ? `<span class="camelot" style="--h:${camelotHue(cam.n)}" data-camelot="${esc(f.camelot)}">${esc(f.camelot)}</span>` : ''}<span class="keyname">${esc(f.key || '')}</span>`
@@ -311,7 +317,7 @@ function rowHtml(t) {
     + '<button type="button" class="mark similar" data-action="similar" title="Similar tracks">≈</button>'
     + '<button type="button" class="mark next" data-action="next" title="What to play next">▶</button>'
     + '</span></td>'
-    + `<td class="c-title" title="${esc(titleTip || title)}">${esc(title)}</td>`
+    + `<td class="c-title" title="${esc(titleTip || title)}">${esc(title)}${damaged}</td>`
     + `<td class="c-artist">${esc(trackArtist(t))}</td>`
     + `<td class="c-num c-bpm" data-testid="bpm"${bpmTip}>${bpm}</td>`
     + `<td class="c-key">${keyCell}</td>`

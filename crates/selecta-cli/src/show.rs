@@ -36,6 +36,14 @@ pub fn run(file: &Path, library: Option<&Path>, model_dir: Option<&Path>, json: 
         opt(features.bpm.map(|b| format!("{b:.2}"))),
         opt(features.bpm_confidence.map(|c| format!("{c:.2}")))
     );
+    if !features.bpm_alternatives.is_empty() {
+        let alternatives: Vec<String> =
+            features.bpm_alternatives.iter().map(|a| format!("{:.2} BPM ({:.2})", a.bpm, a.confidence)).collect();
+        println!("  or            {}", alternatives.join(", "));
+    }
+    if let Some(d) = &features.damage {
+        println!("  damaged       {}", d.warning());
+    }
     println!(
         "  key           {} ({} / {}, strength {})",
         opt(features.key.map(|k| k.name())),

@@ -138,11 +138,23 @@ fn bad_input_is_reported_per_file_and_the_rest_is_analysed() {
     std::fs::write(lib.join("truncated.mp3"), &mp3[..mp3.len() / 2]).expect("write");
     #[cfg(unix)]
     std::os::unix::fs::symlink(lib.join("does-not-exist.flac"), lib.join("dangling.flac")).expect("symlink");
+    // A FLAC with a zeroed stretch in the middle: analysed from the rest, with a warning.
+    let mut flac = std::fs::read(fixture("long.flac")).expect("read");
+    let at = flac.len() / 2;
+    flac[at..at + 30_000].fill(0);
+    std::fs::write(lib.join("damaged [2009 rip].flac"), &flac).expect("write");
 
     let out = selecta().args(["analyze", "--json"]).arg(lib).output().expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(report["analyzed"], 2, "{report}");
+    assert_eq!(report["analyzed"], 3, "{report}");
+    let warnings = report["warnings"].as_array().expect("warnings list");
+    assert_eq!(warnings.len(), 1, "{report}");
+    assert!(warnings[0]["path"].as_str().is_some_and(|p| p.ends_with("damaged [2009 rip].flac")), "{report}");
+    assert!(warnings[0]["warning"].as_str().is_some_and(|w| w.contains("could not be decoded")), "{report}");
+    let shown = selecta().args(["show", "--json"]).arg(lib.join("damaged [2009 rip].flac")).output().expect("run");
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("show json");
+    assert!(shown["damage"]["skippedSec"].as_f64().is_some_and(|s| s > 1.0), "{shown}");
     let failed = report["failed"].as_array().expect("failed list");
     let reason = |name: &str| -> String {
         failed
@@ -162,7 +174,7 @@ fn bad_input_is_reported_per_file_and_the_rest_is_analysed() {
     assert!(reason("dangling.flac").contains("cannot read"));
     // A rerun keeps the good ones and reports the bad ones again.
     let again = analyze(lib);
-    assert_eq!(again["unchanged"], 2);
+    assert_eq!(again["unchanged"], 3);
     assert_eq!(again["failed"].as_array().map(Vec::len), Some(failed.len()));
 }
 

@@ -13,7 +13,7 @@ use crate::record::SongFeatures;
 
 /// Version of the feature extractors. Stored with each track; a track analysed by an older
 /// version is analysed again.
-pub const ANALYSIS_VERSION: u32 = 5;
+pub const ANALYSIS_VERSION: u32 = 6;
 
 /// Options of [`analyze_bytes`].
 #[derive(Debug, Clone, Copy)]
@@ -282,7 +282,8 @@ impl<'e> AnalysisJob<'e> {
                 let rms_window = (stream.rate / 20).max(1) as usize;
                 let duration_sec = summary.duration_sec();
                 let loudness_lufs = loudness.finish();
-                let dj = features::dj::dj_features(&analysis, envelope, fps, tempo.map(|t| t.bpm), loudness_lufs);
+                let dj =
+                    features::dj::dj_features(&analysis, envelope, fps, tempo.as_ref().map(|t| t.bpm), loudness_lufs);
                 Some(Box::new(SongFeatures {
                     song_id: summary.song_id.clone(),
                     file_hash: self.file_hash.clone(),
@@ -295,8 +296,9 @@ impl<'e> AnalysisJob<'e> {
                     } else {
                         0.0
                     },
-                    bpm: tempo.map(|t| t.bpm),
-                    bpm_confidence: tempo.map(|t| t.confidence),
+                    bpm: tempo.as_ref().map(|t| t.bpm),
+                    bpm_confidence: tempo.as_ref().map(|t| t.confidence),
+                    bpm_alternatives: tempo.map(|t| t.alternatives).unwrap_or_default(),
                     key: key.map(|k| k.key),
                     key_strength: key.map(|k| k.strength),
                     rms_mean: features::rms_mean(&stream.mono, rms_window),
@@ -307,6 +309,7 @@ impl<'e> AnalysisJob<'e> {
                     timbre: features::timbre::timbre_stats(&analysis, features::tempo::ONSET_SAMPLE_RATE),
                     embedding: None,
                     dj,
+                    damage: summary.damage,
                 }))
             }
             _ => None,
@@ -325,7 +328,9 @@ impl<'e> AnalysisJob<'e> {
                 let tempo = features::tempo::estimate_tempo(&onsets, self.options.tempo_range);
                 let (envelope, fps) = (&onsets.full, onsets.fps);
                 // No loudness meter runs for an embedding-only job; the sections do not need it.
-                sections_of(features::dj::dj_features(&analysis, envelope, fps, tempo.map(|t| t.bpm), None).as_ref())
+                sections_of(
+                    features::dj::dj_features(&analysis, envelope, fps, tempo.as_ref().map(|t| t.bpm), None).as_ref(),
+                )
             }
         };
         self.set_progress(AnalysisPhase::Features, 1, 1);

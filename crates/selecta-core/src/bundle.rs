@@ -16,7 +16,7 @@ use crate::audio::Tags;
 use crate::dj::session::{Session, check_session_name};
 use crate::embed::{SamplingProfile, TrackEmbedding, Window};
 use crate::error::{Coded, ErrorCode, StoreError, into_engine_error};
-use crate::features::{Fingerprint, Key};
+use crate::features::{DjFeatures, Fingerprint, Key};
 use crate::record::{PathEntry, SongFeatures};
 use crate::sealed::{SealError, open, seal};
 use crate::taste::{Label, SelectionManifest, TasteStore};
@@ -27,8 +27,9 @@ const WHAT: &str = "Selecta library";
 /// bundle still imports (its tracks are identified once analysed again); 3 added the DJ features
 /// and the intro/outro embeddings to each track, so formats 1 and 2 are read with the older
 /// track layout ([`SongV2`]) and their tracks get those when analysed again; 4 added the DJ
-/// sessions after the rest.
-pub const BUNDLE_FORMAT: u32 = 4;
+/// sessions after the rest; 5 added the tempo's octave alternatives and the damage record to each
+/// track (formats 3 and 4 are read with [`SongV4`]).
+pub const BUNDLE_FORMAT: u32 = 5;
 
 /// Why a bundle cannot be exported or imported.
 #[derive(Debug, Error)]
@@ -78,16 +79,108 @@ struct Bundle {
     sessions: Vec<(String, Vec<u8>)>,
 }
 
-/// The format-3 layout: [`Bundle`] without the sessions.
+/// The format-4 layout: [`Bundle`] with the older track layout.
 #[derive(Debug, Serialize, Deserialize)]
-struct BundleV3 {
+struct BundleV4 {
     format: u32,
-    songs: Vec<SongFeatures>,
+    songs: Vec<SongV4>,
     paths: Vec<PathEntry>,
     labels: Vec<(String, Label)>,
     sample_change_count: u64,
     model: Option<(Vec<u8>, SelectionManifest)>,
     prints: Vec<(String, Vec<u32>)>,
+    sessions: Vec<(String, Vec<u8>)>,
+}
+
+/// The format-3 layout: [`BundleV4`] without the sessions.
+#[derive(Debug, Serialize, Deserialize)]
+struct BundleV3 {
+    format: u32,
+    songs: Vec<SongV4>,
+    paths: Vec<PathEntry>,
+    labels: Vec<(String, Label)>,
+    sample_change_count: u64,
+    model: Option<(Vec<u8>, SelectionManifest)>,
+    prints: Vec<(String, Vec<u32>)>,
+}
+
+/// A track as formats 3 and 4 hold it (before the tempo alternatives and the damage record).
+#[derive(Debug, Serialize, Deserialize)]
+struct SongV4 {
+    song_id: String,
+    file_hash: String,
+    analysis_version: u32,
+    duration_sec: f64,
+    sample_rate: u32,
+    channels: u16,
+    bitrate_kbps: f64,
+    bpm: Option<f32>,
+    bpm_confidence: Option<f32>,
+    key: Option<Key>,
+    key_strength: Option<f32>,
+    rms_mean: f32,
+    loudness_lufs: Option<f64>,
+    hpcp: Option<Vec<f32>>,
+    chromaprint: Option<Fingerprint>,
+    metadata: Tags,
+    timbre: Option<Vec<f32>>,
+    embedding: Option<TrackEmbedding>,
+    dj: Option<DjFeatures>,
+}
+
+impl From<SongV4> for SongFeatures {
+    fn from(s: SongV4) -> Self {
+        SongFeatures {
+            song_id: s.song_id,
+            file_hash: s.file_hash,
+            analysis_version: s.analysis_version,
+            duration_sec: s.duration_sec,
+            sample_rate: s.sample_rate,
+            channels: s.channels,
+            bitrate_kbps: s.bitrate_kbps,
+            bpm: s.bpm,
+            bpm_confidence: s.bpm_confidence,
+            bpm_alternatives: Vec::new(),
+            key: s.key,
+            key_strength: s.key_strength,
+            rms_mean: s.rms_mean,
+            loudness_lufs: s.loudness_lufs,
+            hpcp: s.hpcp,
+            chromaprint: s.chromaprint,
+            metadata: s.metadata,
+            timbre: s.timbre,
+            embedding: s.embedding,
+            dj: s.dj,
+            damage: None,
+        }
+    }
+}
+
+#[cfg(test)]
+impl From<SongFeatures> for SongV4 {
+    fn from(f: SongFeatures) -> Self {
+        SongV4 {
+            song_id: f.song_id,
+            file_hash: f.file_hash,
+            analysis_version: f.analysis_version,
+            duration_sec: f.duration_sec,
+            sample_rate: f.sample_rate,
+            channels: f.channels,
+            bitrate_kbps: f.bitrate_kbps,
+            bpm: f.bpm,
+            bpm_confidence: f.bpm_confidence,
+            key: f.key,
+            key_strength: f.key_strength,
+            rms_mean: f.rms_mean,
+            loudness_lufs: f.loudness_lufs,
+            hpcp: f.hpcp,
+            chromaprint: f.chromaprint,
+            metadata: f.metadata,
+            timbre: f.timbre,
+            embedding: f.embedding,
+            dj: f.dj,
+        }
+    }
 }
 
 /// A track's embedding as formats 1 and 2 hold it (before the intro and outro embeddings).
@@ -135,6 +228,7 @@ impl From<SongV2> for SongFeatures {
             bitrate_kbps: s.bitrate_kbps,
             bpm: s.bpm,
             bpm_confidence: s.bpm_confidence,
+            bpm_alternatives: Vec::new(),
             key: s.key,
             key_strength: s.key_strength,
             rms_mean: s.rms_mean,
@@ -153,6 +247,7 @@ impl From<SongV2> for SongFeatures {
                 outro: None,
             }),
             dj: None,
+            damage: None,
         }
     }
 }
@@ -296,42 +391,54 @@ pub fn import_library<S: TasteStore + ?Sized>(
 ) -> Result<ImportSummary, BundleError> {
     let mut bundle: Bundle = match open::<Bundle>(MAGIC, WHAT, bytes) {
         Ok(b) => b,
-        // A format-3 bundle ends where the sessions would start.
-        Err(e) => match open::<BundleV3>(MAGIC, WHAT, bytes) {
-            Ok(v3) if v3.format == 3 => Bundle {
+        Err(e) => match open::<BundleV4>(MAGIC, WHAT, bytes) {
+            Ok(v4) if v4.format == 4 => Bundle {
                 format: BUNDLE_FORMAT,
-                songs: v3.songs,
-                paths: v3.paths,
-                labels: v3.labels,
-                sample_change_count: v3.sample_change_count,
-                model: v3.model,
-                prints: v3.prints,
-                sessions: Vec::new(),
+                songs: v4.songs.into_iter().map(SongFeatures::from).collect(),
+                paths: v4.paths,
+                labels: v4.labels,
+                sample_change_count: v4.sample_change_count,
+                model: v4.model,
+                prints: v4.prints,
+                sessions: v4.sessions,
             },
-            _ => match open::<BundleV2>(MAGIC, WHAT, bytes) {
-                Ok(v2) if v2.format == 2 => Bundle {
+            // A format-3 bundle ends where the sessions would start.
+            _ => match open::<BundleV3>(MAGIC, WHAT, bytes) {
+                Ok(v3) if v3.format == 3 => Bundle {
                     format: BUNDLE_FORMAT,
-                    songs: v2.songs.into_iter().map(SongFeatures::from).collect(),
-                    paths: v2.paths,
-                    labels: v2.labels,
-                    sample_change_count: v2.sample_change_count,
-                    model: v2.model,
-                    prints: v2.prints,
+                    songs: v3.songs.into_iter().map(SongFeatures::from).collect(),
+                    paths: v3.paths,
+                    labels: v3.labels,
+                    sample_change_count: v3.sample_change_count,
+                    model: v3.model,
+                    prints: v3.prints,
                     sessions: Vec::new(),
                 },
-                // A format-1 bundle ends where the prints would start.
-                _ => match open::<BundleV1>(MAGIC, WHAT, bytes) {
-                    Ok(v1) if v1.format == 1 => Bundle {
+                _ => match open::<BundleV2>(MAGIC, WHAT, bytes) {
+                    Ok(v2) if v2.format == 2 => Bundle {
                         format: BUNDLE_FORMAT,
-                        songs: v1.songs.into_iter().map(SongFeatures::from).collect(),
-                        paths: v1.paths,
-                        labels: v1.labels,
-                        sample_change_count: v1.sample_change_count,
-                        model: v1.model,
-                        prints: Vec::new(),
+                        songs: v2.songs.into_iter().map(SongFeatures::from).collect(),
+                        paths: v2.paths,
+                        labels: v2.labels,
+                        sample_change_count: v2.sample_change_count,
+                        model: v2.model,
+                        prints: v2.prints,
                         sessions: Vec::new(),
                     },
-                    _ => return Err(e.into()),
+                    // A format-1 bundle ends where the prints would start.
+                    _ => match open::<BundleV1>(MAGIC, WHAT, bytes) {
+                        Ok(v1) if v1.format == 1 => Bundle {
+                            format: BUNDLE_FORMAT,
+                            songs: v1.songs.into_iter().map(SongFeatures::from).collect(),
+                            paths: v1.paths,
+                            labels: v1.labels,
+                            sample_change_count: v1.sample_change_count,
+                            model: v1.model,
+                            prints: Vec::new(),
+                            sessions: Vec::new(),
+                        },
+                        _ => return Err(e.into()),
+                    },
                 },
             },
         },
@@ -386,11 +493,34 @@ mod tests {
     use crate::testkit::synth_library::SyntheticLibrary;
 
     #[test]
+    fn a_format_4_bundle_still_imports_with_its_sessions() {
+        let original = SyntheticLibrary::new(4, 3).track(3);
+        let session = Session::new("friday", 1).expect("a good name").to_bytes();
+        let old = BundleV4 {
+            format: 4,
+            songs: vec![SongV4::from(SongFeatures { analysis_version: 5, ..original.clone() })],
+            paths: Vec::new(),
+            labels: vec![(original.song_id.clone(), Label::Liked)],
+            sample_change_count: 1,
+            model: None,
+            prints: Vec::new(),
+            sessions: vec![("friday".into(), session)],
+        };
+        let bytes = seal(MAGIC, WHAT, &old).expect("seals");
+        let mut store = MemoryStore::new();
+        let summary = import_library(&mut store, &bytes, 1).expect("a format-4 bundle imports");
+        assert_eq!((summary.songs, summary.labels, summary.sessions), (1, 1, 1));
+        let back = store.song_features(&original.song_id).expect("reads").expect("stored");
+        assert_eq!(back.dj, original.dj);
+        assert_eq!(back.analysis_version, 5, "analysed again for its tempo alternatives");
+    }
+
+    #[test]
     fn a_format_3_bundle_still_imports() {
         let original = SyntheticLibrary::new(4, 3).track(2);
         let old = BundleV3 {
             format: 3,
-            songs: vec![original.clone()],
+            songs: vec![SongV4::from(original.clone())],
             paths: Vec::new(),
             labels: vec![(original.song_id.clone(), Label::Disliked)],
             sample_change_count: 2,

@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::audio::Damage;
 use crate::audio::Tags;
 use crate::embed::TrackEmbedding;
-use crate::features::{DjFeatures, Fingerprint, Key};
+use crate::features::{BpmAlternative, DjFeatures, Fingerprint, Key};
 
 /// Everything Selecta knows about one track, keyed by `songId`. Its serde form (field names as
 /// in Rust) is the internal record format of the library bundle and the browser store; the
@@ -32,6 +33,8 @@ pub struct SongFeatures {
     pub bpm: Option<f32>,
     /// Tempo confidence 0–1.
     pub bpm_confidence: Option<f32>,
+    /// The other octave levels of the tempo (half, double), most plausible first.
+    pub bpm_alternatives: Vec<BpmAlternative>,
     /// Musical key, if the track has tonal content.
     pub key: Option<Key>,
     /// Key strength 0–1.
@@ -52,6 +55,8 @@ pub struct SongFeatures {
     pub embedding: Option<TrackEmbedding>,
     /// Energy, low end, intro and outro ([`crate::features::dj`]).
     pub dj: Option<DjFeatures>,
+    /// What could not be decoded, when the file is damaged.
+    pub damage: Option<Damage>,
 }
 
 impl SongFeatures {
@@ -69,6 +74,10 @@ impl SongFeatures {
             "bitrateKbps": round_to(self.bitrate_kbps, 1),
             "bpm": self.bpm.map(|b| round_to(f64::from(b), 2)),
             "bpmConfidence": self.bpm_confidence.map(|c| round_to(f64::from(c), 3)),
+            "bpmAlternatives": self.bpm_alternatives.iter().map(|a| json!({
+                "bpm": round_to(f64::from(a.bpm), 2),
+                "confidence": round_to(f64::from(a.confidence), 3),
+            })).collect::<Vec<_>>(),
             "key": self.key.map(|k| k.name()),
             "camelot": self.key.map(|k| k.camelot()),
             "openKey": self.key.map(|k| k.open_key()),
@@ -88,6 +97,11 @@ impl SongFeatures {
             "dj": self.dj.as_ref().map(dj_json),
             "introEmbedding": self.embedding.as_ref().and_then(|e| e.intro.as_ref()),
             "outroEmbedding": self.embedding.as_ref().and_then(|e| e.outro.as_ref()),
+            "damage": self.damage.map(|d| json!({
+                "skippedSec": round_to(d.skipped_sec, 2),
+                "firstAtSec": round_to(d.first_at_sec, 2),
+                "endsEarly": d.ends_early,
+            })),
         })
     }
 

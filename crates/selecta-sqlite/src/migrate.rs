@@ -81,6 +81,13 @@ pub const FEATURES_STEPS: &[Step] = &[
         ALTER TABLE song_features ADD COLUMN outroEmbedding BLOB;
         ",
     },
+    Step {
+        version: 6,
+        sql: "
+        ALTER TABLE song_features ADD COLUMN bpmAlternativesJson TEXT;
+        ALTER TABLE song_features ADD COLUMN damageJson TEXT;
+        ",
+    },
 ];
 
 pub const PATH_INDEX_STEPS: &[Step] = &[Step {

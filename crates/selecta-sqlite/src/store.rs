@@ -132,7 +132,8 @@ fn path_from_row(r: &Row<'_>) -> rusqlite::Result<PathEntry> {
 const SONG_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sampleRate, channels, bitrateKbps, \
      bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, chromaprintFingerprint, \
      chromaprintRaw, chromaprintSimhash, metadataJson, modelVersion, embedding, tagProbs, embeddingProfile, \
-     embeddingWindows, timbre, chromaprintTrackRaw, djJson, introEmbedding, outroEmbedding";
+     embeddingWindows, timbre, chromaprintTrackRaw, djJson, introEmbedding, outroEmbedding, bpmAlternativesJson, \
+     damageJson";
 
 /// [`SONG_COLUMNS`] with the fields the taste model does not read replaced by empty values (same
 /// positions, so [`song_from_row`] reads both).
@@ -140,7 +141,12 @@ const TASTE_COLUMNS: &str = "songId, fileHash, analysisVersion, durationSec, sam
      bpm, bpmConfidence, key, keyStrength, rmsMean, loudnessLufs, hpcp, \
      CASE WHEN chromaprintFingerprint IS NULL THEN NULL ELSE '' END, \
      CASE WHEN chromaprintRaw IS NULL THEN NULL ELSE X'' END, chromaprintSimhash, metadataJson, modelVersion, \
-     embedding, tagProbs, embeddingProfile, NULL, NULL, NULL, NULL, NULL, NULL";
+     embedding, tagProbs, embeddingProfile, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
+
+/// A JSON column's value.
+fn from_json<T: serde::de::DeserializeOwned>(json: String) -> Result<T, StoreError> {
+    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
 
 fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let get_err = |e: rusqlite::Error| StoreError::Corrupt(e.to_string());
@@ -160,6 +166,8 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
     let dj: Option<String> = r.get(25).map_err(get_err)?;
     let intro: Option<Vec<u8>> = r.get(26).map_err(get_err)?;
     let outro: Option<Vec<u8>> = r.get(27).map_err(get_err)?;
+    let alternatives: Option<String> = r.get(28).map_err(get_err)?;
+    let damage: Option<String> = r.get(29).map_err(get_err)?;
     let embedding = match (model_version, vector) {
         (Some(model_version), Some(vector)) => Some(TrackEmbedding {
             model_version,
@@ -194,6 +202,7 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
         bitrate_kbps: r.get::<_, Option<f64>>(6).map_err(get_err)?.unwrap_or(0.0),
         bpm: r.get::<_, Option<f64>>(7).map_err(get_err)?.map(|v| v as f32),
         bpm_confidence: r.get::<_, Option<f64>>(8).map_err(get_err)?.map(|v| v as f32),
+        bpm_alternatives: alternatives.map(from_json).transpose()?.unwrap_or_default(),
         key: key.as_deref().and_then(Key::parse),
         key_strength: r.get::<_, Option<f64>>(10).map_err(get_err)?.map(|v| v as f32),
         rms_mean: r.get::<_, Option<f64>>(11).map_err(get_err)?.unwrap_or(0.0) as f32,
@@ -206,7 +215,8 @@ fn song_from_row(r: &Row<'_>) -> Result<SongFeatures, StoreError> {
         },
         timbre: timbre.map(|b| blob_to_f32(&b)).transpose()?,
         embedding,
-        dj: dj.map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()?,
+        dj: dj.map(from_json).transpose()?,
+        damage: damage.map(from_json).transpose()?,
     })
 }
 
@@ -308,15 +318,20 @@ impl Store for SqliteStore {
         let e = f.embedding.as_ref();
         let windows =
             e.map(|e| serde_json::to_string(&e.windows)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let dj =
-            f.dj.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let to_json = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let dj = f.dj.as_ref().map(serde_json::to_string).transpose().map_err(to_json)?;
+        let alternatives = (!f.bpm_alternatives.is_empty())
+            .then(|| serde_json::to_string(&f.bpm_alternatives))
+            .transpose()
+            .map_err(to_json)?;
+        let damage = f.damage.as_ref().map(serde_json::to_string).transpose().map_err(to_json)?;
         let tx = self.features.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         {
             let mut stmt = tx
                 .prepare_cached(&format!(
                     "INSERT INTO song_features ({SONG_COLUMNS}, updatedAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
                      ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
-                     ?26, ?27, ?28, strftime('%Y-%m-%dT%H:%M:%fZ', ?29 / 1000.0, 'unixepoch'))
+                     ?26, ?27, ?28, ?29, ?30, strftime('%Y-%m-%dT%H:%M:%fZ', ?31 / 1000.0, 'unixepoch'))
                      ON CONFLICT(songId) DO UPDATE SET
                        fileHash = excluded.fileHash, analysisVersion = excluded.analysisVersion,
                        durationSec = excluded.durationSec, sampleRate = excluded.sampleRate,
@@ -328,7 +343,8 @@ impl Store for SqliteStore {
                        chromaprintRaw = excluded.chromaprintRaw, chromaprintSimhash = excluded.chromaprintSimhash,
                        chromaprintTrackRaw = excluded.chromaprintTrackRaw,
                        metadataJson = excluded.metadataJson, timbre = excluded.timbre,
-                       djJson = excluded.djJson,
+                       djJson = excluded.djJson, bpmAlternativesJson = excluded.bpmAlternativesJson,
+                       damageJson = excluded.damageJson,
                        introEmbedding = CASE WHEN excluded.embedding IS NULL THEN introEmbedding
                                         ELSE excluded.introEmbedding END,
                        outroEmbedding = CASE WHEN excluded.embedding IS NULL THEN outroEmbedding
@@ -371,6 +387,8 @@ impl Store for SqliteStore {
                 dj,
                 e.and_then(|e| e.intro.as_deref()).map(f32_to_blob),
                 e.and_then(|e| e.outro.as_deref()).map(f32_to_blob),
+                alternatives,
+                damage,
                 updated_at_ms,
             ])
             .map_err(db_err)?;

@@ -18,7 +18,10 @@ fn sample_features() -> selecta_core::SongFeatures {
 #[test]
 fn features_round_trip_exactly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let f = sample_features();
+    let mut f = sample_features();
+    assert!(!f.bpm_alternatives.is_empty(), "the sample has a tempo alternative");
+    // A damaged file's record keeps what was skipped.
+    f.damage = Some(selecta_core::audio::Damage { skipped_sec: 1.25, first_at_sec: 3.5, ends_early: false });
     {
         let mut store = SqliteStore::open(dir.path()).expect("open");
         store.put_song_features(&f, 1_700_000_000_000).expect("put");
@@ -114,6 +117,8 @@ fn taste_features_leave_out_only_what_the_taste_model_does_not_read() {
     expected.timbre = None;
     expected.dj = None;
     assert!(f.dj.is_some(), "the sample has DJ features, so leaving them out is seen");
+    expected.bpm_alternatives.clear();
+    assert!(!f.bpm_alternatives.is_empty(), "the sample has a tempo alternative, so leaving it out is seen");
     if let Some(c) = expected.chromaprint.as_mut() {
         c.raw.clear();
         c.encoded.clear();

@@ -8,6 +8,8 @@ export interface LibraryRules {
 export interface SongFeatures {
   songId: string; fileHash: string; path: string | null; durationSec: number; sampleRate: number;
   channels: number; bitrateKbps: number; bpm: number | null; bpmConfidence: number | null;
+  /** Half and double the tempo where in range, most plausible first; confidence ≤ bpmConfidence. */
+  bpmAlternatives: { bpm: number; confidence: number }[];
   key: string | null; camelot: string | null; openKey: string | null; keyStrength: number | null;
   rmsMean: number; loudnessLufs: number | null; hpcp: number[] | null; chromaprintFingerprint: string | null;
   chromaprintSimhash: string | null; analysisVersion: number;
@@ -16,8 +18,12 @@ export interface SongFeatures {
   embedding: number[] | null; modelVersion: string | null; profile: string | null;
   windows: { start: number; end: number }[] | null; topTags: { name: string; p: number }[] | null;
   dj: DjFeatures | null; introEmbedding: number[] | null; outroEmbedding: number[] | null;
+  /** What could not be decoded in a damaged file (the rest was analysed). */
+  damage: { skippedSec: number; firstAtSec: number; endsEarly: boolean } | null;
 }
-export interface AnalyzeResult { status: "analyzed" | "unchanged"; songId: string; features: SongFeatures | null; embeddingError?: string }
+export interface AnalyzeResult { status: "analyzed" | "unchanged"; songId: string; features: SongFeatures | null; embeddingError?: string;
+  /** A damaged file: what was skipped. */
+  warning?: string }
 export interface SetLabelsResult { total: number; changed: number; sampleChangeCount: number; sampleChangeDelta: number }
 export interface LabelSnapshot { positiveIds: string[]; negativeIds: string[]; sampleChangeCount: number }
 export interface Progress { phase: "prepare" | "train" | "save"; percent: number }

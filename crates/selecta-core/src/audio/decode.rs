@@ -2,9 +2,17 @@
 //! so the caller can hash, meter and downmix in one pass without holding the whole
 //! multi-channel track in memory, and can stop or report progress between blocks. The stream's
 //! `songId` is derived here (see `SongIdHasher`).
+//!
+//! Damaged data is decoded the way a player plays it: bad packets are skipped, the readers
+//! resynchronise on the next frame or page, a hole in the timeline (found from the packets'
+//! timestamps) is filled with silence so that later positions stay where they are in the file,
+//! and what was lost is reported as [`Damage`]. A damaged file fails only when too little of it
+//! decodes to analyse: under [`MIN_DECODED_SHARE`] of the length the container announces, or
+//! under [`MIN_DAMAGED_SEC`] of audio.
 
 use std::io::Cursor;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_VORBIS};
 use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
@@ -15,6 +23,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::Tags;
+use super::ogg_pages;
 use crate::error::AnalysisError;
 use crate::hash::{PcmHasher, hex};
 
@@ -55,6 +64,39 @@ pub struct StreamInfo {
     pub channels: u16,
 }
 
+/// Least share of the announced length a damaged file must decode to be analysed.
+pub const MIN_DECODED_SHARE: f64 = 0.8;
+/// Least audio, in seconds, a damaged file must decode to be analysed.
+pub const MIN_DAMAGED_SEC: f64 = 10.0;
+
+/// What was lost from a damaged file.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Damage {
+    /// Seconds that could not be decoded (holes filled with silence, and a missing end when the
+    /// container announces its length).
+    pub skipped_sec: f64,
+    /// Where the first damage is, seconds from the start.
+    pub first_at_sec: f64,
+    /// The stream breaks off before its end (a cut file).
+    pub ends_early: bool,
+}
+
+impl Damage {
+    /// The warning a batch reports for it.
+    pub fn warning(&self) -> String {
+        let mut text = format!(
+            "damaged audio: {:.2} s could not be decoded, the first damage at {:.2} s",
+            self.skipped_sec, self.first_at_sec
+        );
+        if self.ends_early {
+            text.push_str("; the stream breaks off before its end");
+        }
+        text.push_str(" (the rest was analysed)");
+        text
+    }
+}
+
 /// What a complete decode found.
 #[derive(Debug, Clone)]
 pub struct DecodeSummary {
@@ -66,6 +108,8 @@ pub struct DecodeSummary {
     pub tags: Tags,
     /// Packets the decoder rejected and skipped.
     pub skipped_packets: u64,
+    /// What was lost, when the data is damaged.
+    pub damage: Option<Damage>,
     /// The `songId` (see [`Decoder`]).
     pub song_id: String,
 }
@@ -109,8 +153,22 @@ pub struct Decoder {
     skipped: u64,
     decoded_packets: u64,
     block: Vec<f32>,
+    /// Decoded samples of the current packet, before a hole's silence is put in front of them.
+    scratch: Vec<f32>,
     io_error: Option<String>,
     ended: bool,
+    /// Timestamp → frames: `numer / denom` seconds per tick (none: holes cannot be located).
+    time_base: Option<(u64, u64)>,
+    /// Where, in frames, the last decoded packet ended on the stream's timeline.
+    timeline_end: Option<u64>,
+    /// The track's first timestamp.
+    start_ts: i64,
+    /// Frames of silence put in holes.
+    filled_frames: u64,
+    /// Frame position of the first damage seen.
+    first_damage_frame: Option<u64>,
+    /// Stretches of Ogg pages dropped for a bad checksum before the stream was opened.
+    dropped_pages: usize,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -123,6 +181,14 @@ impl Decoder {
     /// Recognise the container and codec (no audio decoded yet).
     pub fn open(bytes: Vec<u8>, file_name: Option<&str>, limits: &DecodeLimits) -> Result<Self, AnalysisError> {
         limits.check_size(bytes.len() as u64)?;
+        let (bytes, dropped_pages) = if ogg_pages::is_ogg(&bytes) {
+            match ogg_pages::without_damaged_pages(&bytes) {
+                Some((repaired, dropped)) => (repaired, dropped),
+                None => (bytes, 0),
+            }
+        } else {
+            (bytes, 0)
+        };
         let mut hint = Hint::new();
         if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {
             hint.with_extension(&ext);
@@ -131,17 +197,31 @@ impl Decoder {
         let format = symphonia::default::get_probe()
             .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
             .map_err(|e| match e {
+                // Pages were dropped and what is left cannot be opened: the codec headers were
+                // among them.
+                _ if dropped_pages > 0 => AnalysisError::Corrupt(format!(
+                    "the stream's header pages are damaged (Ogg pages with a bad checksum in {dropped_pages} places; {e})"
+                )),
                 SymError::Unsupported(_) => {
                     AnalysisError::UnsupportedFormat("no decoder recognises this container".into())
                 }
                 SymError::IoError(_) => AnalysisError::UnsupportedFormat(
                     "the data ends before any audio container could be recognised".into(),
                 ),
+                // The container was recognised; its data is what is wrong.
+                SymError::DecodeError(msg) => {
+                    AnalysisError::Corrupt(format!("the stream's headers are damaged ({msg})"))
+                }
                 other => AnalysisError::UnsupportedFormat(other.to_string()),
             })?;
         let track = format.default_track(TrackType::Audio).ok_or(AnalysisError::NoAudioTrack)?;
         let track_id = track.id;
         let announced_frames = track.num_frames;
+        let time_base = track.time_base.map(|tb| (u64::from(tb.numer.get()), u64::from(tb.denom.get())));
+        // The timeline starts where the track does. Pages dropped at the start move the start
+        // the reader sees to the first page kept, so then it starts at 0 and the lost start is
+        // a hole too.
+        let start_ts = if dropped_pages > 0 { 0 } else { track.start_ts.get() };
         let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AnalysisError::NoAudioTrack)?.clone();
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(&params, &AudioDecoderOptions::default())
@@ -162,8 +242,15 @@ impl Decoder {
             skipped: 0,
             decoded_packets: 0,
             block: Vec::new(),
+            scratch: Vec::new(),
             io_error: None,
             ended: false,
+            time_base,
+            timeline_end: None,
+            start_ts,
+            filled_frames: 0,
+            first_damage_frame: None,
+            dropped_pages,
         })
     }
 
@@ -209,6 +296,7 @@ impl Decoder {
                         sample_rate: spec.rate(),
                         channels: u16::try_from(spec.channels().count()).unwrap_or(u16::MAX),
                     };
+                    let (channels, rate) = (usize::from(this.channels), this.sample_rate);
                     match &self.info {
                         None => self.info = Some(this),
                         Some(first) if *first != this => {
@@ -222,7 +310,24 @@ impl Decoder {
                     if buf.frames() == 0 {
                         continue;
                     }
-                    buf.copy_to_vec_interleaved(&mut self.block);
+                    let room = self.announced_frames.map_or(u64::MAX, |a| a.saturating_sub(self.frames));
+                    if self.timeline_end.is_none() {
+                        self.timeline_end = Some(ticks_to_frames(self.time_base, self.start_ts.max(0) as u64, rate));
+                    }
+                    let hole =
+                        hole_before(&mut self.timeline_end, self.time_base, (packet.pts.get(), packet.dur.get()), rate)
+                            .min(room);
+                    buf.copy_to_vec_interleaved(&mut self.scratch);
+                    self.block.clear();
+                    if hole > 0 {
+                        // Silence where packets were lost keeps every later position (beats,
+                        // intro, outro) where it is in the file.
+                        self.first_damage_frame.get_or_insert(self.frames);
+                        self.block.resize(hole as usize * channels, 0.0);
+                        self.filled_frames += hole;
+                        self.frames += hole;
+                    }
+                    self.block.extend_from_slice(&self.scratch);
                     self.frames += buf.frames() as u64;
                     self.decoded_packets += 1;
                     self.song_id.update(&packet.data, &self.block);
@@ -243,6 +348,7 @@ impl Decoder {
     /// Count a bad packet. Many decoders skip a bad frame and go on; a stream that is mostly
     /// bad frames is not audio (random bytes often carry MP3 sync words).
     fn skip(&mut self, msg: &str) -> Result<(), AnalysisError> {
+        self.first_damage_frame.get_or_insert(self.frames);
         self.skipped += 1;
         if self.skipped > 64 && self.skipped > self.decoded_packets {
             return Err(AnalysisError::Corrupt(msg.to_string()));
@@ -270,15 +376,44 @@ impl Decoder {
         })?;
         let rate = f64::from(info.sample_rate.max(1));
         let decoded_sec = self.frames as f64 / rate;
-        if let Some(expected) = self.announced_frames {
-            // Decoders may drop a final partial frame; more than 1 % or 50 ms missing is truncation.
-            let missing = expected.saturating_sub(self.frames) as f64 / rate;
-            let expected_sec = expected as f64 / rate;
+        let audio_sec = (self.frames - self.filled_frames) as f64 / rate;
+        let mut skipped_sec = self.filled_frames as f64 / rate;
+        let mut ends_early = false;
+        let announced_sec = self.announced_frames.map(|a| a as f64 / rate);
+        if let Some(expected_sec) = announced_sec {
+            // Decoders may drop a final partial frame; more than 1 % or 50 ms missing is damage.
+            let missing = (expected_sec - decoded_sec).max(0.0);
             if missing > 0.05f64.max(expected_sec * 0.01) {
-                return Err(AnalysisError::Truncated { expected_sec, decoded_sec });
+                skipped_sec += missing;
+                ends_early = true;
+                self.first_damage_frame.get_or_insert(self.frames);
             }
-        } else if let Some(e) = self.io_error {
-            return Err(AnalysisError::Corrupt(format!("stream ends unexpectedly after {decoded_sec:.2} s ({e})")));
+        } else if self.io_error.is_some() {
+            ends_early = true;
+            self.first_damage_frame.get_or_insert(self.frames);
+        }
+        if self.dropped_pages > 0 {
+            self.first_damage_frame.get_or_insert(0);
+        }
+        let damage =
+            self.first_damage_frame.map(|first| Damage { skipped_sec, first_at_sec: first as f64 / rate, ends_early });
+        if damage.is_some() {
+            let too_little =
+                announced_sec.is_some_and(|a| audio_sec < MIN_DECODED_SHARE * a) || audio_sec < MIN_DAMAGED_SEC;
+            if too_little {
+                return Err(match (announced_sec, self.filled_frames, &self.io_error) {
+                    (Some(expected_sec), 0, _) => AnalysisError::Truncated { expected_sec, decoded_sec },
+                    (None, 0, Some(e)) if skipped_sec == 0.0 => AnalysisError::Corrupt(format!(
+                        "stream ends unexpectedly after {decoded_sec:.2} s ({e}); too little to analyse"
+                    )),
+                    _ => AnalysisError::Corrupt(format!(
+                        "{audio_sec:.2} s could be decoded{}, too little to analyse (a damaged file needs {:.0} % of its \
+                         length and {MIN_DAMAGED_SEC:.0} s)",
+                        announced_sec.map(|a| format!(" of {a:.2} s")).unwrap_or_default(),
+                        MIN_DECODED_SHARE * 100.0
+                    )),
+                });
+            }
         }
         if decoded_sec < self.limits.min_duration_sec {
             return Err(AnalysisError::TooShort { decoded_sec, min_sec: self.limits.min_duration_sec });
@@ -288,9 +423,40 @@ impl Decoder {
             frames: self.frames,
             tags,
             skipped_packets: self.skipped,
+            damage,
             song_id: self.song_id.finish(),
         })
     }
+}
+
+/// Frames missing between the packet that ended the timeline at `timeline_end` and one at
+/// `(pts, dur)` (in the track's time base: `numer / denom` seconds per tick), and move the
+/// timeline on. Shifts under 10 ms are the codec's own rounding, not damage.
+fn hole_before(
+    timeline_end: &mut Option<u64>,
+    time_base: Option<(u64, u64)>,
+    (pts, dur): (i64, u64),
+    rate: u32,
+) -> u64 {
+    if time_base.is_none() {
+        return 0;
+    }
+    let to_frames = |ticks: u64| ticks_to_frames(time_base, ticks, rate);
+    let start = to_frames(pts.max(0) as u64);
+    let end = start + to_frames(dur);
+    let hole = match *timeline_end {
+        Some(expected) if start > expected + u64::from(rate / 100) => start - expected,
+        _ => 0,
+    };
+    *timeline_end = Some(end.max(timeline_end.unwrap_or(0)));
+    hole
+}
+
+/// `ticks` of the time base `numer / denom` seconds as frames at `rate` (0 without a time base).
+fn ticks_to_frames(time_base: Option<(u64, u64)>, ticks: u64, rate: u32) -> u64 {
+    time_base.map_or(0, |(numer, denom)| {
+        (u128::from(ticks) * u128::from(numer) * u128::from(rate) / u128::from(denom.max(1))) as u64
+    })
 }
 
 /// The `songId` of a stream. Lossless and PCM codecs decode to exact integers, so their id is

@@ -2,10 +2,13 @@
 //! and resampling (rubato). It does not compute features; see [`crate::features`].
 
 mod decode;
+mod ogg_pages;
 mod resample;
 mod tags;
 
-pub use decode::{DecodeLimits, DecodeSummary, Decoder, StreamInfo, decode};
+pub use decode::{
+    Damage, DecodeLimits, DecodeSummary, Decoder, MIN_DAMAGED_SEC, MIN_DECODED_SHARE, StreamInfo, decode,
+};
 pub use resample::resample_mono;
 pub use tags::Tags;
 

@@ -17,7 +17,7 @@ use crate::analyze::{AnalysisProgress, AnalyzeOptions};
 use crate::control::JobControl;
 use crate::embed::Embedder;
 use crate::error::{EngineError, ErrorCode};
-use crate::ingest::{self, Plan, ProcessJob, Processed};
+use crate::ingest::{self, Outcome, Plan, ProcessJob, Processed};
 use crate::path_index::{PathIndex, path_key};
 use crate::store::TasteStore;
 
@@ -81,6 +81,8 @@ pub struct Committed {
     pub embedded: bool,
     /// Inference failed while every other feature was stored.
     pub embedding_error: Option<String>,
+    /// The file is damaged: what was skipped (the rest was analysed and stored).
+    pub warning: Option<String>,
 }
 
 /// `analyzed` or `unchanged`.
@@ -106,6 +108,9 @@ pub struct FileResult {
     /// Why the embedding is missing, when inference failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding_error: Option<String>,
+    /// What was skipped in a damaged file (the rest was analysed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl<S: TasteStore> Engine<S> {
@@ -139,6 +144,7 @@ impl<S: TasteStore> Engine<S> {
             song_id: song_id.to_string(),
             features: self.song_json(song_id, Some(key))?,
             embedding_error: None,
+            warning: None,
         })
     }
 
@@ -156,6 +162,10 @@ impl<S: TasteStore> Engine<S> {
         if c.analyzed {
             self.features_changed();
         }
+        let warning = match &processed.outcome {
+            Outcome::Analyzed(features) => features.damage.map(|d| d.warning()),
+            _ => None,
+        };
         Ok(Committed {
             path,
             key,
@@ -163,6 +173,7 @@ impl<S: TasteStore> Engine<S> {
             analyzed: c.analyzed,
             embedded: c.embedded,
             embedding_error: processed.embedding_error.map(|e| e.to_string()),
+            warning,
         })
     }
 
@@ -173,6 +184,7 @@ impl<S: TasteStore> Engine<S> {
             features: self.song_json(&committed.song_id, Some(&committed.key))?,
             song_id: committed.song_id,
             embedding_error: committed.embedding_error,
+            warning: committed.warning,
         })
     }
 
@@ -291,6 +303,15 @@ pub struct FileFailure {
     pub error: String,
 }
 
+/// A file analysed in part (`warnings` in a scan report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileWarning {
+    /// The file.
+    pub path: String,
+    /// What was skipped, in words.
+    pub warning: String,
+}
+
 /// The embedding's part of a scan report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -314,6 +335,8 @@ pub struct ScanReport {
     pub unchanged: usize,
     /// Files that could not be analysed, sorted by path.
     pub failed: Vec<FileFailure>,
+    /// Damaged files analysed from what could be decoded, sorted by path.
+    pub warnings: Vec<FileWarning>,
     /// The embedding model in this scan.
     pub embedding: EmbeddingReport,
 }
@@ -326,6 +349,7 @@ impl ScanReport {
             analyzed: 0,
             unchanged: 0,
             failed: Vec::new(),
+            warnings: Vec::new(),
             embedding: EmbeddingReport { model, embedded: 0 },
         }
     }
@@ -373,6 +397,10 @@ impl ScanReport {
         if c.embedded {
             self.embedding.embedded += 1;
         }
+        if let Some(warning) = &c.warning {
+            tracing::warn!("{}: {warning}", c.path);
+            self.warnings.push(FileWarning { path: c.path.clone(), warning: warning.clone() });
+        }
         if let Some(e) = &c.embedding_error {
             tracing::warn!("{}: {e}", c.path);
             self.embedding.model.error.get_or_insert_with(|| e.clone());
@@ -382,6 +410,7 @@ impl ScanReport {
     /// Sort the failures by path.
     pub fn finish(mut self) -> Self {
         self.failed.sort_by(|a, b| a.path.cmp(&b.path));
+        self.warnings.sort_by(|a, b| a.path.cmp(&b.path));
         self
     }
 }
@@ -397,6 +426,12 @@ impl std::fmt::Display for ScanReport {
             self.unchanged,
             self.failed.len()
         )?;
+        if !self.warnings.is_empty() {
+            write!(f, ", {} damaged", self.warnings.len())?;
+        }
+        for warning in &self.warnings {
+            write!(f, "\n  damaged: {}: {}", warning.path, warning.warning)?;
+        }
         for failure in &self.failed {
             write!(f, "\n  failed: {}: {}", failure.path, failure.error)?;
         }

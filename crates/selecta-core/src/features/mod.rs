@@ -14,4 +14,4 @@ pub use dj::DjFeatures;
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use key::{Key, KeyEstimate, Mode};
 pub use loudness::{LoudnessMeter, rms_mean};
-pub use tempo::{TempoEstimate, TempoRange};
+pub use tempo::{BpmAlternative, TempoEstimate, TempoRange};

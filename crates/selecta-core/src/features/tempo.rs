@@ -11,15 +11,29 @@
 //! maintained pure-Rust crate estimates tempo (aubio and essentia are C/C++ and not wasm-ready).
 
 use rustfft::{FftPlanner, num_complex::Complex};
+use serde::{Deserialize, Serialize};
 
 use super::spectrum::Stft;
 
 /// Result of tempo estimation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TempoEstimate {
     /// Beats per minute.
     pub bpm: f32,
     /// 0 (no periodicity) to 1 (clear, steady pulse).
+    pub confidence: f32,
+    /// The other octave levels in range (half and double the tempo), most plausible first.
+    pub alternatives: Vec<BpmAlternative>,
+}
+
+/// Another metrical level of the same pulse that listeners might tap instead.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BpmAlternative {
+    /// Beats per minute (half or double the estimate).
+    pub bpm: f32,
+    /// 0–1, on the scale of the estimate's own confidence, which it never exceeds: the
+    /// estimate's confidence times how close the level rule came to choosing this level (the
+    /// rule's measure over its threshold; equal to the estimate's confidence at a coin toss).
     pub confidence: f32,
 }
 
@@ -192,7 +206,8 @@ fn offbeat_ratio(envelope: &[f32], fps: f32, bpm: f32) -> f32 {
     if on <= 0.0 { 1.0 } else { off / on }
 }
 
-/// The metrical level a listener taps, among the octave variants of `family` in `range`.
+/// The metrical level a listener taps, among the octave variants of `family` in `range`, with
+/// how close the rule came to the levels beside it.
 ///
 /// Start at the slowest variant and double while the drums' accents (the accent band: kick,
 /// snare, bass) fall between its beats about as often as on them ([`ACCENT_OFFBEAT_FOR_DOUBLE`]);
@@ -200,31 +215,54 @@ fn offbeat_ratio(envelope: &[f32], fps: f32, bpm: f32) -> f32 {
 /// Then the half-time feel: a level slower than [`HALF_TIME_BELOW_BPM`] whose accent band still
 /// moves between its beats (bass or syncopated kicks, [`HALF_TIME_OFFBEAT`]) is a backbeat at
 /// half the tempo the genre counts (dubstep and trap at 140, not 70), so it is doubled.
-fn metrical_level(onsets: &Onsets, family: f32, range: TempoRange) -> f32 {
+fn metrical_level(onsets: &Onsets, family: f32, range: TempoRange) -> Level {
     let mut level = family;
     while level / 2.0 >= range.min_bpm {
         level /= 2.0;
     }
-    while level * 2.0 <= range.max_bpm && faster_level_is_the_beat(onsets, level) {
+    // The evidence of the last doubling taken (> 1), and for the next one not taken (< 1).
+    let mut taken: Option<f32> = None;
+    let mut refused = 0.0f32;
+    while level * 2.0 <= range.max_bpm {
+        let evidence = doubling_evidence(onsets, level);
+        if evidence <= 1.0 {
+            refused = evidence;
+            break;
+        }
+        taken = Some(evidence);
         level *= 2.0;
     }
-    if level < HALF_TIME_BELOW_BPM
-        && level * 2.0 <= range.max_bpm
-        && offbeat_ratio(&onsets.accent, onsets.fps, level) > HALF_TIME_OFFBEAT
-    {
-        level *= 2.0;
+    if level < HALF_TIME_BELOW_BPM && level * 2.0 <= range.max_bpm {
+        let half_time = offbeat_ratio(&onsets.accent, onsets.fps, level) / HALF_TIME_OFFBEAT;
+        if half_time > 1.0 {
+            taken = Some(half_time);
+            level *= 2.0;
+            refused = if level * 2.0 <= range.max_bpm { doubling_evidence(onsets, level).min(1.0) } else { 0.0 };
+        } else {
+            refused = refused.max(half_time);
+        }
     }
-    level
+    let half = (level / 2.0 >= range.min_bpm).then(|| taken.map_or(0.0, |e| 1.0 / e));
+    let double = (level * 2.0 <= range.max_bpm).then_some(refused);
+    Level { bpm: level, half, double }
 }
 
-/// Whether the pulse twice as fast as `level` is the beat: the accent band falls between
-/// `level`'s beats about as often as on them, or somewhat less often while everything else
-/// (hats, strums, the whole band) clearly does too.
-fn faster_level_is_the_beat(onsets: &Onsets, level: f32) -> bool {
+/// A chosen metrical level and the plausibility (0–1, 1 = a coin toss) of half and double it,
+/// where those are in range.
+struct Level {
+    bpm: f32,
+    half: Option<f32>,
+    double: Option<f32>,
+}
+
+/// How strongly the pulse twice as fast as `level` is the beat, as the larger of the rule's
+/// measures over their thresholds (> 1: it is): the accent band falls between `level`'s beats
+/// about as often as on them, or somewhat less often while everything else (hats, strums, the
+/// whole band) clearly does too.
+fn doubling_evidence(onsets: &Onsets, level: f32) -> f32 {
     let accent = offbeat_ratio(&onsets.accent, onsets.fps, level);
-    accent > ACCENT_OFFBEAT_FOR_DOUBLE
-        || (accent > ACCENT_OFFBEAT_WITH_BUSY_BAND
-            && offbeat_ratio(&onsets.full, onsets.fps, level) > BUSY_BAND_OFFBEAT)
+    let full = offbeat_ratio(&onsets.full, onsets.fps, level);
+    (accent / ACCENT_OFFBEAT_FOR_DOUBLE).max((accent / ACCENT_OFFBEAT_WITH_BUSY_BAND).min(full / BUSY_BAND_OFFBEAT))
 }
 
 /// Estimate the tempo from a signal's onset envelopes.
@@ -266,7 +304,8 @@ pub fn estimate_tempo(onsets: &Onsets, range: TempoRange) -> Option<TempoEstimat
     if best.1 <= 0.0 {
         return None;
     }
-    let level = metrical_level(onsets, best.0, range);
+    let chosen = metrical_level(onsets, best.0, range);
+    let level = chosen.bpm;
     // Refine within ±2 % using eight beat multiples (long lags resolve small tempo errors).
     let mut refined = level;
     let mut refined_score = f32::MIN;
@@ -284,7 +323,14 @@ pub fn estimate_tempo(onsets: &Onsets, range: TempoRange) -> Option<TempoEstimat
     sorted.sort_by(f32::total_cmp);
     let median = sorted[sorted.len() / 2];
     let confidence = ((peak - median) / (1.0 - median).max(1e-6)).clamp(0.0, 1.0);
-    Some(TempoEstimate { bpm: refined, confidence })
+    let mut alternatives: Vec<BpmAlternative> = [(0.5, chosen.half), (2.0, chosen.double)]
+        .into_iter()
+        .filter_map(|(factor, plausibility)| {
+            plausibility.map(|p| BpmAlternative { bpm: refined * factor, confidence: confidence * p.clamp(0.0, 1.0) })
+        })
+        .collect();
+    alternatives.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.bpm.total_cmp(&b.bpm)));
+    Some(TempoEstimate { bpm: refined, confidence, alternatives })
 }
 
 /// Debug helper: off-beat ratio at a tempo.

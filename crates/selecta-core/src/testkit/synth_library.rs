@@ -132,6 +132,7 @@ impl SyntheticLibrary {
             bitrate_kbps: 128.0 + 64.0 * rng.below(4) as f64,
             bpm: Some(bpm),
             bpm_confidence: Some(0.8),
+            bpm_alternatives: Vec::new(),
             key: Some(Key {
                 tonic: rng.below(12) as u8,
                 mode: if rng.uniform() < 0.5 { Mode::Major } else { Mode::Minor },
@@ -165,6 +166,7 @@ impl SyntheticLibrary {
                 outro: None,
             }),
             dj: None,
+            damage: None,
         };
         // Drawn after everything else, so the other fields stay what they were before tracks
         // had DJ features.

@@ -1,0 +1,199 @@
+//! Damaged files are decoded the way a player plays them: flipped bytes in Ogg pages, FLAC
+//! frames and MP3 frame headers, zeroed stretches and cut tails are skipped, the rest is decoded
+//! with the timeline kept, and what was lost is reported. Too little left fails, with a reason
+//! that never calls a supported container unsupported.
+
+use selecta_core::audio::{Damage, DecodeLimits, DecodeSummary, decode};
+use selecta_core::error::AnalysisError;
+
+/// The long fixtures are 24 s.
+const LENGTH_SEC: f64 = 24.0;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/../../tests/fixtures/audio/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+}
+
+fn flip(bytes: &mut [u8], at: usize, n: usize) {
+    for b in &mut bytes[at..at + n] {
+        *b ^= 0x5a;
+    }
+}
+
+fn decode_damaged(file: &str, damage: impl Fn(&mut Vec<u8>)) -> Result<DecodeSummary, AnalysisError> {
+    let mut bytes = fixture(file);
+    damage(&mut bytes);
+    decode(bytes, Some(file), &DecodeLimits::default(), |_, _| {})
+}
+
+/// Where in the track a share of its bytes lies (near enough for these steady files).
+fn sec_at(fraction: f64) -> f64 {
+    fraction * LENGTH_SEC
+}
+
+fn damage_of(what: &str, result: Result<DecodeSummary, AnalysisError>) -> (DecodeSummary, Damage) {
+    let summary = result.unwrap_or_else(|e| panic!("{what}: {e}"));
+    let damage = summary.damage.unwrap_or_else(|| panic!("{what}: no damage reported"));
+    (summary, damage)
+}
+
+#[test]
+fn intact_files_report_no_damage() {
+    for file in
+        ["groove.wav", "groove.flac", "groove.mp3", "groove.ogg", "groove.m4a", "long.flac", "long.mp3", "long.ogg"]
+    {
+        let summary = decode(fixture(file), Some(file), &DecodeLimits::default(), |_, _| {}).expect(file);
+        assert_eq!(summary.damage, None, "{file}");
+    }
+}
+
+#[test]
+fn flipped_bytes_in_ogg_pages_are_skipped_with_the_timeline_kept() {
+    // One page in the middle, three pages, and the first audio page (the reader once refused
+    // the whole file for that one: "malformed stream: ogg: crc mismatch").
+    for (what, fractions) in
+        [("one page", &[0.4][..]), ("three pages", &[0.3, 0.5, 0.7]), ("first audio page", &[0.08])]
+    {
+        let (summary, damage) = damage_of(
+            what,
+            decode_damaged("long.ogg", |b| {
+                for f in fractions {
+                    let at = (b.len() as f64 * f) as usize;
+                    flip(b, at, 8);
+                }
+            }),
+        );
+        // A Vorbis page here holds about a second; each lost page is a hole of that size.
+        let lost = damage.skipped_sec / fractions.len() as f64;
+        assert!((0.2..2.0).contains(&lost), "{what}: {damage:?}");
+        assert!(!damage.ends_early, "{what}: {damage:?}");
+        let first = sec_at(fractions[0]);
+        assert!((damage.first_at_sec - first).abs() < 2.0, "{what}: first damage at {damage:?}, bytes at {first:.1} s");
+        // Holes are filled: the track keeps its length and every later position.
+        assert!((summary.duration_sec() - LENGTH_SEC).abs() < 0.05, "{what}: {:.2} s", summary.duration_sec());
+    }
+}
+
+#[test]
+fn a_zeroed_stretch_and_flipped_frames_in_flac_are_skipped() {
+    let (summary, damage) = damage_of(
+        "zeroed",
+        decode_damaged("long.flac", |b| {
+            let at = b.len() / 2;
+            b[at..at + 30_000].fill(0);
+        }),
+    );
+    // 30 000 of the file's ≈19 800 bytes per second.
+    assert!((1.0..2.5).contains(&damage.skipped_sec), "{damage:?}");
+    assert!((damage.first_at_sec - 12.0).abs() < 1.0, "{damage:?}");
+    assert!((summary.duration_sec() - LENGTH_SEC).abs() < 0.05, "{:.2} s", summary.duration_sec());
+
+    let (_, damage) = damage_of(
+        "flipped",
+        decode_damaged("long.flac", |b| {
+            let at = b.len() / 3;
+            flip(b, at, 8);
+        }),
+    );
+    assert!(damage.skipped_sec > 0.0 && damage.skipped_sec < 0.5, "one frame: {damage:?}");
+    assert!((damage.first_at_sec - 8.0).abs() < 1.0, "{damage:?}");
+}
+
+#[test]
+fn mp3_frames_with_broken_headers_and_a_zeroed_stretch_are_skipped() {
+    // Ten frame headers in a row in the middle lose their sync word.
+    let summary = decode_damaged("long.mp3", |b| {
+        let mut at = b.len() / 2;
+        let mut broken = 0;
+        while broken < 10 && at + 1 < b.len() {
+            if b[at] == 0xff && b[at + 1] & 0xe0 == 0xe0 {
+                b[at] = 0x00;
+                b[at + 1] = 0x00;
+                broken += 1;
+                at += 100;
+            } else {
+                at += 1;
+            }
+        }
+    })
+    .expect("broken headers");
+    assert!(summary.duration_sec() > 0.8 * LENGTH_SEC, "{:.2} s", summary.duration_sec());
+
+    // The MP3 reader numbers frames by counting them, so a lost stretch shows as a shorter
+    // stream, reported where decoding ends.
+    let (summary, damage) = damage_of(
+        "zeroed",
+        decode_damaged("long.mp3", |b| {
+            let at = b.len() / 2;
+            b[at..at + 10_000].fill(0);
+        }),
+    );
+    assert!((1.0..2.5).contains(&damage.skipped_sec), "{damage:?}");
+    assert!(summary.duration_sec() > 21.0, "{:.2} s", summary.duration_sec());
+}
+
+#[test]
+fn a_cut_tail_is_analysed_when_enough_is_left() {
+    for file in ["long.flac", "long.mp3", "long.ogg"] {
+        let (summary, damage) = damage_of(file, decode_damaged(file, |b| b.truncate(b.len() * 9 / 10)));
+        assert!(damage.ends_early, "{file}: {damage:?}");
+        assert!((damage.first_at_sec - summary.duration_sec()).abs() < 0.01, "{file}: {damage:?}");
+        assert!(summary.duration_sec() > 20.0, "{file}: {:.2} s", summary.duration_sec());
+    }
+}
+
+#[test]
+fn too_little_left_fails_with_the_reason() {
+    let reason = |file: &str, damage: &dyn Fn(&mut Vec<u8>)| match decode_damaged(file, damage) {
+        Ok(s) => panic!("{file}: analysed with {:?}", s.damage),
+        Err(e) => e.to_string(),
+    };
+    // Half the file.
+    for file in ["long.flac", "long.mp3"] {
+        let r = reason(file, &|b: &mut Vec<u8>| b.truncate(b.len() / 2));
+        assert!(r.contains("truncated"), "{file}: {r}");
+    }
+    // Every other stretch of an Ogg file damaged: under 80 % decodes.
+    let r = reason("long.ogg", &|b: &mut Vec<u8>| {
+        for i in 1..10 {
+            let at = b.len() * i / 10;
+            flip(b, at, 4);
+            flip(b, at + 4000, 4);
+        }
+    });
+    assert!(r.contains("too little to analyse") && !r.contains("not a supported"), "{r}");
+    // A short file with damage is under the 10 s a damaged file needs.
+    let r = reason("groove.flac", &|b: &mut Vec<u8>| {
+        let at = b.len() / 2;
+        b[at..at + 20_000].fill(0);
+    });
+    assert!(r.contains("too little to analyse"), "{r}");
+    // The Vorbis headers themselves damaged: nothing can be decoded, and the reason says so.
+    let r = reason("long.ogg", &|b: &mut Vec<u8>| flip(b, 40, 4));
+    assert!(r.contains("damaged") && !r.contains("not a supported"), "{r}");
+}
+
+/// Through the engine: the damaged file is analysed and stored, its record and the result say
+/// what was skipped, and beats after the hole keep their time (the tempo of the whole file holds).
+#[test]
+fn the_engine_analyses_a_damaged_file_and_warns() {
+    use selecta_core::control::NoControl;
+    use selecta_core::embed::SamplingProfile;
+    use selecta_core::engine::FileStatus;
+    use selecta_core::{Engine, MemoryStore};
+
+    let mut engine = Engine::open(MemoryStore::new(), SamplingProfile::Fast, 1).expect("opens");
+    let mut bytes = fixture("long.ogg");
+    let at = bytes.len() / 2;
+    flip(&mut bytes, at, 8);
+    let result = engine.analyze_file("crate/long (damaged).ogg", bytes, None, 1, 2, &mut NoControl).expect("analysed");
+    assert_eq!(result.status, FileStatus::Analyzed);
+    let warning = result.warning.expect("a warning");
+    assert!(warning.contains("could not be decoded"), "{warning}");
+    let features = result.features.expect("features");
+    let damage = &features["damage"];
+    assert!(damage["skippedSec"].as_f64().is_some_and(|s| s > 0.2 && s < 2.0), "{damage}");
+    assert!(damage["firstAtSec"].as_f64().is_some_and(|s| (s - 12.0).abs() < 2.0), "{damage}");
+    let bpm = features["bpm"].as_f64().expect("a tempo");
+    assert!((bpm / 128.0 - 1.0).abs() < 0.02, "tempo {bpm}");
+    assert!((features["durationSec"].as_f64().expect("duration") - LENGTH_SEC).abs() < 0.05);
+}
