@@ -70,15 +70,19 @@ pub fn tempo(manifest: &Path, jobs: Option<usize>, json: bool) -> Result<()> {
     } else {
         for r in &report.results {
             println!(
-                "{:>7.2} {:>7} {} {}  {}",
+                "{:>7.2} {:>7} {:>15} {} {}  {}",
                 r.bpm_truth,
                 r.bpm.map_or("–".into(), |b| format!("{b:.2}")),
+                r.alternative.map_or("–".into(), |(b, c)| format!("or {b:.2} ({c:.2})")),
                 if r.acc1 { "acc1" } else { "    " },
                 if r.acc2 { "acc2" } else { "    " },
                 r.error.as_deref().unwrap_or(&r.path)
             );
         }
-        println!("tracks {}  Acc1 {:.3}  Acc2 {:.3}", report.tracks, report.acc1, report.acc2);
+        println!(
+            "tracks {}  Acc1 {:.3}  Acc2 {:.3}  Acc1 with the first alternative {:.3}",
+            report.tracks, report.acc1, report.acc2, report.acc1_with_alternative
+        );
     }
     Ok(())
 }

@@ -167,8 +167,6 @@ pub struct Decoder {
     filled_frames: u64,
     /// Frame position of the first damage seen.
     first_damage_frame: Option<u64>,
-    /// Stretches of Ogg pages dropped for a bad checksum before the stream was opened.
-    dropped_pages: usize,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -181,14 +179,19 @@ impl Decoder {
     /// Recognise the container and codec (no audio decoded yet).
     pub fn open(bytes: Vec<u8>, file_name: Option<&str>, limits: &DecodeLimits) -> Result<Self, AnalysisError> {
         limits.check_size(bytes.len() as u64)?;
-        let (bytes, dropped_pages) = if ogg_pages::is_ogg(&bytes) {
-            match ogg_pages::without_damaged_pages(&bytes) {
-                Some((repaired, dropped)) => (repaired, dropped),
-                None => (bytes, 0),
+        let (bytes, ogg_damage) = match ogg_pages::is_ogg(&bytes).then(|| ogg_pages::repair(&bytes)).flatten() {
+            Some(repaired) => {
+                tracing::debug!(
+                    "Ogg pages: {} kept with damaged data, {} damaged stretches dropped",
+                    repaired.kept_damaged,
+                    repaired.dropped
+                );
+                let damage = (repaired.dropped, repaired.first_damage_granule);
+                (repaired.bytes, Some(damage))
             }
-        } else {
-            (bytes, 0)
+            None => (bytes, None),
         };
+        let dropped_pages = ogg_damage.map_or(0, |(dropped, _)| dropped);
         let mut hint = Hint::new();
         if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {
             hint.with_extension(&ext);
@@ -197,11 +200,11 @@ impl Decoder {
         let format = symphonia::default::get_probe()
             .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
             .map_err(|e| match e {
-                // Pages were dropped and what is left cannot be opened: the codec headers were
-                // among them.
-                _ if dropped_pages > 0 => AnalysisError::Corrupt(format!(
-                    "the stream's header pages are damaged (Ogg pages with a bad checksum in {dropped_pages} places; {e})"
-                )),
+                // Damaged pages and what is left cannot be opened: the codec headers were among
+                // them.
+                _ if ogg_damage.is_some() => {
+                    AnalysisError::Corrupt(format!("the stream's header pages are damaged (bad Ogg checksums; {e})"))
+                }
                 SymError::Unsupported(_) => {
                     AnalysisError::UnsupportedFormat("no decoder recognises this container".into())
                 }
@@ -223,12 +226,27 @@ impl Decoder {
         // a hole too.
         let start_ts = if dropped_pages > 0 { 0 } else { track.start_ts.get() };
         let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AnalysisError::NoAudioTrack)?.clone();
+        // Where the first damaged page begins, from the granule position of the page before it.
+        let first_damage_frame = ogg_damage.map(|(_, granule)| {
+            ticks_to_frames(time_base, granule, params.sample_rate.unwrap_or(1)).saturating_sub(ticks_to_frames(
+                time_base,
+                start_ts.max(0) as u64,
+                params.sample_rate.unwrap_or(1),
+            ))
+        });
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(&params, &AudioDecoderOptions::default())
-            .map_err(|_| {
-                AnalysisError::UnsupportedFormat(
+            .map_err(|e| match e {
+                // A codec this build decodes whose setup data is unreadable.
+                SymError::DecodeError(msg) => {
+                    AnalysisError::Corrupt(format!("the codec's setup data is damaged ({msg})"))
+                }
+                _ if ogg_damage.is_some() => {
+                    AnalysisError::Corrupt(format!("the stream's header pages are damaged (bad Ogg checksums; {e})"))
+                }
+                _ => AnalysisError::UnsupportedFormat(
                     "its audio codec cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, PCM)".into(),
-                )
+                ),
             })?;
         Ok(Self {
             format,
@@ -249,8 +267,7 @@ impl Decoder {
             timeline_end: None,
             start_ts,
             filled_frames: 0,
-            first_damage_frame: None,
-            dropped_pages,
+            first_damage_frame,
         })
     }
 
@@ -391,9 +408,6 @@ impl Decoder {
         } else if self.io_error.is_some() {
             ends_early = true;
             self.first_damage_frame.get_or_insert(self.frames);
-        }
-        if self.dropped_pages > 0 {
-            self.first_damage_frame.get_or_insert(0);
         }
         let damage =
             self.first_damage_frame.map(|first| Damage { skipped_sec, first_at_sec: first as f64 / rate, ends_early });

@@ -1,8 +1,10 @@
-//! Ogg pages with a bad checksum, dropped before the stream is opened, the way a player skips
-//! them. The Ogg reader skips a damaged page in the middle of a stream, but not one among the
-//! pages it reads while opening the stream (the first audio pages after the codec headers), and
-//! a file then failed as a whole for a few flipped bytes. Written here because the reader offers
-//! no option for it; the checksum is symphonia's (CRC-32, polynomial 0x04c11db7, as Ogg defines).
+//! Ogg pages with a bad checksum, handled before the stream is opened, the way a player handles
+//! them: a page whose layout is whole keeps its packets (the decoder decodes or rejects each),
+//! a page whose layout is broken is dropped. The Ogg reader drops every page with a bad checksum
+//! — a second of audio for one flipped bit — and refuses the whole file when the page is among
+//! those it reads while opening the stream (the first audio pages after the codec headers).
+//! Written here because the reader offers no option for it; the checksum is symphonia's (CRC-32,
+//! polynomial 0x04c11db7, as Ogg defines).
 
 use symphonia::core::checksum::Crc32;
 use symphonia::core::io::Monitor;
@@ -18,16 +20,34 @@ pub(crate) fn is_ogg(bytes: &[u8]) -> bool {
     bytes.starts_with(CAPTURE)
 }
 
-/// `bytes` without the pages whose checksum fails (and without bytes between pages that belong to
-/// none), or `None` when every page is intact. The second value counts the damaged stretches
-/// (runs of bad pages between good ones; a capture pattern inside a bad page's data is not
-/// counted again).
-pub(crate) fn without_damaged_pages(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let mut kept: Vec<(usize, usize)> = Vec::new();
-    let mut dropped = 0usize;
+/// What the page scan did to a stream with damaged pages.
+#[derive(Debug)]
+pub(crate) struct Repaired {
+    /// The stream to open.
+    pub bytes: Vec<u8>,
+    /// Stretches of bytes dropped (pages whose layout is broken, junk between pages); a capture
+    /// pattern inside a dropped page's data is not counted again.
+    pub dropped: usize,
+    /// Pages kept with a recomputed checksum: their layout is whole (the next page starts where
+    /// their segment table says they end, same stream), so the damage is in the audio data, and
+    /// the decoder decodes or rejects their packets one by one, as a player does.
+    pub kept_damaged: usize,
+    /// Granule position of the last intact page before the first damage (0 when the damage
+    /// comes first): where, in the codec's samples, the damage begins.
+    pub first_damage_granule: u64,
+}
+
+/// `bytes` with every page's damage handled (see [`Repaired`]), or `None` when every page is
+/// intact.
+pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
+    let mut out: Vec<u8> = Vec::new();
+    let (mut dropped, mut kept_damaged) = (0usize, 0usize);
     let mut in_damage = false;
     let mut at = 0usize;
     let mut clean = true;
+    let mut last_serial: Option<[u8; 4]> = None;
+    let mut last_granule = 0u64;
+    let mut first_damage_granule: Option<u64> = None;
     while at < bytes.len() {
         let Some(start) = find_capture(bytes, at) else {
             // Trailing bytes that hold no page.
@@ -36,32 +56,53 @@ pub(crate) fn without_damaged_pages(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
         };
         if start != at {
             clean = false;
+            first_damage_granule.get_or_insert(last_granule);
         }
-        match page_len(bytes, start) {
-            Some(len) if checksum_holds(&bytes[start..start + len]) => {
-                kept.push((start, len));
-                at = start + len;
-                in_damage = false;
+        let Some(len) = page_len(bytes, start) else {
+            clean = false;
+            first_damage_granule.get_or_insert(last_granule);
+            at = start + 1;
+            continue;
+        };
+        let page = &bytes[start..start + len];
+        let serial: [u8; 4] = [page[14], page[15], page[16], page[17]];
+        if checksum_holds(page) {
+            out.extend_from_slice(page);
+            last_serial = Some(serial);
+            last_granule = u64::from_le_bytes(page[6..14].try_into().unwrap_or([0; 8]));
+            in_damage = false;
+            at = start + len;
+            continue;
+        }
+        clean = false;
+        first_damage_granule.get_or_insert(last_granule);
+        let next = start + len;
+        let layout_whole =
+            page[4] == 0 && last_serial == Some(serial) && (next == bytes.len() || bytes[next..].starts_with(CAPTURE));
+        if layout_whole {
+            let mut fixed = page.to_vec();
+            fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&[0; 4]);
+            let mut crc = Crc32::new(0);
+            crc.process_buf_bytes(&fixed);
+            fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.crc().to_le_bytes());
+            out.extend_from_slice(&fixed);
+            kept_damaged += 1;
+            in_damage = false;
+            at = next;
+        } else {
+            // A false capture pattern or a page whose layout is broken: look for the next page
+            // just after it.
+            if !in_damage {
+                dropped += 1;
+                in_damage = true;
             }
-            // A false capture pattern or a damaged page: look for the next one just after it.
-            _ => {
-                clean = false;
-                if !in_damage && page_len(bytes, start).is_some() {
-                    dropped += 1;
-                    in_damage = true;
-                }
-                at = start + 1;
-            }
+            at = start + 1;
         }
     }
     if clean {
         return None;
     }
-    let mut out = Vec::with_capacity(kept.iter().map(|(_, len)| len).sum());
-    for (start, len) in kept {
-        out.extend_from_slice(&bytes[start..start + len]);
-    }
-    Some((out, dropped))
+    Some(Repaired { bytes: out, dropped, kept_damaged, first_damage_granule: first_damage_granule.unwrap_or(0) })
 }
 
 fn find_capture(bytes: &[u8], from: usize) -> Option<usize> {
@@ -109,18 +150,26 @@ mod tests {
     }
 
     #[test]
-    fn intact_streams_are_left_alone_and_damaged_pages_dropped() {
+    fn intact_streams_are_left_alone_and_damaged_pages_kept_or_dropped() {
         let pages = [page(b"first", 0), page(b"second OggS inside", 1), page(b"third", 2)];
         let whole = pages.concat();
-        assert!(without_damaged_pages(&whole).is_none());
+        assert!(repair(&whole).is_none());
+        // Damage in a page's data: the page is kept with a new checksum.
         let mut damaged = whole.clone();
         let second = pages[0].len();
         damaged[second + HEADER_LEN + 3] ^= 0xff;
-        let (repaired, dropped) = without_damaged_pages(&damaged).expect("a page is damaged");
-        assert_eq!(dropped, 1);
-        assert_eq!(repaired, [pages[0].clone(), pages[2].clone()].concat());
+        let r = repair(&damaged).expect("a page is damaged");
+        assert_eq!((r.dropped, r.kept_damaged), (0, 1));
+        assert_eq!(r.bytes.len(), whole.len());
+        assert!(repair(&r.bytes).is_none(), "every checksum holds now");
+        // Damage in its segment table: the layout is broken, so the page is dropped.
+        let mut broken = whole.clone();
+        broken[second + HEADER_LEN - 1] ^= 0x02;
+        let r = repair(&broken).expect("a page is broken");
+        assert_eq!((r.dropped, r.kept_damaged), (1, 0));
+        assert_eq!(r.bytes, [pages[0].clone(), pages[2].clone()].concat());
         // A stream cut inside its last page keeps the whole pages before it.
-        let (cut, _) = without_damaged_pages(&whole[..whole.len() - 2]).expect("cut short");
-        assert_eq!(cut, [pages[0].clone(), pages[1].clone()].concat());
+        let r = repair(&whole[..whole.len() - 2]).expect("cut short");
+        assert_eq!(r.bytes, [pages[0].clone(), pages[1].clone()].concat());
     }
 }
