@@ -23,7 +23,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::Tags;
-use super::ogg_pages;
+use super::{flac_frames, ogg_pages};
 use crate::error::AnalysisError;
 use crate::hash::{PcmHasher, hex};
 
@@ -192,6 +192,13 @@ impl Decoder {
             None => (bytes, None),
         };
         let dropped_pages = ogg_damage.map_or(0, |(dropped, _)| dropped);
+        let (bytes, flac_damage) = match flac_frames::is_flac(&bytes).then(|| flac_frames::repair(&bytes)).flatten() {
+            Some(repaired) => {
+                tracing::debug!("FLAC: {} frames with damaged data kept", repaired.fixed);
+                (repaired.bytes, Some(repaired.first_fixed_sample))
+            }
+            None => (bytes, None),
+        };
         let mut hint = Hint::new();
         if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {
             hint.with_extension(&ext);
@@ -227,13 +234,13 @@ impl Decoder {
         let start_ts = if dropped_pages > 0 { 0 } else { track.start_ts.get() };
         let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AnalysisError::NoAudioTrack)?.clone();
         // Where the first damaged page begins, from the granule position of the page before it.
-        let first_damage_frame = ogg_damage.map(|(_, granule)| {
+        let first_damage_frame = flac_damage.or(ogg_damage.map(|(_, granule)| {
             ticks_to_frames(time_base, granule, params.sample_rate.unwrap_or(1)).saturating_sub(ticks_to_frames(
                 time_base,
                 start_ts.max(0) as u64,
                 params.sample_rate.unwrap_or(1),
             ))
-        });
+        }));
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(&params, &AudioDecoderOptions::default())
             .map_err(|e| match e {
@@ -351,10 +358,10 @@ impl Decoder {
                     return Ok(true);
                 }
                 Err(SymError::DecodeError(msg)) => self.skip(msg)?,
-                Err(SymError::IoError(e)) => {
-                    self.io_error = Some(e.to_string());
-                    break;
-                }
+                // The decoder reads from the packet alone: running out of it means the packet is
+                // damaged, not that the stream ended; a damaged packet can also read as a feature
+                // the decoder lacks. A stream where most packets fail still fails (`skip`).
+                Err(e @ (SymError::IoError(_) | SymError::Unsupported(_))) => self.skip(&e.to_string())?,
                 Err(e) => return Err(AnalysisError::Corrupt(e.to_string())),
             }
         }

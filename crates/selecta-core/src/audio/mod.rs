@@ -2,6 +2,7 @@
 //! and resampling (rubato). It does not compute features; see [`crate::features`].
 
 mod decode;
+mod flac_frames;
 mod ogg_pages;
 mod resample;
 mod tags;
