@@ -629,7 +629,7 @@ async function showSimilar(songId, path) {
 // offered in the session list; choosing one goes on from its last played track. The set plan
 // draws the arc against the measured energies.
 const DEFAULT_SESSION = 'page';
-const nextState = { songId: null, path: '', goal: 'maintain', session: DEFAULT_nextState.session };
+const nextState = { songId: null, path: '', goal: 'maintain', session: DEFAULT_SESSION };
 
 async function loadSessionNames() {
   const names = await call('sessionNames', {}).catch(() => []);
