@@ -56,21 +56,21 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
     while i + 1 < bytes.len() {
         let Some(ff) = memchr::memchr(0xff, &bytes[i..bytes.len() - 1]) else { break };
         i += ff;
-        if bytes[i + 1] & 0xfe == 0xf8 {
-            if let Some(h) = read_header(bytes, i) {
-                let follows = match frames.last() {
-                    None => h.sequence == 0,
-                    Some(last) if last.variable != h.variable => false,
-                    Some(last) if h.variable => {
-                        h.sequence > last.sequence && h.sequence <= last.sequence + MAX_FRAME_GAP * last.block_size
-                    }
-                    Some(last) => h.sequence > last.sequence && h.sequence <= last.sequence + MAX_FRAME_GAP,
-                };
-                if follows {
-                    frames.push(h);
-                    i += 2;
-                    continue;
+        if bytes[i + 1] & 0xfe == 0xf8
+            && let Some(h) = read_header(bytes, i)
+        {
+            let follows = match frames.last() {
+                None => h.sequence == 0,
+                Some(last) if last.variable != h.variable => false,
+                Some(last) if h.variable => {
+                    h.sequence > last.sequence && h.sequence <= last.sequence + MAX_FRAME_GAP * last.block_size
                 }
+                Some(last) => h.sequence > last.sequence && h.sequence <= last.sequence + MAX_FRAME_GAP,
+            };
+            if follows {
+                frames.push(h);
+                i += 2;
+                continue;
             }
         }
         i += 1;
