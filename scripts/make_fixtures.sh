@@ -28,3 +28,7 @@ fl -c:a flac -compression_level 8 "$out/long.flac"
 fl -c:a libmp3lame -b:a 48k "$out/long.mp3"
 fl -c:a libvorbis -q:a 0 "$out/long.ogg"
 ls -l "$out"/long.*
+
+# 3 s of Opus (48 kHz mono), which this build refuses by name.
+cargo run -q -p selecta-core --example synth_wav -- "$tmp/short.wav" 120 "C major" 3 48000 1
+ffmpeg -hide_banner -loglevel error -y -i "$tmp/short.wav" -c:a libopus -b:a 24k "$out/short.opus"

@@ -130,3 +130,13 @@ fn chromaprint_simhash_separates_different_music() {
     let different = (a ^ c).count_ones();
     assert!(same < different, "re-encode distance {same} should be below other-music distance {different}");
 }
+
+/// Opus is not decoded by this build: refused as unsupported, naming the codec, not as damage.
+#[test]
+fn opus_is_refused_by_name() {
+    let bytes = std::fs::read(fixture("short.opus")).expect("fixture");
+    let err = analyze_bytes(bytes, Some("short.opus"), &AnalyzeOptions::default(), None).expect_err("no Opus decoder");
+    let text = err.to_string();
+    assert!(text.contains("not a supported audio file") && text.contains("Opus"), "{text}");
+    assert_eq!(selecta_core::error::Coded::code(&err), selecta_core::ErrorCode::UnsupportedFormat);
+}

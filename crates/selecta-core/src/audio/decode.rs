@@ -14,7 +14,7 @@ use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_VORBIS};
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_OPUS, CODEC_ID_VORBIS};
 use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
@@ -251,9 +251,10 @@ impl Decoder {
                 _ if ogg_damage.is_some() => {
                     AnalysisError::Corrupt(format!("the stream's header pages are damaged (bad Ogg checksums; {e})"))
                 }
-                _ => AnalysisError::UnsupportedFormat(
-                    "its audio codec cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, PCM)".into(),
-                ),
+                _ => AnalysisError::UnsupportedFormat(format!(
+                    "its audio codec{} cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, PCM)",
+                    if params.codec == CODEC_ID_OPUS { " (Opus)" } else { "" }
+                )),
             })?;
         Ok(Self {
             format,
