@@ -131,12 +131,18 @@ fn chromaprint_simhash_separates_different_music() {
     assert!(same < different, "re-encode distance {same} should be below other-music distance {different}");
 }
 
-/// Opus is not decoded by this build: refused as unsupported, naming the codec, not as damage.
+/// Ogg Opus (48 kHz, the encoder's pre-skip dropped) gives the same tempo and key as the others.
 #[test]
-fn opus_is_refused_by_name() {
-    let bytes = std::fs::read(fixture("short.opus")).expect("fixture");
-    let err = analyze_bytes(bytes, Some("short.opus"), &AnalyzeOptions::default(), None).expect_err("no Opus decoder");
-    let text = err.to_string();
-    assert!(text.contains("not a supported audio file") && text.contains("Opus"), "{text}");
-    assert_eq!(selecta_core::error::Coded::code(&err), selecta_core::ErrorCode::UnsupportedFormat);
+fn opus_decodes_with_tags_and_features() {
+    let f = analyse("groove.opus");
+    assert_eq!((f.sample_rate, f.channels), (48_000, 2));
+    assert!((f.duration_sec - 10.0).abs() < 0.080, "duration {}", f.duration_sec);
+    let bpm = f.bpm.expect("tempo");
+    assert!((bpm / 124.0 - 1.0).abs() < 0.02, "bpm {bpm}");
+    assert_eq!(f.key, Some(Key { tonic: 9, mode: Mode::Minor }));
+    assert_eq!(f.metadata.title.as_deref(), Some("Fixture Groove"));
+    assert!(f.damage.is_none(), "{:?}", f.damage);
+    let flac = analyse("groove.flac");
+    let (a, b) = (f.loudness_lufs.expect("loudness"), flac.loudness_lufs.expect("loudness"));
+    assert!((a - b).abs() < 1.0, "Opus {a:.2} LUFS against FLAC {b:.2}");
 }

@@ -23,6 +23,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::Tags;
+use super::opus::OpusStream;
 use super::{flac_frames, ogg_pages};
 use crate::error::AnalysisError;
 use crate::hash::{PcmHasher, hex};
@@ -139,11 +140,17 @@ pub fn decode(
     decoder.finish()
 }
 
+/// The decoder of a stream: symphonia's, or Opus (which symphonia lacks).
+enum Codec {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus(Box<OpusStream>),
+}
+
 /// An open stream, decoded one block at a time ([`decode`] in steps), so that a caller can
 /// report progress and stop between blocks. It also derives the track's `songId`.
 pub struct Decoder {
     format: Box<dyn FormatReader>,
-    decoder: Box<dyn AudioDecoder>,
+    codec: Codec,
     track_id: u32,
     announced_frames: Option<u64>,
     limits: DecodeLimits,
@@ -241,24 +248,31 @@ impl Decoder {
                 params.sample_rate.unwrap_or(1),
             ))
         }));
-        let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(&params, &AudioDecoderOptions::default())
-            .map_err(|e| match e {
-                // A codec this build decodes whose setup data is unreadable.
-                SymError::DecodeError(msg) => {
-                    AnalysisError::Corrupt(format!("the codec's setup data is damaged ({msg})"))
-                }
-                _ if ogg_damage.is_some() => {
-                    AnalysisError::Corrupt(format!("the stream's header pages are damaged (bad Ogg checksums; {e})"))
-                }
-                _ => AnalysisError::UnsupportedFormat(format!(
-                    "its audio codec{} cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, PCM)",
-                    if params.codec == CODEC_ID_OPUS { " (Opus)" } else { "" }
-                )),
-            })?;
+        let codec = if params.codec == CODEC_ID_OPUS {
+            let head = params.extra_data.as_deref().unwrap_or_default();
+            Codec::Opus(Box::new(OpusStream::new(head)?))
+        } else {
+            Codec::Symphonia(
+                symphonia::default::get_codecs().make_audio_decoder(&params, &AudioDecoderOptions::default()).map_err(
+                    |e| match e {
+                        // A codec this build decodes whose setup data is unreadable.
+                        SymError::DecodeError(msg) => {
+                            AnalysisError::Corrupt(format!("the codec's setup data is damaged ({msg})"))
+                        }
+                        _ if ogg_damage.is_some() => AnalysisError::Corrupt(format!(
+                            "the stream's header pages are damaged (bad Ogg checksums; {e})"
+                        )),
+                        _ => AnalysisError::UnsupportedFormat(
+                            "its audio codec cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, Opus, PCM)"
+                                .into(),
+                        ),
+                    },
+                )?,
+            )
+        };
         Ok(Self {
             format,
-            decoder,
+            codec,
             track_id,
             announced_frames,
             limits: *limits,
@@ -314,13 +328,22 @@ impl Decoder {
             if packet.track_id != self.track_id {
                 continue;
             }
-            match self.decoder.decode(&packet) {
-                Ok(buf) => {
+            let decoded = match &mut self.codec {
+                Codec::Symphonia(decoder) => decoder.decode(&packet).map(|buf| {
                     let spec = buf.spec();
-                    let this = StreamInfo {
+                    buf.copy_to_vec_interleaved(&mut self.scratch);
+                    StreamInfo {
                         sample_rate: spec.rate(),
                         channels: u16::try_from(spec.channels().count()).unwrap_or(u16::MAX),
-                    };
+                    }
+                }),
+                Codec::Opus(opus) => opus.decode(&packet.data, &mut self.scratch).map_err(|e| {
+                    tracing::debug!("{e}");
+                    SymError::DecodeError("opus: a packet could not be decoded")
+                }),
+            };
+            match decoded {
+                Ok(this) => {
                     let (channels, rate) = (usize::from(this.channels), this.sample_rate);
                     match &self.info {
                         None => self.info = Some(this),
@@ -332,7 +355,8 @@ impl Decoder {
                         }
                         Some(_) => {}
                     }
-                    if buf.frames() == 0 {
+                    let decoded_frames = self.scratch.len() / channels.max(1);
+                    if decoded_frames == 0 {
                         continue;
                     }
                     let room = self.announced_frames.map_or(u64::MAX, |a| a.saturating_sub(self.frames));
@@ -342,7 +366,6 @@ impl Decoder {
                     let hole =
                         hole_before(&mut self.timeline_end, self.time_base, (packet.pts.get(), packet.dur.get()), rate)
                             .min(room);
-                    buf.copy_to_vec_interleaved(&mut self.scratch);
                     self.block.clear();
                     if hole > 0 {
                         // Silence where packets were lost keeps every later position (beats,
@@ -353,7 +376,7 @@ impl Decoder {
                         self.frames += hole;
                     }
                     self.block.extend_from_slice(&self.scratch);
-                    self.frames += buf.frames() as u64;
+                    self.frames += decoded_frames as u64;
                     self.decoded_packets += 1;
                     self.song_id.update(&packet.data, &self.block);
                     return Ok(true);

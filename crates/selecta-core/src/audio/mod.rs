@@ -4,6 +4,7 @@
 mod decode;
 mod flac_frames;
 mod ogg_pages;
+mod opus;
 mod resample;
 mod tags;
 
@@ -13,8 +14,9 @@ pub use decode::{
 pub use resample::resample_mono;
 pub use tags::Tags;
 
-/// Extensions treated as audio when a folder is scanned. Formats symphonia cannot decode (Opus,
-/// WMA) are listed too, so that they are reported as unsupported instead of silently ignored.
+/// Extensions treated as audio when a folder is scanned. Formats this build cannot decode (WMA,
+/// Opus in WebM) are listed too, so that they are reported as unsupported instead of silently
+/// ignored.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
     "mp3", "flac", "wav", "wave", "aif", "aiff", "aifc", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "alac",
     "caf", "wma",
