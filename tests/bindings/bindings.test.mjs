@@ -42,7 +42,7 @@ test("the same audio gives the same features natively and in wasm", async () => 
     const [manifest, onnx] = model();
     await native.loadModel(manifest, onnx);
     await wasm.loadModel(manifest, onnx);
-    for (const name of ["groove.wav", "groove.flac", "groove.mp3", "groove.ogg", "groove.m4a"]) {
+    for (const name of ["groove.wav", "groove.flac", "groove.mp3", "groove.ogg", "groove.m4a", "groove.opus"]) {
       const n = await native.analyzeFile(fixture(name), name);
       const w = await wasm.analyzeFile(fixture(name), name);
       const [a, b] = [n.features, w.features];
