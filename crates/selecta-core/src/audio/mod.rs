@@ -19,7 +19,7 @@ pub use tags::Tags;
 /// ignored.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
     "mp3", "flac", "wav", "wave", "aif", "aiff", "aifc", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "alac",
-    "caf", "wma",
+    "caf", "wma", "webm", "mka",
 ];
 
 /// Whether a file name (or path) names an audio file by its extension, in any case.
@@ -35,7 +35,7 @@ mod tests {
 
     #[test]
     fn audio_names_are_recognised_by_extension() {
-        for name in ["a.mp3", "dir/B.FLAC", "c:\\x\\d.Aiff", "e.m4a", "f.opus", "weird name.final.wav"] {
+        for name in ["a.mp3", "dir/B.FLAC", "c:\\x\\d.Aiff", "e.m4a", "f.opus", "weird name.final.wav", "g.webm"] {
             assert!(is_audio_file_name(name), "{name}");
         }
         for name in ["a.txt", "mp3", ".mp3", "dir.mp3/readme", "cover.jpg", ""] {
