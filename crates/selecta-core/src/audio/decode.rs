@@ -15,7 +15,7 @@ use std::io::Cursor;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_OPUS, CODEC_ID_VORBIS};
-use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -186,26 +186,8 @@ impl Decoder {
     /// Recognise the container and codec (no audio decoded yet).
     pub fn open(bytes: Vec<u8>, file_name: Option<&str>, limits: &DecodeLimits) -> Result<Self, AnalysisError> {
         limits.check_size(bytes.len() as u64)?;
-        let (bytes, ogg_damage) = match ogg_pages::is_ogg(&bytes).then(|| ogg_pages::repair(&bytes)).flatten() {
-            Some(repaired) => {
-                tracing::debug!(
-                    "Ogg pages: {} kept with damaged data, {} damaged stretches dropped",
-                    repaired.kept_damaged,
-                    repaired.dropped
-                );
-                let damage = (repaired.dropped, repaired.first_damage_granule);
-                (repaired.bytes, Some(damage))
-            }
-            None => (bytes, None),
-        };
+        let (bytes, ogg_damage, flac_damage) = repair_container(bytes);
         let dropped_pages = ogg_damage.map_or(0, |(dropped, _)| dropped);
-        let (bytes, flac_damage) = match flac_frames::is_flac(&bytes).then(|| flac_frames::repair(&bytes)).flatten() {
-            Some(repaired) => {
-                tracing::debug!("FLAC: {} frames with damaged data kept", repaired.fixed);
-                (repaired.bytes, Some(repaired.first_fixed_sample))
-            }
-            None => (bytes, None),
-        };
         let mut hint = Hint::new();
         if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {
             hint.with_extension(&ext);
@@ -248,28 +230,7 @@ impl Decoder {
                 params.sample_rate.unwrap_or(1),
             ))
         }));
-        let codec = if params.codec == CODEC_ID_OPUS {
-            let head = params.extra_data.as_deref().unwrap_or_default();
-            Codec::Opus(Box::new(OpusStream::new(head)?))
-        } else {
-            Codec::Symphonia(
-                symphonia::default::get_codecs().make_audio_decoder(&params, &AudioDecoderOptions::default()).map_err(
-                    |e| match e {
-                        // A codec this build decodes whose setup data is unreadable.
-                        SymError::DecodeError(msg) => {
-                            AnalysisError::Corrupt(format!("the codec's setup data is damaged ({msg})"))
-                        }
-                        _ if ogg_damage.is_some() => AnalysisError::Corrupt(format!(
-                            "the stream's header pages are damaged (bad Ogg checksums; {e})"
-                        )),
-                        _ => AnalysisError::UnsupportedFormat(
-                            "its audio codec cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, Opus, PCM)"
-                                .into(),
-                        ),
-                    },
-                )?,
-            )
-        };
+        let codec = make_codec(&params, ogg_damage.is_some())?;
         Ok(Self {
             format,
             codec,
@@ -472,6 +433,52 @@ impl Decoder {
             song_id: self.song_id.finish(),
         })
     }
+}
+
+/// Handle damaged pages (Ogg) and frames (FLAC) before the stream is opened (see
+/// [`ogg_pages`] and [`flac_frames`]): the bytes to open, with the Ogg damage (stretches dropped,
+/// granule position where it begins) and the sample where the first damaged FLAC frame begins.
+fn repair_container(bytes: Vec<u8>) -> (Vec<u8>, Option<(usize, u64)>, Option<u64>) {
+    if ogg_pages::is_ogg(&bytes) {
+        if let Some(repaired) = ogg_pages::repair(&bytes) {
+            tracing::debug!(
+                "Ogg pages: {} kept with damaged data, {} damaged stretches dropped",
+                repaired.kept_damaged,
+                repaired.dropped
+            );
+            return (repaired.bytes, Some((repaired.dropped, repaired.first_damage_granule)), None);
+        }
+    } else if flac_frames::is_flac(&bytes)
+        && let Some(repaired) = flac_frames::repair(&bytes)
+    {
+        tracing::debug!("FLAC: {} frames with damaged data kept", repaired.fixed);
+        return (repaired.bytes, None, Some(repaired.first_fixed_sample));
+    }
+    (bytes, None, None)
+}
+
+/// The decoder of a stream's codec: Opus here, every other codec from symphonia.
+fn make_codec(params: &AudioCodecParameters, ogg_damaged: bool) -> Result<Codec, AnalysisError> {
+    if params.codec == CODEC_ID_OPUS {
+        let head = params.extra_data.as_deref().unwrap_or_default();
+        return Ok(Codec::Opus(Box::new(OpusStream::new(head)?)));
+    }
+    let decoder =
+        symphonia::default::get_codecs().make_audio_decoder(params, &AudioDecoderOptions::default()).map_err(|e| {
+            match e {
+                // A codec this build decodes whose setup data is unreadable.
+                SymError::DecodeError(msg) => {
+                    AnalysisError::Corrupt(format!("the codec's setup data is damaged ({msg})"))
+                }
+                _ if ogg_damaged => {
+                    AnalysisError::Corrupt(format!("the stream's header pages are damaged (bad Ogg checksums; {e})"))
+                }
+                _ => AnalysisError::UnsupportedFormat(
+                    "its audio codec cannot be decoded (supported: MP3, AAC, ALAC, FLAC, Vorbis, Opus, PCM)".into(),
+                ),
+            }
+        })?;
+    Ok(Codec::Symphonia(decoder))
 }
 
 /// Frames missing between the packet that ended the timeline at `timeline_end` and one at
