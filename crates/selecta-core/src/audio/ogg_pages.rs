@@ -40,26 +40,27 @@ pub(crate) struct Repaired {
 /// `bytes` with every page's damage handled (see [`Repaired`]), or `None` when every page is
 /// intact.
 pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
-    let mut out: Vec<u8> = Vec::new();
+    // Built from the first damage on: an intact stream (every file but a damaged one) is only
+    // read, never copied.
+    let mut out: Option<Vec<u8>> = None;
     let (mut dropped, mut kept_damaged) = (0usize, 0usize);
     let mut in_damage = false;
     let mut at = 0usize;
-    let mut clean = true;
     let mut last_serial: Option<[u8; 4]> = None;
     let mut last_granule = 0u64;
     let mut first_damage_granule: Option<u64> = None;
     while at < bytes.len() {
         let Some(start) = find_capture(bytes, at) else {
             // Trailing bytes that hold no page.
-            clean = false;
+            out.get_or_insert_with(|| bytes[..at].to_vec());
             break;
         };
         if start != at {
-            clean = false;
+            out.get_or_insert_with(|| bytes[..at].to_vec());
             first_damage_granule.get_or_insert(last_granule);
         }
         let Some(len) = page_len(bytes, start) else {
-            clean = false;
+            out.get_or_insert_with(|| bytes[..at].to_vec());
             first_damage_granule.get_or_insert(last_granule);
             at = start + 1;
             continue;
@@ -67,14 +68,16 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
         let page = &bytes[start..start + len];
         let serial: [u8; 4] = [page[14], page[15], page[16], page[17]];
         if checksum_holds(page) {
-            out.extend_from_slice(page);
+            if let Some(out) = out.as_mut() {
+                out.extend_from_slice(page);
+            }
             last_serial = Some(serial);
             last_granule = u64::from_le_bytes(page[6..14].try_into().unwrap_or([0; 8]));
             in_damage = false;
             at = start + len;
             continue;
         }
-        clean = false;
+        let out = out.get_or_insert_with(|| bytes[..at].to_vec());
         first_damage_granule.get_or_insert(last_granule);
         let next = start + len;
         let layout_whole =
@@ -99,10 +102,7 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             at = start + 1;
         }
     }
-    if clean {
-        return None;
-    }
-    Some(Repaired { bytes: out, dropped, kept_damaged, first_damage_granule: first_damage_granule.unwrap_or(0) })
+    out.map(|bytes| Repaired { bytes, dropped, kept_damaged, first_damage_granule: first_damage_granule.unwrap_or(0) })
 }
 
 fn find_capture(bytes: &[u8], from: usize) -> Option<usize> {
