@@ -652,6 +652,8 @@ async function showNext(songId, path) {
   nextState.songId = songId;
   nextState.path = path;
   $('#next-panel').hidden = false;
+  // The list says it is busy at once, not only after the session names arrive.
+  $('#next-list').innerHTML = '<li class="muted">ranking…</li>';
   await loadSessionNames();
   await refreshNext();
 }

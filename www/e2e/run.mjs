@@ -270,7 +270,11 @@ async function run() {
     // mixable candidate, with its score parts; "played" moves the session on and leaves both out;
     // undo brings the mp3 back as the playing track; a planned set draws the arc.
     await page.click(`${rowSel(mp3.path)} [data-action="next"]`);
-    await page.waitForFunction(() => !/ranking/.test(document.querySelector('#next-list').textContent), null, { timeout: 30000 });
+    // Done when the list holds suggestions or says why it holds none.
+    await page.waitForFunction(() => {
+      const list = document.querySelector('#next-list');
+      return !/ranking/.test(list.textContent) && list.querySelector('li') !== null;
+    }, null, { timeout: 30000 });
     const nextItems = await page.$$eval('#next-list li[data-song-id]', (lis) => lis.map((li) => ({ id: li.dataset.songId, text: li.textContent })));
     log(`next after groove.mp3: ${JSON.stringify(nextItems)}`);
     check(nextItems.length === others.size && nextItems.every((s) => others.has(s.id)),

@@ -327,19 +327,16 @@ impl Decoder {
                     let hole =
                         hole_before(&mut self.timeline_end, self.time_base, (packet.pts.get(), packet.dur.get()), rate)
                             .min(room);
+                    self.block.clear();
                     if hole > 0 {
                         // Silence where packets were lost keeps every later position (beats,
                         // intro, outro) where it is in the file.
                         self.first_damage_frame.get_or_insert(self.frames);
-                        self.block.clear();
                         self.block.resize(hole as usize * channels, 0.0);
-                        self.block.extend_from_slice(&self.scratch);
                         self.filled_frames += hole;
                         self.frames += hole;
-                    } else {
-                        // The usual case: the decoded samples are the block, without a copy.
-                        std::mem::swap(&mut self.block, &mut self.scratch);
                     }
+                    self.block.extend_from_slice(&self.scratch);
                     self.frames += decoded_frames as u64;
                     self.decoded_packets += 1;
                     self.song_id.update(&packet.data, &self.block);
