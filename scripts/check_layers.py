@@ -15,7 +15,7 @@ ORDER = [
     "error", "control", "hash", "sealed",
     "audio", "embed", "features", "record", "analyze",
     "store", "path_index",
-    "similar", "retrieval", "dj", "taste", "ingest", "bundle", "eval",
+    "similar", "retrieval", "dj", "taste", "ingest", "bundle", "eval", "interop",
     "engine",
 ]
 EXEMPT = {"testkit": ORDER.index("engine")}

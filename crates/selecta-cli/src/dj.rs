@@ -2,12 +2,11 @@
 //! in the library, and planned sets (printed, as JSON, or as an M3U8 playlist). The ranking,
 //! the session rules and the planning are the engine's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use selecta_core::dj::plan::{EnergyArc, PlanOptions};
 use selecta_core::dj::{Goal, NextOptions};
-use selecta_core::engine::dj::PlanOutcome;
 
 use crate::files::{now_ms, open_library, song_of};
 
@@ -22,6 +21,7 @@ pub struct NextArgs<'a> {
     pub explain: bool,
     pub library: Option<&'a Path>,
     pub json: bool,
+    pub m3u: Option<&'a Path>,
 }
 
 /// The song of FILE or --id, when either is given.
@@ -43,6 +43,10 @@ pub fn next(args: NextArgs<'_>) -> Result<()> {
     let song = song_arg(&root, &engine, args.file, args.id)?;
     let options = NextOptions { k: args.k, goal: args.goal, explain: args.explain, ..NextOptions::default() };
     let outcome = engine.next_tracks(song.as_deref(), args.session, &options)?;
+    if let Some(out) = args.m3u {
+        let songs: Vec<String> = outcome.items.iter().map(|i| i.id.clone()).collect();
+        crate::interop::write_m3u(&root, &engine, &songs, out)?;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&outcome)?);
         return Ok(());
@@ -134,7 +138,8 @@ pub fn plan(args: PlanArgs<'_>) -> Result<()> {
     let options = PlanOptions { length, minutes: args.minutes, arc: args.arc, ..PlanOptions::default() };
     let outcome = engine.plan_set(&start, &options)?;
     if let Some(out) = args.m3u {
-        write_m3u(&root, &engine, &outcome, out)?;
+        let songs: Vec<String> = outcome.items.iter().map(|i| i.id.clone()).collect();
+        crate::interop::write_m3u(&root, &engine, &songs, out)?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&outcome)?);
@@ -164,35 +169,4 @@ pub fn plan(args: PlanArgs<'_>) -> Result<()> {
         println!("energy follows the arc with rank correlation {r:.2}");
     }
     Ok(())
-}
-
-fn write_m3u(
-    root: &Path,
-    engine: &selecta_core::Engine<selecta_sqlite::SqliteStore>,
-    outcome: &PlanOutcome,
-    out: &Path,
-) -> Result<()> {
-    let out_dir =
-        out.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let out_dir = std::fs::canonicalize(&out_dir).map_err(|e| anyhow!("{}: {e}", out_dir.display()))?;
-    let mut entries = Vec::new();
-    for item in &outcome.items {
-        let Some(path) = &item.path else { continue };
-        let absolute = root.join(path);
-        let features = engine.song_features(&item.id)?;
-        let (artist, title) =
-            features.as_ref().map(|f| (f.metadata.artist.clone(), f.metadata.title.clone())).unwrap_or((None, None));
-        let location = match absolute.strip_prefix(&out_dir) {
-            Ok(relative) => relative.to_string_lossy().replace('\\', "/"),
-            Err(_) => absolute.to_string_lossy().into_owned(),
-        };
-        entries.push(selecta_core::dj::m3u::Entry {
-            location,
-            seconds: item.duration_sec,
-            artist,
-            title,
-            fallback: path.clone(),
-        });
-    }
-    std::fs::write(out, selecta_core::dj::m3u::playlist(&entries)).map_err(|e| anyhow!("{}: {e}", out.display()))
 }

@@ -17,6 +17,7 @@ mod eval;
 mod eval_retrieval;
 mod files;
 mod identify;
+mod interop;
 mod model;
 mod serve;
 mod show;
@@ -166,6 +167,9 @@ enum Command {
         /// At most this many results (0: all).
         #[arg(long, default_value_t = 100)]
         top_k: usize,
+        /// Also write the list as an M3U8 playlist (paths relative to it inside the library).
+        #[arg(long)]
+        m3u: Option<PathBuf>,
         /// Library folder (default: the one holding the files, or the current folder).
         #[arg(long)]
         library: Option<PathBuf>,
@@ -206,6 +210,9 @@ enum Command {
         /// Compare every track, even where a large library would use the approximate index.
         #[arg(long)]
         exact: bool,
+        /// Also write the track and its similar tracks as an M3U8 playlist (paths relative to it inside the library).
+        #[arg(long)]
+        m3u: Option<PathBuf>,
         /// Library folder (default: the one holding FILE, or the current folder).
         #[arg(long)]
         library: Option<PathBuf>,
@@ -236,6 +243,9 @@ enum Command {
         /// Also list the best candidates the rules removed, and which rule did.
         #[arg(long)]
         explain: bool,
+        /// Also write the suggestions as an M3U8 playlist (paths relative to it inside the library).
+        #[arg(long)]
+        m3u: Option<PathBuf>,
         /// Library folder (default: the one holding FILE, or the current folder).
         #[arg(long)]
         library: Option<PathBuf>,
@@ -337,10 +347,80 @@ enum Command {
         #[arg(long, env = "SELECTA_MODEL_DIR")]
         model_dir: Option<PathBuf>,
     },
+    /// Write the library for DJ software: `export rekordbox OUT.xml`.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+    /// Read what DJ software knows: `import rekordbox collection.xml`.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Evaluate against ground truth.
     Eval {
         #[command(subcommand)]
         what: EvalCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// The library as a rekordbox XML collection (File > Import > rekordbox xml): every analysed
+    /// file with tempo, key, beat grid and intro/outro memory cues, and the playlists asked for
+    /// under a "Selecta" folder. The same library and options write the same bytes.
+    Rekordbox {
+        /// The XML file to write.
+        out: PathBuf,
+        /// A "Selecta picks" playlist of the taste model's best N unlabelled tracks.
+        #[arg(long)]
+        picks: Option<usize>,
+        /// A "Similar to …" playlist for this analysed file (repeatable).
+        #[arg(long)]
+        similar_to: Vec<PathBuf>,
+        /// Tracks in each "Similar to …" playlist (default 25).
+        #[arg(long)]
+        similar_tracks: Option<usize>,
+        /// A planned 12-track warm-up set from this analysed file (repeatable).
+        #[arg(long)]
+        plan: Vec<PathBuf>,
+        /// A playlist of this DJ session's played tracks (repeatable).
+        #[arg(long)]
+        session: Vec<String>,
+        /// Write keys as Camelot codes (8A) instead of rekordbox's notation (Am).
+        #[arg(long)]
+        camelot: bool,
+        /// Library folder (default: the current folder, or the library holding it).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print a JSON report.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Match a rekordbox XML collection's tracks to library songs (by location, then by file
+    /// bytes) and label the tracks of named playlists; reports every unmatched track.
+    Rekordbox {
+        /// The exported collection.
+        file: PathBuf,
+        /// Label this playlist's tracks liked (a name or Folder/Name; repeatable).
+        #[arg(long)]
+        liked_playlist: Vec<String>,
+        /// Label this playlist's tracks disliked (repeatable).
+        #[arg(long)]
+        disliked_playlist: Vec<String>,
+        /// Do not retrain automatically.
+        #[arg(long)]
+        no_auto_train: bool,
+        /// Library folder (default: the current folder, or the library holding it).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -488,6 +568,7 @@ fn main() -> ExitCode {
             exclude,
             explain,
             exact,
+            m3u,
             library,
             json,
         } => similar::run(similar::SimilarArgs {
@@ -499,8 +580,9 @@ fn main() -> ExitCode {
             exact,
             library: library.as_deref(),
             json,
+            m3u: m3u.as_deref(),
         }),
-        Command::Next { file, id, goal, k, session, explain, library, json } => dj::next(dj::NextArgs {
+        Command::Next { file, id, goal, k, session, explain, m3u, library, json } => dj::next(dj::NextArgs {
             file: file.as_deref(),
             id: id.as_deref(),
             goal,
@@ -509,6 +591,7 @@ fn main() -> ExitCode {
             explain,
             library: library.as_deref(),
             json,
+            m3u: m3u.as_deref(),
         }),
         Command::Session { action, name, file, id, library, json } => {
             dj::session(&action, name.as_deref(), file.as_deref(), id.as_deref(), library.as_deref(), json)
@@ -532,8 +615,34 @@ fn main() -> ExitCode {
             model_dir: model_dir.as_deref(),
         }),
         Command::Index { action, library, json } => identify::index(action == "rebuild", library.as_deref(), json),
+        Command::Export {
+            what:
+                ExportCommand::Rekordbox { out, picks, similar_to, similar_tracks, plan, session, camelot, library, json },
+        } => interop::export_rekordbox(interop::ExportArgs {
+            out: &out,
+            picks,
+            similar_to: &similar_to,
+            similar_tracks,
+            plan: &plan,
+            sessions: &session,
+            camelot,
+            library: library.as_deref(),
+            json,
+        }),
+        Command::Import {
+            what: ImportCommand::Rekordbox { file, liked_playlist, disliked_playlist, no_auto_train, library, json },
+        } => interop::import_rekordbox(interop::ImportArgs {
+            file: &file,
+            liked: &liked_playlist,
+            disliked: &disliked_playlist,
+            no_auto_train,
+            library: library.as_deref(),
+            json,
+        }),
         Command::Identify { snippets, library, json } => identify::run(&snippets, library.as_deref(), json),
-        Command::Predict { files, top_k, library, json } => taste::predict(&files, top_k, library.as_deref(), json),
+        Command::Predict { files, top_k, m3u, library, json } => {
+            taste::predict(&files, top_k, library.as_deref(), json, m3u.as_deref())
+        }
         Command::Eval {
             what: EvalCommand::Taste { labels, folds, library, json, trees, depth, learning_rate, min_leaf },
         } => {

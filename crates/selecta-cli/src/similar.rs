@@ -21,6 +21,7 @@ pub struct SimilarArgs<'a> {
     pub exact: bool,
     pub library: Option<&'a Path>,
     pub json: bool,
+    pub m3u: Option<&'a Path>,
 }
 
 pub fn run(args: SimilarArgs<'_>) -> Result<()> {
@@ -32,6 +33,11 @@ pub fn run(args: SimilarArgs<'_>) -> Result<()> {
     };
     let options = SimilarOptions { k: Some(args.k), explain: args.explain, exact: args.exact, filters: args.filters };
     let outcome = engine.similar_tracks(&song_id, &options)?;
+    if let Some(out) = args.m3u {
+        let mut songs = vec![song_id.clone()];
+        songs.extend(outcome.items.iter().map(|i| i.id.clone()));
+        crate::interop::write_m3u(&root, &engine, &songs, out)?;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&outcome)?);
         return Ok(());

@@ -152,7 +152,7 @@ pub fn train(library: Option<&Path>, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn predict(files: &[PathBuf], top_k: usize, library: Option<&Path>, json: bool) -> Result<()> {
+pub fn predict(files: &[PathBuf], top_k: usize, library: Option<&Path>, json: bool, m3u: Option<&Path>) -> Result<()> {
     let (root, mut engine) = open_library(library, files.first().map(PathBuf::as_path))?;
     let path_of = engine.song_paths()?;
     let mut unknown = Vec::new();
@@ -169,6 +169,10 @@ pub fn predict(files: &[PathBuf], top_k: usize, library: Option<&Path>, json: bo
         ids
     };
     let outcome = engine.predict_selection_candidates(&candidates, top_k, now_ms(), &mut NoControl);
+    if let (Some(out), PredictStatus::Ok) = (m3u, outcome.status) {
+        let songs: Vec<String> = outcome.items.iter().map(|i| i.id.clone()).collect();
+        crate::interop::write_m3u(&root, &engine, &songs, out)?;
+    }
     let items: Vec<serde_json::Value> =
         outcome.items.iter().map(|it| json!({"id": it.id, "path": path_of.get(&it.id), "score": it.score})).collect();
     let mut value = serde_json::to_value(&outcome)?;

@@ -14,7 +14,8 @@
 //! 4. [`similar`] (the combined similarity), [`retrieval`] (similar-track search), [`dj`] (next
 //!    track, sessions, set planning), [`taste`] (labels → GBDT → scores), [`ingest`]
 //!    (one file through plan, process, commit), [`bundle`] (a library as one file), [`eval`]
-//!    (quality measurements against ground truth);
+//!    (quality measurements against ground truth), [`interop`] (rekordbox XML, M3U8: the
+//!    formats of DJ software);
 //! 5. [`engine`]: the facade every front end (CLI, wasm, N-API) translates.
 //!
 //! [`testkit`] (feature `testkit`) generates test music and synthetic libraries.
@@ -31,6 +32,7 @@ pub mod eval;
 pub mod features;
 pub mod hash;
 pub mod ingest;
+pub mod interop;
 pub mod path_index;
 pub mod record;
 pub mod retrieval;

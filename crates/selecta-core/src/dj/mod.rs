@@ -19,7 +19,6 @@
 //! - `hype`: the change in (energy, onset density, percussive ratio) in the goal's direction;
 //! - `diversity`: minus how close the candidate sounds to the nearest of the last 8 played.
 
-pub mod m3u;
 pub mod plan;
 pub mod session;
 

@@ -3,8 +3,8 @@
 //! embedding model and the sampling profile, and offers every workflow a front end runs:
 //! step-wise analysis with progress and cancellation ([`analysis`]), songs and their JSON,
 //! labels, training and prediction with the training lock, similar tracks ([`similar`]),
-//! library export and import, the path-index clean-up policy, and the rules a user interface
-//! shows ([`rules`]).
+//! library export and import, rekordbox XML and M3U8 ([`interop`]), the path-index clean-up
+//! policy, and the rules a user interface shows ([`rules`]).
 //!
 //! Front ends convert arguments and results and supply what the core has no access to: bytes
 //! read from files, the clock (`now_ms` arguments), threads. Every failure is an
@@ -14,6 +14,7 @@
 pub mod analysis;
 pub mod audio_search;
 pub mod dj;
+pub mod interop;
 pub mod rules;
 pub mod similar;
 
@@ -39,6 +40,7 @@ pub use audio_search::{
     AudioAnalyzer, AudioQuery, AudioSearchOptions, AudioSearchOutcome, IdentifiedTrack, IdentifyOutcome, IndexSource,
     PrintIndexStats,
 };
+pub use interop::{M3uOptions, RekordboxExport, RekordboxExportOptions, RekordboxImport, RekordboxImportOptions};
 pub use rules::{Rules, rules};
 pub use similar::{
     APPROXIMATE_FROM_TRACKS, APPROXIMATE_MIN_PASS_SHARE, Searcher, SimilarItem, SimilarOptions, SimilarOutcome,
