@@ -112,6 +112,18 @@ class Library {
     const opts = JSON.parse(JSON.stringify(options ?? {}));
     return call(this.#lib, {}, async () => json(await this.#lib.identify(Buffer.from(bytes), opts)));
   }
+  exportRekordboxXml(options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.exportRekordboxXml(opts)));
+  }
+  exportM3u(songIds, options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.exportM3u(songIds, opts)));
+  }
+  importRekordboxXml(bytes, options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.importRekordboxXml(Buffer.from(bytes), opts)));
+  }
   async exportLibrary() {
     return call(this.#lib, {}, async () => new Uint8Array(await this.#lib.exportLibrary()));
   }

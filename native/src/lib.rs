@@ -15,7 +15,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use selecta_core::control::{JobControl, Progress};
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{self, AudioSearchOptions, SimilarOptions, parse_profile};
+use selecta_core::engine::{self, AudioSearchOptions, RekordboxExportOptions, SimilarOptions, parse_profile};
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
 use selecta_sqlite::SqliteStore;
@@ -320,6 +320,32 @@ impl Library {
     pub fn identify(&self, bytes: Buffer, options: Option<Value>) -> AsyncTask<Job<String>> {
         let (bytes, options) = (bytes.to_vec(), AudioSearchOptions::from_json(options.unwrap_or(Value::Null)));
         self.json(None, move |e, _| e.identify_bytes(bytes, &options?))
+    }
+
+    /// `exportRekordboxXml(options)`: the library as a rekordbox XML collection.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn export_rekordbox_xml(&self, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let options = RekordboxExportOptions::from_json(options.unwrap_or(Value::Null));
+        self.json(None, move |e, mut control| e.export_rekordbox_xml(&options?, now_ms(), &mut control))
+    }
+
+    /// `exportM3u(songIds, options)`: an M3U8 playlist of the songs (resolves the text as JSON).
+    #[napi(js_name = "exportM3u", ts_return_type = "Promise<string>")]
+    pub fn export_m3u(&self, song_ids: Vec<String>, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let options = selecta_core::engine::interop::m3u_options_from_json(options.unwrap_or(Value::Null));
+        self.json(None, move |e, _| e.export_m3u(&song_ids, &options?))
+    }
+
+    /// `importRekordboxXml(bytes, options)`: match a rekordbox collection and label playlists;
+    /// a location outside the library is matched by the bytes of the file it names.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn import_rekordbox_xml(&self, bytes: Buffer, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let bytes = bytes.to_vec();
+        let options = selecta_core::engine::interop::import_options_from_json(options.unwrap_or(Value::Null));
+        self.json(None, move |e, mut control| {
+            let mut read_file = |path: &str| std::fs::read(path).ok();
+            e.import_rekordbox_xml(&bytes, &options?, &mut read_file, now_ms(), &mut control)
+        })
     }
 
     /// The whole library as one file (importable by the wasm module and natively).

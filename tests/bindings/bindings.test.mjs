@@ -285,6 +285,43 @@ test("next track, sessions and set plans: the same JSON on both bindings", async
   }
 });
 
+test("rekordbox XML and M3U8: the same bytes on both bindings, and an import labels a playlist", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    const exports = [];
+    for (const lib of [native, wasm]) {
+      for (const [i, [hz, bpm]] of [[220, 124], [330, 128], [440, 62], [550, 90]].entries()) {
+        const bytes = wav(hz, bpm, i + 1, 12);
+        await lib.analyzeFile(bytes, `crate & co/t${i} “ü”.wav`, { size: bytes.length, mtimeMs: 1_764_892_800_000 });
+      }
+      const songs = await lib.listSongs();
+      const first = songs[0].songId;
+      await lib.addPlayed("Warm-up", first);
+      const xml = await lib.exportRekordboxXml({ libraryRoot: "/music", similarTo: [first], sessions: ["Warm-up"] });
+      assert.equal(xml.tracks, 4);
+      assert.deepEqual(xml.playlists.map((p) => p.tracks), [4, 1], JSON.stringify(xml.playlists));
+      assert.ok(xml.xml.includes('Location="file://localhost/music/crate%20%26%20co/t0%20%E2%80%9C%C3%BC%E2%80%9D.wav"'), xml.xml);
+      assert.equal((await lib.exportRekordboxXml({ libraryRoot: "/music", similarTo: [first], sessions: ["Warm-up"] })).xml, xml.xml);
+      const m3u = await lib.exportM3u(songs.map((s) => s.songId), { libraryRoot: "/music", playlistDir: "/music/lists" });
+      assert.equal(m3u.split("\n").filter((l) => l && !l.startsWith("#"))[0], "../crate & co/t0 “ü”.wav", m3u);
+      // The export read back: the session's playlist labels its track.
+      const imported = await lib.importRekordboxXml(new TextEncoder().encode(xml.xml), {
+        libraryRoot: "/music", likedPlaylists: ["Selecta/Session Warm-up"], noAutoTrain: true,
+      });
+      assert.equal(imported.matched.length, 4, JSON.stringify(imported.unmatched));
+      assert.equal(imported.liked, 1);
+      assert.deepEqual((await lib.getSelectionLabelSnapshot()).positiveIds, [first]);
+      await assert.rejects(lib.importRekordboxXml(new TextEncoder().encode("<DJ_PLAYLISTS><COLLECTION>"), {}),
+        (e) => e.code === "invalid_input" && /line 1/.test(e.message));
+      await assert.rejects(lib.exportRekordboxXml({ keyNotation: "solfege" }), (e) => e.code === "invalid_input");
+      exports.push(xml.xml);
+    }
+    assert.equal(exports[0], exports[1], "native and wasm write the same file");
+  } finally {
+    cleanup();
+  }
+});
+
 test("search by audio: the same identification and similar tracks on both bindings", async () => {
   const { native, wasm, cleanup } = await both();
   try {

@@ -105,6 +105,26 @@ export interface PlanOutcome {
     camelot: string | null; durationSec: number; transition: NextParts | null; score: number | null }[];
   requested: number; complete: boolean; energyRankCorrelation: number | null;
 }
+export interface RekordboxExportOptions {
+  libraryRoot?: string; picks?: number; similarTo?: string[]; similarTracks?: number; plans?: string[];
+  sessions?: string[]; keyNotation?: "classic" | "camelot";
+}
+export interface RekordboxExport { xml: string; tracks: number; playlists: { name: string; tracks: number }[] }
+export interface M3uOptions { libraryRoot?: string; playlistDir?: string }
+export interface RekordboxImportOptions {
+  libraryRoot?: string; likedPlaylists?: string[]; dislikedPlaylists?: string[]; noAutoTrain?: boolean;
+}
+export interface RekordboxImport {
+  tracks: number;
+  matched: { trackId: string; songId: string; path: string; matchedBy: "path" | "file_bytes" }[];
+  unmatched: { trackId: string; name: string; location: string;
+    reason: "no_location" | "not_a_file_url" | "outside_library" | "not_analysed" | "file_missing" }[];
+  playlists: string[]; liked: number; disliked: number; conflicting: string[]; labels: LabelOutcome | null;
+}
+export interface LabelOutcome {
+  total: number; changed: number; sampleChangeCount: number; sampleChangeDelta: number; positives: number;
+  negatives: number; autoTrain: TrainOutcome | null;
+}
 export interface SessionView {
   name: string; current: string | null; played: { id: string; path: string | null; atMs: number }[]; createdMs: number;
 }

@@ -7,9 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Uint8Array;
-use selecta_core::control::JobControl;
+use selecta_core::control::{JobControl, NoControl};
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{self, AudioSearchOptions, Begun, SimilarOptions};
+use selecta_core::engine::{self, AudioSearchOptions, Begun, RekordboxExportOptions, SimilarOptions};
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
 use serde::Serialize;
@@ -331,6 +331,42 @@ impl Library {
     ) -> js_sys::Promise {
         let options = from_js(options).and_then(AudioSearchOptions::from_json);
         self.mutate(move |e| e.identify_bytes(bytes, &options?))
+    }
+
+    /// `exportRekordboxXml({libraryRoot, picks, similarTo, similarTracks, plans, sessions,
+    /// keyNotation: "classic" | "camelot"})`: the library as a rekordbox XML collection
+    /// (`{xml, tracks, playlists}`), byte-identical to the native export of the same library.
+    #[wasm_bindgen(js_name = exportRekordboxXml, unchecked_return_type = "Promise<RekordboxExport>")]
+    pub fn export_rekordbox_xml(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RekordboxExportOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(RekordboxExportOptions::from_json);
+        self.mutate(move |e| e.export_rekordbox_xml(&options?, now_ms(), &mut NoControl))
+    }
+
+    /// `exportM3u(songIds, {libraryRoot, playlistDir})`: an M3U8 playlist of the songs.
+    #[wasm_bindgen(js_name = exportM3u, unchecked_return_type = "Promise<string>")]
+    pub fn export_m3u(
+        &self,
+        song_ids: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "M3uOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(engine::interop::m3u_options_from_json);
+        self.read(move |e| e.export_m3u(&song_ids, &options?))
+    }
+
+    /// `importRekordboxXml(bytes, {libraryRoot, likedPlaylists, dislikedPlaylists,
+    /// noAutoTrain})`: match a rekordbox collection to the library by location and label the
+    /// named playlists' tracks (the page reads no files outside the library: no content match).
+    #[wasm_bindgen(js_name = importRekordboxXml, unchecked_return_type = "Promise<RekordboxImport>")]
+    pub fn import_rekordbox_xml(
+        &self,
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "RekordboxImportOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(engine::interop::import_options_from_json);
+        self.mutate(move |e| e.import_rekordbox_xml(&bytes, &options?, &mut |_| None, now_ms(), &mut NoControl))
     }
 
     /// The whole library as one file (features, paths, labels, model), importable natively.
