@@ -1025,6 +1025,37 @@ async function exportLibrary() {
   }
 }
 
+// rekordbox finds tracks by absolute path, which a page cannot see: the user names the folder
+// they picked once (kept in localStorage); left empty, locations stay relative to it.
+const ROOT_KEY = 'selecta.libraryRoot';
+
+async function exportRekordbox() {
+  const btn = $('#export-rekordbox');
+  const libraryRoot = window.prompt('Where is this music folder on your disk? (rekordbox finds the tracks there)',
+    localStorage.getItem(ROOT_KEY) || '');
+  if (libraryRoot === null) return;
+  localStorage.setItem(ROOT_KEY, libraryRoot.trim());
+  btn.disabled = true;
+  try {
+    const out = await call('exportRekordbox', { libraryRoot: libraryRoot.trim(), picks: 50 });
+    const url = URL.createObjectURL(new Blob([out.xml], { type: 'application/xml' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'selecta-rekordbox.xml';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    const lists = out.playlists.map((p) => `${p.name} (${p.tracks})`).join(', ') || 'no playlists';
+    message(`Exported ${out.tracks} tracks as selecta-rekordbox.xml; playlists: ${lists}`, 'ok');
+  } catch (e) {
+    message(`Rekordbox export failed: ${describeError(e)}`, 'error');
+    console.error(`[selecta] rekordbox export failed: ${describeError(e)}`);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
 async function importLibrary(file) {
   if (!file) return;
   message(`Importing ${file.name}…`, 'info', true);
@@ -1136,6 +1167,7 @@ function setupInputs() {
     importLibrary(f);
   });
   $('#export').addEventListener('click', exportLibrary);
+  $('#export-rekordbox').addEventListener('click', exportRekordbox);
   $('#train').addEventListener('click', train);
   $('#reset-labels').addEventListener('click', resetLabels);
   $('#cancel').addEventListener('click', cancelAnalysis);

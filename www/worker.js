@@ -86,6 +86,16 @@ const ops = {
     const bytes = (await lib.exportLibrary()).slice();
     return { value: bytes, transfer: [bytes.buffer] };
   },
+  async exportRekordbox({ libraryRoot, picks }) {
+    // Every kept session becomes a playlist; the picks only when the taste model can score.
+    const sessions = await lib.sessionNames();
+    try {
+      return await lib.exportRekordboxXml({ libraryRoot, picks, sessions });
+    } catch (e) {
+      if (picks == null) throw e;
+      return lib.exportRekordboxXml({ libraryRoot, sessions });
+    }
+  },
   async importLibrary({ file }) {
     return lib.importLibrary(await fileBytes(file));
   },

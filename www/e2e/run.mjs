@@ -156,7 +156,7 @@ async function run() {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync'],
       viewport: { width: 1440, height: 900 },
-      acceptDownloads: false,
+      acceptDownloads: true,
     });
     page = context.pages()[0] || (await context.newPage());
     page.on('console', (msg) => {
@@ -296,6 +296,18 @@ async function run() {
     log(`planned set: ${JSON.stringify(planned)}`);
     check(planned.length === 1 + others.size && new Set(planned).size === planned.length, `planned set ${JSON.stringify(planned)}`);
     check(!chart.hidden && chart.path.startsWith('M'), 'the set plan draws no energy curve');
+    // rekordbox XML: the page asks for the folder, downloads the collection with every track
+    // and the session as a playlist.
+    page.once('dialog', (d) => d.accept('/Users/dj/Music'));
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), page.click('#export-rekordbox')]);
+    const xml = await fsp.readFile(await download.path(), 'utf8');
+    const rows = await readRows(page);
+    const entries = Number(/<COLLECTION Entries="(\d+)"/.exec(xml)?.[1]);
+    log(`rekordbox export: ${download.suggestedFilename()}, ${entries} tracks`);
+    check(download.suggestedFilename() === 'selecta-rekordbox.xml', `download named ${download.suggestedFilename()}`);
+    check(entries === rows.length, `the rekordbox XML holds ${entries} tracks, the page ${rows.length}`);
+    check(xml.includes('Location="file://localhost/Users/dj/Music/') && xml.includes('Name="Session page"'),
+      'the rekordbox XML lacks the folder or the session playlist');
     const labelled = await readRows(page);
     log('rows after labelling:');
     printRows(labelled);
