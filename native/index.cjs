@@ -124,6 +124,10 @@ class Library {
     const opts = JSON.parse(JSON.stringify(options ?? {}));
     return call(this.#lib, {}, async () => json(await this.#lib.importRekordboxXml(Buffer.from(bytes), opts)));
   }
+  importBandcampCsv(bytes, options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.importBandcampCsv(Buffer.from(bytes), opts)));
+  }
   async exportLibrary() {
     return call(this.#lib, {}, async () => new Uint8Array(await this.#lib.exportLibrary()));
   }

@@ -348,6 +348,14 @@ impl Library {
         })
     }
 
+    /// `importBandcampCsv(bytes, options)`: match a Bandcamp CSV and keep its genres and tags.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn import_bandcamp_csv(&self, bytes: Buffer, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let bytes = bytes.to_vec();
+        let options = engine::BandcampImportOptions::from_json(options.unwrap_or(Value::Null));
+        self.json(None, move |e, mut control| e.import_bandcamp_csv(&bytes, &options?, now_ms(), &mut control))
+    }
+
     /// The whole library as one file (importable by the wasm module and natively).
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn export_library(&self) -> AsyncTask<Job<Buffer>> {

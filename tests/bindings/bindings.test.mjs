@@ -86,7 +86,7 @@ test("a labelled, trained library moves wasm → native → wasm with the same s
     await wasm.sessionNew("moved set");
     await wasm.addPlayed("moved set", all[3]);
     const summary = await native.importLibrary(await wasm.exportLibrary());
-    assert.deepEqual(summary, { songs: 110, paths: 110, labels: 105, model: true, sessions: 1 });
+    assert.deepEqual(summary, { songs: 110, paths: 110, labels: 105, model: true, sessions: 1, userMetadata: 0 });
     assert.deepEqual(await native.sessionShow("moved set"), await wasm.sessionShow("moved set"), "the DJ session moved with the library");
     assert.deepEqual(await native.getSelectionLabelSnapshot(), await wasm.getSelectionLabelSnapshot());
     for (const id of [all[0], all[50], all[109]]) {
@@ -285,7 +285,7 @@ test("next track, sessions and set plans: the same JSON on both bindings", async
   }
 });
 
-test("rekordbox XML and M3U8: the same bytes on both bindings, and an import labels a playlist", async () => {
+test("rekordbox XML, M3U8 and Bandcamp CSV: the same bytes on both bindings, imports label and annotate", async () => {
   const { native, wasm, cleanup } = await both();
   try {
     const exports = [];
@@ -314,6 +314,15 @@ test("rekordbox XML and M3U8: the same bytes on both bindings, and an import lab
       await assert.rejects(lib.importRekordboxXml(new TextEncoder().encode("<DJ_PLAYLISTS><COLLECTION>"), {}),
         (e) => e.code === "invalid_input" && /line 1/.test(e.message));
       await assert.rejects(lib.exportRekordboxXml({ keyNotation: "solfege" }), (e) => e.code === "invalid_input");
+      // Bandcamp: a row matches a file by its name (no tags); the genre is kept beside it.
+      const rain = await lib.analyzeFile(wav(300, 120, 9, 12), "bought/Kerri Chandler - Rain.wav");
+      const csv = "Band Name,Title,Genre,Tags\nKERRI CHANDLER feat. X,Rain (Original Mix),Dub,\"deep, night\"\nnobody,nothing,,\n";
+      const bc = await lib.importBandcampCsv(new TextEncoder().encode(csv), { map: { "Band Name": "artist" } });
+      assert.deepEqual([bc.rows, bc.matched.map((m) => m.songIds), bc.unmatched.map((u) => u.line)], [2, [[rain.songId]], [3]], JSON.stringify(bc));
+      const kept = (await lib.getSongFeatures(rain.songId)).userMetadata;
+      assert.deepEqual(kept, { genre: "Dub", subgenre: null, tags: ["deep", "night"], source: "bandcamp" });
+      await assert.rejects(lib.importBandcampCsv(new TextEncoder().encode("artist,title\n1\n"), {}),
+        (e) => e.code === "invalid_input" && /line 2/.test(e.message));
       exports.push(xml.xml);
     }
     assert.equal(exports[0], exports[1], "native and wasm write the same file");

@@ -1,4 +1,4 @@
-//! `selecta export rekordbox`, `selecta import rekordbox` and the `--m3u` option of the list
+//! `selecta export rekordbox`, `selecta import rekordbox`, `selecta import bandcamp` and the `--m3u` option of the list
 //! commands: the CLI names the library folder and the files, reads and writes them; what goes
 //! into a file and what an import does are the engine's.
 
@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use selecta_core::Engine;
 use selecta_core::control::NoControl;
+use selecta_core::engine::BandcampImportOptions;
 use selecta_core::engine::interop::{M3uOptions, RekordboxExportOptions, RekordboxImportOptions};
 use selecta_core::interop::rekordbox::KeyNotation;
 use selecta_sqlite::SqliteStore;
@@ -144,6 +145,55 @@ pub fn import_rekordbox(args: ImportArgs<'_>) -> Result<()> {
     }
     if !report.conflicting.is_empty() {
         println!("{} tracks are in both a liked and a disliked playlist: left unlabelled", report.conflicting.len());
+    }
+    Ok(())
+}
+
+/// Settings of `selecta import bandcamp`.
+#[derive(Debug)]
+pub struct BandcampArgs<'a> {
+    pub file: &'a Path,
+    pub map: std::collections::BTreeMap<String, String>,
+    pub like: bool,
+    pub no_auto_train: bool,
+    pub library: Option<&'a Path>,
+    pub json: bool,
+}
+
+pub fn import_bandcamp(args: BandcampArgs<'_>) -> Result<()> {
+    let (_, mut engine) = open_library(args.library, None)?;
+    let bytes = std::fs::read(args.file).with_context(|| format!("{}: cannot read", args.file.display()))?;
+    let options = BandcampImportOptions { map: args.map, like: args.like, no_auto_train: args.no_auto_train };
+    let report = engine
+        .import_bandcamp_csv(&bytes, &options, now_ms(), &mut NoControl)
+        .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {} rows, {} matched, {} unmatched, {} ambiguous; metadata kept for {} tracks",
+        args.file.display(),
+        report.rows,
+        report.matched.len(),
+        report.unmatched.len(),
+        report.ambiguous.len(),
+        report.songs_updated
+    );
+    let name = |r: &selecta_core::engine::bandcamp::RowRef| {
+        format!("{} - {}", r.artist, r.title.as_deref().or(r.album.as_deref()).unwrap_or(""))
+    };
+    for u in &report.unmatched {
+        println!("  line {}: no track matches {}", u.line, name(u));
+    }
+    for a in &report.ambiguous {
+        println!("  line {}: {} could be any of {}", a.row.line, name(&a.row), a.candidates.join(", "));
+    }
+    if let Some(labels) = &report.labels {
+        println!(
+            "labelled liked: {} changed; now {} liked, {} disliked",
+            labels.changed, labels.positives, labels.negatives
+        );
     }
     Ok(())
 }

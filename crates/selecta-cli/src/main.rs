@@ -401,6 +401,29 @@ enum ExportCommand {
 
 #[derive(Debug, Subcommand)]
 enum ImportCommand {
+    /// Match a Bandcamp CSV's rows to library songs by artist and title (accents, case,
+    /// punctuation, "feat." and "(Original Mix)" tolerated; ambiguous rows reported, never
+    /// guessed) and keep their genre, subgenre and tags beside the files' own tags.
+    Bandcamp {
+        /// The CSV (a sales or purchase report, or a collection listing).
+        file: PathBuf,
+        /// Which column holds a field: COLUMN=artist|title|album|tags|genre|subgenre|item_type
+        /// (repeatable; the usual header names are found without it).
+        #[arg(long, value_parser = column_mapping)]
+        map: Vec<(String, String)>,
+        /// Label the matched tracks liked.
+        #[arg(long)]
+        like: bool,
+        /// Do not retrain automatically.
+        #[arg(long)]
+        no_auto_train: bool,
+        /// Library folder (default: the current folder, or the library holding it).
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Match a rekordbox XML collection's tracks to library songs (by location, then by file
     /// bytes) and label the tracks of named playlists; reports every unmatched track.
     Rekordbox {
@@ -639,6 +662,16 @@ fn main() -> ExitCode {
             library: library.as_deref(),
             json,
         }),
+        Command::Import { what: ImportCommand::Bandcamp { file, map, like, no_auto_train, library, json } } => {
+            interop::import_bandcamp(interop::BandcampArgs {
+                file: &file,
+                map: map.into_iter().collect(),
+                like,
+                no_auto_train,
+                library: library.as_deref(),
+                json,
+            })
+        }
         Command::Identify { snippets, library, json } => identify::run(&snippets, library.as_deref(), json),
         Command::Predict { files, top_k, m3u, library, json } => {
             taste::predict(&files, top_k, library.as_deref(), json, m3u.as_deref())
@@ -684,6 +717,16 @@ fn main() -> ExitCode {
 /// Parsed here so clap reports a bad goal as an argument error.
 fn goal(text: &str) -> Result<selecta_core::dj::Goal, String> {
     selecta_core::dj::Goal::parse(text).ok_or_else(|| format!("{text:?}: use maintain, up, down or peak"))
+}
+
+/// `COLUMN=field`, parsed here so clap reports a bad mapping as an argument error.
+fn column_mapping(text: &str) -> Result<(String, String), String> {
+    match text.rsplit_once('=') {
+        Some((column, field)) if !column.trim().is_empty() && !field.trim().is_empty() => {
+            Ok((column.trim().to_string(), field.trim().to_string()))
+        }
+        _ => Err(format!("{text:?}: use COLUMN=field, e.g. \"Band Name=artist\"")),
+    }
 }
 
 /// See [`goal`].

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
+use selecta_core::Store;
 
 use crate::files::{open_library, relative_to};
 
@@ -18,7 +19,9 @@ pub fn run(file: &Path, library: Option<&Path>, model_dir: Option<&Path>, json: 
     let features = engine
         .song_features(&song_id)?
         .ok_or_else(|| anyhow!("{}: the library has no features for song {song_id}", file.display()))?;
-    let value = engine.features_json(&features, Some(&abs.display().to_string()));
+    let value = engine
+        .song_json(&song_id, Some(&abs.display().to_string()))?
+        .ok_or_else(|| anyhow!("{}: the library has no features for song {song_id}", file.display()))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -40,6 +43,15 @@ pub fn run(file: &Path, library: Option<&Path>, model_dir: Option<&Path>, json: 
         let alternatives: Vec<String> =
             features.bpm_alternatives.iter().map(|a| format!("{:.2} BPM ({:.2})", a.bpm, a.confidence)).collect();
         println!("  or            {}", alternatives.join(", "));
+    }
+    if let Some(user) = engine.store().user_metadata(&song_id)? {
+        let genre = [user.genre.clone(), user.subgenre.clone()].into_iter().flatten().collect::<Vec<_>>().join(" / ");
+        println!(
+            "  {:<13} {} {}",
+            user.source,
+            genre,
+            if user.tags.is_empty() { String::new() } else { format!("[{}]", user.tags.join(", ")) }
+        );
     }
     if let Some(d) = &features.damage {
         println!("  damaged       {}", d.warning());

@@ -321,3 +321,50 @@ fn rekordbox_import_labels_playlists_and_names_what_it_cannot_match() {
     let labels = store.labels().expect("labels");
     assert_eq!(labels.len(), 3, "nothing was labelled by the failed imports");
 }
+
+#[test]
+fn bandcamp_csv_keeps_genres_beside_the_tags_and_reports_what_it_cannot_match() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
+    let files = hostile_library(&dir);
+    let lib = lib_args(&dir);
+    let shown = |i: usize| run_json(&["show", "--json"], &[files[i].clone()]);
+    let artist5 = shown(5)["metadata"]["artist"].as_str().expect("artist").to_string();
+    let title5 = shown(5)["metadata"]["title"].as_str().expect("title").to_string();
+    // Track 1 in another spelling (no accent, other separator, "(Original Mix)"); track 5 with
+    // a guest; one row nobody has; a mapped header.
+    let csv = format!(
+        "Who,Item Name,Tags,Genre\n\
+         \"Dixon, Ame\",\"Tom & Jerry <Live> \"\"Remix\"\" 'x' (Original Mix)\",\"live, edit\",Techno\n\
+         {} feat. Guest,{},\"deep\",House\n\
+         Nobody,Nothing,,\n",
+        artist5.to_uppercase(),
+        title5
+    );
+    let table = dir.join("bandcamp.csv");
+    std::fs::write(&table, csv).expect("csv");
+    let mut args = lib.clone();
+    args.push(table.clone());
+    let report = run_json(&["import", "bandcamp", "--json", "--map", "Who=artist", "--like", "--no-auto-train"], &args);
+    assert_eq!(report["matched"].as_array().expect("matched").len(), 2, "{report}");
+    assert_eq!(report["unmatched"][0]["line"], 4, "{report}");
+    assert_eq!(report["songsUpdated"], 2);
+    let one = shown(1);
+    assert_eq!(one["userMetadata"]["genre"], "Techno", "{one}");
+    assert_eq!(one["userMetadata"]["tags"], json!(["live", "edit"]));
+    assert_eq!(one["metadata"]["title"], "Tom & Jerry <Live> \"Remix\" 'x'", "the file's own tags stay");
+    let store = SqliteStore::open(&dir).expect("open");
+    assert_eq!(store.labels().expect("labels").len(), 2, "--like labelled both");
+    drop(store);
+
+    // A broken row names its line; nothing more is written.
+    std::fs::write(&table, "artist,title\nA,B\nC,D,E\n").expect("csv");
+    let out = selecta().args(["import", "bandcamp", "--like"]).arg(&table).args(&lib).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    let bad_map =
+        selecta().args(["import", "bandcamp", "--map", "nonsense"]).arg(&table).args(&lib).output().expect("run");
+    assert_eq!(bad_map.status.code(), Some(2));
+    assert_eq!(SqliteStore::open(&dir).expect("open").labels().expect("labels").len(), 2);
+}

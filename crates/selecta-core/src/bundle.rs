@@ -1,13 +1,14 @@
 //! `exportLibrary` / `importLibrary`: a whole library as one file, so it moves between the
 //! browser store and the native one in either direction. The bundle (a [`crate::sealed`]
 //! container) holds every track's features, the path index, the labels with the change counter,
-//! the trained taste model with its manifest, and the DJ sessions (so a set started in the CLI
-//! goes on in the page). The prediction cache is not carried: it is
+//! the trained taste model with its manifest, the DJ sessions (so a set started in the CLI
+//! goes on in the page) and the metadata a person brought in (Bandcamp genres and tags). The prediction cache is not carried: it is
 //! derived data keyed by a model revision that means nothing in the other store.
 //!
 //! Import merges features and paths (features are never deleted) and replaces the labels, the
 //! counter and the model with the bundle's; a session of the bundle replaces the target's session
-//! of that name, other sessions stay; the target's prediction cache is cleared.
+//! of that name, other sessions stay; brought-in metadata replaces the target's for the same
+//! song; the target's prediction cache is cleared.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -17,7 +18,7 @@ use crate::dj::session::{Session, check_session_name};
 use crate::embed::{SamplingProfile, TrackEmbedding, Window};
 use crate::error::{Coded, ErrorCode, StoreError, into_engine_error};
 use crate::features::{DjFeatures, Fingerprint, Key};
-use crate::record::{PathEntry, SongFeatures};
+use crate::record::{PathEntry, SongFeatures, UserMetadata};
 use crate::sealed::{SealError, open, seal};
 use crate::taste::{Label, SelectionManifest, TasteStore};
 
@@ -28,8 +29,9 @@ const WHAT: &str = "Selecta library";
 /// and the intro/outro embeddings to each track, so formats 1 and 2 are read with the older
 /// track layout ([`SongV2`]) and their tracks get those when analysed again; 4 added the DJ
 /// sessions after the rest; 5 added the tempo's octave alternatives and the damage record to each
-/// track (formats 3 and 4 are read with [`SongV4`]).
-pub const BUNDLE_FORMAT: u32 = 5;
+/// track (formats 3 and 4 are read with [`SongV4`]); 6 added the metadata a person brought in
+/// (Bandcamp genres and tags) after the rest.
+pub const BUNDLE_FORMAT: u32 = 6;
 
 /// Why a bundle cannot be exported or imported.
 #[derive(Debug, Error)]
@@ -76,6 +78,21 @@ struct Bundle {
     /// Whole-track prints by song (kept out of the records' encoding).
     prints: Vec<(String, Vec<u32>)>,
     /// DJ sessions by name, as the store keeps them.
+    sessions: Vec<(String, Vec<u8>)>,
+    /// Brought-in metadata by song.
+    user_metadata: Vec<(String, UserMetadata)>,
+}
+
+/// The format-5 layout: [`Bundle`] without the brought-in metadata.
+#[derive(Debug, Serialize, Deserialize)]
+struct BundleV5 {
+    format: u32,
+    songs: Vec<SongFeatures>,
+    paths: Vec<PathEntry>,
+    labels: Vec<(String, Label)>,
+    sample_change_count: u64,
+    model: Option<(Vec<u8>, SelectionManifest)>,
+    prints: Vec<(String, Vec<u32>)>,
     sessions: Vec<(String, Vec<u8>)>,
 }
 
@@ -335,6 +352,8 @@ pub struct ImportSummary {
     pub model: bool,
     /// DJ sessions written.
     pub sessions: usize,
+    /// Songs with brought-in metadata written.
+    pub user_metadata: usize,
 }
 
 /// The whole library as one file.
@@ -378,6 +397,7 @@ pub fn export_library<S: TasteStore + ?Sized>(store: &S) -> Result<Vec<u8>, Bund
         model,
         prints,
         sessions,
+        user_metadata: store.all_user_metadata()?,
     };
     Ok(seal(MAGIC, WHAT, &bundle)?)
 }
@@ -391,53 +411,71 @@ pub fn import_library<S: TasteStore + ?Sized>(
 ) -> Result<ImportSummary, BundleError> {
     let mut bundle: Bundle = match open::<Bundle>(MAGIC, WHAT, bytes) {
         Ok(b) => b,
-        Err(e) => match open::<BundleV4>(MAGIC, WHAT, bytes) {
-            Ok(v4) if v4.format == 4 => Bundle {
+        // A format-5 bundle ends where the brought-in metadata would start.
+        Err(e) => match open::<BundleV5>(MAGIC, WHAT, bytes) {
+            Ok(v5) if v5.format == 5 => Bundle {
                 format: BUNDLE_FORMAT,
-                songs: v4.songs.into_iter().map(SongFeatures::from).collect(),
-                paths: v4.paths,
-                labels: v4.labels,
-                sample_change_count: v4.sample_change_count,
-                model: v4.model,
-                prints: v4.prints,
-                sessions: v4.sessions,
+                songs: v5.songs,
+                paths: v5.paths,
+                labels: v5.labels,
+                sample_change_count: v5.sample_change_count,
+                model: v5.model,
+                prints: v5.prints,
+                sessions: v5.sessions,
+                user_metadata: Vec::new(),
             },
-            // A format-3 bundle ends where the sessions would start.
-            _ => match open::<BundleV3>(MAGIC, WHAT, bytes) {
-                Ok(v3) if v3.format == 3 => Bundle {
+            _ => match open::<BundleV4>(MAGIC, WHAT, bytes) {
+                Ok(v4) if v4.format == 4 => Bundle {
                     format: BUNDLE_FORMAT,
-                    songs: v3.songs.into_iter().map(SongFeatures::from).collect(),
-                    paths: v3.paths,
-                    labels: v3.labels,
-                    sample_change_count: v3.sample_change_count,
-                    model: v3.model,
-                    prints: v3.prints,
-                    sessions: Vec::new(),
+                    songs: v4.songs.into_iter().map(SongFeatures::from).collect(),
+                    paths: v4.paths,
+                    labels: v4.labels,
+                    sample_change_count: v4.sample_change_count,
+                    model: v4.model,
+                    prints: v4.prints,
+                    sessions: v4.sessions,
+                    user_metadata: Vec::new(),
                 },
-                _ => match open::<BundleV2>(MAGIC, WHAT, bytes) {
-                    Ok(v2) if v2.format == 2 => Bundle {
+                // A format-3 bundle ends where the sessions would start.
+                _ => match open::<BundleV3>(MAGIC, WHAT, bytes) {
+                    Ok(v3) if v3.format == 3 => Bundle {
                         format: BUNDLE_FORMAT,
-                        songs: v2.songs.into_iter().map(SongFeatures::from).collect(),
-                        paths: v2.paths,
-                        labels: v2.labels,
-                        sample_change_count: v2.sample_change_count,
-                        model: v2.model,
-                        prints: v2.prints,
+                        songs: v3.songs.into_iter().map(SongFeatures::from).collect(),
+                        paths: v3.paths,
+                        labels: v3.labels,
+                        sample_change_count: v3.sample_change_count,
+                        model: v3.model,
+                        prints: v3.prints,
                         sessions: Vec::new(),
+                        user_metadata: Vec::new(),
                     },
-                    // A format-1 bundle ends where the prints would start.
-                    _ => match open::<BundleV1>(MAGIC, WHAT, bytes) {
-                        Ok(v1) if v1.format == 1 => Bundle {
+                    _ => match open::<BundleV2>(MAGIC, WHAT, bytes) {
+                        Ok(v2) if v2.format == 2 => Bundle {
                             format: BUNDLE_FORMAT,
-                            songs: v1.songs.into_iter().map(SongFeatures::from).collect(),
-                            paths: v1.paths,
-                            labels: v1.labels,
-                            sample_change_count: v1.sample_change_count,
-                            model: v1.model,
-                            prints: Vec::new(),
+                            songs: v2.songs.into_iter().map(SongFeatures::from).collect(),
+                            paths: v2.paths,
+                            labels: v2.labels,
+                            sample_change_count: v2.sample_change_count,
+                            model: v2.model,
+                            prints: v2.prints,
                             sessions: Vec::new(),
+                            user_metadata: Vec::new(),
                         },
-                        _ => return Err(e.into()),
+                        // A format-1 bundle ends where the prints would start.
+                        _ => match open::<BundleV1>(MAGIC, WHAT, bytes) {
+                            Ok(v1) if v1.format == 1 => Bundle {
+                                format: BUNDLE_FORMAT,
+                                songs: v1.songs.into_iter().map(SongFeatures::from).collect(),
+                                paths: v1.paths,
+                                labels: v1.labels,
+                                sample_change_count: v1.sample_change_count,
+                                model: v1.model,
+                                prints: Vec::new(),
+                                sessions: Vec::new(),
+                                user_metadata: Vec::new(),
+                            },
+                            _ => return Err(e.into()),
+                        },
                     },
                 },
             },
@@ -477,12 +515,14 @@ pub fn import_library<S: TasteStore + ?Sized>(
     for (name, session) in &bundle.sessions {
         store.put_dj_session(name, session)?;
     }
+    store.put_user_metadata(&bundle.user_metadata)?;
     Ok(ImportSummary {
         songs: bundle.songs.len(),
         paths: bundle.paths.len(),
         labels: bundle.labels.len(),
         model: bundle.model.is_some(),
         sessions: bundle.sessions.len(),
+        user_metadata: bundle.user_metadata.len(),
     })
 }
 
@@ -513,6 +553,36 @@ mod tests {
         let back = store.song_features(&original.song_id).expect("reads").expect("stored");
         assert_eq!(back.dj, original.dj);
         assert_eq!(back.analysis_version, 5, "analysed again for its tempo alternatives");
+    }
+
+    #[test]
+    fn a_format_5_bundle_still_imports_and_brought_in_metadata_moves() {
+        let original = SyntheticLibrary::new(4, 3).track(4);
+        let old = BundleV5 {
+            format: 5,
+            songs: vec![original.clone()],
+            paths: Vec::new(),
+            labels: Vec::new(),
+            sample_change_count: 0,
+            model: None,
+            prints: Vec::new(),
+            sessions: Vec::new(),
+        };
+        let bytes = seal(MAGIC, WHAT, &old).expect("seals");
+        let mut store = MemoryStore::new();
+        let summary = import_library(&mut store, &bytes, 1).expect("a format-5 bundle imports");
+        assert_eq!((summary.songs, summary.user_metadata), (1, 0));
+        let meta = UserMetadata {
+            genre: Some("Dub".into()),
+            tags: vec!["deep".into()],
+            source: "bandcamp".into(),
+            ..Default::default()
+        };
+        store.put_user_metadata(&[(original.song_id.clone(), meta.clone())]).expect("put");
+        let moved = export_library(&store).expect("exports");
+        let mut other = MemoryStore::new();
+        assert_eq!(import_library(&mut other, &moved, 2).expect("imports").user_metadata, 1);
+        assert_eq!(other.user_metadata(&original.song_id).expect("reads"), Some(meta));
     }
 
     #[test]

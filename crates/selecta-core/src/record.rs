@@ -156,6 +156,21 @@ fn round_to(v: f64, digits: i32) -> f64 {
     (v * f).round() / f
 }
 
+/// Metadata a person brought in for a track (e.g. genre and tags from a Bandcamp CSV), kept
+/// beside the file's own tags: Selecta never writes the user's files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserMetadata {
+    /// Genre.
+    pub genre: Option<String>,
+    /// Subgenre.
+    pub subgenre: Option<String>,
+    /// Free tags, in order.
+    pub tags: Vec<String>,
+    /// Where it came from (`bandcamp`).
+    pub source: String,
+}
+
 /// Path-index entry: a file of the library as last seen (`selection_path_index.db`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,7 +12,7 @@ pub use store::{FEATURES_DB, INDEX_DIR, LABELS_DB, PATH_INDEX_DB, SqliteStore};
 pub use taste::{MANIFEST_FILE, MODEL_DIR, TrainingLock};
 
 /// Schema version of `features.db` this build writes.
-pub const FEATURES_SCHEMA_VERSION: i64 = 6;
+pub const FEATURES_SCHEMA_VERSION: i64 = 7;
 /// Schema version of `selection_path_index.db` this build writes.
 pub const PATH_INDEX_SCHEMA_VERSION: i64 = 1;
 /// Schema version of `selection_labels.db` this build writes.

@@ -88,6 +88,16 @@ pub const FEATURES_STEPS: &[Step] = &[
         ALTER TABLE song_features ADD COLUMN damageJson TEXT;
         ",
     },
+    Step {
+        version: 7,
+        sql: "
+        CREATE TABLE IF NOT EXISTS user_metadata (
+            songId TEXT PRIMARY KEY,
+            metadataJson TEXT NOT NULL,
+            updatedAt TEXT
+        );
+        ",
+    },
 ];
 
 pub const PATH_INDEX_STEPS: &[Step] = &[Step {

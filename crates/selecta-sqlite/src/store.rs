@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use selecta_core::audio::Tags;
 use selecta_core::embed::{SamplingProfile, TrackEmbedding, Window};
 use selecta_core::features::{Fingerprint, Key};
+use selecta_core::record::UserMetadata;
 use selecta_core::{PathEntry, SongFeatures, SongVersion, Store, StoreError};
 
 use crate::blob::{blob_to_f32, blob_to_u32, f32_to_blob, u32_to_blob};
@@ -283,6 +284,41 @@ impl Store for SqliteStore {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    fn user_metadata(&self, song_id: &str) -> Result<Option<UserMetadata>, StoreError> {
+        let mut stmt =
+            self.features.prepare_cached("SELECT metadataJson FROM user_metadata WHERE songId = ?1").map_err(db_err)?;
+        let json: Option<String> = stmt.query_row([song_id], |r| r.get(0)).optional().map_err(db_err)?;
+        json.map(from_json).transpose()
+    }
+
+    fn all_user_metadata(&self) -> Result<Vec<(String, UserMetadata)>, StoreError> {
+        let mut stmt =
+            self.features.prepare("SELECT songId, metadataJson FROM user_metadata ORDER BY songId").map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        rows.into_iter().map(|(id, json)| Ok((id, from_json(json)?))).collect()
+    }
+
+    fn put_user_metadata(&mut self, items: &[(String, UserMetadata)]) -> Result<(), StoreError> {
+        let tx = self.features.transaction().map_err(db_err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO user_metadata (songId, metadataJson, updatedAt) \
+                     VALUES (?1, ?2, datetime('now'))",
+                )
+                .map_err(db_err)?;
+            for (song_id, meta) in items {
+                let json = serde_json::to_string(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                stmt.execute(rusqlite::params![song_id, json]).map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)
     }
 
     fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {

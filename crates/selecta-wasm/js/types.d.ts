@@ -43,7 +43,9 @@ export interface PredictOutcome {
   status: "ok" | "not_trained" | "insufficient_samples" | "cancelled" | "failed"; modelRevision?: number;
   items: { id: string; score: number }[]; missing?: string[]; errorCode?: ErrorCode; error?: string;
 }
-export interface ImportSummary { songs: number; paths: number; labels: number; model: boolean; sessions: number }
+export interface ImportSummary {
+  songs: number; paths: number; labels: number; model: boolean; sessions: number; userMetadata: number;
+}
 /** `similarTracks` options: every field optional; ranges are `[low, high]`, inclusive. */
 export interface SimilarOptions {
   k?: number; explain?: boolean; exact?: boolean; bpm?: [number, number]; halfDouble?: boolean; keyCompatible?: boolean;
@@ -125,6 +127,16 @@ export interface LabelOutcome {
   total: number; changed: number; sampleChangeCount: number; sampleChangeDelta: number; positives: number;
   negatives: number; autoTrain: TrainOutcome | null;
 }
+export interface BandcampImportOptions {
+  map?: Record<string, "artist" | "title" | "album" | "tags" | "genre" | "subgenre" | "item_type">;
+  like?: boolean; noAutoTrain?: boolean;
+}
+export interface BandcampRow { line: number; artist: string; title: string | null; album: string | null }
+export interface BandcampImport {
+  rows: number; matched: (BandcampRow & { songIds: string[] })[]; unmatched: BandcampRow[];
+  ambiguous: (BandcampRow & { candidates: string[] })[]; songsUpdated: number; labels: LabelOutcome | null;
+}
+export interface UserMetadata { genre: string | null; subgenre: string | null; tags: string[]; source: string }
 export interface SessionView {
   name: string; current: string | null; played: { id: string; path: string | null; atMs: number }[]; createdMs: number;
 }

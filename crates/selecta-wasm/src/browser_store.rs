@@ -4,12 +4,13 @@
 //! and awaits its commit before resolving (see the `Store` trait's notes).
 //!
 //! Keys of the `kv` object store: `song:<songId>`, `path:<pathKey>`, `label:<songId>`,
-//! `meta:sampleChangeCount`, `session:<name>` (JSON), `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`.
+//! `meta:sampleChangeCount`, `session:<name>` (JSON), `usermeta:<songId>` (JSON), `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`.
 //! Values are bincode (serde) of the core's records.
 
 use std::collections::HashMap;
 
 use selecta_core::embed::TrackEmbedding;
+use selecta_core::record::UserMetadata;
 use selecta_core::store::{CachedScore, SelectionManifest, TasteStore};
 use selecta_core::{Label, MemoryStore, PathEntry, SongFeatures, SongVersion, Store, StoreError};
 use serde::Serialize;
@@ -60,6 +61,11 @@ impl BrowserStore {
                     Err(e) => tracing::warn!("{e}: the track will be analysed again"),
                 },
                 "session" => mem.put_dj_session(rest, &value)?,
+                "usermeta" => {
+                    let meta: UserMetadata =
+                        serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
+                    mem.put_user_metadata(&[(rest.to_string(), meta)])?;
+                }
                 "path" => {
                     let (entry, seen): (PathEntry, i64) = decode(&key, &value)?;
                     mem.put_path_entry(&entry, seen)?;
@@ -155,6 +161,24 @@ impl Store for BrowserStore {
 
     fn dj_session_names(&self) -> Result<Vec<String>, StoreError> {
         self.mem.dj_session_names()
+    }
+
+    fn user_metadata(&self, song_id: &str) -> Result<Option<UserMetadata>, StoreError> {
+        self.mem.user_metadata(song_id)
+    }
+
+    fn all_user_metadata(&self) -> Result<Vec<(String, UserMetadata)>, StoreError> {
+        self.mem.all_user_metadata()
+    }
+
+    fn put_user_metadata(&mut self, items: &[(String, UserMetadata)]) -> Result<(), StoreError> {
+        self.mem.put_user_metadata(items)?;
+        for (song_id, meta) in items {
+            // JSON like a session: small and readable.
+            let json = serde_json::to_vec(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            self.journal.push(Op::Put(format!("usermeta:{song_id}"), json));
+        }
+        Ok(())
     }
 
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError> {

@@ -369,6 +369,18 @@ impl Library {
         self.mutate(move |e| e.import_rekordbox_xml(&bytes, &options?, &mut |_| None, now_ms(), &mut NoControl))
     }
 
+    /// `importBandcampCsv(bytes, {map: {column: field}, like, noAutoTrain})`: match a Bandcamp
+    /// CSV's rows to songs and keep their genre, subgenre and tags beside the files' tags.
+    #[wasm_bindgen(js_name = importBandcampCsv, unchecked_return_type = "Promise<BandcampImport>")]
+    pub fn import_bandcamp_csv(
+        &self,
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "BandcampImportOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js(options).and_then(engine::BandcampImportOptions::from_json);
+        self.mutate(move |e| e.import_bandcamp_csv(&bytes, &options?, now_ms(), &mut NoControl))
+    }
+
     /// The whole library as one file (features, paths, labels, model), importable natively.
     #[wasm_bindgen(js_name = exportLibrary, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn export_library(&self) -> js_sys::Promise {

@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod audio_search;
+pub mod bandcamp;
 pub mod dj;
 pub mod interop;
 pub mod rules;
@@ -40,6 +41,7 @@ pub use audio_search::{
     AudioAnalyzer, AudioQuery, AudioSearchOptions, AudioSearchOutcome, IdentifiedTrack, IdentifyOutcome, IndexSource,
     PrintIndexStats,
 };
+pub use bandcamp::{BandcampImport, BandcampImportOptions};
 pub use interop::{M3uOptions, RekordboxExport, RekordboxExportOptions, RekordboxImport, RekordboxImportOptions};
 pub use rules::{Rules, rules};
 pub use similar::{
@@ -282,8 +284,13 @@ impl<S: TasteStore> Engine<S> {
     }
 
     /// The stored features of a song in the public JSON shape, or `None`.
+    /// With the metadata a person brought in (`userMetadata`, `null` when none).
     pub fn song_json(&self, song_id: &str, path: Option<&str>) -> Result<Option<Value>, EngineError> {
-        Ok(self.song_features(song_id)?.map(|f| self.features_json(&f, path)))
+        let Some(features) = self.song_features(song_id)? else { return Ok(None) };
+        let mut json = self.features_json(&features, path);
+        let user = self.store.user_metadata(song_id)?;
+        json["userMetadata"] = serde_json::to_value(user).map_err(|e| EngineError::new(ErrorCode::InternalError, e))?;
+        Ok(Some(json))
     }
 
     /// Every stored path with its song and features, sorted by path (paths whose song has no

@@ -3,12 +3,16 @@
 //! page exports and imports exactly what the CLI does:
 //! - [`rekordbox`]: rekordbox's XML collection, written ([`rekordbox::write`]) and read
 //!   ([`rekordbox::read`]), with its `file://localhost/` locations;
-//! - [`m3u`]: M3U8 playlists any player opens.
+//! - [`m3u`]: M3U8 playlists any player opens;
+//! - [`bandcamp`]: a Bandcamp CSV, matched to library songs by artist and title ([`names`]
+//!   normalises them).
 //!
 //! The engine ([`crate::engine`]) decides what goes into a file and what an imported file does
 //! to the library; these modules only know the formats.
 
+pub mod bandcamp;
 pub mod m3u;
+pub mod names;
 pub mod rekordbox;
 mod xml_text;
 

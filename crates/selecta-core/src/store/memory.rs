@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::{CachedScore, SelectionManifest, SongVersion, Store, TasteStore};
 use crate::embed::TrackEmbedding;
 use crate::error::StoreError;
-use crate::record::{Label, PathEntry, SongFeatures};
+use crate::record::{Label, PathEntry, SongFeatures, UserMetadata};
 
 /// A [`Store`] that lives in memory.
 #[derive(Debug, Default, Clone)]
@@ -21,6 +21,8 @@ pub struct MemoryStore {
     index_files: HashMap<String, Vec<u8>>,
     /// DJ sessions by name.
     sessions: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Brought-in metadata by song.
+    user_metadata: std::collections::BTreeMap<String, UserMetadata>,
 }
 
 impl MemoryStore {
@@ -69,6 +71,21 @@ impl Store for MemoryStore {
 
     fn dj_session_names(&self) -> Result<Vec<String>, StoreError> {
         Ok(self.sessions.keys().cloned().collect())
+    }
+
+    fn user_metadata(&self, song_id: &str) -> Result<Option<UserMetadata>, StoreError> {
+        Ok(self.user_metadata.get(song_id).cloned())
+    }
+
+    fn all_user_metadata(&self) -> Result<Vec<(String, UserMetadata)>, StoreError> {
+        Ok(self.user_metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    fn put_user_metadata(&mut self, items: &[(String, UserMetadata)]) -> Result<(), StoreError> {
+        for (song_id, meta) in items {
+            self.user_metadata.insert(song_id.clone(), meta.clone());
+        }
+        Ok(())
     }
 
     fn put_index_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {

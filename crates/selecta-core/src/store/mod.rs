@@ -16,7 +16,7 @@ pub use selection::{CachedScore, SelectionManifest, TasteStore, TrainingGuard};
 
 use crate::embed::{SamplingProfile, TrackEmbedding};
 use crate::error::StoreError;
-use crate::record::{PathEntry, SongFeatures};
+use crate::record::{PathEntry, SongFeatures, UserMetadata};
 
 /// Summary of a stored track, enough to decide whether a file must be analysed again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,13 @@ pub trait Store {
     fn put_dj_session(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError>;
     /// The names of the kept DJ sessions, sorted.
     fn dj_session_names(&self) -> Result<Vec<String>, StoreError>;
+    /// The metadata a person brought in for a song (kept beside the file's tags); `None` when
+    /// there is none. Like a session, it is the user's own record: a store must keep it.
+    fn user_metadata(&self, song_id: &str) -> Result<Option<UserMetadata>, StoreError>;
+    /// Every song's brought-in metadata, sorted by song.
+    fn all_user_metadata(&self) -> Result<Vec<(String, UserMetadata)>, StoreError>;
+    /// Keep brought-in metadata for songs, replacing what they had, in one transaction.
+    fn put_user_metadata(&mut self, items: &[(String, UserMetadata)]) -> Result<(), StoreError>;
     /// Version summary of every stored track (loaded once per ingest run).
     fn song_versions(&self) -> Result<Vec<SongVersion>, StoreError>;
     /// Insert or replace one track's features in one transaction. `updated_at_ms` is supplied
