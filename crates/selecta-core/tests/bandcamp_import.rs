@@ -12,8 +12,10 @@ use selecta_core::store::TasteStore;
 use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{Engine, MemoryStore, PathEntry, Store};
 
-/// (artist, title, album, path) of each library song.
-const LIBRARY: &[(Option<&str>, Option<&str>, Option<&str>, &str)] = &[
+/// (artist, title, album, path) of a library song.
+type Song = (Option<&'static str>, Option<&'static str>, Option<&'static str>, &'static str);
+
+const LIBRARY: &[Song] = &[
     (Some("Âme & Dixon"), Some("Rej (Original Mix)"), None, "a/rej.flac"),
     (Some("Bicep"), Some("Glue"), None, "b/glue.mp3"),
     (Some("Bicep"), Some("Glue (Hammer Remix)"), None, "b/glue remix.mp3"),
