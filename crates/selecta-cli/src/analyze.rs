@@ -5,6 +5,7 @@
 //! everything finished before.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use anyhow::{Context, Result};
@@ -12,7 +13,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use selecta_core::embed::SamplingProfile;
 use selecta_core::engine::{PendingFile, ProcessedFile, ScanReport};
-use selecta_core::{EngineError, control::NoControl};
+use selecta_core::{Engine, EngineError, control::NoControl};
+use selecta_sqlite::SqliteStore;
 
 use crate::files::{audio_files, now_ms, open_engine, relative_to, stat};
 
@@ -32,6 +34,26 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
     let mut engine = open_engine(&root, args.profile)?;
     engine.set_model(crate::model::load(args.model_dir.as_deref()))?;
     let files = audio_files(&root)?;
+    let report = scan(&root, &mut engine, files, args.jobs, None)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
+/// Bring `files` (audio files under `root`) into the library: unchanged ones are only marked
+/// seen, the others are read and analysed on `jobs` threads and committed one by one as they
+/// finish. When `stop` is set, files not started yet are left for the next scan (and reported
+/// as not analysed), so Ctrl-C never cuts a commit.
+pub fn scan(
+    root: &Path,
+    engine: &mut Engine<SqliteStore>,
+    files: Vec<PathBuf>,
+    jobs: Option<usize>,
+    stop: Option<&AtomicBool>,
+) -> Result<ScanReport> {
     let mut report = ScanReport::new(files.len(), engine.model_state());
 
     // Stat every file; unchanged ones need nothing else.
@@ -40,29 +62,33 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
     for path in files {
         let file = stat(&path)
             .map_err(|e| format!("cannot read the file: {e}"))
-            .and_then(|(size, mtime)| Ok((relative_to(&root, &path).map_err(|e| e.to_string())?, size, mtime)));
-        if let Some(pending) = report.begin(&engine, &path.display().to_string(), file, &mut touched) {
+            .and_then(|(size, mtime)| Ok((relative_to(root, &path).map_err(|e| e.to_string())?, size, mtime)));
+        if let Some(pending) = report.begin(engine, &path.display().to_string(), file, &mut touched) {
             work.push((path, pending));
         }
     }
 
-    let progress = ProgressBar::new(work.len() as u64);
+    let progress = if stop.is_some() { ProgressBar::hidden() } else { ProgressBar::new(work.len() as u64) };
     progress.set_style(
         ProgressStyle::with_template("{spinner} analysing [{bar:40}] {pos}/{len} {per_sec} eta {eta} {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let threads = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
+    let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
     let (tx, rx) = mpsc::sync_channel::<(PathBuf, Result<ProcessedFile, String>)>(threads * 2);
+    let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
     let write_result: Result<()> = std::thread::scope(|scope| {
         scope.spawn(move || {
             pool.install(|| {
                 work.into_par_iter().for_each_with(tx, |tx, (path, file)| {
-                    let result =
+                    let result = if stopped() {
+                        Err("stopped before it was read; the next scan analyses it".to_string())
+                    } else {
                         std::fs::read(&path).map_err(|e| format!("cannot read the file: {e}")).and_then(|bytes| {
                             file.run(bytes, &mut NoControl).map_err(|e: EngineError| e.reason().to_string())
-                        });
+                        })
+                    };
                     // The receiver only goes away when the writer failed; stop quietly then.
                     let _ = tx.send((path, result));
                 });
@@ -81,11 +107,5 @@ pub fn run(args: &AnalyzeArgs<'_>) -> Result<()> {
     progress.finish_and_clear();
     write_result?;
     engine.touch_paths(&touched, now_ms())?;
-    let report = report.finish();
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!("{report}");
-    }
-    Ok(())
+    Ok(report.finish())
 }

@@ -7,6 +7,7 @@
 
 mod analyze;
 mod bench;
+mod bench_export;
 mod bench_http;
 mod bench_identify;
 mod bench_next;
@@ -23,6 +24,7 @@ mod serve;
 mod show;
 mod similar;
 mod taste;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +63,27 @@ enum Command {
         #[arg(long, env = "SELECTA_MODEL_DIR")]
         model_dir: Option<PathBuf>,
     },
+    /// Keep DIR's library in step with the folder: one incremental scan, then new, changed,
+    /// moved and deleted files are handled as they appear (debounced). Ctrl-C stops cleanly.
+    Watch {
+        /// The library folder.
+        dir: PathBuf,
+        /// Parallel workers (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print one JSON line per scan.
+        #[arg(long)]
+        json: bool,
+        /// Embedding sampling profile: full, club_hifi_150s or fast.
+        #[arg(long, default_value = "full", value_parser = parse_profile)]
+        profile: SamplingProfile,
+        /// Model folder (manifest.json + model); default: the bundled musicnn-MSD model.
+        #[arg(long, env = "SELECTA_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+        /// Quiet time after a burst of file events before it is handled, ms.
+        #[arg(long, default_value_t = 1500)]
+        debounce_ms: u64,
+    },
     /// Show every stored feature of one file.
     Show {
         /// The audio file.
@@ -80,7 +103,7 @@ enum Command {
     /// training and prediction on a synthetic library.
     Bench {
         /// Files or folders to measure.
-        #[arg(required_unless_present_any = ["taste", "search", "identify", "http", "next"])]
+        #[arg(required_unless_present_any = ["taste", "search", "identify", "http", "next", "export"])]
         paths: Vec<PathBuf>,
         /// Print JSON.
         #[arg(long)]
@@ -107,6 +130,10 @@ enum Command {
         /// the --tracks sizes instead.
         #[arg(long, conflicts_with_all = ["embedding", "taste", "search", "http"])]
         next: bool,
+        /// Benchmark the rekordbox XML export and import and the M3U8 export on a SQLite library
+        /// of synthetic records of the largest --tracks size instead.
+        #[arg(long, conflicts_with_all = ["embedding", "taste", "search", "http", "next"])]
+        export: bool,
         /// Benchmark the HTTP service instead: 2 000 `/search` requests from 32 clients on a
         /// synthetic library of the largest --tracks size.
         #[arg(long, conflicts_with_all = ["embedding", "taste", "search"])]
@@ -555,12 +582,18 @@ fn main() -> ExitCode {
         Command::Analyze { dir, jobs, json, profile, model_dir } => {
             analyze::run(&analyze::AnalyzeArgs { dir: &dir, jobs, json, profile, model_dir })
         }
+        Command::Watch { dir, jobs, json, profile, model_dir, debounce_ms } => {
+            watch::run(&watch::WatchArgs { dir: &dir, jobs, json, profile, model_dir, debounce_ms })
+        }
         Command::Show { file, library, json, model_dir } => {
             show::run(&file, library.as_deref(), model_dir.as_deref(), json)
         }
         Command::Bench { json, taste: true, candidates, liked, .. } => bench_taste::run(candidates, liked, json),
         Command::Bench { json, search: true, tracks, queries, .. } => bench_search::run(&tracks, queries, json),
         Command::Bench { json, next: true, tracks, queries, .. } => bench_next::run(&tracks, queries, json),
+        Command::Bench { json, export: true, tracks, .. } => {
+            bench_export::run(&[tracks.iter().copied().max().unwrap_or(50_000)], json)
+        }
         Command::Bench { json, http: true, tracks, .. } => {
             bench_http::run(tracks.iter().copied().max().unwrap_or(50_000), json)
         }

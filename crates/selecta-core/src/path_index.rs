@@ -50,6 +50,14 @@ impl PathIndex {
                 index.current_songs.insert(v.song_id, v.file_hash);
             }
         }
+        // The bytes of every library file are known, not only the last file a song's features
+        // came from: a song in two formats (a WAV and its FLAC share a song) keeps both, so
+        // either file moved or copied is recognised without decoding.
+        for e in index.by_path.values() {
+            if index.current_songs.contains_key(&e.song_id) {
+                index.current_by_file_hash.entry(e.file_hash.clone()).or_insert_with(|| e.song_id.clone());
+            }
+        }
         Ok(index)
     }
 
@@ -137,5 +145,31 @@ mod tests {
         assert!(index.unchanged("a.wav", 11, 5).is_none());
         assert!(index.unchanged("a.wav", 10, 6).is_none());
         assert_eq!(index.song_for_file_hash("h"), Some("s"));
+    }
+
+    #[test]
+    fn every_library_file_of_a_current_song_is_known_bytes() {
+        let mut store = MemoryStore::new();
+        let features = crate::record::SongFeatures {
+            file_hash: "flac-bytes".into(),
+            analysis_version: crate::ANALYSIS_VERSION,
+            ..crate::testkit::synth_library::SyntheticLibrary::new(2, 1).track(0)
+        };
+        store.put_song_features(&features, 0).expect("put");
+        for (path, hash) in [("a.wav", "wav-bytes"), ("a.flac", "flac-bytes")] {
+            let entry = PathEntry {
+                path_key: path.into(),
+                file_path: path.into(),
+                size: 10,
+                mtime_ms: 5,
+                song_id: features.song_id.clone(),
+                file_hash: hash.into(),
+            };
+            store.put_path_entry(&entry, 0).expect("put");
+        }
+        let index = PathIndex::load(&store, None).expect("load");
+        assert_eq!(index.song_for_file_hash("wav-bytes"), Some(features.song_id.as_str()), "the WAV moved elsewhere");
+        assert_eq!(index.song_for_file_hash("flac-bytes"), Some(features.song_id.as_str()));
+        assert_eq!(index.song_for_file_hash("other"), None);
     }
 }

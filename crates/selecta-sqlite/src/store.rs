@@ -497,6 +497,19 @@ impl Store for SqliteStore {
         tx.commit().map_err(db_err)
     }
 
+    fn remove_path_entries(&mut self, path_keys: &[String]) -> Result<usize, StoreError> {
+        let tx = self.paths.transaction().map_err(db_err)?;
+        let mut removed = 0;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM path_index WHERE pathKey = ?1").map_err(db_err)?;
+            for k in path_keys {
+                removed += stmt.execute([k]).map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(removed)
+    }
+
     fn newest_path_seen_ms(&self) -> Result<Option<i64>, StoreError> {
         self.paths.query_row("SELECT MAX(lastSeenMs) FROM path_index", [], |r| r.get(0)).map_err(db_err)
     }

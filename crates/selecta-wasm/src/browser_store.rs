@@ -221,6 +221,14 @@ impl Store for BrowserStore {
         self.mem.newest_path_seen_ms()
     }
 
+    fn remove_path_entries(&mut self, path_keys: &[String]) -> Result<usize, StoreError> {
+        let removed = self.mem.remove_path_entries(path_keys)?;
+        for k in path_keys {
+            self.journal.push(Op::Delete(format!("path:{k}")));
+        }
+        Ok(removed)
+    }
+
     fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError> {
         let before: Vec<String> = self.mem.path_entries()?.into_iter().map(|e| e.path_key).collect();
         let removed = self.mem.gc_path_entries(now_ms, ttl_ms, capacity)?;

@@ -148,6 +148,34 @@ impl<S: TasteStore> Engine<S> {
         })
     }
 
+    /// Forget library paths whose files are gone (deleted, or moved away: the new place is
+    /// analysed as a file with known bytes). A path names a file or a folder (every file under
+    /// it goes). Returns the paths forgotten, sorted; the songs' features and labels stay.
+    pub fn forget_paths(&mut self, relative_paths: &[String]) -> Result<Vec<String>, EngineError> {
+        let wanted: Vec<String> = relative_paths.iter().map(|p| path_key(p)).filter(|k| !k.is_empty()).collect();
+        let mut gone: Vec<(String, String)> = self
+            .store
+            .path_entries()?
+            .into_iter()
+            .filter(|e| {
+                wanted.iter().any(|w| {
+                    e.path_key == *w || e.path_key.strip_prefix(w.as_str()).is_some_and(|r| r.starts_with('/'))
+                })
+            })
+            .map(|e| (e.path_key, e.file_path))
+            .collect();
+        if gone.is_empty() {
+            return Ok(Vec::new());
+        }
+        gone.sort();
+        let keys: Vec<String> = gone.iter().map(|(k, _)| k.clone()).collect();
+        self.store.remove_path_entries(&keys)?;
+        self.reload_index()?;
+        // Search results carry paths.
+        self.features_changed();
+        Ok(gone.into_iter().map(|(_, path)| path).collect())
+    }
+
     /// Mark path keys as seen now (one transaction), so the clean-up policy keeps them.
     pub fn touch_paths(&mut self, keys: &[String], now_ms: i64) -> Result<(), EngineError> {
         Ok(self.store.touch_path_entries(keys, now_ms)?)

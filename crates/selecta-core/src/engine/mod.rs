@@ -307,6 +307,13 @@ impl<S: TasteStore> Engine<S> {
         Ok(rows)
     }
 
+    /// Every stored library path, sorted.
+    pub fn list_paths(&self) -> Result<Vec<String>, EngineError> {
+        let mut paths: Vec<String> = self.store.path_entries()?.into_iter().map(|e| e.file_path).collect();
+        paths.sort();
+        Ok(paths)
+    }
+
     /// A path for every song that has one (the first in path order), by song.
     pub fn song_paths(&self) -> Result<HashMap<String, String>, EngineError> {
         let mut paths: BTreeMap<String, (String, String)> = BTreeMap::new();

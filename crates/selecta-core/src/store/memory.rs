@@ -157,6 +157,10 @@ impl Store for MemoryStore {
         Ok(self.paths.values().map(|(_, seen)| *seen).max())
     }
 
+    fn remove_path_entries(&mut self, path_keys: &[String]) -> Result<usize, StoreError> {
+        Ok(path_keys.iter().filter(|k| self.paths.remove(k.as_str()).is_some()).count())
+    }
+
     fn gc_path_entries(&mut self, now_ms: i64, ttl_ms: i64, capacity: usize) -> Result<usize, StoreError> {
         let before = self.paths.len();
         self.paths.retain(|_, (_, seen)| *seen >= now_ms - ttl_ms);

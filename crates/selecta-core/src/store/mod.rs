@@ -92,6 +92,9 @@ pub trait Store {
     fn put_path_entry(&mut self, entry: &PathEntry, seen_ms: i64) -> Result<(), StoreError>;
     /// Mark entries as seen now (one transaction), so that garbage collection keeps them.
     fn touch_path_entries(&mut self, path_keys: &[String], seen_ms: i64) -> Result<(), StoreError>;
+    /// Forget the entries of files that are gone (deleted or moved away), in one transaction;
+    /// returns how many there were. The songs' features stay.
+    fn remove_path_entries(&mut self, path_keys: &[String]) -> Result<usize, StoreError>;
     /// When the most recently seen path entry was seen (`None` for an empty index).
     fn newest_path_seen_ms(&self) -> Result<Option<i64>, StoreError>;
     /// Drop path entries not seen since `now_ms - ttl_ms`, then the oldest beyond `capacity`.
