@@ -296,25 +296,40 @@ fn rekordbox_track(
 }
 
 impl<S: TasteStore> Engine<S> {
-    /// Every analysed library file with its features, in path order (a song with two files
-    /// appears twice, as rekordbox keeps files, not songs).
-    fn analysed_files(&self) -> Result<Vec<(PathEntry, SongFeatures)>, EngineError> {
+    /// Every analysed library file as a rekordbox track, in path order (a song with two files
+    /// appears twice, as rekordbox keeps files, not songs), with each file's song. A song's
+    /// record is read once and only its track fields are kept, so a large library is never
+    /// held in memory whole.
+    fn rekordbox_tracks(&self, options: &RekordboxExportOptions) -> Result<Vec<(Track, String)>, EngineError> {
         let mut entries = self.store.path_entries()?;
         entries.sort_by(|a, b| a.path_key.cmp(&b.path_key));
+        // Per song: its track fields and whether it has a title tag.
+        let mut by_song: HashMap<String, Option<(Track, bool)>> = HashMap::new();
         let mut out = Vec::with_capacity(entries.len());
-        let mut cache: HashMap<String, Option<SongFeatures>> = HashMap::new();
         for e in entries {
-            let features = match cache.get(&e.song_id) {
-                Some(f) => f.clone(),
+            let template = match by_song.get(&e.song_id) {
+                Some(t) => t.clone(),
                 None => {
-                    let f = self.store.song_features(&e.song_id)?;
-                    cache.insert(e.song_id.clone(), f.clone());
-                    f
+                    let t = self.store.song_features(&e.song_id)?.map(|f| {
+                        let track = rekordbox_track(0, &e, &f, &options.library_root, options.key_notation);
+                        (track, f.metadata.title.is_some())
+                    });
+                    by_song.insert(e.song_id.clone(), t.clone());
+                    t
                 }
             };
-            if let Some(f) = features {
-                out.push((e, f));
+            let Some((mut track, titled)) = template else { continue };
+            // The file's own fields; the name falls back to this file's name.
+            let track_id = u32::try_from(out.len() + 1).map_err(|_| EngineError::invalid_input("too many tracks"))?;
+            track.track_id = track_id;
+            track.kind = kind_of(&e.file_path);
+            track.size = e.size;
+            track.date_added = date_of(e.mtime_ms);
+            track.location = location::to_url(&join_root(&options.library_root, &e.file_path));
+            if !titled {
+                track.name = stem(&e.file_path).to_string();
             }
+            out.push((track, e.song_id));
         }
         Ok(out)
     }
@@ -337,13 +352,10 @@ impl<S: TasteStore> Engine<S> {
         now_ms: i64,
         control: &mut dyn JobControl,
     ) -> Result<RekordboxExport, EngineError> {
-        let files = self.analysed_files()?;
+        let files = self.rekordbox_tracks(options)?;
         let mut first_track_of_song: HashMap<&str, u32> = HashMap::new();
-        let mut tracks = Vec::with_capacity(files.len());
-        for (n, (entry, features)) in files.iter().enumerate() {
-            let track_id = u32::try_from(n + 1).map_err(|_| EngineError::invalid_input("too many tracks"))?;
-            first_track_of_song.entry(entry.song_id.as_str()).or_insert(track_id);
-            tracks.push(rekordbox_track(track_id, entry, features, &options.library_root, options.key_notation));
+        for (track, song) in &files {
+            first_track_of_song.entry(song.as_str()).or_insert(track.track_id);
         }
         let ids_of = |songs: &mut dyn Iterator<Item = &str>| -> Vec<u32> {
             songs.filter_map(|s| first_track_of_song.get(s).copied()).collect()
@@ -392,6 +404,7 @@ impl<S: TasteStore> Engine<S> {
             })
             .collect();
         let folder = PlaylistNode::Folder { name: PLAYLIST_FOLDER.into(), children: lists };
+        let tracks: Vec<Track> = files.into_iter().map(|(t, _)| t).collect();
         let xml = rekordbox::write(env!("CARGO_PKG_VERSION"), &tracks, &[folder]);
         Ok(RekordboxExport { xml, tracks: tracks.len(), playlists })
     }
