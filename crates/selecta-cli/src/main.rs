@@ -11,6 +11,7 @@ mod bench_export;
 mod bench_http;
 mod bench_identify;
 mod bench_next;
+mod bench_scale;
 mod bench_search;
 mod bench_taste;
 mod dj;
@@ -103,7 +104,7 @@ enum Command {
     /// training and prediction on a synthetic library.
     Bench {
         /// Files or folders to measure.
-        #[arg(required_unless_present_any = ["taste", "search", "identify", "http", "next", "export"])]
+        #[arg(required_unless_present_any = ["taste", "search", "identify", "http", "next", "export", "layout"])]
         paths: Vec<PathBuf>,
         /// Print JSON.
         #[arg(long)]
@@ -134,6 +135,13 @@ enum Command {
         /// of synthetic records of the largest --tracks size instead.
         #[arg(long, conflicts_with_all = ["embedding", "taste", "search", "http", "next"])]
         export: bool,
+        /// Lay out a library of --tracks files in this folder instead: links to the audio under
+        /// --from with synthetic records, for `scripts/bench_50k.sh`.
+        #[arg(long, requires = "from", conflicts_with_all = ["embedding", "taste", "search", "http", "next", "export"])]
+        layout: Option<PathBuf>,
+        /// With --layout: the audio files to link to.
+        #[arg(long)]
+        from: Option<PathBuf>,
         /// Benchmark the HTTP service instead: 2 000 `/search` requests from 32 clients on a
         /// synthetic library of the largest --tracks size.
         #[arg(long, conflicts_with_all = ["embedding", "taste", "search"])]
@@ -591,6 +599,9 @@ fn main() -> ExitCode {
         Command::Bench { json, taste: true, candidates, liked, .. } => bench_taste::run(candidates, liked, json),
         Command::Bench { json, search: true, tracks, queries, .. } => bench_search::run(&tracks, queries, json),
         Command::Bench { json, next: true, tracks, queries, .. } => bench_next::run(&tracks, queries, json),
+        Command::Bench { layout: Some(dir), from: Some(from), tracks, .. } => {
+            bench_scale::layout(&dir, &from, tracks.iter().copied().max().unwrap_or(50_000))
+        }
         Command::Bench { json, export: true, tracks, .. } => {
             bench_export::run(&[tracks.iter().copied().max().unwrap_or(50_000)], json)
         }
