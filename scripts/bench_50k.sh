@@ -22,15 +22,16 @@ measure() { # name, command...
   tail -1 "$work/times.txt"
 }
 "$selecta" bench --layout "$lib" --from "$corpus" --tracks "$tracks"
-measure rescan "$selecta" analyze "$lib" --json
+measure rescan "$selecta" analyze "$lib" --profile club_hifi_150s --json
 python3 -c "import json,sys; r=json.load(open('$work/rescan.out')); print('  scanned', r['scanned'], 'unchanged', r['unchanged'], 'analyzed', r['analyzed'])"
 echo "features.db: $(du -h "$lib/features.db" | cut -f1)"
 measure export "$selecta" export rekordbox "$work/export.xml" --library "$lib" --json
-first=$(find "$lib" -name '00001 *' | head -1)
+first=$(find "$lib" -name '00001 *' -print -quit)
 measure similar "$selecta" similar "$first" -k 10 --json
 measure next "$selecta" next "$first" -k 10 --json
 # 100 liked, 400 disliked synthetic records, then training and prediction over the rest.
-find "$lib" -type f -name '*' | sort | head -500 > "$work/labelled.txt"
+find "$lib" -path "$lib/Artist *" -type f | sort > "$work/all.txt"
+head -500 "$work/all.txt" > "$work/labelled.txt"
 head -100 "$work/labelled.txt" | tr '\n' '\0' | xargs -0 "$selecta" label liked --library "$lib" --no-auto-train --json > /dev/null
 tail -400 "$work/labelled.txt" | tr '\n' '\0' | xargs -0 "$selecta" label disliked --library "$lib" --no-auto-train --json > /dev/null
 measure train "$selecta" train --library "$lib" --json
@@ -38,8 +39,9 @@ measure predict "$selecta" predict --library "$lib" --top-k 100 --json
 # 100 real new tracks (distinct corpus files copied, so their bytes are new to the library).
 copy_new() { # folder, skip, count
   mkdir -p "$lib/$1"
-  find "$corpus" -type f \( -name '*.flac' -o -name '*.ogg' -o -name '*.mp3' \) | sort | tail -n +"$(( $2 + 1 ))" | head -"$3" \
-    | while read -r f; do cp "$f" "$lib/$1/$(basename "$f")"; done
+  find "$corpus" -type f \( -name '*.flac' -o -name '*.ogg' -o -name '*.mp3' \) | sort > "$work/corpus.txt"
+  tail -n +"$(( $2 + 1 ))" "$work/corpus.txt" > "$work/corpus-rest.txt"
+  head -"$3" "$work/corpus-rest.txt" | while read -r f; do cp "$f" "$lib/$1/$(basename "$f")"; done
 }
 copy_new new 0 100
 measure ingest "$selecta" analyze "$lib" --profile club_hifi_150s --json

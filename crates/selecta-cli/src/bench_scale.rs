@@ -42,8 +42,9 @@ pub fn layout(dir: &Path, from: &Path, tracks: usize) -> Result<()> {
     let root = std::fs::canonicalize(dir)?;
     let started = Instant::now();
     let lib = SyntheticLibrary::new(16, 7);
-    // The records carry the bundled model's version and the default profile, as a first
-    // `analyze` would have left them, so a rescan with the model loaded has nothing to embed.
+    // The records carry the bundled model's version and the `club_hifi_150s` profile the
+    // script ingests with, as a first `analyze --profile club_hifi_150s` would have left them,
+    // so a rescan with that profile has nothing to embed (another profile re-embeds every file).
     let manifest = crate::model::manifest_bytes(None).context("the bundled model's manifest")?;
     let model_version = serde_json::from_slice::<serde_json::Value>(&manifest)?["modelVersion"]
         .as_str()
@@ -65,7 +66,7 @@ pub fn layout(dir: &Path, from: &Path, tracks: usize) -> Result<()> {
         let mut f = lib.track(i);
         if let Some(e) = f.embedding.as_mut() {
             e.model_version.clone_from(&model_version);
-            e.profile = SamplingProfile::Full;
+            e.profile = SamplingProfile::ClubHifi150s;
         }
         store.put_song_features(&f, 0)?;
         let entry = PathEntry {
