@@ -87,6 +87,30 @@ struct StreamState {
     meters: Option<(LoudnessMeter, FingerprintBuilder)>,
     mono: Vec<f32>,
     mono_cap: usize,
+    /// Stereo only: the first seconds, interleaved, until the downmix is chosen.
+    opening: Vec<f32>,
+    /// Stereo only: `Some(true)` when the channels are in opposite polarity (a phase-inverted
+    /// master), so the downmix takes their difference; `None` until decided.
+    inverted: Option<bool>,
+}
+
+/// Seconds of stereo audio that decide the downmix.
+const POLARITY_SECONDS: f64 = 10.0;
+
+/// A stereo frame whose sum keeps under this share of the channels' energy cancels itself: a
+/// phase-inverted master sounds full in stereo but is near-silent when the channels are added,
+/// which would leave every mono feature (RMS, tempo, key, embedding) measuring nothing.
+const CANCELLED_SHARE: f64 = 0.01;
+
+/// Whether interleaved stereo samples cancel when the channels are added.
+fn cancels(stereo: &[f32]) -> bool {
+    let (mut sum, mut channels) = (0.0f64, 0.0f64);
+    for f in stereo.chunks_exact(2) {
+        let (l, r) = (f64::from(f[0]), f64::from(f[1]));
+        sum += (l + r) * (l + r) / 4.0;
+        channels += (l * l + r * r) / 2.0;
+    }
+    channels > 1e-9 * (stereo.len() as f64) && sum < CANCELLED_SHARE * channels
 }
 
 impl StreamState {
@@ -102,6 +126,8 @@ impl StreamState {
             }),
             mono: Vec::new(),
             mono_cap: (f64::from(info.sample_rate) * options.max_spectral_seconds) as usize,
+            opening: Vec::new(),
+            inverted: (info.channels != 2).then_some(false),
         }
     }
 
@@ -110,10 +136,44 @@ impl StreamState {
             loudness.push(block);
             fingerprint.push(block);
         }
-        if self.mono.len() < self.mono_cap {
+        if self.inverted.is_none() {
+            self.opening.extend_from_slice(block);
+            if (self.opening.len() / 2) as f64 >= POLARITY_SECONDS * f64::from(self.rate) {
+                self.decide_polarity();
+            }
+            return;
+        }
+        self.downmix(block);
+    }
+
+    /// Choose the downmix from the opening seconds and pass them through it.
+    fn decide_polarity(&mut self) {
+        let inverted = cancels(&self.opening);
+        if inverted {
+            tracing::info!("the channels are in opposite polarity: analysing their difference");
+        }
+        self.inverted = Some(inverted);
+        let opening = std::mem::take(&mut self.opening);
+        self.downmix(&opening);
+    }
+
+    fn downmix(&mut self, block: &[f32]) {
+        if self.mono.len() >= self.mono_cap {
+            return;
+        }
+        if self.inverted == Some(true) {
+            self.mono.extend(block.chunks_exact(2).map(|f| (f[0] - f[1]) * 0.5));
+        } else {
             let inv = 1.0 / self.channels as f32;
             self.mono.extend(block.chunks_exact(self.channels).map(|f| f.iter().sum::<f32>() * inv));
-            self.mono.truncate(self.mono_cap);
+        }
+        self.mono.truncate(self.mono_cap);
+    }
+
+    /// The stream ended: a track shorter than the opening is decided on what there is.
+    fn finish(&mut self) {
+        if self.inverted.is_none() {
+            self.decide_polarity();
         }
     }
 }
@@ -260,7 +320,8 @@ impl<'e> AnalysisJob<'e> {
             }
         }
         let summary = decoder.finish()?;
-        let stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
+        let mut stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
+        stream.finish();
         self.set_progress(AnalysisPhase::Features, 0, 1);
         self.stage = Stage::Features { summary: Box::new(summary), stream };
         Ok(None)
@@ -439,7 +500,8 @@ pub fn decode_mono(
         stream.get_or_insert_with(|| StreamState::new(info, options, Want::EmbeddingOnly)).push(block);
     }
     let summary = decoder.finish()?;
-    let stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
+    let mut stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
+    stream.finish();
     Ok((summary.song_id, stream.mono, stream.rate))
 }
 

@@ -189,3 +189,35 @@ fn duration_within_10_ms() {
     assert_eq!(f.sample_rate, 44_100);
     assert_eq!(f.channels, 1);
 }
+
+/// A phase-inverted stereo master (right = −left) sounds full in stereo but adds up to silence:
+/// the analysis takes the channels' difference instead, so the tempo, key, RMS and loudness are
+/// those of the same track mixed in phase; a track whose channels merely differ stays summed.
+#[test]
+fn a_phase_inverted_stereo_master_is_analysed_like_the_track() {
+    let key = Key { tonic: 2, mode: Mode::Minor };
+    let mut spec = SynthSpec::new(124.0, key);
+    spec.seconds = 20.0;
+    spec.sample_rate = 22_050;
+    let mono = render(&spec);
+    let stereo = |sign: f32| -> Vec<f32> { mono.iter().flat_map(|&x| [x, sign * x]).collect() };
+    let analyse_stereo = |samples: &[f32]| {
+        let wav = wav_bytes(samples, spec.sample_rate, 2);
+        analyze_bytes(wav, Some("stereo.wav"), &AnalyzeOptions::default(), None).map(|a| a.features).expect("analysis")
+    };
+    let in_phase = analyse_stereo(&stereo(1.0));
+    let inverted = analyse_stereo(&stereo(-1.0));
+    assert!(in_phase.rms_mean > 0.01, "{}", in_phase.rms_mean);
+    assert!(
+        (inverted.rms_mean / in_phase.rms_mean - 1.0).abs() < 0.01,
+        "RMS {} vs {}",
+        inverted.rms_mean,
+        in_phase.rms_mean
+    );
+    assert_eq!(inverted.bpm.map(|b| (b * 10.0).round()), in_phase.bpm.map(|b| (b * 10.0).round()));
+    assert_eq!(inverted.key, in_phase.key);
+    // A wide mix whose channels differ (one channel at half level) is summed as before.
+    let wide: Vec<f32> = mono.iter().flat_map(|&x| [x, 0.5 * x]).collect();
+    let summed = analyse_stereo(&wide);
+    assert!((summed.rms_mean / in_phase.rms_mean - 0.75).abs() < 0.01, "{}", summed.rms_mean / in_phase.rms_mean);
+}
