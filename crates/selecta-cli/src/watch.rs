@@ -7,6 +7,9 @@
 //! operating system's event queue, or an error from the watcher, triggers a full rescan, so no
 //! file is lost; the path index answers files already seen, so none is analysed twice.
 //!
+//! A file that fails while it may still be being written (caught empty or cut short between two
+//! writes) is read once more after a quiet debounce period; only a second failure is reported.
+//!
 //! Ctrl-C (or SIGTERM) stops it: files already read are committed, the others wait for the
 //! next run. With `--json`, each scan prints one JSON line (`{"event": "scan" | "changes", ...}`).
 
@@ -134,14 +137,24 @@ pub fn run(args: &WatchArgs<'_>) -> Result<()> {
     if !args.json {
         eprintln!("watching {} (Ctrl-C stops)", root.display());
     }
+    // Files that failed while they may still have been written (caught empty or cut short
+    // between two writes): read once more after a quiet debounce period before a failure is
+    // reported.
+    let mut retry: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut retry_at: Option<std::time::Instant> = None;
     while !stop.load(Ordering::Relaxed) {
-        let first = match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(result) => result,
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
         let mut batch = Batch::default();
-        batch.absorb(&root, first);
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(result) => batch.absorb(&root, result),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        let mut retried: BTreeSet<PathBuf> = BTreeSet::new();
+        if retry_at.is_some_and(|at| std::time::Instant::now() >= at) {
+            retried = std::mem::take(&mut retry).into_iter().filter(|p| p.exists()).collect();
+            batch.files.extend(retried.iter().cloned());
+            retry_at = None;
+        }
         while let Ok(more) = rx.try_recv() {
             batch.absorb(&root, more);
         }
@@ -166,7 +179,18 @@ pub fn run(args: &WatchArgs<'_>) -> Result<()> {
             let gone: Vec<String> = batch.gone.iter().filter_map(|p| relative_to(&root, p).ok()).collect();
             (batch.files.into_iter().collect(), engine.forget_paths(&gone)?)
         };
-        let report = scan(&root, &mut engine, files, args.jobs, Some(&stop))?;
+        let mut report = scan(&root, &mut engine, files, args.jobs, Some(&stop))?;
+        report.failed.retain(|f| {
+            let path = PathBuf::from(&f.path);
+            let again = !retried.contains(&path) && path.exists();
+            if again {
+                retry.insert(path);
+            }
+            !again
+        });
+        if !retry.is_empty() && retry_at.is_none() {
+            retry_at = Some(std::time::Instant::now() + Duration::from_millis(args.debounce_ms.max(200)));
+        }
         let mut value = serde_json::to_value(&report)?;
         value["removed"] = json!(forgotten);
         value["rescan"] = json!(batch.rescan);
