@@ -1003,19 +1003,24 @@ async function entriesFromDrop(dt) {
 // ---------------------------------------------------------------------------------------------
 // Export / import
 
+/** Hand a blob to the browser as a download named `name`. */
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 async function exportLibrary() {
   const btn = $('#export');
   btn.disabled = true;
   try {
     const bytes = await call('exportLibrary');
-    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'selecta-library.bin';
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    download(new Blob([bytes], { type: 'application/octet-stream' }), 'selecta-library.bin');
     message(`Exported ${(bytes.byteLength / 1024).toFixed(0)} KiB as selecta-library.bin`, 'ok');
   } catch (e) {
     message(`Export failed: ${describeError(e)}`, 'error');
@@ -1038,14 +1043,7 @@ async function exportRekordbox() {
   btn.disabled = true;
   try {
     const out = await call('exportRekordbox', { libraryRoot: libraryRoot.trim(), picks: 50 });
-    const url = URL.createObjectURL(new Blob([out.xml], { type: 'application/xml' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'selecta-rekordbox.xml';
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    download(new Blob([out.xml], { type: 'application/xml' }), 'selecta-rekordbox.xml');
     const lists = out.playlists.map((p) => `${p.name} (${p.tracks})`).join(', ') || 'no playlists';
     message(`Exported ${out.tracks} tracks as selecta-rekordbox.xml; playlists: ${lists}`, 'ok');
   } catch (e) {
