@@ -38,10 +38,7 @@ pub struct BandcampImportOptions {
 impl BandcampImportOptions {
     /// Options from a JSON value (`null` for the defaults).
     pub fn from_json(value: serde_json::Value) -> Result<Self, EngineError> {
-        if value.is_null() {
-            return Ok(Self::default());
-        }
-        serde_json::from_value(value).map_err(|e| EngineError::invalid_input(format!("Bandcamp import options: {e}")))
+        super::options_from_json(value, "Bandcamp import options")
     }
 
     fn mapping(&self) -> Result<Vec<(String, Field)>, EngineError> {

@@ -61,28 +61,18 @@ fn notation<'de, D: serde::Deserializer<'de>>(d: D) -> Result<KeyNotation, D::Er
 impl RekordboxExportOptions {
     /// Options from a JSON value (`null` for the defaults).
     pub fn from_json(value: serde_json::Value) -> Result<Self, EngineError> {
-        options_from_json(value, "export options")
+        super::options_from_json(value, "export options")
     }
 }
 
 /// [`M3uOptions`] from JSON (`null` for the defaults).
 pub fn m3u_options_from_json(value: serde_json::Value) -> Result<M3uOptions, EngineError> {
-    options_from_json(value, "M3U options")
+    super::options_from_json(value, "M3U options")
 }
 
 /// [`RekordboxImportOptions`] from JSON (`null` for the defaults).
 pub fn import_options_from_json(value: serde_json::Value) -> Result<RekordboxImportOptions, EngineError> {
-    options_from_json(value, "import options")
-}
-
-fn options_from_json<T: Default + serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-    what: &str,
-) -> Result<T, EngineError> {
-    if value.is_null() {
-        return Ok(T::default());
-    }
-    serde_json::from_value(value).map_err(|e| EngineError::invalid_input(format!("{what}: {e}")))
+    super::options_from_json(value, "import options")
 }
 
 /// One playlist of an export, as a report lists it.

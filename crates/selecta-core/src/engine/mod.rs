@@ -439,6 +439,17 @@ impl<S: TasteStore> Engine<S> {
     }
 }
 
+/// Options of type `T` from JSON (`null` for the defaults); `what` names them in the error.
+pub(crate) fn options_from_json<T: Default + serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    what: &str,
+) -> Result<T, EngineError> {
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(value).map_err(|e| EngineError::invalid_input(format!("{what}: {e}")))
+}
+
 /// A label from its name; an empty string is not neutral but an error.
 pub fn parse_label(label: &str) -> Result<Label, EngineError> {
     Label::parse(label)

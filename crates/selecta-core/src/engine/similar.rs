@@ -55,10 +55,7 @@ pub struct SimilarOptions {
 impl SimilarOptions {
     /// Options from a JSON value (`null` for the defaults).
     pub fn from_json(value: serde_json::Value) -> Result<Self, EngineError> {
-        if value.is_null() {
-            return Ok(Self::default());
-        }
-        serde_json::from_value(value).map_err(|e| EngineError::invalid_input(format!("similar-track options: {e}")))
+        super::options_from_json(value, "similar-track options")
     }
 }
 
