@@ -147,6 +147,27 @@ test("bad input is refused with typed errors and leaves the store unchanged", as
   }
 });
 
+test("two analyses of one path at once give one analysis and one stored song", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    for (const lib of [native, wasm]) {
+      const bytes = fixture("groove.wav");
+      const [a, b] = await Promise.allSettled([lib.analyzeFile(bytes, "same.wav"), lib.analyzeFile(bytes, "same.wav")]);
+      const results = [a, b].map((r) => (r.status === "fulfilled" ? r.value.status : r.reason.code));
+      // wasm interleaves the two calls: the second is told `busy`. The addon runs one job at a
+      // time: the second finds the file stored and unchanged.
+      const expected = lib === wasm ? ["analyzed", "busy"] : ["analyzed", "unchanged"];
+      assert.deepEqual(results.sort(), expected, `${lib === wasm ? "wasm" : "native"}: ${JSON.stringify([a, b].map((r) => r.reason?.message))}`);
+      const songs = await lib.listSongs();
+      assert.deepEqual(songs.map((s) => s.path), ["same.wav"]);
+      // Once the first is done, the path is free again.
+      assert.equal((await lib.analyzeFile(bytes, "same.wav")).status, "unchanged");
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 test("analysis reports progress and an abort stops it part-way without writing", async () => {
   const { native, wasm, cleanup } = await both("full");
   try {

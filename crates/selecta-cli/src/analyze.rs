@@ -1,16 +1,15 @@
 //! `selecta analyze DIR`: incremental, parallel, crash-safe ingest of a library folder through
-//! the engine. This file walks the folder, reads files on a worker pool and shows a progress
-//! bar; the engine decides what each file needs and commits it. One writer (this thread)
-//! commits each track in its own transaction as soon as it is done, so a killed run keeps
-//! everything finished before.
+//! the engine. This file walks the folder, reads files on worker threads and shows a progress
+//! bar; the engine decides what each file needs, claims it (so processes sharing the library
+//! decode each file once) and commits it. One writer (this thread) commits each track in its
+//! own transaction as soon as it is done, so a killed run keeps everything finished before.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use selecta_core::embed::SamplingProfile;
 use selecta_core::engine::{PendingFile, ProcessedFile, ScanReport};
 use selecta_core::{Engine, EngineError, control::NoControl};
@@ -75,13 +74,20 @@ pub fn scan(
             .progress_chars("=> "),
     );
     let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
-    let (tx, rx) = mpsc::sync_channel::<(PathBuf, Result<ProcessedFile, String>)>(threads * 2);
     let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
+    // Each file is claimed by this thread just before a worker reads it (not all at the start),
+    // so processes sharing the library divide the files between them as they go.
+    let (work_tx, work_rx) = mpsc::sync_channel::<(PathBuf, PendingFile)>(threads + 1);
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(PathBuf, String, Result<ProcessedFile, String>)>();
     let write_result: Result<()> = std::thread::scope(|scope| {
-        scope.spawn(move || {
-            pool.install(|| {
-                work.into_par_iter().for_each_with(tx, |tx, (path, file)| {
+        for _ in 0..threads {
+            let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+            scope.spawn(move || {
+                loop {
+                    // Hold the lock only to take the next file.
+                    let next = work_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((path, file)) = next else { break };
                     let result = if stopped() {
                         Err("stopped before it was read; the next scan analyses it".to_string())
                     } else {
@@ -90,18 +96,45 @@ pub fn scan(
                         })
                     };
                     // The receiver only goes away when the writer failed; stop quietly then.
-                    let _ = tx.send((path, result));
-                });
+                    if done_tx.send((path, file.key().to_string(), result)).is_err() {
+                        break;
+                    }
+                }
             });
-        });
-        for (path, result) in rx {
+        }
+        drop(done_tx);
+        let mut queue = work.into_iter();
+        let mut in_flight = 0;
+        loop {
+            while in_flight <= threads {
+                let Some((path, file)) = queue.next() else { break };
+                let shown = path.display().to_string();
+                if stopped() {
+                    report.add_failure(shown, "stopped before it was read; the next scan analyses it");
+                    progress.inc(1);
+                } else if report.claim(engine, &shown, &file, &mut touched, now_ms()) {
+                    work_tx.send((path, file)).context("the worker threads stopped")?;
+                    in_flight += 1;
+                } else {
+                    progress.inc(1);
+                }
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let (path, key, result) = done_rx.recv().context("the worker threads stopped")?;
+            in_flight -= 1;
             progress.inc(1);
             progress.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
             match result {
                 Ok(processed) => report.add_committed(&engine.commit_file(processed, now_ms())?),
-                Err(error) => report.add_failure(path.display().to_string(), error),
+                Err(error) => {
+                    engine.release_file(&key)?;
+                    report.add_failure(path.display().to_string(), error);
+                }
             }
         }
+        drop(work_tx);
         Ok(())
     });
     progress.finish_and_clear();

@@ -22,7 +22,8 @@ use crate::record::{PathEntry, SongFeatures, UserMetadata};
 use crate::sealed::{SealError, open, seal};
 use crate::taste::{Label, SelectionManifest, TasteStore};
 
-const MAGIC: &[u8; 8] = b"SELLIB01";
+/// The first 8 bytes of a bundle.
+pub const MAGIC: &[u8; 8] = b"SELLIB01";
 const WHAT: &str = "Selecta library";
 /// Version of the bundle layout: 2 added the whole-track prints after the rest, so a format-1
 /// bundle still imports (its tracks are identified once analysed again); 3 added the DJ features

@@ -37,11 +37,14 @@ pub enum ErrorCode {
     NotFound,
     /// The request lacks the credentials the service asks for.
     Unauthorized,
+    /// Another call or process is working on the same thing (a file being analysed, the
+    /// library's write lock held past the wait bound): try again later.
+    Busy,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (for documentation and tests).
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::InvalidInput,
         ErrorCode::UnsupportedFormat,
         ErrorCode::EmptyFile,
@@ -53,6 +56,7 @@ impl ErrorCode {
         ErrorCode::ModelLoadFailed,
         ErrorCode::NotFound,
         ErrorCode::Unauthorized,
+        ErrorCode::Busy,
     ];
 
     /// The code as written in JSON and in JS `error.code`.
@@ -69,6 +73,7 @@ impl ErrorCode {
             ErrorCode::ModelLoadFailed => "model_load_failed",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Busy => "busy",
         }
     }
 }
@@ -77,7 +82,7 @@ impl ErrorCode {
 /// to [`ErrorCode::ALL`]).
 pub const TS_ERROR_CODE_TYPE: &str = r#"export type ErrorCode = "invalid_input" | "unsupported_format" | "empty_file"
   | "too_large" | "cancelled" | "db_error" | "internal_error" | "runtime_unavailable" | "model_load_failed"
-  | "not_found" | "unauthorized";"#;
+  | "not_found" | "unauthorized" | "busy";"#;
 
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,6 +124,11 @@ impl EngineError {
     /// The caller stopped the work; `what` names it (a file, a training).
     pub fn cancelled(what: impl std::fmt::Display) -> Self {
         Self::new(ErrorCode::Cancelled, "cancelled").context(what)
+    }
+
+    /// Another call or process is analysing `what` (a file) now; it will store it.
+    pub fn busy(what: impl std::fmt::Display) -> Self {
+        Self::new(ErrorCode::Busy, "another call or process is analysing this file now").context(what)
     }
 
     /// The same error with `context` (a path) in front of the message.
@@ -231,11 +241,17 @@ pub enum StoreError {
     /// A stored value could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Another process held the library (or the part asked for) past the wait bound.
+    #[error("the library is busy: {0}")]
+    Busy(String),
 }
 
 impl Coded for StoreError {
     fn code(&self) -> ErrorCode {
-        ErrorCode::DbError
+        match self {
+            StoreError::Busy(_) => ErrorCode::Busy,
+            _ => ErrorCode::DbError,
+        }
     }
 }
 

@@ -24,7 +24,7 @@ impl ApiError {
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::Cancelled | ErrorCode::RuntimeUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Cancelled | ErrorCode::RuntimeUnavailable | ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
             // Unknown future codes are the server's problem until mapped.
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }

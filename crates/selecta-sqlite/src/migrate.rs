@@ -100,9 +100,10 @@ pub const FEATURES_STEPS: &[Step] = &[
     },
 ];
 
-pub const PATH_INDEX_STEPS: &[Step] = &[Step {
-    version: 1,
-    sql: "
+pub const PATH_INDEX_STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        sql: "
     CREATE TABLE IF NOT EXISTS path_index (
         pathKey TEXT PRIMARY KEY,
         filePath TEXT NOT NULL,
@@ -116,7 +117,18 @@ pub const PATH_INDEX_STEPS: &[Step] = &[Step {
     CREATE INDEX IF NOT EXISTS idx_path_index_fileHash ON path_index(fileHash);
     CREATE INDEX IF NOT EXISTS idx_path_index_lastSeenMs ON path_index(lastSeenMs);
     ",
-}];
+    },
+    Step {
+        version: 2,
+        sql: "
+    CREATE TABLE IF NOT EXISTS analysis_claims (
+        pathKey TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        claimedAtMs INTEGER NOT NULL
+    );
+    ",
+    },
+];
 
 pub const LABELS_STEPS: &[Step] = &[Step {
     version: 1,
@@ -129,9 +141,18 @@ pub const LABELS_STEPS: &[Step] = &[Step {
     ",
 }];
 
-/// Current `schemaVersion` (0 for a new database).
+/// Current `schemaVersion` (0 for a new database, or one without its `schema_meta` table yet).
 pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value TEXT)", []).map_err(db_err)?;
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_meta')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if !has_meta {
+        return Ok(0);
+    }
     let v: Option<String> = conn
         .query_row("SELECT value FROM schema_meta WHERE key = 'schemaVersion'", [], |r| r.get(0))
         .optional()
@@ -142,15 +163,23 @@ pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
     }
 }
 
-/// Bring `conn` to the last step's version.
+/// Bring `conn` to the last step's version. Each step reads the version and applies itself in
+/// one write transaction (`BEGIN IMMEDIATE`): when several processes open a new or old library
+/// at once, the first migrates and the others, waiting on the lock, then find the new version
+/// and apply nothing twice.
 pub fn migrate(conn: &mut Connection, steps: &[Step]) -> Result<(), StoreError> {
     let supported = steps.last().map_or(0, |s| s.version);
-    let found = schema_version(conn)?;
-    if found > supported {
-        return Err(StoreError::SchemaTooNew { found, supported });
-    }
-    for step in steps.iter().filter(|s| s.version > found) {
+    loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+        let found = schema_version(&tx)?;
+        if found > supported {
+            return Err(StoreError::SchemaTooNew { found, supported });
+        }
+        let Some(step) = steps.iter().find(|s| s.version > found) else {
+            return Ok(());
+        };
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value TEXT);")
+            .map_err(db_err)?;
         tx.execute_batch(step.sql).map_err(db_err)?;
         tx.execute(
             "INSERT INTO schema_meta(key, value) VALUES('schemaVersion', ?1)
@@ -161,5 +190,4 @@ pub fn migrate(conn: &mut Connection, steps: &[Step]) -> Result<(), StoreError> 
         tx.commit().map_err(db_err)?;
         tracing::info!(version = step.version, "schema migrated");
     }
-    Ok(())
 }

@@ -10,6 +10,7 @@ use selecta_core::record::UserMetadata;
 use selecta_core::{PathEntry, SongFeatures, SongVersion, Store, StoreError};
 
 use crate::blob::{blob_to_f32, blob_to_u32, f32_to_blob, u32_to_blob};
+use crate::claims::{self, Owner};
 use crate::migrate::{FEATURES_STEPS, LABELS_STEPS, PATH_INDEX_STEPS, migrate};
 
 /// File name of the features database inside a library directory.
@@ -23,8 +24,34 @@ pub const INDEX_DIR: &str = "indexes";
 /// Folder of the library's DJ sessions (one JSON file each).
 pub const SESSION_DIR: &str = "sessions";
 
+/// How long a statement waits for another connection's write lock before it gives up with
+/// [`StoreError::Busy`]: writes are one short transaction each, so a longer wait means a
+/// process is stuck, and the caller hears it instead of waiting forever.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Another connection holds the lock the statement needs.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
+/// The same error naming the database file.
+fn in_file(path: &Path, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Busy(m) => StoreError::Busy(format!("{}: {m}", path.display())),
+        StoreError::Backend(m) => StoreError::Backend(format!("{}: {m}", path.display())),
+        other => other,
+    }
+}
+
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    if is_busy(&e) {
+        StoreError::Busy(format!(
+            "another process held the library's database write lock for over {} s ({e})",
+            BUSY_TIMEOUT.as_secs()
+        ))
+    } else {
+        StoreError::Backend(e.to_string())
+    }
 }
 
 /// The library store of one directory.
@@ -34,14 +61,37 @@ pub struct SqliteStore {
     features: Connection,
     paths: Connection,
     labels: Connection,
+    /// Who this store is in the analysis claims.
+    owner: Owner,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // A claim left behind would also be taken over (its owner's lock goes with the
+        // process), but only once this process has exited.
+        if let Err(e) = claims::release_all(&self.paths, &self.owner) {
+            tracing::warn!("cannot give back the analysis claims: {e}");
+        }
+    }
 }
 
 fn open_db(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
     // WAL: readers never block the writer, and a killed process loses at most the transaction
-    // in flight. synchronous=NORMAL is durable against process crashes in WAL mode.
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+    // in flight. synchronous=NORMAL is durable against process crashes in WAL mode. Switching
+    // a new file to WAL answers "locked" at once, without the busy wait, while another process
+    // switches it too: retried for as long as a write would wait.
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(in_file(path, db_err(e))),
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
     Ok(conn)
 }
@@ -50,15 +100,16 @@ impl SqliteStore {
     /// Open (creating and migrating as needed) the store of the library at `root`.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         let mut features = open_db(&root.join(FEATURES_DB))?;
-        migrate(&mut features, FEATURES_STEPS)?;
+        migrate(&mut features, FEATURES_STEPS).map_err(|e| in_file(&root.join(FEATURES_DB), e))?;
         let mut paths = open_db(&root.join(PATH_INDEX_DB))?;
-        migrate(&mut paths, PATH_INDEX_STEPS)?;
+        migrate(&mut paths, PATH_INDEX_STEPS).map_err(|e| in_file(&root.join(PATH_INDEX_DB), e))?;
         let mut labels = open_db(&root.join(LABELS_DB))?;
         // A label is the user's work: on disk (not only in the WAL's OS buffers) when the call
         // returns, so it survives a power loss too.
         labels.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
-        migrate(&mut labels, LABELS_STEPS)?;
-        Ok(Self { root: root.to_path_buf(), features, paths, labels })
+        migrate(&mut labels, LABELS_STEPS).map_err(|e| in_file(&root.join(LABELS_DB), e))?;
+        let owner = Owner::register(root)?;
+        Ok(Self { root: root.to_path_buf(), features, paths, labels, owner })
     }
 
     /// Where a derived index is kept: `indexes/<name>.bin` in the library folder.
@@ -85,18 +136,6 @@ impl SqliteStore {
     /// The library directory.
     pub fn root(&self) -> &Path {
         &self.root
-    }
-
-    /// The path-index entry of one path key.
-    pub fn path_entry(&self, path_key: &str) -> Result<Option<PathEntry>, StoreError> {
-        self.paths
-            .query_row(
-                "SELECT pathKey, filePath, size, mtimeMs, songId, fileHash FROM path_index WHERE pathKey = ?1",
-                [path_key],
-                path_from_row,
-            )
-            .optional()
-            .map_err(db_err)
     }
 
     /// Number of stored tracks.
@@ -467,6 +506,25 @@ impl Store for SqliteStore {
             .map_err(db_err)?;
         let rows = stmt.query_map([], path_from_row).map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn path_entry(&self, path_key: &str) -> Result<Option<PathEntry>, StoreError> {
+        self.paths
+            .query_row(
+                "SELECT pathKey, filePath, size, mtimeMs, songId, fileHash FROM path_index WHERE pathKey = ?1",
+                [path_key],
+                path_from_row,
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    fn claim_path(&mut self, path_key: &str, now_ms: i64) -> Result<selecta_core::store::PathClaim, StoreError> {
+        claims::claim(&mut self.paths, &self.root, &self.owner, path_key, now_ms)
+    }
+
+    fn release_path(&mut self, path_key: &str) -> Result<(), StoreError> {
+        claims::release(&self.paths, &self.owner, path_key)
     }
 
     fn put_path_entry(&mut self, e: &PathEntry, seen_ms: i64) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use selecta_core::Label;
 use selecta_core::StoreError;
 use selecta_core::store::{CachedScore, SelectionManifest, TasteStore, TrainingGuard};
@@ -64,16 +64,34 @@ impl SqliteStore {
 
     /// Wait until no other process trains in this library, then hold the lock: one training at
     /// a time per library, so two trainings never race to write the model and its revision.
+    /// Waits at most [`TRAINING_LOCK_WAIT`], then answers [`StoreError::Busy`].
     pub fn lock_training(&self) -> Result<TrainingLock, StoreError> {
         let dir = self.model_dir();
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         let path = dir.join(".training.lock");
         let file =
             File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| io_err(&path, e))?;
-        file.lock().map_err(|e| io_err(&path, e))?;
-        Ok(TrainingLock { _file: file })
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(TrainingLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if started.elapsed() < TRAINING_LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Busy(format!(
+                        "another process has been training in this library for over {} s",
+                        TRAINING_LOCK_WAIT.as_secs()
+                    )));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(io_err(&path, e)),
+            }
+        }
     }
 }
+
+/// The longest wait for another process's training (a training of a large library takes seconds).
+pub const TRAINING_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl TasteStore for SqliteStore {
     fn training_lock(&self) -> Result<TrainingGuard, StoreError> {
@@ -96,40 +114,57 @@ impl TasteStore for SqliteStore {
     }
 
     fn sample_change_count(&self) -> Result<u64, StoreError> {
-        let v: Option<String> = self
-            .labels_db()
-            .query_row("SELECT value FROM schema_meta WHERE key = ?1", [COUNT_KEY], |r| r.get(0))
-            .optional()
-            .map_err(db_err)?;
-        v.map_or(Ok(0), |s| s.parse().map_err(|_| StoreError::Corrupt(format!("{COUNT_KEY} is {s:?}"))))
+        count_in(self.labels_db())
     }
 
     fn write_labels(&mut self, changes: &[(String, Label)], count_delta: u64, now_ms: i64) -> Result<u64, StoreError> {
-        let count = self.sample_change_count()? + count_delta;
-        let tx = self.labels_db_mut().transaction().map_err(db_err)?;
-        {
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO selection_labels(songId, label, updatedAt) VALUES(?1, ?2, ?3)
-                     ON CONFLICT(songId) DO UPDATE SET label = excluded.label, updatedAt = excluded.updatedAt",
-                )
-                .map_err(db_err)?;
-            let mut delete = tx.prepare_cached("DELETE FROM selection_labels WHERE songId = ?1").map_err(db_err)?;
-            for (id, label) in changes {
-                match label {
-                    Label::Neutral => delete.execute([id]),
-                    l => upsert.execute(params![id, l.as_str(), now_ms]),
-                }
-                .map_err(db_err)?;
-            }
-            set_count(&tx, count)?;
+        // The counter is read inside the write transaction: another process's changes between
+        // the read and the write are never lost.
+        let tx = self.labels_db_mut().transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+        let count = count_in(&tx)? + count_delta;
+        for (id, label) in changes {
+            put_label(&tx, id, *label, now_ms)?;
         }
+        set_count(&tx, count)?;
         tx.commit().map_err(db_err)?;
         Ok(count)
     }
 
+    fn apply_label(&mut self, ids: &[String], label: Label, now_ms: i64) -> Result<(Vec<String>, u64), StoreError> {
+        // Which labels change is decided inside the write transaction, so two processes setting
+        // the same label count one change.
+        let tx = self.labels_db_mut().transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+        let mut changed = Vec::new();
+        {
+            let mut current =
+                tx.prepare_cached("SELECT label FROM selection_labels WHERE songId = ?1").map_err(db_err)?;
+            for id in ids {
+                let stored: Option<String> = current.query_row([id], |r| r.get(0)).optional().map_err(db_err)?;
+                let stored = stored.as_deref().and_then(Label::parse).unwrap_or(Label::Neutral);
+                if stored != label {
+                    put_label(&tx, id, label, now_ms)?;
+                    changed.push(id.clone());
+                }
+            }
+        }
+        let count = count_in(&tx)? + changed.len() as u64;
+        if !changed.is_empty() {
+            set_count(&tx, count)?;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok((changed, count))
+    }
+
     fn set_sample_change_count(&mut self, count: u64) -> Result<(), StoreError> {
         set_count(self.labels_db(), count)
+    }
+
+    fn consume_sample_changes(&mut self, counted: u64) -> Result<u64, StoreError> {
+        let tx = self.labels_db_mut().transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+        let count = count_in(&tx)?.saturating_sub(counted);
+        set_count(&tx, count)?;
+        tx.commit().map_err(db_err)?;
+        Ok(count)
     }
 
     fn clear_labels(&mut self) -> Result<(), StoreError> {
@@ -221,6 +256,27 @@ impl TasteStore for SqliteStore {
     fn clear_cache(&mut self) -> Result<(), StoreError> {
         self.features_db().execute("DELETE FROM song_prediction_cache", []).map(|_| ()).map_err(db_err)
     }
+}
+
+fn count_in(conn: &rusqlite::Connection) -> Result<u64, StoreError> {
+    let v: Option<String> = conn
+        .query_row("SELECT value FROM schema_meta WHERE key = ?1", [COUNT_KEY], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    v.map_or(Ok(0), |s| s.parse().map_err(|_| StoreError::Corrupt(format!("{COUNT_KEY} is {s:?}"))))
+}
+
+fn put_label(conn: &rusqlite::Connection, id: &str, label: Label, now_ms: i64) -> Result<(), StoreError> {
+    let write = || match label {
+        Label::Neutral => conn.prepare_cached("DELETE FROM selection_labels WHERE songId = ?1")?.execute([id]),
+        l => conn
+            .prepare_cached(
+                "INSERT INTO selection_labels(songId, label, updatedAt) VALUES(?1, ?2, ?3)
+                 ON CONFLICT(songId) DO UPDATE SET label = excluded.label, updatedAt = excluded.updatedAt",
+            )?
+            .execute(params![id, l.as_str(), now_ms]),
+    };
+    write().map(|_| ()).map_err(db_err)
 }
 
 fn set_count(conn: &rusqlite::Connection, count: u64) -> Result<(), StoreError> {

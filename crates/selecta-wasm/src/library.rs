@@ -9,7 +9,9 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use selecta_core::control::{JobControl, NoControl};
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{self, AudioSearchOptions, Begun, RekordboxExportOptions, SimilarOptions};
+use selecta_core::engine::{
+    self, AudioSearchOptions, Begun, Claim, PendingFile, ProcessedFile, RekordboxExportOptions, SimilarOptions,
+};
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
 use serde::Serialize;
@@ -52,6 +54,32 @@ async fn apply<T: Serialize>(
     };
     persist(db, &ops).await?;
     to_js(&value)
+}
+
+/// Process a claimed file in bounded steps. No engine borrow is held across the awaits: other
+/// calls run meanwhile, and the event loop runs every YIELD_MS so an abort or another call is
+/// not kept waiting. A cancelled analysis ends with `cancelled` and writes nothing.
+async fn process(
+    file: &PendingFile,
+    bytes: Vec<u8>,
+    control: &mut impl JobControl,
+    path: &str,
+) -> Result<ProcessedFile, JsValue> {
+    let mut job = file.start(bytes).map_err(js_error)?;
+    let processed = loop {
+        let started = js_sys::Date::now();
+        let mut pause = || js_sys::Date::now() - started >= YIELD_MS;
+        if let Some(done) = job.run_until(control, &mut pause).map_err(js_error)? {
+            break done;
+        }
+        yield_now().await;
+    };
+    // Let a pending abort arrive.
+    yield_now().await;
+    if control.is_cancelled() {
+        return Err(js_error(EngineError::cancelled(path)));
+    }
+    Ok(processed)
 }
 
 /// Write a journal to IndexedDB (nothing to do for an in-memory library).
@@ -132,7 +160,8 @@ impl Library {
     /// claimed size over the limit is refused before reading), `onProgress` (`{phase:
     /// "decode" | "features" | "embed", percent}`, percent of the whole file), `signal`
     /// (AbortSignal: the analysis stops within a step and writes nothing).
-    /// Resolves `{status: "analyzed" | "unchanged", songId, features}`.
+    /// Resolves `{status: "analyzed" | "unchanged", songId, features}`. A second call for a path
+    /// whose analysis is in flight rejects with `busy` (the first one stores it).
     #[wasm_bindgen(js_name = analyzeFile, unchecked_return_type = "Promise<AnalyzeResult>")]
     pub fn analyze_file(
         &self,
@@ -153,23 +182,22 @@ impl Library {
                 }
                 Begun::Pending(file) => file,
             };
-            // No engine borrow is held across the awaits below: other calls run meanwhile. Steps
-            // are bounded; the event loop runs every YIELD_MS so an abort or another call is not
-            // kept waiting.
-            let mut job = file.start(bytes).map_err(js_error)?;
-            let processed = loop {
-                let started = js_sys::Date::now();
-                let mut pause = || js_sys::Date::now() - started >= YIELD_MS;
-                if let Some(done) = job.run_until(&mut control, &mut pause).map_err(js_error)? {
-                    break done;
+            // Two calls for one path at once: the second is told `busy` (the first stores it).
+            let claim = engine.borrow_mut().claim_file(&file, now_ms()).map_err(js_error)?;
+            match claim {
+                Claim::Granted => {}
+                Claim::Busy => return Err(js_error(EngineError::busy(&path))),
+                Claim::Unchanged { key, song_id } => {
+                    return apply(&engine, &db, |e| e.unchanged_file(&key, &song_id, now_ms())).await;
                 }
-                yield_now().await;
-            };
-            // Let a pending abort arrive; a cancelled analysis writes nothing.
-            yield_now().await;
-            if control.is_cancelled() {
-                return Err(js_error(EngineError::cancelled(&path)));
             }
+            let processed = match process(&file, bytes, &mut control, &path).await {
+                Ok(processed) => processed,
+                Err(e) => {
+                    let _ = engine.borrow_mut().release_file(file.key());
+                    return Err(e);
+                }
+            };
             apply(&engine, &db, |e| {
                 let committed = e.commit_file(processed, now_ms())?;
                 e.file_result(committed)

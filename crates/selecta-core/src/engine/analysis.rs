@@ -19,7 +19,7 @@ use crate::embed::Embedder;
 use crate::error::{EngineError, ErrorCode};
 use crate::ingest::{self, Outcome, Plan, ProcessJob, Processed};
 use crate::path_index::{PathIndex, path_key};
-use crate::store::TasteStore;
+use crate::store::{PathClaim, TasteStore};
 
 /// What a file needs, decided without reading it ([`Engine::begin_file`]).
 #[derive(Debug)]
@@ -33,6 +33,22 @@ pub enum Begun {
     },
     /// The file must be read and processed.
     Pending(PendingFile),
+}
+
+/// The answer to [`Engine::claim_file`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Read and process the file, then commit it.
+    Granted,
+    /// Another call or process is analysing the file now; it will store it.
+    Busy,
+    /// Another process stored the file since it was planned: nothing to read.
+    Unchanged {
+        /// The normalised path key.
+        key: String,
+        /// Its song.
+        song_id: String,
+    },
 }
 
 /// A file to read and process. It owns what processing needs (a handle on the path index, the
@@ -148,6 +164,61 @@ impl<S: TasteStore> Engine<S> {
         })
     }
 
+    /// Claim a pending file for this engine before reading it, so that a file is decoded once
+    /// however many calls and processes analyse the library at the same time:
+    /// - `Busy` when another call of this engine or another process is analysing it (that one
+    ///   stores it);
+    /// - `Unchanged` when another process stored it since this one planned it;
+    /// - `Granted` otherwise: process it, then [`Engine::commit_file`] gives the claim back —
+    ///   or [`Engine::release_file`] when the processing failed or stopped.
+    pub fn claim_file(&mut self, file: &PendingFile, now_ms: i64) -> Result<Claim, EngineError> {
+        if self.claimed.contains(&file.key) {
+            return Ok(Claim::Busy);
+        }
+        if self.store.claim_path(&file.key, now_ms).map_err(|e| EngineError::from(e).context(&file.path))?
+            == PathClaim::HeldElsewhere
+        {
+            return Ok(Claim::Busy);
+        }
+        self.claimed.insert(file.key.clone());
+        match self.stored_since(file) {
+            Ok(Some(song_id)) => {
+                self.release_file(&file.key)?;
+                Ok(Claim::Unchanged { key: file.key.clone(), song_id })
+            }
+            Ok(None) => Ok(Claim::Granted),
+            Err(e) => {
+                self.release_file(&file.key)?;
+                Err(e.context(&file.path))
+            }
+        }
+    }
+
+    /// The file's song when the store now holds it unchanged with current features (another
+    /// process committed it after this engine loaded its index); the index learns it.
+    fn stored_since(&mut self, file: &PendingFile) -> Result<Option<String>, EngineError> {
+        let Some(entry) = self.store.path_entry(&file.key)? else { return Ok(None) };
+        if entry.size != file.size || entry.mtime_ms != file.mtime_ms {
+            return Ok(None);
+        }
+        let Some(song) = self.store.song_features(&entry.song_id)? else { return Ok(None) };
+        if song.analysis_version != crate::analyze::ANALYSIS_VERSION {
+            return Ok(None);
+        }
+        let mut index = self.index_mut()?;
+        index.note_file(&entry, song.embedding.as_ref().map(|e| (e.model_version.as_str(), e.profile)));
+        Ok(match ingest::plan(&index, &file.key, file.size, file.mtime_ms) {
+            Plan::Unchanged { song_id } => Some(song_id),
+            Plan::EmbedOnly | Plan::Analyse => None,
+        })
+    }
+
+    /// Give back the claim on a path key ([`Engine::claim_file`]) without committing.
+    pub fn release_file(&mut self, key: &str) -> Result<(), EngineError> {
+        self.claimed.remove(key);
+        Ok(self.store.release_path(key)?)
+    }
+
     /// Forget library paths whose files are gone (deleted, or moved away: the new place is
     /// analysed as a file with known bytes). A path names a file or a folder (every file under
     /// it goes). Returns the paths forgotten, sorted; the songs' features and labels stay.
@@ -184,8 +255,14 @@ impl<S: TasteStore> Engine<S> {
     /// Store a processed file and its path entry (each write atomic); later files see it.
     pub fn commit_file(&mut self, file: ProcessedFile, now_ms: i64) -> Result<Committed, EngineError> {
         let ProcessedFile { path, key, size, mtime_ms, processed } = file;
-        let c = ingest::commit(&mut self.store, &processed, &key, size, mtime_ms, now_ms)
-            .map_err(|e| EngineError::from(e).context(&path))?;
+        let committed = ingest::commit(&mut self.store, &processed, &key, size, mtime_ms, now_ms)
+            .map_err(|e| EngineError::from(e).context(&path));
+        // Given back whether the commit worked or not: a failed commit leaves the file to the
+        // next scan, of this process or another.
+        let released = self.release_file(&key);
+        let c = committed?;
+        released?;
+        tracing::debug!(key = ?key, analyzed = c.analyzed, "stored file");
         self.index_mut()?.note_file(&c.entry, processed.new_embedding());
         if c.analyzed {
             self.features_changed();
@@ -231,11 +308,17 @@ impl<S: TasteStore> Engine<S> {
         let size = size.unwrap_or(bytes.len() as u64);
         match self.begin_file(path, size, mtime_ms)? {
             Begun::Unchanged { key, song_id } => self.unchanged_file(&key, &song_id, now_ms),
-            Begun::Pending(file) => {
-                let processed = file.run(bytes, control)?;
-                let committed = self.commit_file(processed, now_ms)?;
-                self.file_result(committed)
-            }
+            Begun::Pending(file) => match self.claim_file(&file, now_ms)? {
+                Claim::Busy => Err(EngineError::busy(path)),
+                Claim::Unchanged { key, song_id } => self.unchanged_file(&key, &song_id, now_ms),
+                Claim::Granted => {
+                    let processed = file.run(bytes, control).inspect_err(|_| {
+                        let _ = self.release_file(file.key());
+                    })?;
+                    let committed = self.commit_file(processed, now_ms)?;
+                    self.file_result(committed)
+                }
+            },
         }
     }
 }
@@ -261,6 +344,9 @@ impl PendingFile {
             .index
             .read()
             .map_err(|_| EngineError::new(ErrorCode::InternalError, "the path index lock is poisoned"))?;
+        // Events a person (or a test) can count: each file is read once per library however
+        // many processes share it (`SELECTA_LOG=selecta_core::engine=debug`).
+        tracing::debug!(key = ?self.key, "reading file");
         let name = self.path.rsplit(['/', '\\']).next();
         let job = ingest::start(&index, bytes, name, self.embed_only, &self.options, self.embedder.as_deref())
             .map_err(|e| self.failed(e))?;
@@ -361,6 +447,9 @@ pub struct ScanReport {
     pub analyzed: usize,
     /// Files with nothing new.
     pub unchanged: usize,
+    /// Files another process was analysing during this scan (that process stores them).
+    #[serde(rename = "analyzingElsewhere")]
+    pub elsewhere: usize,
     /// Files that could not be analysed, sorted by path.
     pub failed: Vec<FileFailure>,
     /// Damaged files analysed from what could be decoded, sorted by path.
@@ -376,6 +465,7 @@ impl ScanReport {
             scanned,
             analyzed: 0,
             unchanged: 0,
+            elsewhere: 0,
             failed: Vec::new(),
             warnings: Vec::new(),
             embedding: EmbeddingReport { model, embedded: 0 },
@@ -408,6 +498,28 @@ impl ScanReport {
                 None
             }
         }
+    }
+
+    /// Claim a file of the scan for this process ([`Engine::claim_file`]): `true` when it is to
+    /// be read; otherwise it is counted (unchanged, or analysed elsewhere) or recorded as failed.
+    pub fn claim<S: TasteStore>(
+        &mut self,
+        engine: &mut Engine<S>,
+        display_path: &str,
+        file: &PendingFile,
+        unchanged_keys: &mut Vec<String>,
+        now_ms: i64,
+    ) -> bool {
+        match engine.claim_file(file, now_ms) {
+            Ok(Claim::Granted) => return true,
+            Ok(Claim::Busy) => self.elsewhere += 1,
+            Ok(Claim::Unchanged { key, .. }) => {
+                unchanged_keys.push(key);
+                self.unchanged += 1;
+            }
+            Err(e) => self.add_failure(display_path, e.reason()),
+        }
+        false
     }
 
     /// A file that failed.
@@ -454,6 +566,9 @@ impl std::fmt::Display for ScanReport {
             self.unchanged,
             self.failed.len()
         )?;
+        if self.elsewhere > 0 {
+            write!(f, ", {} analysed by another process at the same time", self.elsewhere)?;
+        }
         if !self.warnings.is_empty() {
             write!(f, ", {} damaged", self.warnings.len())?;
         }

@@ -19,7 +19,7 @@ pub mod interop;
 pub mod rules;
 pub mod similar;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
@@ -36,7 +36,7 @@ use crate::retrieval::{PrintIndex, SearchIndex};
 use crate::store::TasteStore;
 use crate::taste::{self, LabelSnapshot, PredictOutcome, SetLabelsResult, TrainOutcome, TrainStatus};
 
-pub use analysis::{Begun, Committed, FileJob, FileResult, FileStatus, PendingFile, ProcessedFile, ScanReport};
+pub use analysis::{Begun, Claim, Committed, FileJob, FileResult, FileStatus, PendingFile, ProcessedFile, ScanReport};
 pub use audio_search::{
     AudioAnalyzer, AudioQuery, AudioSearchOptions, AudioSearchOutcome, IdentifiedTrack, IdentifyOutcome, IndexSource,
     PrintIndexStats,
@@ -125,6 +125,8 @@ pub struct Engine<S> {
     approximate_from_tracks: usize,
     /// Snippet identification's fingerprint index; `None` until used or after features change.
     prints: Option<PrintIndex>,
+    /// Path keys this engine is analysing now ([`Engine::claim_file`]).
+    claimed: HashSet<String>,
 }
 
 impl<S> std::fmt::Debug for Engine<S> {
@@ -163,6 +165,7 @@ impl<S: TasteStore> Engine<S> {
             ann: None,
             approximate_from_tracks: similar::APPROXIMATE_FROM_TRACKS,
             prints: None,
+            claimed: HashSet::new(),
         };
         engine.reload_index()?;
         Ok(engine)
@@ -363,17 +366,32 @@ impl<S: TasteStore> Engine<S> {
             changed += r.changed;
             delta += r.sample_change_delta;
         }
-        let snapshot = self.get_selection_label_snapshot()?;
+        let mut snapshot = self.get_selection_label_snapshot()?;
         let auto_train = if auto_train && taste::auto_retrain_due(&snapshot) {
-            Some(self.train_selection_gbdt(&snapshot.positive_ids, &snapshot.negative_ids, now_ms, control)?)
+            // Decide again under the training lock: another process may have retrained on these
+            // changes while this one waited for it.
+            let _lock = self.store.training_lock()?;
+            snapshot = self.get_selection_label_snapshot()?;
+            taste::auto_retrain_due(&snapshot).then(|| {
+                taste::train_selection_gbdt(
+                    &mut self.store,
+                    &snapshot.positive_ids,
+                    &snapshot.negative_ids,
+                    now_ms,
+                    control,
+                )
+            })
         } else {
             None
         };
         let retrained = auto_train.as_ref().is_some_and(|t| t.status == TrainStatus::Trained);
+        if retrained {
+            snapshot.sample_change_count = self.store.sample_change_count()?;
+        }
         Ok(LabelOutcome {
             total,
             changed,
-            sample_change_count: if retrained { 0 } else { snapshot.sample_change_count },
+            sample_change_count: snapshot.sample_change_count,
             sample_change_delta: delta,
             positives: snapshot.positive_ids.len(),
             negatives: snapshot.negative_ids.len(),

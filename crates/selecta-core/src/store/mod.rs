@@ -33,6 +33,16 @@ pub struct SongVersion {
     pub embedding_profile: Option<SamplingProfile>,
 }
 
+/// The answer to [`Store::claim_path`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PathClaim {
+    /// This process may analyse the file.
+    Granted,
+    /// Another live process is analysing it.
+    HeldElsewhere,
+}
+
 /// A library's persistent state.
 pub trait Store {
     /// Features of one track.
@@ -88,6 +98,23 @@ pub trait Store {
     ) -> Result<(), StoreError>;
     /// Every path-index entry.
     fn path_entries(&self) -> Result<Vec<PathEntry>, StoreError>;
+    /// The path-index entry of one path key, as stored now (another process may have written it
+    /// since this one loaded the index).
+    fn path_entry(&self, path_key: &str) -> Result<Option<PathEntry>, StoreError> {
+        Ok(self.path_entries()?.into_iter().find(|e| e.path_key == path_key))
+    }
+    /// Claim a path for analysis before its file is read, so that processes sharing the library
+    /// decode each file once. `HeldElsewhere` while another live process holds it; a claim of a
+    /// process that died is taken over. A store that only one process opens grants every claim.
+    fn claim_path(&mut self, path_key: &str, now_ms: i64) -> Result<PathClaim, StoreError> {
+        let _ = (path_key, now_ms);
+        Ok(PathClaim::Granted)
+    }
+    /// Give a claim back (after its commit, or when the analysis failed or stopped).
+    fn release_path(&mut self, path_key: &str) -> Result<(), StoreError> {
+        let _ = path_key;
+        Ok(())
+    }
     /// Insert or replace a path-index entry, marking it seen at `seen_ms`.
     fn put_path_entry(&mut self, entry: &PathEntry, seen_ms: i64) -> Result<(), StoreError>;
     /// Mark entries as seen now (one transaction), so that garbage collection keeps them.

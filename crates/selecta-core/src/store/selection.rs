@@ -55,8 +55,32 @@ pub trait TasteStore: Store {
     /// Write label changes (`Neutral` deletes the row) and add `count_delta` to the counter, in
     /// one durable transaction; returns the new counter.
     fn write_labels(&mut self, changes: &[(String, Label)], count_delta: u64, now_ms: i64) -> Result<u64, StoreError>;
+    /// Set `label` on every id whose stored label differs (`Neutral` deletes the row) and add one
+    /// to the counter per change. A backend shared by several processes decides and writes in
+    /// one transaction, so two processes making the same change count it once. Returns the ids
+    /// changed, in the order given, and the new counter.
+    fn apply_label(&mut self, ids: &[String], label: Label, now_ms: i64) -> Result<(Vec<String>, u64), StoreError> {
+        let current = self.labels()?;
+        let changes: Vec<(String, Label)> = ids
+            .iter()
+            .filter(|id| current.get(*id).copied().unwrap_or(Label::Neutral) != label)
+            .map(|id| (id.clone(), label))
+            .collect();
+        if changes.is_empty() {
+            return Ok((Vec::new(), self.sample_change_count()?));
+        }
+        let count = self.write_labels(&changes, changes.len() as u64, now_ms)?;
+        Ok((changes.into_iter().map(|(id, _)| id).collect(), count))
+    }
     /// Set the counter.
     fn set_sample_change_count(&mut self, count: u64) -> Result<(), StoreError>;
+    /// Take `counted` changes off the counter (not below 0) — a training consumed the changes it
+    /// saw; those made while it ran still count. One transaction where processes share the store.
+    fn consume_sample_changes(&mut self, counted: u64) -> Result<u64, StoreError> {
+        let count = self.sample_change_count()?.saturating_sub(counted);
+        self.set_sample_change_count(count)?;
+        Ok(count)
+    }
     /// Remove every label and zero the counter.
     fn clear_labels(&mut self) -> Result<(), StoreError>;
 

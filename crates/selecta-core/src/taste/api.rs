@@ -142,18 +142,11 @@ pub fn set_selection_labels<S: TasteStore + ?Sized>(
     now_ms: i64,
 ) -> Result<SetLabelsResult, StoreError> {
     let ids = unique(song_ids);
-    let current = store.labels()?;
-    let changes: Vec<(String, Label)> = ids
-        .iter()
-        .filter(|id| current.get(*id).copied().unwrap_or(Label::Neutral) != label)
-        .map(|id| (id.clone(), label))
-        .collect();
-    let delta = changes.len() as u64;
-    let count =
-        if changes.is_empty() { store.sample_change_count()? } else { store.write_labels(&changes, delta, now_ms)? };
+    let (changed, count) = store.apply_label(&ids, label, now_ms)?;
+    let delta = changed.len() as u64;
     Ok(SetLabelsResult {
         total: ids.len(),
-        changed: changes.len(),
+        changed: changed.len(),
         sample_change_count: count,
         sample_change_delta: delta,
     })
@@ -269,7 +262,7 @@ pub fn train_selection_gbdt<S: TasteStore + ?Sized>(
 
 /// `trainSelectionGbdt`: train on the given samples when the threshold holds (on the samples
 /// that have features), save model + liked-set snapshot as the next revision, purge the cache
-/// of older revisions and zero the sample-change counter. A track in both lists is ambiguous
+/// of older revisions and take the changes it answered off the sample-change counter. A track in both lists is ambiguous
 /// and left out.
 pub fn train_selection_gbdt_with<S: TasteStore + ?Sized>(
     store: &mut S,
@@ -287,6 +280,11 @@ pub fn train_selection_gbdt_with<S: TasteStore + ?Sized>(
     if !threshold_met(pos.len(), neg.len()) {
         return TrainOutcome::status(TrainStatus::InsufficientSamples);
     }
+    // The changes this training answers; those made while it runs stay counted.
+    let counted = match store.sample_change_count() {
+        Ok(c) => c,
+        Err(e) => return TrainOutcome::failed(ErrorCode::DbError, e),
+    };
     let total = pos.len() + neg.len();
     let mut report = |i: usize| {
         // Loading is the first half of `prepare`; feature vectors are the second.
@@ -334,7 +332,7 @@ pub fn train_selection_gbdt_with<S: TasteStore + ?Sized>(
     let saved = store
         .put_selection_model(&bytes, &manifest)
         .and_then(|()| store.purge_cache_except(revision))
-        .and_then(|_| store.set_sample_change_count(0));
+        .and_then(|_| store.consume_sample_changes(counted));
     if let Err(e) = saved {
         return TrainOutcome::failed(ErrorCode::DbError, e);
     }

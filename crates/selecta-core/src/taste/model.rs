@@ -18,7 +18,8 @@ use crate::sealed::{SealError, open, seal};
 pub const MODEL_FILE: &str = "selection_gbdt_v1.bin";
 /// Version of the payload layout; a model of another version must be retrained.
 pub const MODEL_FORMAT: u32 = 1;
-const MAGIC: &[u8; 8] = b"SELGBDT1";
+/// The first 8 bytes of a taste model file.
+pub const MAGIC: &[u8; 8] = b"SELGBDT1";
 
 /// Why a saved model cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]

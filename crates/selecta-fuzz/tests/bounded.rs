@@ -1,0 +1,100 @@
+//! Every fuzz target for a bounded time on stable Rust: the seeds, the regression inputs kept
+//! under `fuzz/regressions/<target>/` (crashes found by libFuzzer, fixed since), then random
+//! mutations of the seeds (bit flips, special bytes, cuts, duplicated and deleted runs,
+//! splices). `SELECTA_FUZZ_SECS` sets the seconds of mutations per target (default 2; CI runs
+//! longer). A panic names the target, the input's origin and where the input was saved.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use selecta_core::testkit::synth_library::Rng;
+use selecta_fuzz::{TARGETS, Target, seeds};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn regressions(target: &Target) -> Vec<(String, Vec<u8>)> {
+    let dir = repo().join("fuzz/regressions").join(target.name);
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+    files.sort();
+    files.into_iter().filter_map(|p| std::fs::read(&p).ok().map(|b| (p.display().to_string(), b))).collect()
+}
+
+/// One mutation of `input` (with `other` for splices).
+fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    let rounds = 1 + rng.below(8);
+    for _ in 0..rounds {
+        if out.is_empty() {
+            out.push(rng.next_u64() as u8);
+            continue;
+        }
+        let at = rng.below(out.len());
+        match rng.below(7) {
+            0 => out[at] ^= 1 << rng.below(8),
+            1 => out[at] = [0x00, 0xFF, 0x7F, 0x80, 0x01, 0xFE][rng.below(6)],
+            2 => out.truncate(at),
+            3 => {
+                let len = rng.below(64).min(out.len() - at);
+                let run: Vec<u8> = out[at..at + len].to_vec();
+                out.splice(at..at, run);
+            }
+            4 => {
+                let len = rng.below(256).min(out.len() - at);
+                out.drain(at..at + len);
+            }
+            5 if !other.is_empty() => {
+                let from = rng.below(other.len());
+                out.truncate(at);
+                out.extend_from_slice(&other[from..]);
+            }
+            _ => {
+                let len = rng.below(16).min(out.len() - at);
+                for b in &mut out[at..at + len] {
+                    *b = rng.next_u64() as u8;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn run_one(target: &Target, origin: &str, input: &[u8]) {
+    if catch_unwind(AssertUnwindSafe(|| (target.run)(input))).is_err() {
+        let dir = repo().join("target/fuzz-failures").join(target.name);
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("{:016x}", Rng::new(input.len() as u64).next_u64()));
+        let _ = std::fs::write(&path, input);
+        panic!("{}: panicked on {origin} ({} bytes), saved to {}", target.name, input.len(), path.display());
+    }
+}
+
+#[test]
+fn every_target_survives_its_seeds_its_regressions_and_random_mutations() {
+    let secs: f64 = std::env::var("SELECTA_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(2.0);
+    let fixtures = repo().join("tests/fixtures/audio");
+    for target in TARGETS {
+        let seeds = seeds(target, &fixtures);
+        assert!(!seeds.is_empty(), "{}: no seeds", target.name);
+        for (i, seed) in seeds.iter().enumerate() {
+            run_one(target, &format!("seed {i}"), seed);
+        }
+        for (origin, input) in regressions(target) {
+            run_one(target, &origin, &input);
+        }
+        let mut rng = Rng::new(0x5e1ec7a ^ target.name.len() as u64);
+        let started = Instant::now();
+        let mut runs = 0u64;
+        while started.elapsed() < Duration::from_secs_f64(secs) {
+            let seed = &seeds[rng.below(seeds.len())];
+            let other = &seeds[rng.below(seeds.len())];
+            let input = mutate(&mut rng, seed, other);
+            run_one(target, &format!("mutation {runs}"), &input);
+            runs += 1;
+        }
+        eprintln!("{}: {} seeds, {runs} mutations in {secs} s", target.name, seeds.len());
+    }
+}
