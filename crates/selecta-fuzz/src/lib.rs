@@ -1,5 +1,6 @@
 //! Fuzz targets: every reader of bytes a user or another program hands Selecta (audio
-//! containers, the library bundle, the taste model file, rekordbox XML, Bandcamp CSV). Each
+//! containers, the library bundle, the taste model file, rekordbox XML, Bandcamp CSV, requests
+//! to the HTTP service). Each
 //! target must return — an error is a fine answer — without panicking, hanging or allocating
 //! without bound. The same functions run under libFuzzer (`fuzz/`, `cargo fuzz run <target>`)
 //! and, for a bounded time, in the test suite (`tests/bounded.rs`), so a crash found once stays
@@ -8,6 +9,8 @@
 //! The sealed formats (bundle, model) carry a SHA-256 of their payload; random bytes never get
 //! past it, so those targets also seal the input as a payload and open that: the fuzzer then
 //! reaches the decoder behind the checksum.
+
+mod http;
 
 use std::path::Path;
 
@@ -40,7 +43,10 @@ pub const TARGETS: &[Target] = &[
     Target { name: "taste_model", seed_extensions: &[], run: taste_model },
     Target { name: "rekordbox_xml", seed_extensions: &[], run: rekordbox_xml },
     Target { name: "bandcamp_csv", seed_extensions: &[], run: bandcamp_csv },
+    Target { name: "http_request", seed_extensions: &[], run: http_request },
 ];
+
+pub use http::http_request;
 
 /// The target called `name`.
 pub fn target(name: &str) -> Option<&'static Target> {
@@ -168,6 +174,7 @@ pub fn seeds(target: &Target, fixtures: &Path) -> Vec<Vec<u8>> {
         }
         "rekordbox_xml" => out.push(REKORDBOX_SEED.as_bytes().to_vec()),
         "bandcamp_csv" => out.push(BANDCAMP_SEED.as_bytes().to_vec()),
+        "http_request" => out.extend(http::seeds()),
         _ => {}
     }
     out

@@ -2,7 +2,8 @@
 //! under `fuzz/regressions/<target>/` (crashes found by libFuzzer, fixed since), then random
 //! mutations of the seeds (bit flips, special bytes, cuts, duplicated and deleted runs,
 //! splices). `SELECTA_FUZZ_SECS` sets the seconds of mutations per target (default 2; CI runs
-//! longer). A panic names the target, the input's origin and where the input was saved.
+//! longer), `SELECTA_FUZZ_SEED` their random seed. A panic names the target, the input's origin
+//! and where the input was saved.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -68,13 +69,22 @@ fn run_one(target: &Target, origin: &str, input: &[u8]) {
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join(format!("{:016x}", Rng::new(input.len() as u64).next_u64()));
         let _ = std::fs::write(&path, input);
-        panic!("{}: panicked on {origin} ({} bytes), saved to {}", target.name, input.len(), path.display());
+        panic!(
+            "{}: panicked on {origin} ({} bytes, SELECTA_FUZZ_SEED={}), saved to {}",
+            target.name,
+            input.len(),
+            std::env::var("SELECTA_FUZZ_SEED").unwrap_or_default(),
+            path.display()
+        );
     }
 }
 
 #[test]
 fn every_target_survives_its_seeds_its_regressions_and_random_mutations() {
     let secs: f64 = std::env::var("SELECTA_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(2.0);
+    // A fixed seed by default (the same mutations every run); CI passes a new one each run and
+    // the failure names it, so a crash is reproduced with the same value.
+    let seed: u64 = std::env::var("SELECTA_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5e1ec7a);
     let fixtures = repo().join("tests/fixtures/audio");
     for target in TARGETS {
         let seeds = seeds(target, &fixtures);
@@ -85,7 +95,7 @@ fn every_target_survives_its_seeds_its_regressions_and_random_mutations() {
         for (origin, input) in regressions(target) {
             run_one(target, &origin, &input);
         }
-        let mut rng = Rng::new(0x5e1ec7a ^ target.name.len() as u64);
+        let mut rng = Rng::new(seed ^ target.name.len() as u64);
         let started = Instant::now();
         let mut runs = 0u64;
         while started.elapsed() < Duration::from_secs_f64(secs) {
