@@ -6,7 +6,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Instant;
 
 use selecta_sqlite::{MANIFEST_FILE, MODEL_DIR};
 use serde_json::Value;
@@ -96,36 +95,41 @@ fn kill_9_during_training_keeps_the_previous_model() {
     let disliked: Vec<PathBuf> = files.iter().enumerate().filter(|(i, _)| i % 4 != 0).map(|(_, f)| f.clone()).collect();
     run_json(&["label", "liked", "--json", "--no-auto-train"], &liked);
     run_json(&["label", "disliked", "--json", "--no-auto-train"], &disliked[..1000]);
-    let started = Instant::now();
     let t = run_json(&["train", "--json"], &lib_arg(dir.path()));
-    let full = started.elapsed();
-    eprintln!("training took {full:?}");
     assert_eq!(t["modelRevision"], 1);
     let model_path = dir.path().join(MODEL_DIR).join(selecta_core::taste::MODEL_FILE);
     let model_before = std::fs::read(&model_path).expect("model");
     let before = run_json(&["predict", "--json", "--top-k", "0"], &lib_arg(dir.path()));
 
+    // Killed once the training has started (the engine's debug event), while it still runs: a
+    // training that ended first would test nothing, so that fails the test.
     let mut child = selecta()
         .args(["train", "--json", "--library"])
         .arg(dir.path())
+        .env("SELECTA_LOG", "selecta_core::taste=debug")
+        .env("NO_COLOR", "1")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(full / 2);
-    let still_running = child.try_wait().expect("status").is_none();
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            if line.contains("training started") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(120)).expect("the training started within 120 s");
+    assert!(child.try_wait().expect("status").is_none(), "the training ended before it could be killed");
     child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
-    if still_running {
-        assert_eq!(std::fs::read(&model_path).expect("model"), model_before, "the old model is untouched");
-    } else {
-        eprintln!("warning: training finished before the kill; crash window not exercised");
-    }
+    let status = child.wait().expect("reap");
+    assert!(!status.success(), "the training was killed, not finished: {status:?}");
+    assert_eq!(std::fs::read(&model_path).expect("model"), model_before, "the old model is untouched");
     let after = run_json(&["predict", "--json", "--top-k", "0"], &lib_arg(dir.path()));
     assert_eq!(after["status"], "ok");
-    if still_running {
-        assert_eq!(after["items"], before["items"], "scores of the previous model");
-    }
+    assert_eq!(after["items"], before["items"], "scores of the previous model");
     let t = run_json(&["train", "--json"], &lib_arg(dir.path()));
-    assert_eq!(t["status"], "trained");
+    assert_eq!((t["status"].as_str(), t["modelRevision"].as_u64()), (Some("trained"), Some(2)));
 }

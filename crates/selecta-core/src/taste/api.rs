@@ -285,6 +285,7 @@ pub fn train_selection_gbdt_with<S: TasteStore + ?Sized>(
         Ok(c) => c,
         Err(e) => return TrainOutcome::failed(ErrorCode::DbError, e),
     };
+    tracing::debug!(positives = pos.len(), negatives = neg.len(), "training started");
     let total = pos.len() + neg.len();
     let mut report = |i: usize| {
         // Loading is the first half of `prepare`; feature vectors are the second.
