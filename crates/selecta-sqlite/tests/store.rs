@@ -3,6 +3,7 @@
 use rusqlite::Connection;
 use selecta_core::features::{Key, Mode};
 use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
+use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{AnalyzeOptions, PathEntry, Store, StoreError, analyze_bytes};
 use selecta_sqlite::{FEATURES_DB, FEATURES_SCHEMA_VERSION, SqliteStore};
 
@@ -22,6 +23,15 @@ fn features_round_trip_exactly() {
     assert!(!f.bpm_alternatives.is_empty(), "the sample has a tempo alternative");
     // A damaged file's record keeps what was skipped.
     f.damage = Some(selecta_core::audio::Damage { skipped_sec: 1.25, first_at_sec: 3.5, ends_early: false });
+    // Every vector column: embedding, tags, windows, intro and outro (a profile other than the
+    // default, so a column read back as the default is seen).
+    let mut embedding = SyntheticLibrary::new(2, 9).track(0).embedding.expect("synthetic tracks have an embedding");
+    embedding.profile = selecta_core::embed::SamplingProfile::ClubHifi150s;
+    embedding.windows.push(selecta_core::embed::Window { start: 30.25, end: 33.5 });
+    embedding.intro = Some(embedding.vector.iter().map(|x| x * 0.5).collect());
+    embedding.outro = Some(embedding.vector.iter().map(|x| -x).collect());
+    assert!(!embedding.tags.is_empty() && !embedding.vector.is_empty());
+    f.embedding = Some(embedding);
     {
         let mut store = SqliteStore::open(dir.path()).expect("open");
         store.put_song_features(&f, 1_700_000_000_000).expect("put");
