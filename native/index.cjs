@@ -29,6 +29,16 @@ async function call(lib, options, run) {
 
 const json = (s) => JSON.parse(s);
 
+// The addon's progress callback for `onProgress`, and a promise that settles once the addon's
+// end marker arrived after the last report: a call resolves only after every report was seen.
+function progress(onProgress) {
+  if (!onProgress) return { callback: undefined, ended: Promise.resolve() };
+  let end;
+  const ended = new Promise((resolve) => (end = resolve));
+  const callback = (text) => (text === "end" ? end() : onProgress(JSON.parse(text)));
+  return { callback, ended };
+}
+
 class Library {
   #lib;
   constructor(lib) {
@@ -48,9 +58,15 @@ class Library {
   }
   analyzeFile(bytes, filePath, options = {}) {
     const { size, mtimeMs } = options;
-    const onProgress = options.onProgress ? (p) => options.onProgress(JSON.parse(p)) : undefined;
+    const { callback, ended } = progress(options.onProgress);
     const buffer = Buffer.from(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength ?? bytes.length);
-    return call(this.#lib, options, async () => json(await this.#lib.analyzeFile(buffer, filePath, { size, mtimeMs }, onProgress)));
+    return call(this.#lib, options, async () => {
+      try {
+        return json(await this.#lib.analyzeFile(buffer, filePath, { size, mtimeMs }, callback));
+      } finally {
+        await ended;
+      }
+    });
   }
   getSongFeatures(songId) {
     return call(this.#lib, {}, async () => json(await this.#lib.getSongFeatures(songId)));
@@ -71,8 +87,14 @@ class Library {
     return call(this.#lib, {}, async () => json(await this.#lib.resetSelectionLabels()));
   }
   trainSelectionGbdt(positiveIds, negativeIds, options = {}) {
-    const onProgress = options.onProgress ? (p) => options.onProgress(JSON.parse(p)) : undefined;
-    return call(this.#lib, options, async () => json(await this.#lib.trainSelectionGbdt(positiveIds, negativeIds, onProgress)));
+    const { callback, ended } = progress(options.onProgress);
+    return call(this.#lib, options, async () => {
+      try {
+        return json(await this.#lib.trainSelectionGbdt(positiveIds, negativeIds, callback));
+      } finally {
+        await ended;
+      }
+    });
   }
   predictSelectionCandidates(candidateIds, topK = 100, options = {}) {
     return call(this.#lib, options, async () => json(await this.#lib.predictSelectionCandidates(candidateIds, topK)));

@@ -44,8 +44,13 @@ fn now_ms() -> i64 {
 /// cancellation flag of the running job, checked between steps.
 struct Control {
     cancel: Arc<AtomicBool>,
-    on_progress: Option<ProgressFn>,
+    on_progress: Option<Arc<ProgressFn>>,
 }
+
+/// Sent to the progress callback after the job's last report: the reports travel through a
+/// queue of their own, and `native/index.cjs` resolves the call only once this one arrived, so
+/// every report reaches JS before the Promise settles.
+const PROGRESS_END: &str = "end";
 
 /// A JS `(progressJson: string) => void` callable from the worker thread.
 type ProgressFn = ThreadsafeFunction<String, (), String, Status, false>;
@@ -79,12 +84,21 @@ pub struct Job<T> {
 
 impl<T> Job<T> {
     fn run(&mut self) -> Result<T> {
+        let on_progress = self.on_progress.take().map(Arc::new);
+        let result = self.run_work(on_progress.clone());
+        // Whatever happened: the JS side waits for this marker.
+        if let Some(f) = on_progress {
+            let _ = f.call(PROGRESS_END.to_string(), ThreadsafeFunctionCallMode::Blocking);
+        }
+        result
+    }
+
+    fn run_work(&mut self, on_progress: Option<Arc<ProgressFn>>) -> Result<T> {
         let internal = |m: &str| js_error(EngineError::new(ErrorCode::InternalError, m));
         let work = self.work.take().ok_or_else(|| internal("job ran twice"))?;
         let mut engine = self.engine.lock().map_err(|_| internal("library lock poisoned"))?;
         self.cancel.store(false, Ordering::Relaxed);
-        let control = Control { cancel: self.cancel.clone(), on_progress: self.on_progress.take() };
-        work(&mut engine, control).map_err(js_error)
+        work(&mut engine, Control { cancel: self.cancel.clone(), on_progress }).map_err(js_error)
     }
 }
 
@@ -170,8 +184,8 @@ impl Library {
     }
 
     /// Analyse one file's bytes stored under `path` (relative to the library folder);
-    /// `options`: `size`, `mtimeMs`; `onProgress` receives `{phase, percent}` as JSON text, and
-    /// `cancel()` stops the analysis between two steps (nothing is written). Resolves
+    /// `options`: `size`, `mtimeMs`; `onProgress` receives `{phase, percent}` as JSON text, then
+    /// `end` after the last report (whether the job worked or not), and `cancel()` stops the analysis between two steps (nothing is written). Resolves
     /// `{status, songId, features}` like the wasm module.
     #[napi(ts_return_type = "Promise<string>")]
     pub fn analyze_file(
@@ -228,7 +242,7 @@ impl Library {
 
     /// `trainSelectionGbdt(positiveIds, negativeIds, onProgress?)`; one training per library at
     /// a time (also across processes: the store's training lock). `onProgress` receives
-    /// `{phase, percent}` as JSON text.
+    /// `{phase, percent}` as JSON text, then `end` after the last report.
     #[napi(ts_return_type = "Promise<string>")]
     pub fn train_selection_gbdt(
         &self,

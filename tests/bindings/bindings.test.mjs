@@ -101,7 +101,6 @@ test("a labelled, trained library moves wasm → native → wasm with the same s
     const nativePhases = new Set();
     const t2 = await native.trainSelectionGbdt(liked.slice(0, 21), disliked.slice(0, 84), { onProgress: (p) => nativePhases.add(p.phase) });
     assert.equal(t2.modelRevision, 2);
-    await new Promise((r) => setTimeout(r, 50)); // let queued progress calls run
     assert.deepEqual([...nativePhases], ["prepare", "train", "save"]);
 
     const back = await openLibrary("back", { backend: "wasm", inMemory: true });
@@ -177,8 +176,7 @@ test("analysis reports progress and an abort stops it part-way without writing",
       await lib.loadModel(manifest, onnx);
       const events = [];
       await lib.analyzeFile(fixture("groove.ogg"), "whole.ogg", { onProgress: (p) => events.push(p) });
-      // Native progress crosses threads; let the last reports arrive.
-      await new Promise((r) => setTimeout(r, 100));
+      // Every report arrives before the call resolves (native reports cross threads).
       const phases = events.map((e) => e.phase).filter((p, i, all) => p !== all[i - 1]);
       assert.deepEqual(phases, ["decode", "features", "embed"], `${backend}: ${JSON.stringify(events)}`);
       events.forEach((e, i) => assert.ok(i === 0 || e.percent >= events[i - 1].percent, `${backend}: ${JSON.stringify(events)}`));
