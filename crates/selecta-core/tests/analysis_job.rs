@@ -1,6 +1,12 @@
 //! The step-wise analysis (`AnalysisJob`, what the bindings run so that they can report
 //! progress and stop a file part-way): its progress only moves forward through the phases and
-//! ends at 100 %, the work really is split, and the result is the one-call analysis's.
+//! ends at 100 %, the work really is split, and the result is the one-call analysis's — and,
+//! since `analyze_bytes` runs the same steps, also the reference values of groove.flac that the
+//! native and wasm tests assert (tests/reference), which a change in the stepping would miss.
+
+#[path = "reference/groove_flac.rs"]
+#[allow(dead_code)] // only the FLAC values are asserted here
+mod reference;
 
 use std::path::PathBuf;
 
@@ -52,6 +58,7 @@ fn steps_without_a_model_give_the_one_call_result() {
     // 10 s of audio: two decoding steps and the features step.
     assert!(steps >= 3, "{steps} steps");
     assert_eq!(phases, [AnalysisPhase::Decode, AnalysisPhase::Features]);
+    reference::assert_matches(&stepped.features);
     let whole = analyze_bytes(bytes, Some("groove.flac"), &options, None).expect("analysis");
     assert_eq!(serde_json::to_value(&stepped.features).ok(), serde_json::to_value(&whole.features).ok());
 }
