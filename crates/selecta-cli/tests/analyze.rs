@@ -2,16 +2,15 @@
 //! runs, renames and moves, edits, bad input, and a `kill -9` in the middle of a run.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use selecta_core::features::{Key, Mode};
 use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
 use serde_json::Value;
+use support::{selecta, stored_rows};
 
-fn selecta() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_selecta"))
-}
+mod support;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/audio").join(name)
@@ -178,16 +177,6 @@ fn bad_input_is_reported_per_file_and_the_rest_is_analysed() {
     assert_eq!(again["failed"].as_array().map(Vec::len), Some(failed.len()));
 }
 
-fn stored_rows(lib: &Path) -> i64 {
-    let db = lib.join("features.db");
-    if !db.exists() {
-        return 0;
-    }
-    rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|c| c.query_row("SELECT COUNT(*) FROM song_features", [], |r| r.get(0)))
-        .unwrap_or(0)
-}
-
 #[test]
 fn kill_9_mid_run_loses_nothing_committed() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -228,7 +217,7 @@ fn kill_9_mid_run_loses_nothing_committed() {
     assert_eq!(rerun["scanned"], total);
     let analyzed = rerun["analyzed"].as_i64().expect("n");
     let unchanged = rerun["unchanged"].as_i64().expect("n");
-    assert_eq!(analyzed + unchanged, total);
+    assert_eq!((analyzed + unchanged) as usize, total);
     assert_eq!(unchanged, after_kill as i64, "committed tracks are not analysed again");
     assert_eq!(analyzed, (total - after_kill) as i64, "the rest is analysed once");
     assert_eq!(stored_rows(lib), total);

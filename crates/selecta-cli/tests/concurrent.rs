@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use selecta_core::features::{Key, Mode};
 use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
 use serde_json::Value;
-use support::selecta;
+use support::{selecta, stored_rows};
 
 const PROCESSES: usize = 4;
 
@@ -144,12 +144,6 @@ fn four_processes_on_one_folder_read_and_store_each_file_once() {
         }
         four_at_once(lib, 24, 12);
     }
-}
-
-fn stored_rows(lib: &Path) -> usize {
-    rusqlite::Connection::open_with_flags(lib.join("features.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|c| c.query_row("SELECT COUNT(*) FROM song_features", [], |r| r.get::<_, i64>(0)))
-        .map_or(0, |n| n as usize)
 }
 
 #[test]

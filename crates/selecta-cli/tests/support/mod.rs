@@ -49,3 +49,11 @@ pub fn library(dir: &Path, n: usize) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// Tracks stored in the library at `lib` (0 before its `features.db` exists), read by a
+/// connection of its own while another process may be writing.
+pub fn stored_rows(lib: &Path) -> usize {
+    rusqlite::Connection::open_with_flags(lib.join("features.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("SELECT COUNT(*) FROM song_features", [], |r| r.get::<_, i64>(0)))
+        .map_or(0, |n| n as usize)
+}
