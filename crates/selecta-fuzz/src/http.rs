@@ -29,8 +29,21 @@ fn service() -> Result<SocketAddr, String> {
 }
 
 fn start() -> Result<SocketAddr, String> {
-    let dir = std::env::temp_dir().join(format!("selecta-fuzz-http-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // One library per process, in the temporary folder; those of processes that are gone are
+    // removed (where `/proc` tells which are alive).
+    let tmp = std::env::temp_dir();
+    let proc = std::path::Path::new("/proc");
+    if let (true, Ok(entries)) = (proc.is_dir(), std::fs::read_dir(&tmp)) {
+        for e in entries.filter_map(Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("selecta-fuzz-http-")
+                && !proc.join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = tmp.join(format!("selecta-fuzz-http-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut store = SqliteStore::open(&dir).map_err(|e| e.to_string())?;
     SyntheticLibrary::new(4, 3).store_into(&mut store, SONGS).map_err(|e| e.to_string())?;

@@ -23,7 +23,8 @@ pub const LOCK_DIR: &str = "locks";
 pub struct Owner {
     token: String,
     path: PathBuf,
-    file: Option<File>,
+    /// Holds the lock; closed (unlocked) only after `drop` removed the file.
+    _file: File,
 }
 
 impl Owner {
@@ -44,7 +45,7 @@ impl Owner {
         let file = File::options().create_new(true).write(true).open(&fresh).map_err(|e| io_err(&fresh, e))?;
         file.try_lock().map_err(|e| StoreError::Backend(format!("{}: cannot lock: {e}", fresh.display())))?;
         fs::rename(&fresh, &path).map_err(|e| io_err(&path, e))?;
-        Ok(Self { token, path, file: Some(file) })
+        Ok(Self { token, path, _file: file })
     }
 }
 
@@ -52,7 +53,6 @@ impl Drop for Owner {
     fn drop(&mut self) {
         // Removed while still locked, so nobody takes a closing owner for a dead one too early.
         let _ = fs::remove_file(&self.path);
-        self.file = None;
     }
 }
 
