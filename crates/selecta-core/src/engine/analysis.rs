@@ -355,13 +355,30 @@ impl PendingFile {
 
     /// Process the bytes to the end, reporting progress and stopping (with `cancelled`, nothing
     /// written) when `control` asks between two steps.
+    ///
+    /// A panic while processing (symphonia asserts on some damaged Ogg Vorbis setup headers —
+    /// `fuzz/known-upstream/`) becomes this file's `invalid_input` error where panics unwind
+    /// (native builds), so a batch goes on and no worker is lost. wasm32 aborts on a panic.
     pub fn run(&self, bytes: Vec<u8>, control: &mut dyn JobControl) -> Result<ProcessedFile, EngineError> {
-        let mut job = self.start(bytes)?;
-        loop {
-            if let Some(done) = job.run_until(control, &mut || false)? {
-                return Ok(done);
+        let steps = std::panic::AssertUnwindSafe(|| {
+            let mut job = self.start(bytes)?;
+            loop {
+                if let Some(done) = job.run_until(control, &mut || false)? {
+                    return Ok(done);
+                }
             }
-        }
+        });
+        std::panic::catch_unwind(steps).unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(self.failed(EngineError::new(
+                ErrorCode::InvalidInput,
+                format!("the decoder failed on this file's damaged data ({what})"),
+            )))
+        })
     }
 }
 
