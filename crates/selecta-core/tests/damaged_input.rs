@@ -236,3 +236,62 @@ fn the_engine_analyses_a_damaged_file_and_warns() {
     assert!((bpm / 128.0 - 1.0).abs() < 0.02, "tempo {bpm}");
     assert!((features["durationSec"].as_f64().expect("duration") - LENGTH_SEC).abs() < 0.05);
 }
+
+/// Sample rate of the Ogg fixture, the unit of its granule positions.
+const RATE: u64 = 22_050;
+
+/// Start offsets of the Ogg pages of `bytes`, in order.
+fn ogg_pages(bytes: &[u8]) -> Vec<usize> {
+    let mut pages = Vec::new();
+    let mut at = 0;
+    while bytes[at..].starts_with(b"OggS") {
+        pages.push(at);
+        let segments = usize::from(bytes[at + 26]);
+        at += 27 + segments + bytes[at + 27..at + 27 + segments].iter().map(|&s| usize::from(s)).sum::<usize>();
+    }
+    pages
+}
+
+/// Add `ticks` to the granule position of the page at `at` (its checksum goes stale, as damage
+/// leaves it).
+fn shift_granule(bytes: &mut [u8], at: usize, ticks: u64) {
+    let granule = u64::from_le_bytes(bytes[at + 6..at + 14].try_into().expect("8 bytes"));
+    bytes[at + 6..at + 14].copy_from_slice(&(granule + ticks).to_le_bytes());
+}
+
+#[test]
+fn a_timestamp_that_jumps_hours_ahead_is_damage_not_hours_of_silence() {
+    // From 40 % of the file on, every page but the last claims to lie two hours later: a jump
+    // of that size is a damaged timestamp (the audio is all there), not lost audio.
+    let (summary, damage) = damage_of(
+        "two hours ahead",
+        decode_damaged("long.ogg", |b| {
+            let pages = ogg_pages(b);
+            let from = pages.iter().position(|&p| p as f64 > 0.4 * b.len() as f64).expect("a middle page");
+            for &at in &pages[from..pages.len() - 1] {
+                shift_granule(b, at, 2 * 3600 * RATE);
+            }
+        }),
+    );
+    // The audio is decoded without silence put in (the reader trims about half a second around
+    // the page where the timestamps jump back at the end).
+    let duration = summary.duration_sec();
+    assert!((LENGTH_SEC - 1.0..LENGTH_SEC + 0.05).contains(&duration), "{duration:.2} s");
+    assert!(damage.skipped_sec < 1.0, "{damage:?}");
+    assert!((damage.first_at_sec - sec_at(0.4)).abs() < 2.0, "{damage:?}");
+}
+
+#[test]
+fn holes_far_longer_than_the_audio_stop_the_decoder_early_with_a_reason() {
+    // From 10 % on, each page claims to start 50 s after the one before it: holes under the
+    // one-minute bound, but many more seconds lost than decoded. The silence is never built.
+    let result = decode_damaged("long.ogg", |b| {
+        let pages = ogg_pages(b);
+        let from = pages.iter().position(|&p| p as f64 > 0.1 * b.len() as f64).expect("a page");
+        for (i, &at) in pages[from..].iter().enumerate() {
+            shift_granule(b, at, (i as u64 + 1) * 50 * RATE);
+        }
+    });
+    let reason = result.expect_err("mostly holes").to_string();
+    assert!(reason.contains("of the stream are lost against"), "{reason}");
+}

@@ -7,8 +7,9 @@
 //! resynchronise on the next frame or page, a hole in the timeline (found from the packets'
 //! timestamps) is filled with silence so that later positions stay where they are in the file,
 //! and what was lost is reported as [`Damage`]. A damaged file fails only when too little of it
-//! decodes to analyse: under [`MIN_DECODED_SHARE`] of the length the container announces, or
-//! under [`MIN_DAMAGED_SEC`] of audio.
+//! decodes to analyse: under [`MIN_DECODED_SHARE`] of the length the container announces (or,
+//! without one, of the length decoded with its holes), or under [`MIN_DAMAGED_SEC`] of audio.
+//! A hole is at most [`MAX_HOLE_SEC`] long; a longer jump is a damaged timestamp.
 
 use std::io::Cursor;
 
@@ -24,7 +25,7 @@ use symphonia::core::meta::MetadataOptions;
 
 use super::Tags;
 use super::opus::OpusStream;
-use super::{flac_frames, ogg_pages};
+use super::{flac_frames, ogg_pages, vorbis_setup};
 use crate::error::AnalysisError;
 use crate::hash::{PcmHasher, hex};
 
@@ -69,6 +70,13 @@ pub struct StreamInfo {
 pub const MIN_DECODED_SHARE: f64 = 0.8;
 /// Least audio, in seconds, a damaged file must decode to be analysed.
 pub const MIN_DAMAGED_SEC: f64 = 10.0;
+/// Longest hole in the timeline filled with silence. A longer jump between two packets'
+/// timestamps is a damaged timestamp, not lost audio: decoding goes on without silence.
+pub const MAX_HOLE_SEC: f64 = 60.0;
+/// Lost audio (holes) per second decoded beyond which decoding stops early: at the end such a
+/// file is under [`MIN_DECODED_SHARE`] of its length anyway, and the silence would only take
+/// memory. `MAX_HOLE_SEC` more is allowed, for damage before the first audio.
+const MAX_LOST_PER_DECODED: f64 = (1.0 - MIN_DECODED_SHARE) / MIN_DECODED_SHARE;
 
 /// What was lost from a damaged file.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -187,6 +195,10 @@ impl Decoder {
     pub fn open(bytes: Vec<u8>, file_name: Option<&str>, limits: &DecodeLimits) -> Result<Self, AnalysisError> {
         limits.check_size(bytes.len() as u64)?;
         let (bytes, ogg_damage, flac_damage) = repair_container(bytes);
+        if ogg_pages::is_ogg(&bytes) {
+            vorbis_setup::check(&bytes)
+                .map_err(|reason| AnalysisError::Corrupt(format!("the Vorbis setup header is damaged: {reason}")))?;
+        }
         let dropped_pages = ogg_damage.map_or(0, |(dropped, _)| dropped);
         let mut hint = Hint::new();
         if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {
@@ -324,9 +336,23 @@ impl Decoder {
                     if self.timeline_end.is_none() {
                         self.timeline_end = Some(ticks_to_frames(self.time_base, self.start_ts.max(0) as u64, rate));
                     }
-                    let hole =
-                        hole_before(&mut self.timeline_end, self.time_base, (packet.pts.get(), packet.dur.get()), rate)
-                            .min(room);
+                    let mut hole =
+                        hole_before(&mut self.timeline_end, self.time_base, (packet.pts.get(), packet.dur.get()), rate);
+                    if hole as f64 > MAX_HOLE_SEC * f64::from(rate) {
+                        // More than a damaged stretch loses: the timestamp itself is damaged.
+                        // Play on without silence, as a player does.
+                        self.first_damage_frame.get_or_insert(self.frames);
+                        hole = 0;
+                    }
+                    let hole = hole.min(room);
+                    let audio_frames = (self.frames - self.filled_frames) as f64;
+                    let filled_sec = (self.filled_frames + hole) as f64 / f64::from(rate);
+                    if hole > 0 && filled_sec > audio_frames / f64::from(rate) * MAX_LOST_PER_DECODED + MAX_HOLE_SEC {
+                        return Err(AnalysisError::Corrupt(format!(
+                            "{filled_sec:.1} s of the stream are lost against {:.1} s decoded, too little to analyse",
+                            audio_frames / f64::from(rate)
+                        )));
+                    }
                     self.block.clear();
                     if hole > 0 {
                         // Silence where packets were lost keeps every later position (beats,
@@ -404,8 +430,9 @@ impl Decoder {
         let damage =
             self.first_damage_frame.map(|first| Damage { skipped_sec, first_at_sec: first as f64 / rate, ends_early });
         if damage.is_some() {
-            let too_little =
-                announced_sec.is_some_and(|a| audio_sec < MIN_DECODED_SHARE * a) || audio_sec < MIN_DAMAGED_SEC;
+            // The length is the announced one, or, without one, what decoded with its holes.
+            let length_sec = announced_sec.unwrap_or(decoded_sec);
+            let too_little = audio_sec < MIN_DECODED_SHARE * length_sec || audio_sec < MIN_DAMAGED_SEC;
             if too_little {
                 return Err(match (announced_sec, self.filled_frames, &self.io_error) {
                     (Some(expected_sec), 0, _) => AnalysisError::Truncated { expected_sec, decoded_sec },

@@ -7,9 +7,10 @@ mod ogg_pages;
 mod opus;
 mod resample;
 mod tags;
+mod vorbis_setup;
 
 pub use decode::{
-    Damage, DecodeLimits, DecodeSummary, Decoder, MIN_DAMAGED_SEC, MIN_DECODED_SHARE, StreamInfo, decode,
+    Damage, DecodeLimits, DecodeSummary, Decoder, MAX_HOLE_SEC, MIN_DAMAGED_SEC, MIN_DECODED_SHARE, StreamInfo, decode,
 };
 pub use resample::resample_mono;
 pub use tags::Tags;

@@ -11,7 +11,7 @@ use symphonia::core::io::Monitor;
 
 const CAPTURE: &[u8; 4] = b"OggS";
 /// Bytes of a page header before its segment table.
-const HEADER_LEN: usize = 27;
+pub(crate) const HEADER_LEN: usize = 27;
 /// Offset of the checksum in the page header.
 const CRC_AT: usize = 22;
 
@@ -105,12 +105,12 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
     out.map(|bytes| Repaired { bytes, dropped, kept_damaged, first_damage_granule: first_damage_granule.unwrap_or(0) })
 }
 
-fn find_capture(bytes: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find_capture(bytes: &[u8], from: usize) -> Option<usize> {
     bytes.get(from..)?.windows(CAPTURE.len()).position(|w| w == CAPTURE).map(|p| from + p)
 }
 
 /// Length of the page at `start` from its header, when it fits in `bytes`.
-fn page_len(bytes: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn page_len(bytes: &[u8], start: usize) -> Option<usize> {
     let header = bytes.get(start..start + HEADER_LEN)?;
     let segments = usize::from(header[HEADER_LEN - 1]);
     let table = bytes.get(start + HEADER_LEN..start + HEADER_LEN + segments)?;

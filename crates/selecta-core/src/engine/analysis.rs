@@ -356,30 +356,38 @@ impl PendingFile {
     /// Process the bytes to the end, reporting progress and stopping (with `cancelled`, nothing
     /// written) when `control` asks between two steps.
     ///
-    /// A panic while processing (symphonia asserts on some damaged Ogg Vorbis setup headers —
-    /// `fuzz/known-upstream/`) becomes this file's `invalid_input` error where panics unwind
-    /// (native builds), so a batch goes on and no worker is lost. wasm32 aborts on a panic.
+    /// A panic while processing becomes this file's `invalid_input` error where panics unwind
+    /// (native builds; see [`catch_panic`]).
     pub fn run(&self, bytes: Vec<u8>, control: &mut dyn JobControl) -> Result<ProcessedFile, EngineError> {
-        let steps = std::panic::AssertUnwindSafe(|| {
+        catch_panic(|| {
             let mut job = self.start(bytes)?;
             loop {
                 if let Some(done) = job.run_until(control, &mut || false)? {
                     return Ok(done);
                 }
             }
-        });
-        std::panic::catch_unwind(steps).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+        })
+        .unwrap_or_else(|what| {
             Err(self.failed(EngineError::new(
                 ErrorCode::InvalidInput,
                 format!("the decoder failed on this file's damaged data ({what})"),
             )))
         })
     }
+}
+
+/// Run `steps`, or the message of the panic that stopped them, so that a batch goes on and no
+/// worker is lost. The decoders are third-party code that has asserted on damaged input before
+/// (symphonia on Ogg Vorbis setup headers, now checked before it reads them); wasm32 aborts on a
+/// panic instead, so the checks in front of the decoders are what protect it.
+fn catch_panic<T>(steps: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(steps)).map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default()
+    })
 }
 
 impl FileJob<'_> {
@@ -596,5 +604,19 @@ impl std::fmt::Display for ScanReport {
             write!(f, "\n  failed: {}: {}", failure.path, failure.error)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_the_steps_is_caught_with_its_message() {
+        assert_eq!(catch_panic(|| 7), Ok(7));
+        let fixed: Result<(), String> = catch_panic(|| panic!("assertion failed: value.pow(dims) <= entries"));
+        assert_eq!(fixed, Err("assertion failed: value.pow(dims) <= entries".to_string()));
+        let formatted: Result<(), String> = catch_panic(|| panic!("index {} out of range", 9));
+        assert_eq!(formatted, Err("index 9 out of range".to_string()));
     }
 }

@@ -1,0 +1,336 @@
+//! The codebooks of every Vorbis setup header in an Ogg stream, checked before the stream is
+//! opened. The Ogg reader and the Vorbis decoder compute a codebook's lookup-table size with
+//! floating point and assert that it came out right; a damaged header (a flipped bit in a
+//! codebook's entry count or dimensions) makes the assertion fail, and a panic takes the whole
+//! scan down (in wasm32 it aborts the module). A damaged header can also describe codebooks
+//! whose tables need gigabytes. Neither reader offers a way to refuse such a header gracefully,
+//! so it is read here first, as libvorbis reads it, and a header either would trip over is
+//! refused as damaged data.
+//!
+//! Only the codebooks are read: everything after them is parsed by the readers without asserting.
+
+use super::ogg_pages;
+
+/// Largest codebook libvorbis accepts: `ilog(dimensions) + ilog(entries)` at most this many bits.
+const MAX_CODEBOOK_BITS: u32 = 24;
+/// Bound on the lookup values of all codebooks of one header together (entries × dimensions
+/// summed), so that the decoder's tables stay within tens of megabytes. Encoders write a few
+/// hundred thousand at most.
+const MAX_HEADER_VALUES: u64 = 1 << 24;
+/// The codebook synchronisation pattern, "BCV" read least significant byte first.
+const CODEBOOK_SYNC: u32 = 0x56_43_42;
+
+/// `Err(reason)` when a Vorbis setup header in `bytes` (an Ogg stream) is damaged in a way the
+/// decoder cannot survive; `Ok` otherwise, including for streams that are not Vorbis and for
+/// headers damaged in ways the decoder reports itself.
+pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
+    for setup in setup_headers(bytes) {
+        check_codebooks(&setup)?;
+    }
+    Ok(())
+}
+
+/// The setup header (third packet) of every Vorbis logical stream, reassembled from its pages.
+fn setup_headers(bytes: &[u8]) -> Vec<Vec<u8>> {
+    /// A logical stream's header packets read so far.
+    struct Stream {
+        serial: [u8; 4],
+        packets_done: usize,
+        partial: Vec<u8>,
+        vorbis: bool,
+    }
+    let mut streams: Vec<Stream> = Vec::new();
+    let mut setups = Vec::new();
+    let mut at = 0;
+    while let Some(start) = ogg_pages::find_capture(bytes, at) {
+        let Some(len) = ogg_pages::page_len(bytes, start) else {
+            at = start + 1;
+            continue;
+        };
+        at = start + len;
+        let page = &bytes[start..start + len];
+        let serial: [u8; 4] = [page[14], page[15], page[16], page[17]];
+        let beginning = page[5] & 0x02 != 0;
+        let continued = page[5] & 0x01 != 0;
+        let index = match streams.iter().position(|s| s.serial == serial) {
+            // A new stream of a chained file may reuse a serial: its beginning page starts over.
+            Some(i) if beginning => {
+                streams[i] = Stream { serial, packets_done: 0, partial: Vec::new(), vorbis: false };
+                i
+            }
+            Some(i) => i,
+            None if beginning => {
+                streams.push(Stream { serial, packets_done: 0, partial: Vec::new(), vorbis: false });
+                streams.len() - 1
+            }
+            None => continue,
+        };
+        let stream = &mut streams[index];
+        if stream.packets_done >= 3 {
+            continue;
+        }
+        if !continued {
+            stream.partial.clear();
+        }
+        let segments = usize::from(page[ogg_pages::HEADER_LEN - 1]);
+        let table = &page[ogg_pages::HEADER_LEN..ogg_pages::HEADER_LEN + segments];
+        let mut data_at = ogg_pages::HEADER_LEN + segments;
+        for &lace in table {
+            let lace = usize::from(lace);
+            stream.partial.extend_from_slice(&page[data_at..data_at + lace]);
+            data_at += lace;
+            if lace == 255 {
+                continue;
+            }
+            let packet = std::mem::take(&mut stream.partial);
+            if stream.packets_done == 0 {
+                stream.vorbis = packet.starts_with(b"\x01vorbis");
+            }
+            stream.packets_done += 1;
+            if stream.packets_done == 3 {
+                if stream.vorbis && packet.starts_with(b"\x05vorbis") {
+                    setups.push(packet);
+                }
+                break;
+            }
+            if !stream.vorbis {
+                stream.packets_done = 3;
+                break;
+            }
+        }
+    }
+    setups
+}
+
+/// Walk the codebooks of one setup header the way the decoder does.
+fn check_codebooks(setup: &[u8]) -> Result<(), String> {
+    let mut bits = Bits { data: &setup[7..], at: 0 };
+    let Some(count) = bits.read(8) else { return Ok(()) };
+    let mut header_values = 0u64;
+    for book in 0..=count {
+        // A header that ends early or loses its sync is refused by the decoder itself.
+        if bits.read(24) != Some(CODEBOOK_SYNC) {
+            return Ok(());
+        }
+        let (Some(dimensions), Some(entries), Some(ordered)) = (bits.read(16), bits.read(24), bits.read(1)) else {
+            return Ok(());
+        };
+        if ilog(dimensions) + ilog(entries) > MAX_CODEBOOK_BITS {
+            return Err(format!("codebook {book} claims {entries} entries of {dimensions} dimensions"));
+        }
+        header_values += u64::from(entries) * u64::from(dimensions.max(1));
+        if header_values > MAX_HEADER_VALUES {
+            return Err(format!("its codebooks claim {header_values} lookup values in all"));
+        }
+        if !skip_codeword_lengths(&mut bits, entries, ordered == 1) {
+            return Ok(());
+        }
+        let Some(lookup_type) = bits.read(4) else { return Ok(()) };
+        let values = match lookup_type {
+            0 => continue,
+            1 => match decoders_lookup1_values(entries, dimensions) {
+                Some(values) => values,
+                None => {
+                    return Err(format!(
+                        "codebook {book}'s lookup table ({entries} entries of {dimensions} dimensions) has no size"
+                    ));
+                }
+            },
+            2 => entries * dimensions,
+            // The decoder refuses other lookup types itself.
+            _ => return Ok(()),
+        };
+        // Minimum, delta, value width, sequence flag, then the multiplicands.
+        let (Some(_), Some(_), Some(width), Some(_)) = (bits.read(32), bits.read(32), bits.read(4), bits.read(1))
+        else {
+            return Ok(());
+        };
+        if !bits.skip(u64::from(values) * u64::from(width + 1)) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Skip a codebook's codeword lengths; `false` when the header ends or the list is inconsistent
+/// (the decoder reports both).
+fn skip_codeword_lengths(bits: &mut Bits<'_>, entries: u32, ordered: bool) -> bool {
+    if ordered {
+        if bits.read(5).is_none() {
+            return false;
+        }
+        let mut entry = 0u32;
+        while entry < entries {
+            let Some(run) = bits.read(ilog(entries - entry)) else { return false };
+            entry += run;
+        }
+        return entry == entries;
+    }
+    let Some(sparse) = bits.read(1) else { return false };
+    if sparse == 0 {
+        return bits.skip(u64::from(entries) * 5);
+    }
+    for _ in 0..entries {
+        let Some(used) = bits.read(1) else { return false };
+        if used == 1 && bits.read(5).is_none() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Lookup values of a type-1 codebook as the Ogg reader and the Vorbis decoder compute them
+/// (single-precision root, rounded down), or `None` when they would find their own result wrong
+/// (the greatest `v` with `v^dimensions <= entries` is what the format defines) and panic.
+fn decoders_lookup1_values(entries: u32, dimensions: u32) -> Option<u32> {
+    if dimensions == 0 {
+        return None;
+    }
+    let value = (entries as f32).powf(1.0 / dimensions as f32).floor() as u32;
+    // A power too large for 32 bits wraps around in the readers, so it must not occur at all.
+    let at_most = value.checked_pow(dimensions)?;
+    let next = value.checked_add(1)?.checked_pow(dimensions)?;
+    (at_most <= entries && next > entries).then_some(value)
+}
+
+/// Number of bits needed to hold `x` (0 for 0), as the Vorbis format defines `ilog`.
+fn ilog(x: u32) -> u32 {
+    32 - x.leading_zeros()
+}
+
+/// Bits of a packet, read least significant bit first, as Vorbis packs them.
+struct Bits<'a> {
+    data: &'a [u8],
+    at: u64,
+}
+
+impl Bits<'_> {
+    fn read(&mut self, count: u32) -> Option<u32> {
+        if self.at + u64::from(count) > self.data.len() as u64 * 8 {
+            return None;
+        }
+        let mut value = 0u32;
+        for i in 0..count {
+            let at = self.at + u64::from(i);
+            let bit = (self.data[(at / 8) as usize] >> (at % 8)) & 1;
+            value |= u32::from(bit) << i;
+        }
+        self.at += u64::from(count);
+        Some(value)
+    }
+
+    fn skip(&mut self, count: u64) -> bool {
+        if self.at.saturating_add(count) > self.data.len() as u64 * 8 {
+            return false;
+        }
+        self.at += count;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/audio").join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn field(bits: &mut Bits<'_>, count: u32) -> u32 {
+        bits.read(count).expect("a whole header")
+    }
+
+    /// Offsets (in bits, from the start of the packet's codebook data) of each codebook's
+    /// dimensions field, with its lookup type, found by walking the header like the check does.
+    fn codebook_fields(setup: &[u8]) -> Vec<(u64, u32)> {
+        let mut bits = Bits { data: &setup[7..], at: 0 };
+        let count = bits.read(8).expect("codebook count");
+        let mut fields = Vec::new();
+        for _ in 0..=count {
+            assert_eq!(bits.read(24), Some(CODEBOOK_SYNC));
+            let dimensions_at = bits.at;
+            let (dimensions, entries, ordered) = (field(&mut bits, 16), field(&mut bits, 24), field(&mut bits, 1));
+            assert!(skip_codeword_lengths(&mut bits, entries, ordered == 1));
+            let lookup_type = field(&mut bits, 4);
+            fields.push((dimensions_at, lookup_type));
+            let values = match lookup_type {
+                0 => continue,
+                1 => decoders_lookup1_values(entries, dimensions).expect("an encoder's codebook"),
+                _ => entries * dimensions,
+            };
+            field(&mut bits, 32);
+            field(&mut bits, 32);
+            let width = field(&mut bits, 4);
+            field(&mut bits, 1);
+            assert!(bits.skip(u64::from(values) * u64::from(width + 1)));
+        }
+        fields
+    }
+
+    #[test]
+    fn headers_written_by_an_encoder_pass() {
+        for name in ["groove.ogg", "long.ogg"] {
+            let bytes = fixture(name);
+            let setups = setup_headers(&bytes);
+            assert_eq!(setups.len(), 1, "{name}: one Vorbis stream");
+            assert!(codebook_fields(&setups[0]).iter().any(|&(_, t)| t == 1), "{name}: has type-1 codebooks");
+            assert_eq!(check(&bytes), Ok(()), "{name}");
+        }
+        // A stream that is not Vorbis has no setup header to check.
+        assert!(setup_headers(b"OggS not really a page").is_empty());
+    }
+
+    #[test]
+    fn lookup_values_match_the_definition_or_are_refused() {
+        // The greatest v with v^dimensions <= entries.
+        for (entries, dimensions, values) in [(361, 2, 19), (360, 2, 18), (81, 4, 3), (625, 4, 5), (1, 1, 1), (0, 3, 0)]
+        {
+            assert_eq!(decoders_lookup1_values(entries, dimensions), Some(values), "{entries} {dimensions}");
+        }
+        // No dimensions, and powers that do not fit in 32 bits, would trip the readers' asserts.
+        assert_eq!(decoders_lookup1_values(5, 0), None);
+        assert_eq!(decoders_lookup1_values(3, 40), None);
+        // Single precision rounds this cube root up to 125, and 125^3 = 1 953 125: the readers'
+        // value is wrong, and they assert.
+        assert_eq!(decoders_lookup1_values(1_953_124, 3), None);
+        assert_eq!(decoders_lookup1_values(1_953_125, 3), Some(125));
+    }
+
+    /// The setup packet of `bytes` rewritten by `edit`, written back into its pages (the damaged
+    /// page's checksum is left stale, as a flipped bit leaves it).
+    fn with_edited_setup(bytes: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+        let setup = setup_headers(bytes).remove(0);
+        let mut edited = setup.clone();
+        edit(&mut edited);
+        // Encoders put the setup packet in one page, so its bytes lie in the file as they are.
+        let start = bytes.windows(setup.len()).position(|w| w == setup).expect("setup packet in one page");
+        let mut out = bytes.to_vec();
+        out[start..start + setup.len()].copy_from_slice(&edited);
+        out
+    }
+
+    /// Set the bits `at..at+count` (from the codebook data's start) of `packet` to `value`.
+    fn write_bits(packet: &mut [u8], at: u64, count: u32, value: u32) {
+        for i in 0..count {
+            let bit = 7 * 8 + at + u64::from(i);
+            let (byte, shift) = ((bit / 8) as usize, bit % 8);
+            packet[byte] = (packet[byte] & !(1 << shift)) | ((((value >> i) & 1) as u8) << shift);
+        }
+    }
+
+    #[test]
+    fn a_damaged_codebook_is_refused_before_the_readers_see_it() {
+        let bytes = fixture("groove.ogg");
+        let fields = codebook_fields(&setup_headers(&bytes)[0]);
+        let (type1_at, _) = *fields.iter().find(|&&(_, t)| t == 1).expect("a type-1 codebook");
+        // Zero dimensions on a type-1 codebook.
+        let zeroed = with_edited_setup(&bytes, |p| write_bits(p, type1_at, 16, 0));
+        let reason = check(&zeroed).expect_err("zero dimensions");
+        assert!(reason.contains("has no size"), "{reason}");
+        // An entry count no decoder could hold.
+        let huge = with_edited_setup(&bytes, |p| write_bits(p, fields[0].0 + 16, 24, 0xff_ffff));
+        let reason = check(&huge).expect_err("huge codebook");
+        assert!(reason.contains("16777215 entries"), "{reason}");
+    }
+}
