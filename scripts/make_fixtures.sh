@@ -29,3 +29,15 @@ fl -c:a flac -compression_level 8 "$out/long.flac"
 fl -c:a libmp3lame -b:a 48k "$out/long.mp3"
 fl -c:a libvorbis -q:a 0 "$out/long.ogg"
 ls -l "$out"/long.*
+
+# More containers and stream layouts, from the first 4 s of groove.wav: AIFF (big-endian
+# PCM), ALAC (lossless, so its song id equals the AIFF's), 48 kHz / 24-bit FLAC, and a 5.1 WAV
+# (WAVE_FORMAT_EXTENSIBLE; front pair = the stereo track, centre = their mean, LFE silent,
+# surrounds 6 dB down) at 22.05 kHz to stay small.
+fx() { ffmpeg -hide_banner -loglevel error -y -i "$out/groove.wav" -t 4 "${meta[@]}" "$@"; }
+fx -c:a pcm_s16be "$out/groove4.aiff"
+fx -c:a alac "$out/groove4-alac.m4a"
+fx -ar 48000 -sample_fmt s32 -bits_per_raw_sample 24 -c:a flac "$out/groove4-48k-24bit.flac"
+fx -af "pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0*c0|BL=0.5*c0|BR=0.5*c1" -ar 22050 -c:a pcm_s16le \
+  "$out/groove4-5.1.wav"
+ls -l "$out"/groove4*

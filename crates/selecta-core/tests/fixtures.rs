@@ -1,6 +1,8 @@
 //! The committed fixtures (tests/fixtures/audio, made by scripts/make_fixtures.sh from a
 //! synthesised 10 s track at 124 BPM in A minor): every format decodes with its tags, the
-//! features agree across formats, and the Chromaprint matches `fpcalc -raw`.
+//! features agree across formats, and the Chromaprint matches `fpcalc -raw`. Its first 4 s as
+//! AIFF, ALAC, 48 kHz / 24-bit FLAC and 5.1 WAV check those containers and layouts against
+//! ffmpeg's loudness meter and the long-file cap.
 
 use std::path::PathBuf;
 
@@ -179,4 +181,68 @@ fn opus_decodes_with_tags_and_features() {
     let flac = analyse("groove.flac");
     let (a, b) = (f.loudness_lufs.expect("loudness"), flac.loudness_lufs.expect("loudness"));
     assert!((a - b).abs() < 1.0, "Opus {a:.2} LUFS against FLAC {b:.2}");
+}
+
+#[test]
+fn more_containers_and_layouts_agree_with_the_aiff() {
+    // The first 4 s of groove.wav as AIFF (big-endian PCM), ALAC, 48 kHz / 24-bit FLAC and a
+    // 5.1 WAV (front pair = the stereo track, centre = their mean, LFE silent, surrounds at
+    // half level; 22.05 kHz). Integrated loudness from a second implementation, ffmpeg's
+    // ebur128 filter (`ffmpeg -i F -af aformat=sample_fmts=dbl,ebur128 -f null -`, printed to
+    // 0.1 LU): −17.1, −17.1, −17.2 and −15.4 LUFS — the 5.1 file is louder by the centre and
+    // the surrounds, which BS.1770 weights +1.5 dB.
+    let aiff = analyse("groove4.aiff");
+    for (name, rate, channels, ffmpeg_lufs) in [
+        ("groove4.aiff", 44_100, 2, -17.1),
+        ("groove4-alac.m4a", 44_100, 2, -17.1),
+        ("groove4-48k-24bit.flac", 48_000, 2, -17.2),
+        ("groove4-5.1.wav", 22_050, 6, -15.4),
+    ] {
+        let f = analyse(name);
+        assert_eq!((f.sample_rate, f.channels), (rate, channels), "{name}");
+        assert!((f.duration_sec - 4.0).abs() < 0.001, "{name}: {} s", f.duration_sec);
+        let lufs = f.loudness_lufs.expect("loudness");
+        assert!((lufs - ffmpeg_lufs).abs() <= 0.1, "{name}: {lufs:.3} LUFS, ffmpeg says {ffmpeg_lufs}");
+        let c = cosine(f.hpcp.as_deref().expect("hpcp"), aiff.hpcp.as_deref().expect("hpcp"));
+        assert!(c >= 0.999, "{name}: HPCP cosine {c}");
+        assert_eq!(f.key, aiff.key, "{name}");
+        // Analysis listens to the mean of the channels: the 5.1 file's is (L + R) / 3 where the
+        // stereo file's is (L + R) / 2.
+        let rms = if channels == 6 { 2.0 / 3.0 } else { 1.0 };
+        assert!(
+            (f.rms_mean / aiff.rms_mean / rms - 1.0).abs() < 0.03,
+            "{name}: RMS {} against {}",
+            f.rms_mean,
+            aiff.rms_mean
+        );
+        if name.ends_with(".m4a") || name.ends_with(".flac") {
+            assert_eq!(f.metadata.title.as_deref(), Some("Fixture Groove"), "{name}");
+            assert_eq!(f.metadata.year, Some(2024), "{name}");
+        }
+        eprintln!("{name}: {lufs:.3} LUFS (ffmpeg {ffmpeg_lufs}), HPCP cosine {c:.5}");
+    }
+    // The same PCM in another lossless container is the same song.
+    assert_eq!(analyse("groove4-alac.m4a").song_id, aiff.song_id);
+    assert_ne!(analyse("groove4-48k-24bit.flac").song_id, aiff.song_id, "resampled audio is other PCM");
+}
+
+#[test]
+fn a_file_longer_than_the_spectral_cap_is_measured_whole_and_listened_to_up_to_the_cap() {
+    // With the cap at 4 s, groove.wav (10 s) is heard like groove4.aiff, its first 4 s, while
+    // its duration and loudness cover all 10 s (ffmpeg's ebur128: −17.2 LUFS).
+    let options = AnalyzeOptions { max_spectral_seconds: 4.0, ..AnalyzeOptions::default() };
+    let bytes = std::fs::read(fixture("groove.wav")).expect("fixture present");
+    let capped = analyze_bytes(bytes, Some("groove.wav"), &options, None).expect("analysed").features;
+    let first = analyse("groove4.aiff");
+    let whole = analyse("groove.wav");
+    assert!((capped.duration_sec - 10.0).abs() < 0.001, "{} s", capped.duration_sec);
+    assert_eq!(capped.loudness_lufs, whole.loudness_lufs);
+    assert!((capped.loudness_lufs.expect("loudness") + 17.2).abs() <= 0.1);
+    let c = cosine(capped.hpcp.as_deref().expect("hpcp"), first.hpcp.as_deref().expect("hpcp"));
+    let c_whole = cosine(whole.hpcp.as_deref().expect("hpcp"), first.hpcp.as_deref().expect("hpcp"));
+    assert!(c >= 0.9999, "the capped profile is the first 4 s: cosine {c}");
+    assert!(c_whole < c, "and not the whole file's ({c_whole} against {c})");
+    assert_eq!(capped.key, first.key);
+    assert_eq!(capped.song_id, whole.song_id, "the id hashes the whole file");
+    eprintln!("capped HPCP cosine with the first 4 s {c:.6}, whole file's {c_whole:.6}");
 }
