@@ -6,7 +6,7 @@
 // store.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
@@ -109,6 +109,25 @@ test("a labelled, trained library moves wasm → native → wasm with the same s
     assert.equal(backScores.modelRevision, 2);
     assert.deepEqual(backScores.items, (await native.predictSelectionCandidates(all, 0)).items);
     assert.deepEqual((await back.library.listSongs()).length, 110);
+
+    // The reset methods, on both bindings: the change count goes to 0 and keeps the labels;
+    // resetting the labels also drops the model, so prediction is back to needing samples and
+    // the next training starts at revision 1 again.
+    for (const [backend, lib] of [["native", native], ["wasm", back.library]]) {
+      const count = (await lib.getSelectionLabelSnapshot()).sampleChangeCount;
+      assert.equal((await lib.setSelectionLabels([all[108]], "disliked")).sampleChangeCount, count + 1, backend);
+      assert.equal(await lib.resetSelectionSampleChangeCount(), 0, backend);
+      const kept = await lib.getSelectionLabelSnapshot();
+      assert.deepEqual([kept.positiveIds.length, kept.negativeIds.length, kept.sampleChangeCount], [21, 85, 0], backend);
+      assert.equal(await lib.resetSelectionLabels(), true, backend);
+      assert.deepEqual(await lib.getSelectionLabelSnapshot(), { positiveIds: [], negativeIds: [], sampleChangeCount: 0 }, backend);
+      assert.deepEqual(await lib.predictSelectionCandidates(all, 0), { status: "insufficient_samples", items: [] }, backend);
+      assert.equal((await lib.listSongs()).length, 110, `${backend}: the songs stay`);
+      await lib.setSelectionLabels(liked.slice(0, 21), "liked");
+      await lib.setSelectionLabels(disliked.slice(0, 84), "disliked");
+      const again = await lib.trainSelectionGbdt(liked.slice(0, 21), disliked.slice(0, 84), {});
+      assert.equal(again.modelRevision, 1, `${backend}: ${JSON.stringify(again)}`);
+    }
   } finally {
     cleanup();
   }
@@ -144,6 +163,23 @@ test("bad input is refused with typed errors and leaves the store unchanged", as
     }
   } finally {
     cleanup();
+  }
+});
+
+test("a missing addon and a damaged library file are typed errors, and the loader falls back to wasm", async () => {
+  const missing = join(tmpdir(), "no-such-dir", "addon.cjs");
+  await assert.rejects(openLibrary("x", { backend: "native", nativeAddon: missing }),
+    (e) => e.code === "runtime_unavailable" && e.message.startsWith("native addon unavailable") && e.message.includes(missing));
+  const fallback = await openLibrary("fallback", { nativeAddon: missing, inMemory: true });
+  assert.equal(fallback.backend, "wasm");
+  const dir = mkdtempSync(join(tmpdir(), "selecta-damaged-"));
+  try {
+    writeFileSync(join(dir, "features.db"), "not a database ".repeat(100));
+    await assert.rejects(openLibrary(dir, { backend: "native" }),
+      (e) => e.code === "db_error" && e.message.includes("features.db") && /not a database/.test(e.message));
+    assert.equal(readFileSync(join(dir, "features.db"), "utf8"), "not a database ".repeat(100), "the file is left as it was");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
