@@ -120,7 +120,25 @@ fn label_changes_after_training_do_not_change_scores_until_retraining() {
         &mut NoControl,
     );
     assert_eq!(retrained.status, TrainStatus::Trained, "{retrained:?}");
-    assert_ne!(before.items, predict(&mut store, &candidates).items);
+    // Retraining uses the labels as they are now: the same scores as a library that only ever
+    // had these labels.
+    let retrained_scores = predict(&mut store, &candidates);
+    assert_ne!(before.items, retrained_scores.items);
+    let (mut fresh, _, fresh_ids) = library(300);
+    assert_eq!(fresh_ids, ids);
+    taste::set_selection_labels(&mut fresh, &snap.positive_ids, Label::Liked, 1).expect("labels");
+    taste::set_selection_labels(&mut fresh, &snap.negative_ids, Label::Disliked, 1).expect("labels");
+    let fresh_snap = taste::get_selection_label_snapshot(&fresh).expect("snapshot");
+    let trained = taste::train_selection_gbdt_with(
+        &mut fresh,
+        &fresh_snap.positive_ids,
+        &fresh_snap.negative_ids,
+        &params(),
+        2,
+        &mut NoControl,
+    );
+    assert_eq!(trained.status, TrainStatus::Trained);
+    assert_eq!(predict(&mut fresh, &candidates).items, retrained_scores.items);
 }
 
 #[test]
@@ -286,9 +304,12 @@ fn leave_one_out_rows_and_scoring_rows_have_the_same_distribution() {
     let (model, _) = taste::fit_model(&pos, &neg, &BoostParams::default(), &mut NoControl).expect("fitted");
     let scores = model.score(&held_out.iter().collect::<Vec<_>>());
     let mean = scores.iter().sum::<f32>() / scores.len() as f32;
-    // An overfitted model puts held-out tracks mostly in disliked leaves (≈0.02 here); with the
-    // leak every score collapses to ≈1e-6.
-    assert!(mean > 0.002, "held-out tracks all look disliked (mean score {mean}): training rows leak");
+    // Not the liked share (0.25): boosting on labels that are noise memorises the training rows,
+    // and a new row mostly lands in leaves fitted to the 75 % disliked rows — 0.0236 here (median
+    // 1.4e-5). A feature that tells leave-one-out rows apart (the set size as a feature, tried)
+    // collapses every held-out score to 1.2e-6. A leak too small for the trees to split on is
+    // caught exactly by `a_liked_track_without_usable_fields_changes_no_feature`.
+    assert!(mean > 0.01, "held-out tracks all look disliked (mean score {mean}): training rows leak");
 }
 
 #[test]
