@@ -112,6 +112,20 @@ fn show_json_has_every_documented_key() {
     assert_eq!(v["hpcp"].as_array().map(Vec::len), Some(12));
     assert_eq!(v["metadata"]["title"], "Fixture Groove");
     assert_eq!(v["chromaprintSimhash"].as_str().map(str::len), Some(16));
+    // Values against the fixture as made (10 s, 44.1 kHz stereo, 124 BPM, 128 kb/s) and as
+    // ffmpeg measures it (ebur128: −17.9 LUFS for this MP3; its file hash is `sha256sum`'s).
+    let num = |key: &str| v[key].as_f64().unwrap_or_else(|| panic!("{key} in {v}"));
+    assert!((num("durationSec") - 10.0).abs() < 0.08, "{v}");
+    assert_eq!((v["sampleRate"].as_u64(), v["channels"].as_u64()), (Some(44_100), Some(2)));
+    assert!((num("bitrateKbps") - 128.0).abs() < 20.0, "{v}");
+    assert!((num("bpm") / 124.0 - 1.0).abs() < 0.01, "{v}");
+    assert!((0.0..=1.0).contains(&num("bpmConfidence")) && (0.0..=1.0).contains(&num("keyStrength")), "{v}");
+    assert!((num("loudnessLufs") + 17.9).abs() <= 0.15, "{v}");
+    assert!(num("rmsMean") > 0.0 && num("rmsMean") < 1.0, "{v}");
+    use sha2::Digest;
+    let sha = sha2::Sha256::digest(std::fs::read(fixture("groove.mp3")).expect("fixture"));
+    let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(v["fileHash"].as_str(), Some(hex.as_str()));
 }
 
 #[test]
