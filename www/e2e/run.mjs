@@ -9,19 +9,17 @@
 //
 // Usage: cd www/e2e && npm install && node run.mjs
 
-import http from 'node:http';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, TestFailure, check, launch, makeLog, startServer } from './support.mjs';
 import { cutWav, wav } from '../../tests/support/wav.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
 const ARTIFACTS = path.resolve(process.env.SELECTA_ARTIFACT_DIR || path.join(HERE, 'artifacts'));
-const CHROMIUM = process.env.SELECTA_CHROMIUM || '/usr/bin/chromium';
 const FIXTURES = ['groove.wav', 'groove.flac', 'groove.mp3'].map((f) => path.join(REPO, 'tests', 'fixtures', 'audio', f));
 const NO_MODEL_TIP = 'Not enough samples: mark what you like and dislike';
 const EXPECTED_BPM = 124; // the fixtures are synthesised at 124 BPM
@@ -32,59 +30,7 @@ const ACTION_TIMEOUT = 30_000;
 const WATCHDOG = 10 * 60_000;
 
 const t0 = Date.now();
-const log = (...a) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`, ...a);
-
-class TestFailure extends Error {}
-function check(cond, msg) {
-  if (!cond) throw new TestFailure(msg);
-}
-
-// ---- static server ---------------------------------------------------------------------------
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-function startServer(root) {
-  const server = http.createServer(async (req, res) => {
-    const send = (code, text) => {
-      res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end(text);
-    };
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed');
-      const url = new URL(req.url, 'http://localhost');
-      let rel = decodeURIComponent(url.pathname);
-      if (rel.endsWith('/')) rel += 'index.html';
-      const file = path.resolve(root, `.${rel}`);
-      if (file !== root && !file.startsWith(root + path.sep)) return send(403, 'forbidden');
-      const st = await fsp.stat(file).catch(() => null);
-      if (!st || !st.isFile()) return send(404, 'not found');
-      res.writeHead(200, {
-        'Content-Type': TYPES[path.extname(file).toLowerCase()] || 'application/octet-stream',
-        'Content-Length': st.size,
-        'Cache-Control': 'no-store',
-      });
-      if (req.method === 'HEAD') return res.end();
-      fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
-    } catch (e) {
-      send(500, String(e));
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
+const log = makeLog('e2e', t0);
 
 // ---- page helpers ----------------------------------------------------------------------------
 
@@ -101,6 +47,9 @@ async function waitReady(page, what) {
     return { state: el.dataset.state, text: el.textContent, title: el.title };
   });
   log(`ready; engine: ${engine.text}${engine.state !== 'ok' ? ` (${engine.title})` : ''}`);
+  // The page serves the bundled model: the embedding must be on, not degraded.
+  check(engine.state === 'ok' && /^musicnn-msd-\d+$/.test(engine.text),
+    `the engine is ${engine.state} (${engine.text}: ${engine.title}), expected the bundled model`);
 }
 
 async function readRows(page) {
@@ -150,14 +99,7 @@ async function run() {
   let context;
   let page;
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-      acceptDownloads: true,
-    });
+    context = await launch(profile, { viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page = context.pages()[0] || (await context.newPage());
     page.on('console', (msg) => {
       const type = msg.type();

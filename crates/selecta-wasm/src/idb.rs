@@ -129,14 +129,25 @@ impl Db {
             return Ok(());
         }
         let (tx, store) = self.transaction("readwrite")?;
+        // A request refused part-way (quota, a closing connection) must not let the requests
+        // already made commit on their own: the whole journal is written or none of it.
+        if let Err(e) = Self::request_all(&store, ops) {
+            let _ = call(&tx, "abort", &[]);
+            return Err(e);
+        }
+        completion(&tx).await.map(|_| ())
+    }
+
+    /// Make the requests of `ops` on `store` (inside its transaction).
+    fn request_all(store: &JsValue, ops: &[Op]) -> Result<(), JsValue> {
         let key_range = get(&js_sys::global(), "IDBKeyRange")?;
         for op in ops {
             match op {
                 Op::Put(key, value) => {
-                    call(&store, "put", &[Uint8Array::from(value.as_slice()).into(), JsValue::from_str(key)])?;
+                    call(store, "put", &[Uint8Array::from(value.as_slice()).into(), JsValue::from_str(key)])?;
                 }
                 Op::Delete(key) => {
-                    call(&store, "delete", &[JsValue::from_str(key)])?;
+                    call(store, "delete", &[JsValue::from_str(key)])?;
                 }
                 Op::DeleteRange(from, to) => {
                     let range = call(
@@ -144,11 +155,11 @@ impl Db {
                         "bound",
                         &[JsValue::from_str(from), JsValue::from_str(to), JsValue::FALSE, JsValue::TRUE],
                     )?;
-                    call(&store, "delete", &[range])?;
+                    call(store, "delete", &[range])?;
                 }
             }
         }
-        completion(&tx).await.map(|_| ())
+        Ok(())
     }
 
     /// Delete the whole database `name` (tests and "start over").

@@ -52,8 +52,27 @@ async fn apply<T: Serialize>(
         let value = f(&mut e).inspect_err(|_| e.store_mut().discard_journal()).map_err(js_error)?;
         (value, e.store_mut().take_journal())
     };
-    persist(db, &ops).await?;
+    if let Err(error) = persist(db, &ops).await {
+        restore_from_disk(engine, db).await;
+        return Err(error);
+    }
     to_js(&value)
+}
+
+/// After a failed IndexedDB write, read the working set back from the database, so that the
+/// library answers what a reload would (the call that changed it rejects). If the database
+/// cannot be read either, memory stays ahead of it until the page reloads.
+async fn restore_from_disk(engine: &Shared, db: &Option<Db>) {
+    let Some(db) = db else { return };
+    let restored = match db.read_all().await {
+        Ok(entries) => BrowserStore::load(entries)
+            .map_err(EngineError::from)
+            .and_then(|store| engine.borrow_mut().replace_store(store)),
+        Err(e) => Err(EngineError::new(ErrorCode::DbError, format!("{e:?}"))),
+    };
+    if let Err(e) = restored {
+        tracing::warn!("the library could not be read back after a failed write: {e}");
+    }
 }
 
 /// Process a claimed file in bounded steps. No engine borrow is held across the awaits: other

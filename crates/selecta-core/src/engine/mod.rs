@@ -181,6 +181,17 @@ impl<S: TasteStore> Engine<S> {
         &mut self.store
     }
 
+    /// Put `store` in place of the engine's: a front end whose write to disk failed after the
+    /// working set changed restores the working set from disk, so memory and disk agree again.
+    /// Every index derived from the old store is dropped or reloaded.
+    pub fn replace_store(&mut self, store: S) -> Result<(), EngineError> {
+        self.store = store;
+        self.search = None;
+        self.ann = None;
+        self.prints = None;
+        self.reload_index()
+    }
+
     /// The sampling profile new embeddings use.
     pub fn profile(&self) -> SamplingProfile {
         self.profile
