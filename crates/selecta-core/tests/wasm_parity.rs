@@ -65,7 +65,7 @@ fn front_end_matches_librosa_in_wasm() {
     embedder.front_end().log_patch(&mut mel);
     let diff = max_abs_diff(&mel, &expected);
     console_log!("wasm log-mel max abs difference vs librosa: {diff:.2e}");
-    assert!(diff <= MODEL_TOLERANCE, "{diff}");
+    assert!(diff <= LOGMEL_TOLERANCE, "{diff}");
 }
 
 #[wasm_bindgen_test]

@@ -6,7 +6,7 @@
 //! The model arrives as bytes and is verified by SHA-256 before use; a missing or altered model
 //! is [`EmbedError::RuntimeUnavailable`] and the rest of the analysis goes on without it.
 
-mod conv;
+pub mod conv;
 mod frontend;
 mod graph;
 pub mod manifest;
