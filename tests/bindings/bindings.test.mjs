@@ -237,6 +237,51 @@ test("analysis reports progress and an abort stops it part-way without writing",
   }
 });
 
+test("a cancel during training or after the last analysis step leaves a consistent library", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    for (const [backend, lib] of [["native", native], ["wasm", wasm]]) {
+      const ids = [];
+      for (let i = 0; i < 110; i++) {
+        const bytes = i < 22 ? wav(880 + 7 * i, 170, i + 1) : wav(110 + 3 * i, 70 + (i % 20), i + 1);
+        ids.push((await lib.analyzeFile(bytes, `c/t${i}.wav`)).songId);
+      }
+      const [liked, disliked] = [ids.slice(0, 21), ids.slice(22, 106)];
+      await lib.setSelectionLabels(liked, "liked");
+      await lib.setSelectionLabels(disliked, "disliked");
+      assert.equal((await lib.trainSelectionGbdt(liked, disliked, {})).modelRevision, 1, backend);
+      const scores = await lib.predictSelectionCandidates(ids, 0);
+
+      // Aborted once the trees are being grown: cancelled, and revision 1 still scores.
+      const controller = new AbortController();
+      const phases = [];
+      const onProgress = (p) => {
+        phases.push(p.phase);
+        if (p.phase === "train") controller.abort();
+      };
+      const t = await lib.trainSelectionGbdt(liked, disliked, { signal: controller.signal, onProgress });
+      assert.equal(t.status, "cancelled", `${backend}: ${JSON.stringify(t)}`);
+      assert.ok(!phases.includes("save"), `${backend}: the model was saved: ${phases}`);
+      assert.deepEqual(await lib.predictSelectionCandidates(ids, 0), scores, `${backend}: the old model still scores`);
+
+      // Aborted at the analysis' last progress report (its steps are done, the commit is not):
+      // whatever the call answers, the library agrees with it. wasm checks the signal once more
+      // before it commits; the addon's worker may have committed before the abort reaches it.
+      const last = new AbortController();
+      const outcome = await lib.analyzeFile(wav(300, 100, 999), "late-cancel.wav", {
+        signal: last.signal,
+        onProgress: (p) => { if (p.percent >= 60) last.abort(); },
+      }).then((r) => r.status, (e) => e.code);
+      const stored = (await lib.listSongs()).some((song) => song.path === "late-cancel.wav");
+      assert.equal(stored, outcome === "analyzed", `${backend}: answered ${outcome}, stored: ${stored}`);
+      if (backend === "wasm") assert.equal(outcome, "cancelled");
+      else assert.ok(["analyzed", "cancelled"].includes(outcome), `${backend}: ${outcome}`);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 test("both bindings answer the engine's rules and key compatibility", async () => {
   await openLibrary("rules", { backend: "wasm", inMemory: true }); // initialises the wasm module
   const native = createRequire(import.meta.url)(join(root, "native/index.cjs"));
