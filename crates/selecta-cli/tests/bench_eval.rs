@@ -92,3 +92,46 @@ fn bench_taste_and_search_report_their_sizes_and_quality() {
         assert!(num(beam, "recallAt10") >= 0.95, "{beam}");
     }
 }
+
+/// `path,label` rows for the library's files, liked where `liked(i)`, plus a missing file.
+fn labels_csv(dir: &Path, files: &[std::path::PathBuf], liked: impl Fn(usize) -> bool) -> std::path::PathBuf {
+    let mut csv = String::from("path,label\n");
+    for (i, f) in files.iter().enumerate() {
+        let rel = f.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
+        csv.push_str(&format!("{rel},{}\n", if liked(i) { "liked" } else { "disliked" }));
+    }
+    csv.push_str("tracks/missing.mp3,liked\n");
+    let path = dir.join("labels.csv");
+    std::fs::write(&path, csv).expect("labels");
+    path
+}
+
+#[test]
+fn eval_taste_cross_validates_labels_of_a_library() {
+    // 400 synthetic tracks in 4 styles. Style 0 liked, the rest disliked: the styles are far
+    // apart, so every fold ranks the 100 liked tracks first, and recall@k is k / 100.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = support::library(dir.path(), 400);
+    let labels = labels_csv(dir.path(), &files, |i| i % 4 == 0);
+    let report = run_json(&["eval", "taste", "--json", "--folds", "3", "--labels"], &[labels]);
+    assert_eq!((report["samples"].as_u64(), report["positives"].as_u64()), (Some(400), Some(100)), "{report}");
+    let skipped = report["skipped"].as_array().expect("skipped");
+    assert!(skipped.len() == 1 && skipped[0].as_str().is_some_and(|s| s.contains("missing.mp3")), "{report}");
+    for model in ["gbdt", "knn"] {
+        assert!(num(&report[model], "rocAuc") >= 0.99, "{model}: {report}");
+        for at in report[model]["atK"].as_array().expect("atK") {
+            let k = num(at, "k");
+            assert!((num(at, "recall") - k / 100.0).abs() < 1e-9, "{model}: {at}");
+        }
+    }
+
+    // Labels that are noise (a hash of the index): nothing to learn, and a held-out fold must
+    // not look learnable either (a leak between folds would).
+    let noise = |i: usize| (i.wrapping_mul(2_654_435_761) >> 7) % 4 == 0;
+    let labels = labels_csv(dir.path(), &files, noise);
+    let report = run_json(&["eval", "taste", "--json", "--folds", "3", "--labels"], &[labels]);
+    for model in ["gbdt", "knn"] {
+        let auc = num(&report[model], "rocAuc");
+        assert!((0.35..=0.65).contains(&auc), "{model}: ROC-AUC {auc} on noise labels");
+    }
+}

@@ -104,6 +104,32 @@ fn track_embedding_is_normalised_with_tags_and_windows() {
     assert!(e.tags.iter().all(|p| (0.0..=1.0).contains(p)));
     assert_eq!(e.windows.len(), 1);
     assert!((e.windows[0].end - 8.0).abs() < 1e-3);
+    // Pooling written out again from its definition: patches of 187 frames every 93 frames
+    // (half a patch) over the whole log-mel, each run through the model (checked against
+    // TensorFlow above) and weighted by the RMS of the 187 × 256 samples under it; the mean is
+    // L2-normalised. The fixture is loud throughout, so no patch is skipped as quiet.
+    let (mel, frames) = embedder.front_end().mel(&audio);
+    let (patch_frames, mels, hop) = (187, 96, 256);
+    let mut pooled = vec![0.0f64; 200];
+    let mut first = 0;
+    let mut patches = 0;
+    while first + patch_frames <= frames {
+        let mut patch = mel[first * mels..(first + patch_frames) * mels].to_vec();
+        embedder.front_end().log_patch(&mut patch);
+        let vector = &embedder.run_patch(&patch).expect("inference")[0];
+        let under = &audio[first * hop..(first * hop + patch_frames * hop).min(audio.len())];
+        let level = (under.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / under.len() as f64).sqrt();
+        for (s, &x) in pooled.iter_mut().zip(vector) {
+            *s += level * f64::from(x);
+        }
+        first += patch_frames / 2;
+        patches += 1;
+    }
+    assert_eq!(patches, 4, "frames 0, 93, 186 and 279 of {frames}");
+    let norm = pooled.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let reference: Vec<f32> = pooled.iter().map(|x| (x / norm) as f32).collect();
+    let diff = max_abs_diff(&e.vector, &reference);
+    assert!(diff < 1e-5, "pooled embedding against the definition: {diff}");
     // Silence has no embedding.
     assert!(embedder.embed(&vec![0.0; 16_000 * 5], SamplingProfile::Full).expect("embed").is_none());
 }
