@@ -127,7 +127,7 @@ fn eval_taste_cross_validates_labels_of_a_library() {
 
     // Labels that are noise (a hash of the index): nothing to learn, and a held-out fold must
     // not look learnable either (a leak between folds would).
-    let noise = |i: usize| (i.wrapping_mul(2_654_435_761) >> 7) % 4 == 0;
+    let noise = |i: usize| (i.wrapping_mul(2_654_435_761) >> 7).is_multiple_of(4);
     let labels = labels_csv(dir.path(), &files, noise);
     let report = run_json(&["eval", "taste", "--json", "--folds", "3", "--labels"], &[labels]);
     for model in ["gbdt", "knn"] {
