@@ -93,11 +93,17 @@ impl Drop for Server {
 /// Send raw bytes, read the whole response: (status, JSON body); status 0 when the service
 /// closed the connection without answering (e.g. while shutting down).
 fn exchange(addr: SocketAddr, request: &[u8], half_close: bool) -> (u16, Value) {
+    exchange_then(addr, request, half_close, || {})
+}
+
+/// [`exchange`], calling `sent` once the whole request is written.
+fn exchange_then(addr: SocketAddr, request: &[u8], half_close: bool, sent: impl FnOnce()) -> (u16, Value) {
     let Ok(mut stream) = TcpStream::connect(addr) else { return (0, Value::Null) };
     stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
     if stream.write_all(request).is_err() {
         return (0, Value::Null);
     }
+    sent();
     if half_close {
         stream.shutdown(std::net::Shutdown::Write).expect("half-closed");
     }
@@ -114,11 +120,15 @@ fn get(addr: SocketAddr, target: &str) -> (u16, Value) {
 }
 
 fn post(addr: SocketAddr, target: &str, body: &[u8]) -> (u16, Value) {
+    exchange(addr, &post_request(target, body), false)
+}
+
+fn post_request(target: &str, body: &[u8]) -> Vec<u8> {
     let mut request =
         format!("POST {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n", body.len())
             .into_bytes();
     request.extend_from_slice(body);
-    exchange(addr, &request, false)
+    request
 }
 
 fn error_code(body: &Value) -> &str {
@@ -286,27 +296,38 @@ fn a_token_guards_every_endpoint_and_remote_addresses_need_one() {
 #[test]
 fn shutdown_during_uploads_leaves_the_library_intact() {
     let dir = tempfile::tempdir().expect("tmp");
-    library(dir.path());
+    let songs = library(dir.path());
     let mut server = Server::start(dir.path(), ServiceConfig::default());
     let addr = server.addr;
-    // Uploads that store their analysis, in flight while the shutdown arrives.
+    // Uploads that store their analysis, sent whole before the shutdown arrives.
+    let (sent, sent_all) = std::sync::mpsc::channel();
     let uploads: Vec<_> = (0..4)
         .map(|i| {
+            let sent = sent.clone();
             std::thread::spawn(move || {
                 let audio = wav_bytes(&track(80.0 + 7.0 * i as f32, i as u8, Mode::Major, 20 + i), RATE, 1);
-                post(addr, "/embed?store=true", &audio)
+                exchange_then(addr, &post_request("/embed?store=true", &audio), false, move || {
+                    let _ = sent.send(());
+                })
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..4 {
+        sent_all.recv_timeout(Duration::from_secs(60)).expect("every upload was sent within 60 s");
+    }
     server.stop();
+    let mut answered = 0;
     for upload in uploads {
         let (status, body) = upload.join().expect("upload thread");
         // Finished before the shutdown (200), or refused because the service had stopped
         // accepting (no response): never a half-written answer.
         assert!(status == 200 || status == 0, "{status} {body}");
+        answered += usize::from(status == 200);
     }
     let db = rusqlite::Connection::open(dir.path().join(FEATURES_DB)).expect("db");
     let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("checked");
     assert_eq!(check, "ok");
+    // Every upload that was answered is stored, and nothing else.
+    let rows: usize = db.query_row("SELECT COUNT(*) FROM song_features", [], |r| r.get(0)).expect("count");
+    assert_eq!(rows, songs.len() + answered, "{answered} uploads answered");
 }
