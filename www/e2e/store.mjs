@@ -2,7 +2,8 @@
 // chromium, a persistent profile): a labelled, trained library survives closing and relaunching
 // the browser — songs, labels, the model and its score cache — and retraining purges the old
 // revision's cache; a second tab opens the same library; an IndexedDB write refused part-way
-// leaves nothing on disk and memory as it was (the call rejects with `db_error`).
+// leaves nothing on disk and memory as it was (the call rejects with `db_error`); an abort that
+// arrives while the analysis is being written is too late and the song is kept.
 //
 // Usage: cd www/e2e && npm install && node store.mjs
 
@@ -140,6 +141,30 @@ async function run() {
     await first.reload();
     await openIn(first, base);
     check(JSON.stringify(await state(first, ids)) === JSON.stringify(before), 'the disk kept part of the refused change');
+    // An abort that fires while the analysis is being written (inside IndexedDB's put) is too
+    // late: the write completes, the call answers `analyzed`, and a reload shows the song.
+    const late = wav(440, 128, 4242, 2).toString('base64');
+    const persisted = await first.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const controller = new AbortController();
+      const put = IDBObjectStore.prototype.put;
+      IDBObjectStore.prototype.put = function (...args) {
+        controller.abort();
+        return put.apply(this, args);
+      };
+      try {
+        return (await window.lib.analyzeFile(bytes, 'late/abort.wav', { signal: controller.signal })).status;
+      } catch (e) {
+        return e.code;
+      } finally {
+        IDBObjectStore.prototype.put = put;
+      }
+    }, late);
+    check(persisted === 'analyzed', `an abort during the write answered ${persisted}`);
+    await first.reload();
+    await openIn(first, base);
+    const songs = await first.evaluate(async () => (await window.lib.listSongs()).map((s) => s.path));
+    check(songs.includes('late/abort.wav') && songs.length === TRACKS + 1, `after the late abort: ${songs.length} songs`);
     // The library still takes writes once IndexedDB does.
     const ok = await first.evaluate(async (ids) => (await window.lib.setSelectionLabels(ids.slice(100, 102), 'liked')).changed, ids);
     check(ok === 2, `after the failure a write changed ${ok} labels`);
