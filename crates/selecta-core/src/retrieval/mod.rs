@@ -275,8 +275,9 @@ impl SearchIndex {
     pub fn from_views(ids: Vec<String>, views: Vec<TrackView>, facts: Vec<TrackFacts>, weights: Weights) -> Self {
         let similarity = Similarity::fit(&views, weights);
         let mut matrix = ViewMatrix::default();
-        for v in &views {
-            matrix.push(&similarity.prepare(v));
+        // Each raw view is dropped once its prepared row is in the matrix.
+        for v in views {
+            matrix.push(&similarity.prepare(&v));
         }
         let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         Self {
