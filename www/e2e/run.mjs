@@ -14,7 +14,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, TestFailure, check, launch, makeLog, startServer } from './support.mjs';
+import { CHROMIUM, TestFailure, check, launch, makeLog, runTest, startServer, tearDown } from './support.mjs';
 import { cutWav, wav } from '../../tests/support/wav.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -309,23 +309,8 @@ async function run() {
     }
     throw e;
   } finally {
-    if (context) await context.close().catch(() => {});
-    server.closeAllConnections?.();
-    await new Promise((resolve) => server.close(resolve));
-    await fsp.rm(profile, { recursive: true, force: true }).catch(() => {});
+    await tearDown(context, server, profile);
   }
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`E2E FAILED: the test did not finish within ${WATCHDOG / 60000} minutes`);
-  process.exit(1);
-}, WATCHDOG);
-watchdog.unref();
-
-run().then(() => {
-  log('E2E PASSED');
-  process.exit(0);
-}, (e) => {
-  console.error(`E2E FAILED: ${e instanceof TestFailure ? e.message : e.stack || e}`);
-  process.exit(1);
-});
+runTest('E2E', run, WATCHDOG, log);

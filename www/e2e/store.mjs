@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wav } from '../../tests/support/wav.mjs';
-import { TestFailure, check, launch, makeLog, startServer } from './support.mjs';
+import { check, launch, makeLog, runTest, startServer, tearDown } from './support.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NAME = 'store-test';
@@ -170,23 +170,8 @@ async function run() {
     check(ok === 2, `after the failure a write changed ${ok} labels`);
     log(`${TRACKS} tracks, revisions 1 → 2 purged, restart, second tab and a refused write: all as expected`);
   } finally {
-    if (context) await context.close().catch(() => {});
-    server.closeAllConnections?.();
-    await new Promise((resolve) => server.close(resolve));
-    await fsp.rm(profile, { recursive: true, force: true }).catch(() => {});
+    await tearDown(context, server, profile);
   }
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`STORE E2E FAILED: the test did not finish within ${WATCHDOG / 60000} minutes`);
-  process.exit(1);
-}, WATCHDOG);
-watchdog.unref();
-
-run().then(() => {
-  log('STORE E2E PASSED');
-  process.exit(0);
-}, (e) => {
-  console.error(`STORE E2E FAILED: ${e instanceof TestFailure ? e.message : e.stack || e}`);
-  process.exit(1);
-});
+runTest('STORE E2E', run, WATCHDOG, log);

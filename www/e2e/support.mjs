@@ -20,6 +20,33 @@ export function check(cond, msg) {
   if (!cond) throw new TestFailure(msg);
 }
 
+/**
+ * Run `test` to its end and exit: 0 when it passed, 1 when it failed or ran past `watchdogMs`
+ * (printed as "`name` PASSED" / "`name` FAILED: why").
+ */
+export function runTest(name, test, watchdogMs, log) {
+  const watchdog = setTimeout(() => {
+    console.error(`${name} FAILED: the test did not finish within ${watchdogMs / 60000} minutes`);
+    process.exit(1);
+  }, watchdogMs);
+  watchdog.unref();
+  test().then(() => {
+    log(`${name} PASSED`);
+    process.exit(0);
+  }, (e) => {
+    console.error(`${name} FAILED: ${e instanceof TestFailure ? e.message : e.stack || e}`);
+    process.exit(1);
+  });
+}
+
+/** Close the browser, stop the server and remove the profile folder, whatever state they are in. */
+export async function tearDown(context, server, profile) {
+  if (context) await context.close().catch(() => {});
+  server.closeAllConnections?.();
+  await new Promise((resolve) => server.close(resolve));
+  await fsp.rm(profile, { recursive: true, force: true }).catch(() => {});
+}
+
 /** Headless chromium with the profile folder `profile` (IndexedDB lives there). */
 export function launch(profile, options = {}) {
   return chromium.launchPersistentContext(profile, {

@@ -232,10 +232,8 @@ impl Bits<'_> {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/audio").join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
+    const GROOVE_OGG: &[u8] = include_bytes!("../../../../tests/fixtures/audio/groove.ogg");
+    const LONG_OGG: &[u8] = include_bytes!("../../../../tests/fixtures/audio/long.ogg");
 
     fn field(bits: &mut Bits<'_>, count: u32) -> u32 {
         bits.read(count).expect("a whole header")
@@ -270,12 +268,11 @@ mod tests {
 
     #[test]
     fn headers_written_by_an_encoder_pass() {
-        for name in ["groove.ogg", "long.ogg"] {
-            let bytes = fixture(name);
-            let setups = setup_headers(&bytes);
+        for (name, bytes) in [("groove.ogg", GROOVE_OGG), ("long.ogg", LONG_OGG)] {
+            let setups = setup_headers(bytes);
             assert_eq!(setups.len(), 1, "{name}: one Vorbis stream");
             assert!(codebook_fields(&setups[0]).iter().any(|&(_, t)| t == 1), "{name}: has type-1 codebooks");
-            assert_eq!(check(&bytes), Ok(()), "{name}");
+            assert_eq!(check(bytes), Ok(()), "{name}");
         }
         // A stream that is not Vorbis has no setup header to check.
         assert!(setup_headers(b"OggS not really a page").is_empty());
@@ -321,15 +318,15 @@ mod tests {
 
     #[test]
     fn a_damaged_codebook_is_refused_before_the_readers_see_it() {
-        let bytes = fixture("groove.ogg");
-        let fields = codebook_fields(&setup_headers(&bytes)[0]);
+        let bytes = GROOVE_OGG;
+        let fields = codebook_fields(&setup_headers(bytes)[0]);
         let (type1_at, _) = *fields.iter().find(|&&(_, t)| t == 1).expect("a type-1 codebook");
         // Zero dimensions on a type-1 codebook.
-        let zeroed = with_edited_setup(&bytes, |p| write_bits(p, type1_at, 16, 0));
+        let zeroed = with_edited_setup(bytes, |p| write_bits(p, type1_at, 16, 0));
         let reason = check(&zeroed).expect_err("zero dimensions");
         assert!(reason.contains("has no size"), "{reason}");
         // An entry count no decoder could hold.
-        let huge = with_edited_setup(&bytes, |p| write_bits(p, fields[0].0 + 16, 24, 0xff_ffff));
+        let huge = with_edited_setup(bytes, |p| write_bits(p, fields[0].0 + 16, 24, 0xff_ffff));
         let reason = check(&huge).expect_err("huge codebook");
         assert!(reason.contains("16777215 entries"), "{reason}");
     }
