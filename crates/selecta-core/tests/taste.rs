@@ -126,17 +126,7 @@ fn label_changes_after_training_do_not_change_scores_until_retraining() {
     assert_ne!(before.items, retrained_scores.items);
     let (mut fresh, _, fresh_ids) = library(300);
     assert_eq!(fresh_ids, ids);
-    taste::set_selection_labels(&mut fresh, &snap.positive_ids, Label::Liked, 1).expect("labels");
-    taste::set_selection_labels(&mut fresh, &snap.negative_ids, Label::Disliked, 1).expect("labels");
-    let fresh_snap = taste::get_selection_label_snapshot(&fresh).expect("snapshot");
-    let trained = taste::train_selection_gbdt_with(
-        &mut fresh,
-        &fresh_snap.positive_ids,
-        &fresh_snap.negative_ids,
-        &params(),
-        2,
-        &mut NoControl,
-    );
+    let trained = label_and_train(&mut fresh, &snap.positive_ids, &snap.negative_ids);
     assert_eq!(trained.status, TrainStatus::Trained);
     assert_eq!(predict(&mut fresh, &candidates).items, retrained_scores.items);
 }
