@@ -230,6 +230,24 @@ impl Similarity {
         self.combine(self.standardised(a, b))
     }
 
+    /// [`Similarity::combine`] of [`Similarity::standardise`] as a linear function of the raw
+    /// distances, for the parts `present`: `(coefficients, constant)` with the total
+    /// `constant + Σ coefficientᵢ·partᵢ` (up to f32 rounding); `None` when no part counts.
+    pub fn linear_form(&self, present: [bool; 3]) -> Option<([f32; 3], f32)> {
+        let w = [self.weights.embedding, self.weights.timbre, self.weights.tags];
+        let total: f32 = (0..3).filter(|&p| present[p] && w[p] > 0.0).map(|p| w[p]).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let (mut coefficients, mut constant) = ([0.0f32; 3], 0.0f32);
+        for p in (0..3).filter(|&p| present[p] && w[p] > 0.0) {
+            let (mean, std) = self.scales[p];
+            coefficients[p] = w[p] / (std * total);
+            constant -= w[p] * mean / (std * total);
+        }
+        Some((coefficients, constant))
+    }
+
     /// The weighted mean of standardised distances ([`Similarity::standardised`]).
     pub fn combine(&self, standardised: [Option<f32>; 3]) -> Option<f32> {
         let w = [self.weights.embedding, self.weights.timbre, self.weights.tags];

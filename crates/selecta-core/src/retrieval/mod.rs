@@ -10,9 +10,11 @@
 //! [`ann`] is the approximate index for large libraries, kept in the library folder.
 
 pub mod ann;
+mod coarse;
 mod filter;
 pub mod hnsw;
 pub mod identify;
+mod timbre_bound;
 
 pub use filter::{FilterRule, KEY_CLEAR_STRENGTH, SearchFilters, parse_range};
 pub use identify::{PrintIndex, PrintMatch, QueryPrint};
@@ -22,6 +24,8 @@ use std::collections::{BinaryHeap, HashMap};
 
 use serde::Serialize;
 
+use self::coarse::{CoarseColumn, CoarseQuery};
+use self::timbre_bound::{TimbreBounds, TimbreSummary, divergence_lower_bound};
 use crate::error::StoreError;
 use crate::features::timbre::{dot, packed_divergence};
 use crate::features::{DjFeatures, Key};
@@ -182,12 +186,30 @@ pub struct SearchIndex {
     stamps: Vec<String>,
     /// Prepared once, so a query costs a few dot products per track and nothing more.
     views: ViewMatrix,
+    /// Eight-bit copies of the embedding and tag columns: what exact search streams first.
+    coarse: CoarseViews,
+    /// What bounds a timbre divergence from below ([`timbre_bound`]), per track.
+    timbre_bounds: TimbreBounds,
+    timbre_summaries: Vec<Option<TimbreSummary>>,
     facts: Vec<TrackFacts>,
     position: HashMap<String, usize>,
     similarity: Similarity,
     /// What the next-track ranking needs: intro and outro embeddings (prepared like the track
     /// embedding: z-scored, unit length) and the DJ features.
     transitions: Transitions,
+}
+
+/// The coarse embedding and tag columns ([`coarse`]).
+#[derive(Debug, Clone, Default)]
+struct CoarseViews {
+    embedding: CoarseColumn,
+    tags: CoarseColumn,
+}
+
+/// A query's codes for the coarse columns.
+struct CoarseQueries {
+    embedding: Option<CoarseQuery>,
+    tags: Option<CoarseQuery>,
 }
 
 /// A track's intro embedding, outro embedding and DJ features, as stored.
@@ -275,15 +297,27 @@ impl SearchIndex {
     pub fn from_views(ids: Vec<String>, views: Vec<TrackView>, facts: Vec<TrackFacts>, weights: Weights) -> Self {
         let similarity = Similarity::fit(&views, weights);
         let mut matrix = ViewMatrix::default();
+        let mut coarse = CoarseViews::default();
         // Each raw view is dropped once its prepared row is in the matrix.
         for v in views {
-            matrix.push(&similarity.prepare(&v));
+            let prepared = similarity.prepare(&v);
+            coarse.embedding.push(prepared.embedding.as_deref());
+            coarse.tags.push(prepared.tags.as_deref());
+            matrix.push(&prepared);
         }
         let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+        let rows = || (0..matrix.timbre.present.len()).filter_map(|i| matrix.timbre.row(i));
+        let timbre_bounds = TimbreBounds::fit(rows());
+        let timbre_summaries = (0..matrix.timbre.present.len())
+            .map(|i| matrix.timbre.row(i).and_then(|t| timbre_bounds.summary(t)))
+            .collect();
         Self {
             stamps: vec![String::new(); ids.len()],
             ids,
             views: matrix,
+            coarse,
+            timbre_bounds,
+            timbre_summaries,
             facts,
             position,
             similarity,
@@ -376,6 +410,16 @@ impl SearchIndex {
         (cosine(query.embedding, &self.views.embedding), cosine(query.tags, &self.views.tags))
     }
 
+    /// Lower bounds of the raw distances (embedding, tags) of the indexed track `i` to a query,
+    /// from the coarse columns: `None` exactly where [`SearchIndex::cheap_parts`] gives `None`.
+    #[inline]
+    fn cheap_lower_bounds(&self, query: &CoarseQueries, i: usize) -> (Option<f32>, Option<f32>) {
+        let lowest = |q: &Option<CoarseQuery>, column: &CoarseColumn| {
+            q.as_ref().and_then(|q| column.dot_interval(q, i)).map(|(_, highest_dot)| 1.0 - highest_dot)
+        };
+        (lowest(&query.embedding, &self.coarse.embedding), lowest(&query.tags, &self.coarse.tags))
+    }
+
     /// The timbre divergence part of the indexed track `i` to `query`.
     fn timbre_part(&self, query: ViewRef<'_>, i: usize) -> Option<f32> {
         packed_divergence(query.timbre?, self.views.timbre.row(i)?).map(f32::ln_1p)
@@ -409,9 +453,11 @@ impl SearchIndex {
     /// with the candidates the filters removed when `explain` is set. The query song itself
     /// (`query_id`) is never a result.
     ///
-    /// Exact: every track is compared. The timbre part, the costliest, is skipped for a track
-    /// whose total could not enter the best `k` even at a timbre distance of 0; that bound never
-    /// removes a track that belongs.
+    /// Exact: every track is compared. First by a lower bound of its total from the coarse
+    /// embedding and tag columns, with the timbre at its best case (a distance of 0); then, the
+    /// most promising first and only where the bound could still enter the best `k`, by its
+    /// exact embedding and tags with a lower bound of the timbre divergence ([`timbre_bound`]);
+    /// then by its exact total where that could. The bounds never remove a track that belongs.
     pub fn search(
         &self,
         query_id: Option<&str>,
@@ -426,9 +472,32 @@ impl SearchIndex {
         let mut best = TopK::new(k);
         let query_position = query_id.and_then(|id| self.position.get(id).copied());
         let query_has_timbre = query.timbre.is_some() && self.similarity.weights().timbre > 0.0;
-        // Tracks whose timbre is still to be compared, with the cheap parts and the lowest
-        // total their timbre could give.
-        let mut pending: Vec<(f32, usize, Option<f32>, Option<f32>)> = Vec::new();
+        let coarse = CoarseQueries {
+            embedding: query.embedding.as_deref().and_then(|q| self.coarse.embedding.query(q)),
+            tags: query.tags.as_deref().and_then(|q| self.coarse.tags.query(q)),
+        };
+        let query_summary =
+            query.timbre.as_deref().filter(|_| query_has_timbre).and_then(|t| self.timbre_bounds.summary(t));
+        let forms = LinearForms::new(&self.similarity);
+        // The lowest total a track could have from the coarse columns, with its timbre
+        // divergence at `timbre` (raw, at or below the exact one) where it has one.
+        let coarse_lowest = |i: usize, timbre: f32| {
+            let (embedding, tags) = self.cheap_lower_bounds(&coarse, i);
+            let with_timbre = |t| forms.lowest([embedding, t, tags]);
+            if query_summary.is_some() && self.timbre_summaries[i].is_some() {
+                // Both models have a summary, so their divergence is finite: the timbre part
+                // is there.
+                with_timbre(Some(timbre))
+            } else if query_has_timbre && self.views.timbre.present[i] {
+                // A divergence that is not finite drops the timbre part: the lower of both.
+                let (a, b) = (with_timbre(Some(timbre)), with_timbre(None));
+                a.into_iter().chain(b).reduce(f32::min)
+            } else {
+                with_timbre(None)
+            }
+        };
+        // Every candidate with the lowest total it could have.
+        let mut pending: Vec<(f32, u32)> = Vec::with_capacity(self.ids.len());
         for (i, id) in self.ids.iter().enumerate() {
             if Some(i) == query_position {
                 continue;
@@ -442,24 +511,35 @@ impl SearchIndex {
             if k == 0 {
                 continue;
             }
-            let (embedding, tags) = self.cheap_parts(query.into(), i);
-            if query_has_timbre && self.views.timbre.present[i] {
-                // ln(1 + divergence) is never below 0: the track's total is at least this.
-                if let Some((lowest, _)) = self.combined([embedding, Some(0.0), tags]) {
-                    pending.push((lowest, i, embedding, tags));
-                }
-            } else if let Some((distance, parts)) = self.combined([embedding, None, tags]) {
-                best.offer(Ranked { distance, position: i, parts });
+            // ln(1 + divergence) is never below 0.
+            if let Some(lowest) = coarse_lowest(i, 0.0) {
+                pending.push((lowest, i as u32));
             }
         }
-        // The most promising tracks first, so that the k-th best is good early and the bound
-        // skips the timbre of most of the rest.
+        // The most promising tracks first, so that the k-th best is good early and the bounds
+        // skip the rest.
         let head = (4 * k).max(64).min(pending.len());
         if head < pending.len() {
             pending.select_nth_unstable_by(head, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
-        for (n, &(lowest, i, embedding, tags)) in pending.iter().enumerate() {
+        for (n, &(lowest, i)) in pending.iter().enumerate() {
+            let i = i as usize;
             if n >= head && best.beats(lowest, i) {
+                continue;
+            }
+            let timbre_bound = match (&query_summary, &self.timbre_summaries[i]) {
+                (Some(q), Some(row)) if n >= head => Some(f32::ln_1p(divergence_lower_bound(q, row))),
+                _ => None,
+            };
+            if let Some(t) = timbre_bound
+                && coarse_lowest(i, t).is_some_and(|lowest| best.beats(lowest, i))
+            {
+                continue;
+            }
+            let (embedding, tags) = self.cheap_parts(query.into(), i);
+            if let Some(t) = timbre_bound
+                && self.combined([embedding, Some(t), tags]).is_some_and(|(lowest, _)| best.beats(lowest, i))
+            {
                 continue;
             }
             let timbre = self.timbre_part(query.into(), i);
@@ -474,6 +554,40 @@ impl SearchIndex {
             .map(|r| Hit { id: self.ids[r.position].clone(), score: -r.distance, parts: score_parts(r.parts) })
             .collect();
         (hits, filtered)
+    }
+}
+
+/// [`Similarity::linear_form`] for every set of present parts, so that a bound of a track's
+/// total costs a few multiplications.
+struct LinearForms {
+    /// Indexed by the present parts as bits (embedding 1, timbre 2, tags 4).
+    forms: [Option<([f32; 3], f32)>; 8],
+}
+
+impl LinearForms {
+    /// Covers the f32 rounding by which a linear form and [`Similarity::combine`] differ
+    /// (a few units in the last place of the largest term).
+    const ROUNDING: f32 = 1e-5;
+
+    fn new(similarity: &Similarity) -> Self {
+        Self {
+            forms: std::array::from_fn(|bits| similarity.linear_form([bits & 1 != 0, bits & 2 != 0, bits & 4 != 0])),
+        }
+    }
+
+    /// A lower bound of the total of raw parts that are themselves lower bounds (`None` when
+    /// no part counts).
+    #[inline]
+    fn lowest(&self, parts: [Option<f32>; 3]) -> Option<f32> {
+        let bits = parts.iter().enumerate().fold(0, |b, (p, x)| b | (usize::from(x.is_some()) << p));
+        let (coefficients, constant) = self.forms[bits]?;
+        let (mut total, mut magnitude) = (constant, constant.abs());
+        for (c, x) in coefficients.iter().zip(parts) {
+            let term = c * x.unwrap_or(0.0);
+            total += term;
+            magnitude += term.abs();
+        }
+        Some(total - Self::ROUNDING * magnitude)
     }
 }
 
@@ -547,12 +661,18 @@ mod tests {
     use super::*;
     use crate::testkit::synth_library::SyntheticLibrary;
 
-    /// A library where some tracks lack timbre or tags, as real ones do (silence, no model).
-    fn library(n: usize) -> SearchIndex {
+    /// A library where some tracks lack timbre or tags, as real ones do (silence, no model),
+    /// and some are copies of others (the same recording in two files).
+    fn library(n: usize, weights: Weights) -> SearchIndex {
         let lib = SyntheticLibrary::new(6, 11);
         let (mut ids, mut views, mut facts) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..n {
-            let f = lib.track(i);
+            let mut f = lib.track(i);
+            if i % 11 == 5 {
+                let song_id = f.song_id.clone();
+                f = lib.track(i - 1);
+                f.song_id = song_id;
+            }
             let mut view = track_view(&f);
             if i % 7 == 3 {
                 view.timbre = None;
@@ -564,7 +684,7 @@ mod tests {
             views.push(view);
             facts.push(TrackFacts::of(&f));
         }
-        SearchIndex::from_views(ids, views, facts, Weights::default())
+        SearchIndex::from_views(ids, views, facts, weights)
     }
 
     /// Every track scored and sorted: what the pruned search must return.
@@ -580,18 +700,29 @@ mod tests {
 
     #[test]
     fn the_pruned_search_returns_exactly_what_scoring_every_track_does() {
-        let index = library(900);
+        for weights in [
+            Weights::default(),
+            Weights { timbre: 0.0, ..Weights::default() },
+            Weights { embedding: 0.0, tags: 0.0, ..Weights::default() },
+            Weights { embedding: 1.0, timbre: 4.0, tags: 1.0 },
+        ] {
+            pruned_search_equals_scoring_every_track(&library(900, weights));
+        }
+    }
+
+    fn pruned_search_equals_scoring_every_track(index: &SearchIndex) {
         let filters = [
             SearchFilters::default(),
             SearchFilters { bpm: Some((90.0, 130.0)), half_double: true, ..SearchFilters::default() },
         ];
-        for query in [0, 3, 1, 250, 899] {
+        // Many queries: a bound that is wrong for a few pairs changes only a few answers.
+        for query in (0..index.len()).step_by(9).chain([1, 3, index.len() - 1]) {
             for f in &filters {
                 for k in [1, 10, 50, 2000] {
                     let (view, facts) = (index.views.view(query), index.facts[query]);
                     let (hits, _) = index.search(Some(&index.ids[query]), &view, &facts, f, k, false);
                     let got: Vec<(String, f32)> = hits.into_iter().map(|h| (h.id, h.score)).collect();
-                    let want = brute_force(&index, query, f, k);
+                    let want = brute_force(index, query, f, k);
                     assert_eq!(got, want, "query {query}, k {k}, filters {f:?}");
                 }
             }
