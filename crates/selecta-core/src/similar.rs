@@ -103,6 +103,9 @@ fn unit_cosine_distance(a: &[f32], b: &[f32]) -> Option<f32> {
     (a.len() == b.len()).then(|| 1.0 - dot(a, b))
 }
 
+/// The pairs `(i, i + step)` a fit samples distances from, for every step.
+const PAIR_STEPS: [usize; 3] = [1, 7, 31];
+
 /// The library-wide similarity: standardisation statistics computed once from all tracks.
 #[derive(Debug, Clone)]
 pub struct Similarity {
@@ -127,22 +130,41 @@ impl Similarity {
         let timbre_center = dimension_stats(&timbres).map(|(mean, _)| mean).unwrap_or_default();
         let mut model =
             Self { weights, embedding_stats: dimension_stats(&embeddings), timbre_center, scales: [(0.0, 1.0); 3] };
-        // Distance scales from pairs (i, i + step) — deterministic and O(n).
-        let prepared: Vec<PreparedView> = tracks.iter().map(|t| model.prepare(t)).collect();
-        let mut samples: [Vec<f32>; 3] = Default::default();
+        // Distance scales from pairs (i, i + step mod n) — deterministic and O(n). Tracks are
+        // prepared as the pairs reach them and dropped once no later pair needs them: a
+        // prepared copy of the whole library would double the memory a fit needs.
         let n = tracks.len();
-        for step in [1usize, 7, 31] {
-            for i in 0..n {
+        let reach = *PAIR_STEPS.iter().max().unwrap_or(&1);
+        // The first tracks, which the pairs that wrap around end on.
+        let first: Vec<PreparedView> = tracks.iter().take(reach).map(|t| model.prepare(t)).collect();
+        // Tracks i..=i + reach.
+        let mut window: std::collections::VecDeque<PreparedView> = std::collections::VecDeque::new();
+        let mut per_step: Vec<[Vec<f32>; 3]> = PAIR_STEPS.iter().map(|_| Default::default()).collect();
+        for i in 0..n {
+            while window.len() <= reach && i + window.len() < n {
+                window.push_back(model.prepare(&tracks[i + window.len()]));
+            }
+            for (step, samples) in PAIR_STEPS.iter().zip(per_step.iter_mut()) {
                 let j = (i + step) % n;
                 if i == j {
                     continue;
                 }
-                let parts = model.prepared_parts(&prepared[i], &prepared[j]);
+                let other = if i + step < n { window.get(*step) } else { first.get(j) };
+                let Some(other) = other else { continue };
+                let parts = model.prepared_parts(&window[0], other);
                 for (s, p) in samples.iter_mut().zip(parts) {
                     if let Some(p) = p {
                         s.push(p);
                     }
                 }
+            }
+            window.pop_front();
+        }
+        // In the order of the steps, then of the tracks.
+        let mut samples: [Vec<f32>; 3] = Default::default();
+        for step_samples in per_step {
+            for (s, mut part) in samples.iter_mut().zip(step_samples) {
+                s.append(&mut part);
             }
         }
         for (scale, s) in model.scales.iter_mut().zip(&samples) {

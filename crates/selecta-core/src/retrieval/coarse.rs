@@ -19,6 +19,8 @@ pub(crate) struct CoarseColumn {
     codes: Vec<i8>,
     /// Per row: `(scale, ‖x − x̂‖, ‖x‖)`; `None` for a row the column does not have.
     rows: Vec<Option<RowBound>>,
+    /// Rows expected in all (the codes are allocated once at their final size).
+    expected_rows: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,12 +61,18 @@ fn quantise(v: &[f32], limit: f32) -> (Vec<i32>, f32, f32, f32) {
 }
 
 impl CoarseColumn {
+    /// An empty column for `rows` rows.
+    pub(crate) fn with_capacity(rows: usize) -> Self {
+        Self { expected_rows: rows, rows: Vec::with_capacity(rows), ..Self::default() }
+    }
+
     /// Append a row (`None`: the track lacks this view, or its width differs from the first).
     pub(crate) fn push(&mut self, row: Option<&[f32]>) {
         if self.width == 0
             && let Some(r) = row
         {
             self.width = r.len();
+            self.codes.reserve_exact(self.expected_rows.max(self.rows.len() + 1) * self.width);
             self.codes.resize(self.rows.len() * self.width, 0);
         }
         match row {

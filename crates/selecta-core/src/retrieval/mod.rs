@@ -103,15 +103,23 @@ struct ViewColumn {
     width: usize,
     values: Vec<f32>,
     present: Vec<bool>,
+    /// Rows expected in all: the matrix is allocated once at its final size, since growing it
+    /// by doubling would hold up to half as much again, and both copies while it moves.
+    expected_rows: usize,
 }
 
 impl ViewColumn {
+    fn with_capacity(rows: usize) -> Self {
+        Self { expected_rows: rows, present: Vec::with_capacity(rows), ..Self::default() }
+    }
+
     fn push(&mut self, row: Option<&[f32]>) {
         if self.width == 0
             && let Some(r) = row
         {
             // Rows before the first present one are all absent; give them their zeros.
             self.width = r.len();
+            self.values.reserve_exact(self.expected_rows.max(self.present.len() + 1) * self.width);
             self.values.resize(self.present.len() * self.width, 0.0);
         }
         match row {
@@ -158,6 +166,14 @@ struct ViewMatrix {
 }
 
 impl ViewMatrix {
+    fn with_capacity(rows: usize) -> Self {
+        Self {
+            embedding: ViewColumn::with_capacity(rows),
+            timbre: ViewColumn::with_capacity(rows),
+            tags: ViewColumn::with_capacity(rows),
+        }
+    }
+
     fn push(&mut self, view: &PreparedView) {
         self.embedding.push(view.embedding.as_deref());
         self.timbre.push(view.timbre.as_deref());
@@ -254,7 +270,12 @@ impl SearchIndex {
 
     /// Give the tracks (in index order) their intro and outro embeddings and DJ features.
     pub fn set_transitions(&mut self, sections: Vec<TransitionFacts>) {
-        let mut t = Transitions::default();
+        let rows = self.ids.len();
+        let mut t = Transitions {
+            intro: ViewColumn::with_capacity(rows),
+            outro: ViewColumn::with_capacity(rows),
+            dj: Vec::with_capacity(rows),
+        };
         let prepare = |v: Option<Vec<f32>>| {
             v.and_then(|v| {
                 self.similarity.prepare(&TrackView { embedding: Some(v), timbre: None, tags: None }).embedding
@@ -296,8 +317,11 @@ impl SearchIndex {
     /// Index tracks given by their views (`ids` sorted, one view and facts per id; no stamps).
     pub fn from_views(ids: Vec<String>, views: Vec<TrackView>, facts: Vec<TrackFacts>, weights: Weights) -> Self {
         let similarity = Similarity::fit(&views, weights);
-        let mut matrix = ViewMatrix::default();
-        let mut coarse = CoarseViews::default();
+        let mut matrix = ViewMatrix::with_capacity(views.len());
+        let mut coarse = CoarseViews {
+            embedding: CoarseColumn::with_capacity(views.len()),
+            tags: CoarseColumn::with_capacity(views.len()),
+        };
         // Each raw view is dropped once its prepared row is in the matrix.
         for v in views {
             let prepared = similarity.prepare(&v);
