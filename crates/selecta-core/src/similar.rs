@@ -20,6 +20,23 @@ pub struct TrackView {
     pub tags: Option<Vec<f32>>,
 }
 
+/// A [`TrackView`] borrowed from wherever its vectors are kept (e.g. flat columns).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrackViewRef<'a> {
+    /// Track embedding (L2-normalised), if any.
+    pub embedding: Option<&'a [f32]>,
+    /// Timbre statistics, if any.
+    pub timbre: Option<&'a [f32]>,
+    /// Tag probabilities, if any.
+    pub tags: Option<&'a [f32]>,
+}
+
+impl<'a> From<&'a TrackView> for TrackViewRef<'a> {
+    fn from(v: &'a TrackView) -> Self {
+        Self { embedding: v.embedding.as_deref(), timbre: v.timbre.as_deref(), tags: v.tags.as_deref() }
+    }
+}
+
 /// A track prepared for many comparisons ([`Similarity::prepare`]): every view turned into a
 /// flat f32 vector whose distance to another prepared track is a dot product — the embedding
 /// z-scored over the library and scaled to unit length, the tags at unit length, the timbre
@@ -120,13 +137,15 @@ pub struct Similarity {
 impl Similarity {
     /// Fit the standardisation to a library (all tracks, or a deterministic sample of them).
     pub fn fit(tracks: &[TrackView], weights: Weights) -> Self {
-        let embeddings: Vec<&[f32]> = tracks.iter().filter_map(|t| t.embedding.as_deref()).collect();
-        let timbres: Vec<&[f32]> = tracks
-            .iter()
-            .filter_map(|t| t.timbre.as_deref())
-            .filter(|t| t.len() >= MFCCS)
-            .map(|t| &t[..MFCCS])
-            .collect();
+        let views: Vec<TrackViewRef<'_>> = tracks.iter().map(TrackViewRef::from).collect();
+        Self::fit_refs(&views, weights)
+    }
+
+    /// [`Similarity::fit`] to borrowed views.
+    pub fn fit_refs(tracks: &[TrackViewRef<'_>], weights: Weights) -> Self {
+        let embeddings: Vec<&[f32]> = tracks.iter().filter_map(|t| t.embedding).collect();
+        let timbres: Vec<&[f32]> =
+            tracks.iter().filter_map(|t| t.timbre).filter(|t| t.len() >= MFCCS).map(|t| &t[..MFCCS]).collect();
         let timbre_center = dimension_stats(&timbres).map(|(mean, _)| mean).unwrap_or_default();
         let mut model =
             Self { weights, embedding_stats: dimension_stats(&embeddings), timbre_center, scales: [(0.0, 1.0); 3] };
@@ -136,13 +155,13 @@ impl Similarity {
         let n = tracks.len();
         let reach = *PAIR_STEPS.iter().max().unwrap_or(&1);
         // The first tracks, which the pairs that wrap around end on.
-        let first: Vec<PreparedView> = tracks.iter().take(reach).map(|t| model.prepare(t)).collect();
+        let first: Vec<PreparedView> = tracks.iter().take(reach).map(|&t| model.prepare_ref(t)).collect();
         // Tracks i..=i + reach.
         let mut window: std::collections::VecDeque<PreparedView> = std::collections::VecDeque::new();
         let mut per_step: Vec<[Vec<f32>; 3]> = PAIR_STEPS.iter().map(|_| Default::default()).collect();
         for i in 0..n {
             while window.len() <= reach && i + window.len() < n {
-                window.push_back(model.prepare(&tracks[i + window.len()]));
+                window.push_back(model.prepare_ref(tracks[i + window.len()]));
             }
             for (step, samples) in PAIR_STEPS.iter().zip(per_step.iter_mut()) {
                 let j = (i + step) % n;
@@ -179,14 +198,19 @@ impl Similarity {
 
     /// A track prepared for comparisons: what every pair would otherwise recompute.
     pub fn prepare(&self, view: &TrackView) -> PreparedView {
-        let embedding = view.embedding.as_ref().map(|x| match &self.embedding_stats {
+        self.prepare_ref(view.into())
+    }
+
+    /// [`Similarity::prepare`] of a borrowed view.
+    pub fn prepare_ref(&self, view: TrackViewRef<'_>) -> PreparedView {
+        let embedding = view.embedding.map(|x| match &self.embedding_stats {
             Some((m, s)) if m.len() == x.len() => unit(z_score(x, m, s)),
-            _ => unit(x.clone()),
+            _ => unit(x.to_vec()),
         });
         PreparedView {
             embedding,
-            timbre: view.timbre.as_deref().and_then(|t| pack_timbre(t, &self.timbre_center)),
-            tags: view.tags.clone().map(unit),
+            timbre: view.timbre.and_then(|t| pack_timbre(t, &self.timbre_center)),
+            tags: view.tags.map(|t| unit(t.to_vec())),
         }
     }
 

@@ -14,6 +14,7 @@ mod coarse;
 mod filter;
 pub mod hnsw;
 pub mod identify;
+mod raw_column;
 mod timbre_bound;
 
 pub use filter::{FilterRule, KEY_CLEAR_STRENGTH, SearchFilters, parse_range};
@@ -25,12 +26,13 @@ use std::collections::{BinaryHeap, HashMap};
 use serde::Serialize;
 
 use self::coarse::{CoarseColumn, CoarseQuery};
+use self::raw_column::RaggedColumn;
 use self::timbre_bound::{TimbreBounds, TimbreSummary, divergence_lower_bound};
 use crate::error::StoreError;
 use crate::features::timbre::{dot, packed_divergence};
 use crate::features::{DjFeatures, Key};
 use crate::record::SongFeatures;
-use crate::similar::{PreparedView, Similarity, TrackView, Weights};
+use crate::similar::{PreparedView, Similarity, TrackView, TrackViewRef, Weights};
 use crate::store::Store;
 
 /// What the filters look at of one track.
@@ -244,13 +246,21 @@ impl SearchIndex {
     pub fn build(store: &dyn Store) -> Result<Self, StoreError> {
         let mut versions = store.song_versions()?;
         versions.sort_by(|a, b| a.song_id.cmp(&b.song_id));
-        let (mut kept, mut stamps, mut views, mut facts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut sections = Vec::new();
+        let n = versions.len();
+        let (mut kept, mut stamps, mut facts, mut dj) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        // The views as stored, in flat columns: the track views, then the intro and outro
+        // embeddings, each freed whole once prepared.
+        let [mut embedding, mut timbre, mut tags, mut intro, mut outro] =
+            std::array::from_fn(|_| RaggedColumn::with_rows(n));
         for v in versions {
             if let Some(f) = store.song_features(&v.song_id)? {
-                views.push(track_view(&f));
                 let e = f.embedding.as_ref();
-                sections.push((e.and_then(|e| e.intro.clone()), e.and_then(|e| e.outro.clone()), f.dj.clone()));
+                embedding.push(e.map(|e| e.vector.as_slice()));
+                tags.push(e.map(|e| e.tags.as_slice()).filter(|t| !t.is_empty()));
+                timbre.push(f.timbre.as_deref());
+                intro.push(e.and_then(|e| e.intro.as_deref()));
+                outro.push(e.and_then(|e| e.outro.as_deref()));
                 facts.push(TrackFacts::of(&f));
                 stamps.push(format!(
                     "{}/{}/{}/{}",
@@ -259,37 +269,51 @@ impl SearchIndex {
                     v.model_version.as_deref().unwrap_or("-"),
                     v.embedding_profile.map_or("-", |p| p.name())
                 ));
+                dj.push(f.dj);
                 kept.push(v.song_id);
             }
         }
-        let mut index = Self::from_views(kept, views, facts, Weights::default());
+        let views: Vec<TrackViewRef<'_>> = (0..kept.len())
+            .map(|i| TrackViewRef { embedding: embedding.get(i), timbre: timbre.get(i), tags: tags.get(i) })
+            .collect();
+        let mut index = Self::from_view_refs(kept, &views, facts, Weights::default());
+        drop(views);
+        drop((embedding, timbre, tags));
         index.stamps = stamps;
-        index.set_transitions(sections);
+        index.set_transition_columns(&intro, &outro, dj);
         Ok(index)
     }
 
     /// Give the tracks (in index order) their intro and outro embeddings and DJ features.
     pub fn set_transitions(&mut self, sections: Vec<TransitionFacts>) {
+        let (mut intro, mut outro) = (RaggedColumn::with_rows(sections.len()), RaggedColumn::with_rows(sections.len()));
+        let mut dj = Vec::with_capacity(sections.len());
+        for (i, o, d) in sections {
+            intro.push(i.as_deref());
+            outro.push(o.as_deref());
+            dj.push(d);
+        }
+        self.set_transition_columns(&intro, &outro, dj);
+    }
+
+    /// [`SearchIndex::set_transitions`] from raw columns (rows past their end are absent).
+    fn set_transition_columns(&mut self, intro: &RaggedColumn, outro: &RaggedColumn, dj: Vec<Option<DjFeatures>>) {
         let rows = self.ids.len();
         let mut t = Transitions {
             intro: ViewColumn::with_capacity(rows),
             outro: ViewColumn::with_capacity(rows),
             dj: Vec::with_capacity(rows),
         };
-        let prepare = |v: Option<Vec<f32>>| {
+        let prepare = |v: Option<&[f32]>| {
             v.and_then(|v| {
-                self.similarity.prepare(&TrackView { embedding: Some(v), timbre: None, tags: None }).embedding
+                self.similarity.prepare_ref(TrackViewRef { embedding: Some(v), timbre: None, tags: None }).embedding
             })
         };
-        for (intro, outro, dj) in sections.into_iter().take(self.ids.len()) {
-            t.intro.push(prepare(intro).as_deref());
-            t.outro.push(prepare(outro).as_deref());
-            t.dj.push(dj);
-        }
-        while t.dj.len() < self.ids.len() {
-            t.intro.push(None);
-            t.outro.push(None);
-            t.dj.push(None);
+        let mut dj = dj.into_iter();
+        for i in 0..rows {
+            t.intro.push(prepare(intro.get(i)).as_deref());
+            t.outro.push(prepare(outro.get(i)).as_deref());
+            t.dj.push(dj.next().flatten());
         }
         self.transitions = t;
     }
@@ -316,15 +340,20 @@ impl SearchIndex {
 
     /// Index tracks given by their views (`ids` sorted, one view and facts per id; no stamps).
     pub fn from_views(ids: Vec<String>, views: Vec<TrackView>, facts: Vec<TrackFacts>, weights: Weights) -> Self {
-        let similarity = Similarity::fit(&views, weights);
+        let refs: Vec<TrackViewRef<'_>> = views.iter().map(TrackViewRef::from).collect();
+        Self::from_view_refs(ids, &refs, facts, weights)
+    }
+
+    /// [`SearchIndex::from_views`] of borrowed views.
+    fn from_view_refs(ids: Vec<String>, views: &[TrackViewRef<'_>], facts: Vec<TrackFacts>, weights: Weights) -> Self {
+        let similarity = Similarity::fit_refs(views, weights);
         let mut matrix = ViewMatrix::with_capacity(views.len());
         let mut coarse = CoarseViews {
             embedding: CoarseColumn::with_capacity(views.len()),
             tags: CoarseColumn::with_capacity(views.len()),
         };
-        // Each raw view is dropped once its prepared row is in the matrix.
-        for v in views {
-            let prepared = similarity.prepare(&v);
+        for &v in views {
+            let prepared = similarity.prepare_ref(v);
             coarse.embedding.push(prepared.embedding.as_deref());
             coarse.tags.push(prepared.tags.as_deref());
             matrix.push(&prepared);
