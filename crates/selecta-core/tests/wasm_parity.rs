@@ -172,3 +172,64 @@ fn groove_mp3_song_id_matches_native() {
         .features;
     assert_eq!(f.song_id, reference::MP3_SONG_ID);
 }
+
+/// The 8-bit first pass of exact search runs on wasm SIMD's 16-bit dot product in wasm32: its
+/// interval must hold the exact dot product, as natively.
+#[wasm_bindgen_test]
+fn the_coarse_interval_holds_the_exact_dot_product_in_wasm() {
+    use selecta_core::features::timbre::dot;
+    use selecta_core::retrieval::coarse::CoarseColumn;
+
+    let mut state = 0x9e37_79b9_u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as f32 / u32::MAX as f32 - 0.5
+    };
+    for width in [200, 50, 13] {
+        let rows: Vec<Vec<f32>> = (0..120)
+            .map(|_| {
+                let v: Vec<f32> = (0..width).map(|_| next()).collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.into_iter().map(|x| x / norm).collect()
+            })
+            .collect();
+        let mut column = CoarseColumn::with_capacity(rows.len());
+        rows.iter().for_each(|r| column.push(Some(r)));
+        for q in rows.iter().step_by(7) {
+            let coarse = column.query(q).expect("query");
+            for (i, r) in rows.iter().enumerate() {
+                let exact = dot(q, r);
+                let (lo, hi) = column.dot_interval(&coarse, i).expect("row");
+                assert!(lo <= exact && exact <= hi && hi - lo < 0.05, "width {width}, row {i}: {exact} in {lo}..{hi}");
+            }
+        }
+    }
+}
+
+/// The exact search's 8-bit first pass runs on wasm SIMD's 16-bit dot product in wasm32: its
+/// answer must still be what scoring every track gives.
+#[wasm_bindgen_test]
+fn exact_search_in_wasm_equals_scoring_every_track() {
+    use selecta_core::MemoryStore;
+    use selecta_core::retrieval::{SearchFilters, SearchIndex};
+    use selecta_core::testkit::synth_library::SyntheticLibrary;
+
+    let mut store = MemoryStore::new();
+    SyntheticLibrary::new(6, 11).store_into(&mut store, 600).expect("store");
+    let index = SearchIndex::build(&store).expect("index");
+    let none = SearchFilters::default();
+    for q in (0..index.len()).step_by(37) {
+        let (view, facts, id) = (index.view_at(q), *index.facts_at(q), index.id(q).to_string());
+        let (hits, _) = index.search(Some(&id), &view, &facts, &none, 10, false);
+        let mut all: Vec<(f32, String)> = (0..index.len())
+            .filter(|&i| i != q)
+            .filter_map(|i| index.score_of(&view, index.id(i)).map(|(score, _)| (-score, index.id(i).to_string())))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let want: Vec<(String, f32)> = all.into_iter().take(10).map(|(d, id)| (id, -d)).collect();
+        let got: Vec<(String, f32)> = hits.into_iter().map(|h| (h.id, h.score)).collect();
+        assert_eq!(got, want, "query {q}");
+    }
+}

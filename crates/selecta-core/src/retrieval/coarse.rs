@@ -14,7 +14,7 @@
 
 /// Codes of one unit-vector column, row-major.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct CoarseColumn {
+pub struct CoarseColumn {
     width: usize,
     codes: Vec<i8>,
     /// Per row: `(scale, ‖x − x̂‖, ‖x‖)`; `None` for a row the column does not have.
@@ -32,7 +32,7 @@ struct RowBound {
 
 /// A query's codes for one column.
 #[derive(Debug, Clone)]
-pub(crate) struct CoarseQuery {
+pub struct CoarseQuery {
     codes: Vec<i16>,
     scale: f32,
     /// `‖q̂‖`.
@@ -62,12 +62,12 @@ fn quantise(v: &[f32], limit: f32) -> (Vec<i32>, f32, f32, f32) {
 
 impl CoarseColumn {
     /// An empty column for `rows` rows.
-    pub(crate) fn with_capacity(rows: usize) -> Self {
+    pub fn with_capacity(rows: usize) -> Self {
         Self { expected_rows: rows, rows: Vec::with_capacity(rows), ..Self::default() }
     }
 
     /// Append a row (`None`: the track lacks this view, or its width differs from the first).
-    pub(crate) fn push(&mut self, row: Option<&[f32]>) {
+    pub fn push(&mut self, row: Option<&[f32]>) {
         if self.width == 0
             && let Some(r) = row
         {
@@ -95,7 +95,7 @@ impl CoarseColumn {
     }
 
     /// The query's codes for this column (`None` when its width differs).
-    pub(crate) fn query(&self, q: &[f32]) -> Option<CoarseQuery> {
+    pub fn query(&self, q: &[f32]) -> Option<CoarseQuery> {
         if q.len() != self.width || self.width == 0 {
             return None;
         }
@@ -115,7 +115,7 @@ impl CoarseColumn {
     /// An interval `(lowest, highest)` that holds the exact `q·x` of row `i` (`None` when the
     /// row is absent).
     #[inline(always)]
-    pub(crate) fn dot_interval(&self, q: &CoarseQuery, i: usize) -> Option<(f32, f32)> {
+    pub fn dot_interval(&self, q: &CoarseQuery, i: usize) -> Option<(f32, f32)> {
         let row = (*self.rows.get(i)?)?;
         let codes = self.codes.get(i * self.width..(i + 1) * self.width)?;
         let approx = dot_codes(&q.codes, codes) as f32 * (q.scale * row.scale);
@@ -131,6 +131,7 @@ impl CoarseColumn {
 /// `Σ aᵢ·bᵢ` with independent partial sums, so that the compiler vectorises it into
 /// multiply-adds of 16-bit lanes. The sum cannot overflow: a product is at most 2^22, and a row
 /// of under 2^9 dimensions sums under 2^31.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 fn dot_codes(a: &[i16], b: &[i8]) -> i32 {
     const LANES: usize = 16;
@@ -144,6 +145,38 @@ fn dot_codes(a: &[i16], b: &[i8]) -> i32 {
     }
     let tail: i32 = ra.iter().zip(rb).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
     acc.iter().sum::<i32>() + tail
+}
+
+/// The same sum with wasm SIMD's 16-bit dot product (`i32x4.dot_i16x8_s`), which the compiler
+/// does not find on its own: without it the 8-bit first pass is slower in wasm than the f32 rows.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn dot_codes(a: &[i16], b: &[i8]) -> i32 {
+    use core::arch::wasm32::{i16x8, i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_splat};
+    const LANES: usize = 8;
+    let mut acc = i32x4_splat(0);
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        let x = i16x8(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
+        let y = i16x8(
+            y[0].into(),
+            y[1].into(),
+            y[2].into(),
+            y[3].into(),
+            y[4].into(),
+            y[5].into(),
+            y[6].into(),
+            y[7].into(),
+        );
+        acc = i32x4_add(acc, i32x4_dot_i16x8(x, y));
+    }
+    let tail: i32 = ra.iter().zip(rb).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
+    i32x4_extract_lane::<0>(acc)
+        + i32x4_extract_lane::<1>(acc)
+        + i32x4_extract_lane::<2>(acc)
+        + i32x4_extract_lane::<3>(acc)
+        + tail
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! [`ann`] is the approximate index for large libraries, kept in the library folder.
 
 pub mod ann;
-mod coarse;
+pub mod coarse;
 mod filter;
 pub mod hnsw;
 pub mod identify;
