@@ -1,6 +1,6 @@
 //! Exact similar-track search speed in wasm32 under Node, on the synthetic libraries
 //! `selecta bench --search` uses natively (10 000 and 50 000 tracks, k = 10, no filters): p50
-//! and p95 per query. A benchmark, not a check — it is ignored unless asked for:
+//! and p95 per query, and the module's linear memory. A benchmark, not a check — it is ignored unless asked for:
 //! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p selecta-core --target wasm32-unknown-unknown --test wasm_search_speed --release -- --include-ignored --nocapture`
 #![cfg(target_arch = "wasm32")]
 
@@ -17,6 +17,11 @@ extern "C" {
     fn performance_now() -> f64;
 }
 
+/// The module's linear memory in MiB. It only grows, so it is the peak so far.
+fn memory_mib() -> f64 {
+    core::arch::wasm32::memory_size::<0>() as f64 * 65_536.0 / 1_048_576.0
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -27,6 +32,7 @@ fn exact_search_time_at_10_000_and_50_000_tracks() {
     for n in [10_000, 50_000] {
         let mut store = MemoryStore::new();
         SyntheticLibrary::new(16, 7).store_into(&mut store, n).expect("store");
+        let stored_mib = memory_mib();
         let t = performance_now();
         let index = SearchIndex::build(&store).expect("index");
         let build_ms = performance_now() - t;
@@ -40,10 +46,11 @@ fn exact_search_time_at_10_000_and_50_000_tracks() {
         }
         times.sort_by(f64::total_cmp);
         console_log!(
-            "wasm exact search, {n} tracks: p50 {:.2} ms, p95 {:.2} ms over {} queries; index built in {build_ms:.0} ms",
+            "wasm exact search, {n} tracks: p50 {:.2} ms, p95 {:.2} ms over {} queries; index built in {build_ms:.0} ms; linear memory {stored_mib:.0} MiB with the records stored, {:.0} MiB with the index",
             percentile(&times, 0.5),
             percentile(&times, 0.95),
-            times.len()
+            times.len(),
+            memory_mib()
         );
     }
 }
