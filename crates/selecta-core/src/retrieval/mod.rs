@@ -54,12 +54,22 @@ impl TrackFacts {
     }
 }
 
+/// The similarity's view of a stored record, borrowed.
+pub fn track_view_ref(features: &SongFeatures) -> TrackViewRef<'_> {
+    TrackViewRef {
+        embedding: features.embedding.as_ref().map(|e| e.vector.as_slice()),
+        timbre: features.timbre.as_deref(),
+        tags: features.embedding.as_ref().map(|e| e.tags.as_slice()).filter(|t| !t.is_empty()),
+    }
+}
+
 /// The similarity's view of a stored record.
 pub fn track_view(features: &SongFeatures) -> TrackView {
+    let view = track_view_ref(features);
     TrackView {
-        embedding: features.embedding.as_ref().map(|e| e.vector.clone()),
-        timbre: features.timbre.clone(),
-        tags: features.embedding.as_ref().map(|e| e.tags.clone()).filter(|t| !t.is_empty()),
+        embedding: view.embedding.map(<[f32]>::to_vec),
+        timbre: view.timbre.map(<[f32]>::to_vec),
+        tags: view.tags.map(<[f32]>::to_vec),
     }
 }
 
@@ -230,9 +240,6 @@ struct CoarseQueries {
     tags: Option<CoarseQuery>,
 }
 
-/// A track's intro embedding, outro embedding and DJ features, as stored.
-pub type TransitionFacts = (Option<Vec<f32>>, Option<Vec<f32>>, Option<DjFeatures>);
-
 /// The DJ side of the index ([`SearchIndex::intro_at`] and the rest).
 #[derive(Debug, Clone, Default)]
 struct Transitions {
@@ -255,10 +262,11 @@ impl SearchIndex {
             std::array::from_fn(|_| RaggedColumn::with_rows(n));
         for v in versions {
             if let Some(f) = store.song_features(&v.song_id)? {
+                let view = track_view_ref(&f);
+                embedding.push(view.embedding);
+                tags.push(view.tags);
+                timbre.push(view.timbre);
                 let e = f.embedding.as_ref();
-                embedding.push(e.map(|e| e.vector.as_slice()));
-                tags.push(e.map(|e| e.tags.as_slice()).filter(|t| !t.is_empty()));
-                timbre.push(f.timbre.as_deref());
                 intro.push(e.and_then(|e| e.intro.as_deref()));
                 outro.push(e.and_then(|e| e.outro.as_deref()));
                 facts.push(TrackFacts::of(&f));
@@ -284,19 +292,8 @@ impl SearchIndex {
         Ok(index)
     }
 
-    /// Give the tracks (in index order) their intro and outro embeddings and DJ features.
-    pub fn set_transitions(&mut self, sections: Vec<TransitionFacts>) {
-        let (mut intro, mut outro) = (RaggedColumn::with_rows(sections.len()), RaggedColumn::with_rows(sections.len()));
-        let mut dj = Vec::with_capacity(sections.len());
-        for (i, o, d) in sections {
-            intro.push(i.as_deref());
-            outro.push(o.as_deref());
-            dj.push(d);
-        }
-        self.set_transition_columns(&intro, &outro, dj);
-    }
-
-    /// [`SearchIndex::set_transitions`] from raw columns (rows past their end are absent).
+    /// Give the tracks (in index order) their intro and outro embeddings and DJ features, from
+    /// raw columns (rows past their end are absent).
     fn set_transition_columns(&mut self, intro: &RaggedColumn, outro: &RaggedColumn, dj: Vec<Option<DjFeatures>>) {
         let rows = self.ids.len();
         let mut t = Transitions {
