@@ -39,7 +39,7 @@ const TILE_WIDTH: usize = 8;
 /// filters, 183 of the 204 7×67, 51 of the 153 temporal ones. What they would add is below
 /// `taps · 1e-25 · |input|`, far under f32 resolution next to the bias; and without a fused
 /// multiply-add, their products are subnormal numbers, which cost x86 CPUs a microcode assist.
-const DEAD_WEIGHT: f32 = 1e-25;
+pub(super) const DEAD_WEIGHT: f32 = 1e-25;
 
 /// Four f32 lanes: wasm SIMD where the build has it, plain arrays elsewhere (same arithmetic).
 mod lanes {

@@ -198,10 +198,10 @@ fn row_max(row: &[f32]) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn musicnn() -> TypedModel {
+    pub(in crate::embed) fn musicnn() -> TypedModel {
         // Compiled in, so the test needs no file system (the core also builds for wasm32).
         let bytes: &[u8] = include_bytes!("../../../../resources/models/musicnn-msd/model.onnx");
         let model = tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes)).expect("parses");
@@ -214,12 +214,12 @@ mod tests {
     }
 
     /// Log-mel-like values in [0, 4), from the crate's deterministic generator.
-    fn noise(len: usize) -> Vec<f32> {
+    pub(in crate::embed) fn noise(len: usize) -> Vec<f32> {
         let mut rng = crate::testkit::synth_library::Rng::new(0x2545_f491);
         (0..len).map(|_| 4.0 * rng.uniform()).collect()
     }
 
-    fn run(model: TypedModel, input: &Tensor) -> Vec<Vec<f32>> {
+    pub(in crate::embed) fn run(model: TypedModel, input: &Tensor) -> Vec<Vec<f32>> {
         let plan = model.into_optimized().and_then(|m| m.into_runnable()).expect("plan");
         let outputs = plan.run(tvec!(input.clone().into_tvalue())).expect("runs");
         outputs.iter().map(|o| o.to_plain_array_view::<f32>().expect("f32").iter().copied().collect()).collect()

@@ -11,6 +11,7 @@ mod frontend;
 mod graph;
 pub mod manifest;
 pub mod profile;
+mod prune;
 
 use std::sync::Arc;
 
@@ -163,8 +164,12 @@ impl Embedder {
             .into_decluttered()
             .map_err(unavailable)?;
         graph::whole_row_max_pools_to_row_max(&mut typed).map_err(unavailable)?;
-        // Natively tract's AVX-512/FMA kernels stay faster (57.5 vs 76 ms a patch with this op
-        // on portable lanes, measured with `selecta bench --embedding`).
+        // Convolutions drop their dead filters, and what follows them runs on the live
+        // channels only.
+        prune::prune_dead_filters(&mut typed).map_err(unavailable)?;
+        // In wasm the front-end's (now live-only) convolutions run as a direct convolution;
+        // natively tract's AVX-512/FMA kernels stay faster (57.5 vs 76 ms a patch with that op
+        // on portable lanes, before pruning, measured with `selecta bench --embedding`).
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
             graph::single_channel_convs_to_direct(&mut typed).map_err(unavailable)?;
         }
