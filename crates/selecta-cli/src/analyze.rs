@@ -67,6 +67,10 @@ pub fn scan(
         }
     }
 
+    // Longest first (by size, the length known before decoding): the short files left at the
+    // end fill the threads evenly, instead of one long file running alone at the end.
+    work.sort_by_key(|(_, pending)| std::cmp::Reverse(pending.size()));
+
     let progress = if stop.is_some() { ProgressBar::hidden() } else { ProgressBar::new(work.len() as u64) };
     progress.set_style(
         ProgressStyle::with_template("{spinner} analysing [{bar:40}] {pos}/{len} {per_sec} eta {eta} {wide_msg}")

@@ -295,3 +295,26 @@ fn holes_far_longer_than_the_audio_stop_the_decoder_early_with_a_reason() {
     let reason = result.expect_err("mostly holes").to_string();
     assert!(reason.contains("of the stream are lost against"), "{reason}");
 }
+
+/// One flipped bit in a page is found by the page's checksum and put back: the decoded audio is
+/// the clean file's, sample for sample (the same song id), and nothing is skipped. That holds
+/// for the codec's setup header too, whose damaged codebooks no decoder can read.
+#[test]
+fn one_flipped_bit_per_ogg_page_is_put_back_even_in_the_codec_setup() {
+    let clean = decode(fixture("long.ogg"), Some("long.ogg"), &DecodeLimits::default(), |_, _| {}).expect("clean");
+    let flip_bits = |b: &mut Vec<u8>| {
+        let pages = ogg_pages(b);
+        // The setup header's codebooks, 200 bytes after the packet's start.
+        let setup = b.windows(7).position(|w| w == b"\x05vorbis").expect("a setup header");
+        b[setup + 200] ^= 0x08;
+        // And one bit in every third page after the headers, the first audio page among them.
+        for (i, &page) in pages.iter().enumerate().skip(2).step_by(3) {
+            let end = pages.get(i + 1).copied().unwrap_or(b.len());
+            b[page + (end - page) * 2 / 3] ^= 1 << (i % 8);
+        }
+    };
+    let (summary, damage) = damage_of("one bit per page", decode_damaged("long.ogg", flip_bits));
+    assert_eq!(summary.song_id, clean.song_id, "the audio is not the clean file's");
+    assert_eq!(damage.skipped_sec, 0.0, "{damage:?}");
+    assert!((summary.duration_sec() - LENGTH_SEC).abs() < 0.05, "{:.2} s", summary.duration_sec());
+}

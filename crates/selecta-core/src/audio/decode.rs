@@ -469,7 +469,8 @@ fn repair_container(bytes: Vec<u8>) -> (Vec<u8>, Option<(usize, u64)>, Option<u6
     if ogg_pages::is_ogg(&bytes) {
         if let Some(repaired) = ogg_pages::repair(&bytes) {
             tracing::debug!(
-                "Ogg pages: {} kept with damaged data, {} damaged stretches dropped",
+                "Ogg pages: {} put back (one flipped bit), {} kept with damaged data, {} damaged stretches dropped",
+                repaired.corrected,
                 repaired.kept_damaged,
                 repaired.dropped
             );

@@ -1,10 +1,11 @@
 //! Ogg pages with a bad checksum, handled before the stream is opened, the way a player handles
-//! them: a page whose layout is whole keeps its packets (the decoder decodes or rejects each),
-//! a page whose layout is broken is dropped. The Ogg reader drops every page with a bad checksum
-//! — a second of audio for one flipped bit — and refuses the whole file when the page is among
-//! those it reads while opening the stream (the first audio pages after the codec headers).
-//! Written here because the reader offers no option for it; the checksum is symphonia's (CRC-32,
-//! polynomial 0x04c11db7, as Ogg defines).
+//! them, and better where the checksum allows: a page off by one or two flipped bits is put back as it
+//! was (see [`correct_flipped_bits`]); another page whose layout is whole keeps its packets
+//! (the decoder decodes or rejects each); a page whose layout is broken is dropped. The Ogg
+//! reader drops every page with a bad checksum — a second of audio for one flipped bit — and
+//! refuses the whole file when the page is among those it reads while opening the stream (the
+//! codec headers and the first audio pages). Written here because the reader offers no option
+//! for it; the checksum is symphonia's (CRC-32, polynomial 0x04c11db7, as Ogg defines).
 
 use symphonia::core::checksum::Crc32;
 use symphonia::core::io::Monitor;
@@ -14,6 +15,10 @@ const CAPTURE: &[u8; 4] = b"OggS";
 pub(crate) const HEADER_LEN: usize = 27;
 /// Offset of the checksum in the page header.
 const CRC_AT: usize = 22;
+/// The longest page: a full segment table of 255 segments of 255 bytes.
+const MAX_PAGE_LEN: usize = HEADER_LEN + 255 + 255 * 255;
+/// Ogg's CRC-32 generator polynomial without its x^32 term.
+const CRC_POLYNOMIAL: u32 = 0x04c1_1db7;
 
 /// Whether `bytes` start like an Ogg stream.
 pub(crate) fn is_ogg(bytes: &[u8]) -> bool {
@@ -25,6 +30,9 @@ pub(crate) fn is_ogg(bytes: &[u8]) -> bool {
 pub(crate) struct Repaired {
     /// The stream to open.
     pub bytes: Vec<u8>,
+    /// Pages put back exactly as they were: one or two flipped bits, found by the checksum (in
+    /// the data, the segment table, the header or the capture pattern).
+    pub corrected: usize,
     /// Stretches of bytes dropped (pages whose layout is broken, junk between pages); a capture
     /// pattern inside a dropped page's data is not counted again.
     pub dropped: usize,
@@ -43,51 +51,88 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
     // Built from the first damage on: an intact stream (every file but a damaged one) is only
     // read, never copied.
     let mut out: Option<Vec<u8>> = None;
-    let (mut dropped, mut kept_damaged) = (0usize, 0usize);
+    let (mut corrected, mut dropped, mut kept_damaged) = (0usize, 0usize, 0usize);
     let mut in_damage = false;
     let mut at = 0usize;
     let mut last_serial: Option<[u8; 4]> = None;
     let mut last_granule = 0u64;
     let mut first_damage_granule: Option<u64> = None;
     while at < bytes.len() {
-        let Some(start) = find_capture(bytes, at) else {
-            // Trailing bytes that hold no page.
-            out.get_or_insert_with(|| bytes[..at].to_vec());
-            break;
-        };
+        let capture = find_capture(bytes, at);
+        let start = capture.unwrap_or(bytes.len());
         if start != at {
-            out.get_or_insert_with(|| bytes[..at].to_vec());
+            // Bytes that do not start with a capture pattern: a page whose pattern or header
+            // took a flip, when putting bits back makes them a whole page; junk otherwise.
+            let out = out.get_or_insert_with(|| bytes[..at].to_vec());
             first_damage_granule.get_or_insert(last_granule);
+            if let Some(page) = corrected_page(bytes, at, start) {
+                out.extend_from_slice(&page);
+                corrected += 1;
+                last_serial = Some(serial_of(&page));
+                last_granule = granule_of(&page);
+                in_damage = false;
+                at = start;
+                continue;
+            }
+            if capture.is_none() {
+                // Trailing bytes that hold no page.
+                break;
+            }
         }
+        let next_capture = || find_capture(bytes, start + 1).unwrap_or(bytes.len());
         let Some(len) = page_len(bytes, start) else {
-            out.get_or_insert_with(|| bytes[..at].to_vec());
+            // The segment table runs past the end: maybe it took the flip.
+            let out = out.get_or_insert_with(|| bytes[..at].to_vec());
             first_damage_granule.get_or_insert(last_granule);
-            at = start + 1;
+            let end = next_capture();
+            if let Some(page) = corrected_page(bytes, start, end) {
+                out.extend_from_slice(&page);
+                corrected += 1;
+                last_serial = Some(serial_of(&page));
+                last_granule = granule_of(&page);
+                in_damage = false;
+                at = end;
+            } else {
+                at = start + 1;
+            }
             continue;
         };
         let page = &bytes[start..start + len];
-        let serial: [u8; 4] = [page[14], page[15], page[16], page[17]];
         if checksum_holds(page) {
             if let Some(out) = out.as_mut() {
                 out.extend_from_slice(page);
             }
-            last_serial = Some(serial);
-            last_granule = u64::from_le_bytes(page[6..14].try_into().unwrap_or([0; 8]));
+            last_serial = Some(serial_of(page));
+            last_granule = granule_of(page);
             in_damage = false;
             at = start + len;
             continue;
         }
         let out = out.get_or_insert_with(|| bytes[..at].to_vec());
         first_damage_granule.get_or_insert(last_granule);
+        // Flipped bits put back, in the page as its header lays it out or, when a flip in the
+        // segment table moved its end, as far as the next capture pattern.
+        let end = next_capture();
+        let exact = corrected_page(bytes, start, start + len)
+            .map(|page| (page, start + len))
+            .or_else(|| (end != start + len).then(|| corrected_page(bytes, start, end)).flatten().map(|p| (p, end)));
+        if let Some((page, page_end)) = exact {
+            out.extend_from_slice(&page);
+            corrected += 1;
+            last_serial = Some(serial_of(&page));
+            last_granule = granule_of(&page);
+            in_damage = false;
+            at = page_end;
+            continue;
+        }
+        let serial = serial_of(page);
         let next = start + len;
         let layout_whole =
             page[4] == 0 && last_serial == Some(serial) && (next == bytes.len() || bytes[next..].starts_with(CAPTURE));
         if layout_whole {
             let mut fixed = page.to_vec();
-            fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&[0; 4]);
-            let mut crc = Crc32::new(0);
-            crc.process_buf_bytes(&fixed);
-            fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.crc().to_le_bytes());
+            let recomputed = checksum(&fixed);
+            fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&recomputed.to_le_bytes());
             out.extend_from_slice(&fixed);
             kept_damaged += 1;
             in_damage = false;
@@ -102,7 +147,108 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             at = start + 1;
         }
     }
-    out.map(|bytes| Repaired { bytes, dropped, kept_damaged, first_damage_granule: first_damage_granule.unwrap_or(0) })
+    out.map(|bytes| Repaired {
+        bytes,
+        corrected,
+        dropped,
+        kept_damaged,
+        first_damage_granule: first_damage_granule.unwrap_or(0),
+    })
+}
+
+/// `bytes[start..end]` as a whole page after putting back flipped bits, when that makes its
+/// checksum hold, its capture pattern right and its segment table end it exactly at `end`.
+fn corrected_page(bytes: &[u8], start: usize, end: usize) -> Option<Vec<u8>> {
+    if end.checked_sub(start)? > MAX_PAGE_LEN {
+        return None;
+    }
+    let mut page = bytes.get(start..end)?.to_vec();
+    if page.len() < HEADER_LEN || !correct_flipped_bits(&mut page) {
+        return None;
+    }
+    (page.starts_with(CAPTURE) && page_len(&page, 0) == Some(page.len())).then_some(page)
+}
+
+/// Put back the one or two flipped bits of a page whose checksum fails, and say whether the
+/// checksum holds now. CRC-32 as Ogg uses it (no initial value, no final mask) is linear: the
+/// stored checksum XOR the one computed (the syndrome) is the checksum of the error pattern
+/// alone. A single bit at each position has its own syndrome (the polynomial's period, 2^32 − 1
+/// bits, is far longer than a page, at most 65 307 bytes), so one flipped bit is always found.
+/// Two flipped bits are found as a pair of single-bit syndromes that XOR to the syndrome, and
+/// put back only when exactly one pair does (at page lengths the polynomial's minimum distance
+/// is 4, so two pairs can share a syndrome; then the page is left as it was). A page off by
+/// more bits rarely matches; when it does, it was damaged data anyway, and the caller's layout
+/// checks or the decoder treat it as such.
+fn correct_flipped_bits(page: &mut [u8]) -> bool {
+    if page.len() < HEADER_LEN {
+        return false;
+    }
+    let syndrome = checksum(page) ^ stored_checksum(page);
+    if syndrome == 0 {
+        return true;
+    }
+    let stored = stored_checksum(page);
+    if syndrome.count_ones() == 1 {
+        // The flip is in the stored checksum itself: an error in the data never has a syndrome
+        // of one bit (x^k mod the polynomial is a single term only for k < 32).
+        page[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ syndrome).to_le_bytes());
+        return true;
+    }
+    let singles = single_bit_syndromes(page.len());
+    if let Some(&(bit, _)) = singles.iter().find(|(_, s)| *s == syndrome) {
+        page[bit / 8] ^= 0x80 >> (bit % 8);
+        return true;
+    }
+    // Two flips: both in the stored checksum, one there and one in the data, or both in the
+    // data. Each candidate is (data bits to flip, checksum bits to flip).
+    let mut candidates: Vec<([Option<usize>; 2], u32)> = Vec::new();
+    if syndrome.count_ones() == 2 {
+        candidates.push(([None, None], syndrome));
+    }
+    let by_syndrome: std::collections::HashMap<u32, usize> = singles.iter().map(|&(bit, s)| (s, bit)).collect();
+    for &(q, s_q) in &singles {
+        let rest = syndrome ^ s_q;
+        if rest.count_ones() == 1 {
+            candidates.push(([Some(q), None], rest));
+        }
+        if let Some(&p) = by_syndrome.get(&rest)
+            && p > q
+        {
+            candidates.push(([Some(p), Some(q)], 0));
+        }
+        if candidates.len() > 1 {
+            return false;
+        }
+    }
+    let [([first, second], field)] = candidates[..] else { return false };
+    for bit in [first, second].into_iter().flatten() {
+        page[bit / 8] ^= 0x80 >> (bit % 8);
+    }
+    page[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ field).to_le_bytes());
+    true
+}
+
+/// The syndrome of a single flipped bit at each bit of a page of `len` bytes outside the stored
+/// checksum, as (bit index, most significant bit of each byte first; syndrome). The last bit's
+/// is x^32 mod the polynomial; each bit before it multiplies by x.
+fn single_bit_syndromes(len: usize) -> Vec<(usize, u32)> {
+    let mut out = Vec::with_capacity(len * 8);
+    let mut single = CRC_POLYNOMIAL;
+    for bit in (0..len * 8).rev() {
+        if !(CRC_AT * 8..(CRC_AT + 4) * 8).contains(&bit) {
+            out.push((bit, single));
+        }
+        single = if single & 0x8000_0000 != 0 { (single << 1) ^ CRC_POLYNOMIAL } else { single << 1 };
+    }
+    out
+}
+
+fn serial_of(page: &[u8]) -> [u8; 4] {
+    [page[14], page[15], page[16], page[17]]
+}
+
+fn granule_of(page: &[u8]) -> u64 {
+    u64::from_le_bytes([page[6], page[7], page[8], page[9], page[10], page[11], page[12], page[13]])
 }
 
 pub(crate) fn find_capture(bytes: &[u8], from: usize) -> Option<usize> {
@@ -119,12 +265,20 @@ pub(crate) fn page_len(bytes: &[u8], start: usize) -> Option<usize> {
 }
 
 fn checksum_holds(page: &[u8]) -> bool {
-    let stored = u32::from_le_bytes([page[CRC_AT], page[CRC_AT + 1], page[CRC_AT + 2], page[CRC_AT + 3]]);
+    checksum(page) == stored_checksum(page)
+}
+
+fn stored_checksum(page: &[u8]) -> u32 {
+    u32::from_le_bytes([page[CRC_AT], page[CRC_AT + 1], page[CRC_AT + 2], page[CRC_AT + 3]])
+}
+
+/// The page's checksum, computed with its checksum field as zeros.
+fn checksum(page: &[u8]) -> u32 {
     let mut crc = Crc32::new(0);
     crc.process_buf_bytes(&page[..CRC_AT]);
     crc.process_buf_bytes(&[0; 4]);
     crc.process_buf_bytes(&page[CRC_AT + 4..]);
-    crc.crc() == stored
+    crc.crc()
 }
 
 #[cfg(test)]
@@ -140,8 +294,10 @@ mod tests {
         p.extend_from_slice(&7u32.to_le_bytes());
         p.extend_from_slice(&sequence.to_le_bytes());
         p.extend_from_slice(&[0; 4]);
-        p.push(1);
-        p.push(u8::try_from(body.len()).expect("short body"));
+        // Lacing: 255 for each full segment, then the remainder (a packet ending in the page).
+        let lacing: Vec<u8> = std::iter::repeat_n(255u8, body.len() / 255).chain([(body.len() % 255) as u8]).collect();
+        p.push(u8::try_from(lacing.len()).expect("body under 65 025 bytes"));
+        p.extend_from_slice(&lacing);
         p.extend_from_slice(body);
         let mut crc = Crc32::new(0);
         crc.process_buf_bytes(&p);
@@ -154,7 +310,7 @@ mod tests {
         let pages = [page(b"first", 0), page(b"second OggS inside", 1), page(b"third", 2)];
         let whole = pages.concat();
         assert!(repair(&whole).is_none());
-        // Damage in a page's data: the page is kept with a new checksum.
+        // Damage in a page's data beyond two bits: the page is kept with a new checksum.
         let mut damaged = whole.clone();
         let second = pages[0].len();
         damaged[second + HEADER_LEN + 3] ^= 0xff;
@@ -162,14 +318,102 @@ mod tests {
         assert_eq!((r.dropped, r.kept_damaged), (0, 1));
         assert_eq!(r.bytes.len(), whole.len());
         assert!(repair(&r.bytes).is_none(), "every checksum holds now");
-        // Damage in its segment table: the layout is broken, so the page is dropped.
+        // Three flipped bits in its segment table: the layout is broken, so the page is dropped.
         let mut broken = whole.clone();
-        broken[second + HEADER_LEN - 1] ^= 0x02;
+        broken[second + HEADER_LEN - 1] ^= 0x07;
         let r = repair(&broken).expect("a page is broken");
         assert_eq!((r.dropped, r.kept_damaged), (1, 0));
         assert_eq!(r.bytes, [pages[0].clone(), pages[2].clone()].concat());
         // A stream cut inside its last page keeps the whole pages before it.
         let r = repair(&whole[..whole.len() - 2]).expect("cut short");
         assert_eq!(r.bytes, [pages[0].clone(), pages[1].clone()].concat());
+    }
+
+    #[test]
+    fn one_flipped_bit_anywhere_in_a_page_is_put_back() {
+        let body: Vec<u8> = (0..600u32).map(|i| (i * 7 + 3) as u8).collect();
+        let pages = [page(b"first", 0), page(&body, 1), page(b"third", 2)];
+        let whole = pages.concat();
+        let second = pages[0].len();
+        // Every bit of the middle page: capture pattern, header, segment table, stored
+        // checksum and data.
+        for byte in second..second + pages[1].len() {
+            for bit in 0..8 {
+                let mut damaged = whole.clone();
+                damaged[byte] ^= 1 << bit;
+                let r = repair(&damaged).unwrap_or_else(|| panic!("byte {byte} bit {bit}: damage unseen"));
+                assert_eq!((r.corrected, r.dropped, r.kept_damaged), (1, 0, 0), "byte {byte} bit {bit}");
+                assert!(r.bytes == whole, "byte {byte} bit {bit}: not restored");
+            }
+        }
+        // One flip in each of two pages: both put back.
+        let mut damaged = whole.clone();
+        damaged[second + 100] ^= 0x10;
+        damaged[second + pages[1].len() + HEADER_LEN + 2] ^= 0x01;
+        let r = repair(&damaged).expect("damaged");
+        assert_eq!((r.corrected, r.bytes == whole), (2, true));
+        // Three flips in one page's data are beyond what the checksum can place: the page is
+        // kept as damaged data.
+        let mut damaged = whole.clone();
+        damaged[second + 100] ^= 0x10;
+        damaged[second + 400] ^= 0x02;
+        damaged[second + 500] ^= 0x40;
+        let r = repair(&damaged).expect("damaged");
+        assert_eq!((r.corrected, r.kept_damaged), (0, 1));
+    }
+
+    #[test]
+    fn two_flipped_bits_in_a_page_are_put_back_or_left_never_miscorrected() {
+        let body: Vec<u8> = (0..3000u32).map(|i| (i * 31 + 7) as u8).collect();
+        let pages = [page(b"first", 0), page(&body, 1), page(b"third", 2)];
+        let whole = pages.concat();
+        let (second, len) = (pages[0].len(), pages[1].len());
+        let mut rng = crate::testkit::synth_library::Rng::new(0x9e37_79b9);
+        let mut restored = 0;
+        let trials = 400;
+        for _ in 0..trials {
+            // Anywhere in the page except the capture pattern and the segment table (a flip
+            // there moves the page's end: the span then runs to the next capture pattern, tested
+            // with one bit above).
+            let pick = |rng: &mut crate::testkit::synth_library::Rng| {
+                let in_page = 4 + (rng.uniform() * (len - 4) as f32) as usize % (len - 4);
+                if (HEADER_LEN - 1..HEADER_LEN + 12).contains(&in_page) { second + 10 } else { second + in_page }
+            };
+            let (a, b) = (pick(&mut rng), pick(&mut rng));
+            let (bit_a, bit_b) = ((rng.uniform() * 8.0) as u32 % 8, (rng.uniform() * 8.0) as u32 % 8);
+            if a == b && bit_a == bit_b {
+                continue;
+            }
+            let mut damaged = whole.clone();
+            damaged[a] ^= 1 << bit_a;
+            damaged[b] ^= 1 << bit_b;
+            let r = repair(&damaged).expect("damaged");
+            if r.corrected == 1 {
+                assert!(r.bytes == whole, "bytes {a}:{bit_a} and {b}:{bit_b} put back wrongly");
+                restored += 1;
+            } else {
+                assert_eq!(r.kept_damaged, 1, "bytes {a}:{bit_a} and {b}:{bit_b}");
+            }
+        }
+        assert!(restored >= trials * 9 / 10, "{restored} of {trials} restored");
+    }
+
+    #[test]
+    fn the_single_bit_syndromes_are_those_of_the_checksum() {
+        // The checksum is linear, and the syndrome walk agrees with the checksum of each
+        // single-bit error pattern, skipping the stored checksum's bits.
+        let body: Vec<u8> = (0..64u32).map(|i| (i * 13) as u8).collect();
+        let p = page(&body, 5);
+        let singles = single_bit_syndromes(p.len());
+        assert_eq!(singles.len(), (p.len() - 4) * 8);
+        for (bit, syndrome) in singles {
+            assert!(!(CRC_AT * 8..(CRC_AT + 4) * 8).contains(&bit));
+            let mut e = vec![0u8; p.len()];
+            e[bit / 8] = 0x80 >> (bit % 8);
+            assert_eq!(checksum(&e), syndrome, "bit {bit}");
+            let mut flipped = p.clone();
+            flipped[bit / 8] ^= 0x80 >> (bit % 8);
+            assert_eq!(checksum(&flipped) ^ checksum(&p), syndrome, "bit {bit}");
+        }
     }
 }

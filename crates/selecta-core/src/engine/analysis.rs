@@ -334,6 +334,11 @@ impl PendingFile {
         &self.key
     }
 
+    /// The file's size in bytes when it was listed.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
     fn failed(&self, e: impl Into<EngineError>) -> EngineError {
         e.into().context(&self.path)
     }
