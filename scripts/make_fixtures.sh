@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate the committed audio fixtures in tests/fixtures/audio/ from synthesised music:
 # one 10 s track (124 BPM, A minor, stereo 44.1 kHz) encoded as WAV, FLAC, MP3, OGG/Vorbis and
-# M4A/AAC and Ogg Opus with tags, plus the reference `fpcalc -raw` output of the FLAC.
+# M4A/AAC and Ogg Opus with tags (the Opus and Vorbis streams also remuxed into WebM), plus the
+# reference `fpcalc -raw` output of the FLAC.
 # Needs: ffmpeg with libopus, fpcalc (Debian: ffmpeg libchromaprint-tools). Run from the repository root.
 set -euo pipefail
 out=tests/fixtures/audio
@@ -19,6 +20,10 @@ ff -c:a libvorbis -q:a 3 "$out/groove.ogg"
 ff -c:a aac -b:a 128k "$out/groove.m4a"
 ff -c:a libopus -b:a 64k "$out/groove.opus"
 fpcalc -raw -plain "$out/groove.flac" > "$out/groove.flac.fpcalc-raw.txt"
+# The same Opus and Vorbis packets in WebM (Matroska), as downloaded audio often comes: remuxed,
+# not encoded again, so each decodes to exactly the audio of its Ogg twin.
+ffmpeg -hide_banner -loglevel error -y -i "$out/groove.opus" -c:a copy "$out/groove-opus.webm"
+ffmpeg -hide_banner -loglevel error -y -i "$out/groove.ogg" -c:a copy "$out/groove-vorbis.webm"
 ls -l "$out"
 
 # Longer mono tracks (24 s, 128 BPM, D minor, 22.05 kHz) that the damaged-input tests break in
@@ -28,6 +33,8 @@ fl() { ffmpeg -hide_banner -loglevel error -y -i "$tmp/long.wav" -metadata title
 fl -c:a flac -compression_level 8 "$out/long.flac"
 fl -c:a libmp3lame -b:a 48k "$out/long.mp3"
 fl -c:a libvorbis -q:a 0 "$out/long.ogg"
+# Its Vorbis packets in WebM too, for the damaged-Matroska tests (five clusters of about 5 s).
+ffmpeg -hide_banner -loglevel error -y -i "$out/long.ogg" -c:a copy "$out/long-vorbis.webm"
 ls -l "$out"/long.*
 
 # More containers and stream layouts, from the first 4 s of groove.wav: AIFF (big-endian

@@ -38,9 +38,19 @@ fn damage_of(what: &str, result: Result<DecodeSummary, AnalysisError>) -> (Decod
 
 #[test]
 fn intact_files_report_no_damage() {
-    for file in
-        ["groove.wav", "groove.flac", "groove.mp3", "groove.ogg", "groove.m4a", "long.flac", "long.mp3", "long.ogg"]
-    {
+    for file in [
+        "groove.wav",
+        "groove.flac",
+        "groove.mp3",
+        "groove.ogg",
+        "groove.m4a",
+        "long.flac",
+        "long.mp3",
+        "long.ogg",
+        "groove-opus.webm",
+        "groove-vorbis.webm",
+        "long-vorbis.webm",
+    ] {
         let summary = decode(fixture(file), Some(file), &DecodeLimits::default(), |_, _| {}).expect(file);
         assert_eq!(summary.damage, None, "{file}");
     }
@@ -317,4 +327,47 @@ fn one_flipped_bit_per_ogg_page_is_put_back_even_in_the_codec_setup() {
     assert_eq!(summary.song_id, clean.song_id, "the audio is not the clean file's");
     assert_eq!(damage.skipped_sec, 0.0, "{damage:?}");
     assert!((summary.duration_sec() - LENGTH_SEC).abs() < 0.05, "{:.2} s", summary.duration_sec());
+}
+
+/// Where the `n`-th Matroska cluster of `bytes` starts (its id, 1F 43 B6 75).
+fn webm_cluster(bytes: &[u8], n: usize) -> usize {
+    bytes.windows(4).enumerate().filter(|(_, w)| *w == [0x1F, 0x43, 0xB6, 0x75]).nth(n).expect("a cluster").0
+}
+
+/// Damaged WebM is decoded like a player plays it: a cluster whose header took a flipped bit is
+/// put back from its children (the same audio as the clean file), a zeroed stretch becomes a
+/// hole of silence with the length kept, a cut file is analysed up to its cut against the
+/// length its Info announces, and too little left is refused with the lengths, never as an
+/// unsupported file. (symphonia's reader alone stopped at the first broken element, and would
+/// not open a cut file at all: "no decoder recognises this container".)
+#[test]
+fn damaged_webm_is_decoded_around_its_damage() {
+    let name = "long-vorbis.webm";
+    let clean = decode(fixture(name), Some(name), &DecodeLimits::default(), |_, _| {}).expect("clean");
+    assert!((clean.duration_sec() - LENGTH_SEC).abs() < 0.05, "{:.3} s", clean.duration_sec());
+    // One flipped bit in the id of the second cluster, and in the size of the third.
+    for (what, cluster, offset, bit) in [("a cluster's id", 1, 0, 0x01), ("a cluster's size", 2, 5, 0x40)] {
+        let summary = decode_damaged(name, |b| {
+            let at = webm_cluster(b, cluster) + offset;
+            b[at] ^= bit;
+        })
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(summary.song_id, clean.song_id, "{what}: the audio is not the clean file's");
+        assert_eq!(summary.frames, clean.frames, "{what}");
+    }
+    let (summary, damage) = damage_of(
+        "zeroed stretch",
+        decode_damaged(name, |b| {
+            let at = b.len() / 2;
+            b[at..at + 8_000].fill(0);
+        }),
+    );
+    assert!((1.0..4.0).contains(&damage.skipped_sec), "{damage:?}");
+    assert!((damage.first_at_sec - sec_at(0.5)).abs() < 2.0, "{damage:?}");
+    assert!((summary.duration_sec() - LENGTH_SEC).abs() < 0.05, "{:.2} s", summary.duration_sec());
+    let (summary, damage) = damage_of("cut to 85 %", decode_damaged(name, |b| b.truncate(b.len() * 85 / 100)));
+    assert!(damage.ends_early && damage.skipped_sec > 2.0, "{damage:?}");
+    assert!(summary.duration_sec() > 0.8 * LENGTH_SEC, "{:.2} s", summary.duration_sec());
+    let half = decode_damaged("groove-opus.webm", |b| b.truncate(b.len() / 2)).expect_err("half is refused");
+    assert!(half.to_string().contains("truncated") && !half.to_string().contains("not a supported"), "{half}");
 }

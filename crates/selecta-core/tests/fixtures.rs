@@ -272,3 +272,27 @@ fn a_96_khz_track_is_heard_like_the_same_track_at_44_1_khz() {
     assert!((x - y).abs() < 0.3, "{x} against {y} LUFS");
     assert!(c >= 0.995, "HPCP cosine {c}");
 }
+
+/// WebM (Matroska) holding the very Opus and Vorbis packets of the Ogg fixtures, remuxed
+/// without encoding again: the same packets (the same song id, which hashes a lossy stream's
+/// packets), no hole put in from Matroska's millisecond timestamps, the same length and
+/// features, and the tags from Matroska's own tag elements and track name.
+#[test]
+fn webm_opus_and_vorbis_decode_to_the_audio_of_their_ogg_twins() {
+    for (webm, ogg) in [("groove-opus.webm", "groove.opus"), ("groove-vorbis.webm", "groove.ogg")] {
+        let (a, b) = (analyse(webm), analyse(ogg));
+        assert_eq!(a.song_id, b.song_id, "{webm}");
+        assert_eq!((a.sample_rate, a.channels), (b.sample_rate, b.channels), "{webm}");
+        // Ogg trims the encoder's padding after the last sample by the last page's granule
+        // position; Matroska keeps Vorbis's last block whole (Opus's end is the same in both).
+        let padding = if webm.contains("vorbis") { 0.025 } else { 0.001 };
+        let extra = a.duration_sec - b.duration_sec;
+        assert!((0.0..padding).contains(&extra.abs()), "{webm}: {} against {} s", a.duration_sec, b.duration_sec);
+        let (x, y) = (a.bpm.expect("tempo"), b.bpm.expect("tempo"));
+        assert!((x / y - 1.0).abs() < 0.005, "{webm}: {x} against {y} BPM");
+        assert_eq!(a.key, b.key, "{webm}");
+        assert_eq!(a.metadata.title.as_deref(), Some("Fixture Groove"), "{webm}");
+        assert_eq!(a.metadata.artist.as_deref(), Some("Selecta Synth"), "{webm}");
+        assert!(a.damage.is_none(), "{webm}: {:?}", a.damage);
+    }
+}

@@ -24,6 +24,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::Tags;
+use super::matroska;
 use super::opus::OpusStream;
 use super::{flac_frames, ogg_pages, vorbis_setup};
 use crate::error::AnalysisError;
@@ -182,6 +183,10 @@ pub struct Decoder {
     filled_frames: u64,
     /// Frame position of the first damage seen.
     first_damage_frame: Option<u64>,
+    /// A title the container holds outside its tags (Matroska's segment title).
+    container_title: Option<String>,
+    /// The most frames a packet without a duration has decoded to.
+    longest_packet: u64,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -194,7 +199,19 @@ impl Decoder {
     /// Recognise the container and codec (no audio decoded yet).
     pub fn open(bytes: Vec<u8>, file_name: Option<&str>, limits: &DecodeLimits) -> Result<Self, AnalysisError> {
         limits.check_size(bytes.len() as u64)?;
+        let is_matroska = matroska::is_matroska(&bytes);
+        let container_title = if is_matroska { matroska::segment_title(&bytes) } else { None };
         let (bytes, ogg_damage, flac_damage) = repair_container(bytes);
+        // A repaired or cut Matroska file is held to the length its Info announces (an intact
+        // one is not: some muxers write a rough one).
+        let (bytes, matroska_length_sec) = match is_matroska.then(|| matroska::repair(&bytes)).flatten() {
+            Some(repaired) => {
+                tracing::debug!("Matroska: {} broken stretches voided, cut: {}", repaired.voided, repaired.cut);
+                let length = matroska::duration_sec(&repaired.bytes);
+                (repaired.bytes, length)
+            }
+            None => (bytes, None),
+        };
         if ogg_pages::is_ogg(&bytes) {
             vorbis_setup::check(&bytes)
                 .map_err(|reason| AnalysisError::Corrupt(format!("the Vorbis setup header is damaged: {reason}")))?;
@@ -213,6 +230,8 @@ impl Decoder {
                 _ if ogg_damage.is_some() => {
                     AnalysisError::Corrupt(format!("the stream's header pages are damaged (bad Ogg checksums; {e})"))
                 }
+                // The EBML header was read: a Matroska file that will not open is damaged.
+                _ if is_matroska => AnalysisError::Corrupt(format!("the Matroska headers are damaged ({e})")),
                 SymError::Unsupported(_) => {
                     AnalysisError::UnsupportedFormat("no decoder recognises this container".into())
                 }
@@ -227,7 +246,10 @@ impl Decoder {
             })?;
         let track = format.default_track(TrackType::Audio).ok_or(AnalysisError::NoAudioTrack)?;
         let track_id = track.id;
-        let announced_frames = track.num_frames;
+        let rate = track.codec_params.as_ref().and_then(|p| p.audio()).and_then(|a| a.sample_rate);
+        let announced_frames = track
+            .num_frames
+            .or_else(|| Some((matroska_length_sec? * f64::from(rate?)).round() as u64).filter(|&f| f > 0));
         let time_base = track.time_base.map(|tb| (u64::from(tb.numer.get()), u64::from(tb.denom.get())));
         // The timeline starts where the track does. Pages dropped at the start move the start
         // the reader sees to the first page kept, so then it starts at 0 and the lost start is
@@ -263,6 +285,8 @@ impl Decoder {
             start_ts,
             filled_frames: 0,
             first_damage_frame,
+            container_title,
+            longest_packet: 0,
         })
     }
 
@@ -336,8 +360,22 @@ impl Decoder {
                     if self.timeline_end.is_none() {
                         self.timeline_end = Some(ticks_to_frames(self.time_base, self.start_ts.max(0) as u64, rate));
                     }
-                    let mut hole =
-                        hole_before(&mut self.timeline_end, self.time_base, (packet.pts.get(), packet.dur.get()), rate);
+                    // Packets without a duration are placed by their timestamp alone (Matroska),
+                    // which leads or lags what a Vorbis packet decodes to by up to a block, so
+                    // only a gap longer than a packet is a hole there.
+                    let slack = if packet.dur.get() == 0 {
+                        self.longest_packet = self.longest_packet.max(decoded_frames as u64);
+                        self.longest_packet
+                    } else {
+                        0
+                    };
+                    let mut hole = hole_before(
+                        &mut self.timeline_end,
+                        self.time_base,
+                        (packet.pts.get(), packet.dur.get()),
+                        (decoded_frames as u64, slack),
+                        rate,
+                    );
                     if hole as f64 > MAX_HOLE_SEC * f64::from(rate) {
                         // More than a damaged stretch loses: the timestamp itself is damaged.
                         // Play on without silence, as a player does.
@@ -404,6 +442,9 @@ impl Decoder {
             if let Some(rev) = meta.current() {
                 tags.absorb(rev);
             }
+        }
+        if tags.title.is_none() {
+            tags.title = self.container_title.take();
         }
         let info = self.info.ok_or_else(|| match &self.io_error {
             Some(e) => AnalysisError::Corrupt(format!("no audio could be decoded ({e})")),
@@ -510,12 +551,14 @@ fn make_codec(params: &AudioCodecParameters, ogg_damaged: bool) -> Result<Codec,
 }
 
 /// Frames missing between the packet that ended the timeline at `timeline_end` and one at
-/// `(pts, dur)` (in the track's time base: `numer / denom` seconds per tick), and move the
-/// timeline on. Shifts under 10 ms are the codec's own rounding, not damage.
+/// `(pts, dur)` (in the track's time base: `numer / denom` seconds per tick) that decoded to
+/// `decoded_frames`, and move the timeline on. Shifts under 10 ms plus `slack` frames are the
+/// codec's own rounding, not damage.
 fn hole_before(
     timeline_end: &mut Option<u64>,
     time_base: Option<(u64, u64)>,
     (pts, dur): (i64, u64),
+    (decoded_frames, slack): (u64, u64),
     rate: u32,
 ) -> u64 {
     if time_base.is_none() {
@@ -523,9 +566,11 @@ fn hole_before(
     }
     let to_frames = |ticks: u64| ticks_to_frames(time_base, ticks, rate);
     let start = to_frames(pts.max(0) as u64);
-    let end = start + to_frames(dur);
+    // A duration of 0 is unknown (Matroska blocks carry only their timestamp): the packet then
+    // lasts what it decoded to.
+    let end = start + if dur == 0 { decoded_frames } else { to_frames(dur) };
     let hole = match *timeline_end {
-        Some(expected) if start > expected + u64::from(rate / 100) => start - expected,
+        Some(expected) if start > expected + u64::from(rate / 100) + slack => start - expected,
         _ => 0,
     };
     *timeline_end = Some(end.max(timeline_end.unwrap_or(0)));

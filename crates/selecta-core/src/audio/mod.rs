@@ -3,6 +3,7 @@
 
 mod decode;
 mod flac_frames;
+mod matroska;
 mod ogg_pages;
 mod opus;
 mod resample;
@@ -16,8 +17,7 @@ pub use resample::resample_mono;
 pub use tags::Tags;
 
 /// Extensions treated as audio when a folder is scanned. Formats this build cannot decode (WMA,
-/// Opus in WebM) are listed too, so that they are reported as unsupported instead of silently
-/// ignored.
+/// CAF) are listed too, so that they are reported as unsupported instead of silently ignored.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
     "mp3", "flac", "wav", "wave", "aif", "aiff", "aifc", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "alac",
     "caf", "wma", "webm", "mka",
