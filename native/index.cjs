@@ -1,6 +1,6 @@
 // Thin JS face of the N-API addon: the same methods and results as the wasm module's Library.
 // The addon returns JSON as strings (parsed here) and rejects with "[code] message" errors (the
-// code moves to error.code here); an AbortSignal in `options.signal` calls cancel().
+// code moves to error.code here); an AbortSignal in `options.signal` cancels that call.
 "use strict";
 const path = require("node:path");
 
@@ -16,7 +16,10 @@ function typed(e) {
 async function call(lib, options, run) {
   const signal = options?.signal;
   if (signal?.aborted) throw typed(new Error(addon.cancelledError("the call")));
-  const onAbort = () => lib.cancel();
+  // The id of the call `run` makes synchronously below: an abort stops that call only, also
+  // while it still waits behind another call on the library.
+  const job = lib.nextJobId();
+  const onAbort = () => lib.cancelJob(job);
   signal?.addEventListener?.("abort", onAbort);
   try {
     return await run();

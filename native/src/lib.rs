@@ -4,10 +4,13 @@
 //! by a mutex. Translation only: the workflows are the core's `Engine`.
 //!
 //! Failures reject with an `Error` whose message starts with `[code] ` (the engine's codes);
-//! `native/index.cjs` moves the code into `error.code`. `cancel()` stops the job running on the
-//! library at its next check (the loader wires an AbortSignal to it).
+//! `native/index.cjs` moves the code into `error.code`. Each call gets its own cancellation flag:
+//! `cancelJob(id)` (the loader wires a call's AbortSignal to it, with the id `nextJobId()` gave
+//! just before the call) stops that call at its next check, whether it runs or still waits for
+//! the library; `cancel()` stops every call pending on the library.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
@@ -74,12 +77,26 @@ fn progress_function(f: Option<Function<'_, String, ()>>) -> Result<Option<Progr
 
 type Work<T> = Box<dyn FnOnce(&mut Engine<SqliteStore>, Control) -> Step<T> + Send>;
 
+/// The cancellation flags of a library's calls that are queued or running, by call id.
+type PendingJobs = Arc<Mutex<HashMap<u64, Arc<AtomicBool>>>>;
+
 /// One call, run on the libuv thread pool; bytes travel as a Buffer, JSON as text.
 pub struct Job<T> {
     engine: Arc<Mutex<Engine<SqliteStore>>>,
+    /// This call's own flag: set before the call started, it still stops it.
     cancel: Arc<AtomicBool>,
+    id: u64,
+    pending: PendingJobs,
     on_progress: Option<ProgressFn>,
     work: Option<Work<T>>,
+}
+
+impl<T> Drop for Job<T> {
+    fn drop(&mut self) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.remove(&self.id);
+        }
+    }
 }
 
 impl<T> Job<T> {
@@ -97,7 +114,6 @@ impl<T> Job<T> {
         let internal = |m: &str| js_error(EngineError::new(ErrorCode::InternalError, m));
         let work = self.work.take().ok_or_else(|| internal("job ran twice"))?;
         let mut engine = self.engine.lock().map_err(|_| internal("library lock poisoned"))?;
-        self.cancel.store(false, Ordering::Relaxed);
         work(&mut engine, Control { cancel: self.cancel.clone(), on_progress }).map_err(js_error)
     }
 }
@@ -137,7 +153,8 @@ pub fn cancelled_error(what: String) -> String {
 #[napi]
 pub struct Library {
     engine: Arc<Mutex<Engine<SqliteStore>>>,
-    cancel: Arc<AtomicBool>,
+    pending: PendingJobs,
+    next_job: AtomicU64,
 }
 
 #[napi]
@@ -151,14 +168,30 @@ impl Library {
         let store =
             SqliteStore::open(std::path::Path::new(&dir)).map_err(|e| js_error(EngineError::from(e).context(&dir)))?;
         let engine = Engine::open(store, profile, now_ms()).map_err(|e| js_error(e.context(&dir)))?;
-        Ok(Library { engine: Arc::new(Mutex::new(engine)), cancel: Arc::new(AtomicBool::new(false)) })
+        Ok(Library {
+            engine: Arc::new(Mutex::new(engine)),
+            pending: PendingJobs::default(),
+            next_job: AtomicU64::new(0),
+        })
     }
 
     fn task<T>(&self, on_progress: Option<ProgressFn>, work: Work<T>) -> AsyncTask<Job<T>>
     where
         Job<T>: Task,
     {
-        AsyncTask::new(Job { engine: self.engine.clone(), cancel: self.cancel.clone(), on_progress, work: Some(work) })
+        let id = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let cancel = Arc::new(AtomicBool::new(false));
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(id, cancel.clone());
+        }
+        AsyncTask::new(Job {
+            engine: self.engine.clone(),
+            cancel,
+            id,
+            pending: self.pending.clone(),
+            on_progress,
+            work: Some(work),
+        })
     }
 
     /// A job whose result is sent as JSON text.
@@ -170,10 +203,28 @@ impl Library {
         self.task(on_progress, Box::new(move |e, c| json_text(&work(e, c)?)))
     }
 
-    /// Stop the running job at its next check.
+    /// The id the next call on this library will have (JS is single-threaded: read it just
+    /// before the call, then `cancelJob(id)` stops that call).
+    #[napi]
+    pub fn next_job_id(&self) -> i64 {
+        i64::try_from(self.next_job.load(Ordering::Relaxed)).unwrap_or(i64::MAX)
+    }
+
+    /// Stop call `id` at its next check, whether it runs or still waits (nothing once it ended).
+    #[napi]
+    pub fn cancel_job(&self, id: i64) {
+        let flag = u64::try_from(id).ok().and_then(|id| self.pending.lock().ok()?.get(&id).cloned());
+        if let Some(flag) = flag {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Stop every call pending on this library at its next check.
     #[napi]
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        if let Ok(pending) = self.pending.lock() {
+            pending.values().for_each(|flag| flag.store(true, Ordering::Relaxed));
+        }
     }
 
     /// Load the embedding model (manifest JSON and model bytes, checked by SHA-256).

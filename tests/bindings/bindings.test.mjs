@@ -42,7 +42,7 @@ test("the same audio gives the same features natively and in wasm", async () => 
     const [manifest, onnx] = model();
     await native.loadModel(manifest, onnx);
     await wasm.loadModel(manifest, onnx);
-    for (const name of ["groove.wav", "groove.flac", "groove.mp3", "groove.ogg", "groove.m4a", "groove.opus"]) {
+    for (const name of ["groove.wav", "groove.flac", "groove.mp3", "groove.ogg", "groove.m4a", "groove.opus", "groove-opus.webm"]) {
       const n = await native.analyzeFile(fixture(name), name);
       const w = await wasm.analyzeFile(fixture(name), name);
       const [a, b] = [n.features, w.features];
@@ -231,6 +231,27 @@ test("analysis reports progress and an abort stops it part-way without writing",
         (e) => e.code === "cancelled" && e.message.includes("long.wav"));
       assert.ok(last && last.percent < 50, `${backend}: stopped at ${JSON.stringify(last)}`);
       assert.deepEqual(await lib.listSongs(), before, `${backend}: nothing was written`);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test("an abort stops its own call only, also while that call waits behind another", async () => {
+  const { native, wasm, cleanup } = await both();
+  try {
+    for (const [backend, lib] of [["native", native], ["wasm", wasm]]) {
+      // The second call is aborted at the first report of the first, while it waits (the addon
+      // runs one call at a time) or between its steps (wasm interleaves them).
+      const controller = new AbortController();
+      const first = lib.analyzeFile(wav(220, 100, 5, 60), "first.wav", { onProgress: () => controller.abort() });
+      const second = lib.analyzeFile(fixture("groove.wav"), "second.wav", { signal: controller.signal });
+      const [a, b] = await Promise.allSettled([first, second]);
+      assert.equal(a.status, "fulfilled", `${backend}: the first call was stopped: ${a.reason?.message}`);
+      assert.equal(a.value.status, "analyzed", backend);
+      assert.equal(b.status, "rejected", `${backend}: the aborted call ran`);
+      assert.equal(b.reason.code, "cancelled", `${backend}: ${b.reason.message}`);
+      assert.deepEqual((await lib.listSongs()).map((s) => s.path), ["first.wav"], backend);
     }
   } finally {
     cleanup();
