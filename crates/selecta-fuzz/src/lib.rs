@@ -39,6 +39,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "decode_ogg", seed_extensions: &["ogg", "opus"], run: decode_ogg },
     Target { name: "decode_wav", seed_extensions: &["wav"], run: decode_wav },
     Target { name: "decode_mp4", seed_extensions: &["m4a"], run: decode_mp4 },
+    Target { name: "decode_webm", seed_extensions: &["webm"], run: decode_webm },
     Target { name: "bundle_import", seed_extensions: &[], run: bundle_import },
     Target { name: "taste_model", seed_extensions: &[], run: taste_model },
     Target { name: "rekordbox_xml", seed_extensions: &[], run: rekordbox_xml },
@@ -94,6 +95,11 @@ pub fn decode_wav(data: &[u8]) {
 /// MP4/M4A (AAC, ALAC).
 pub fn decode_mp4(data: &[u8]) {
     decode_as(data, "fuzz.m4a");
+}
+
+/// WebM/Matroska (Opus, Vorbis), including the repair of broken elements and cut files.
+pub fn decode_webm(data: &[u8]) {
+    decode_as(data, "fuzz.webm");
 }
 
 /// `magic`, the SHA-256 of `payload`, then `payload`: how a sealed file is laid out.

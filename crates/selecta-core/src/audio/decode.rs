@@ -212,10 +212,15 @@ impl Decoder {
             }
             None => (bytes, None),
         };
-        if ogg_pages::is_ogg(&bytes) {
+        let setup_check = if ogg_pages::is_ogg(&bytes) {
             vorbis_setup::check(&bytes)
-                .map_err(|reason| AnalysisError::Corrupt(format!("the Vorbis setup header is damaged: {reason}")))?;
-        }
+        } else if is_matroska {
+            matroska::vorbis_setup(&bytes).map_or(Ok(()), |setup| vorbis_setup::check_setup(&setup))
+        } else {
+            Ok(())
+        };
+        setup_check
+            .map_err(|reason| AnalysisError::Corrupt(format!("the Vorbis setup header is damaged: {reason}")))?;
         let dropped_pages = ogg_damage.map_or(0, |(dropped, _)| dropped);
         let mut hint = Hint::new();
         if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()) {

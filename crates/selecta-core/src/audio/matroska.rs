@@ -21,6 +21,8 @@ const TRACKS: u64 = 0x1654_AE6B;
 const TRACK_ENTRY: u64 = 0xAE;
 const TRACK_TYPE: u64 = 0x83;
 const TRACK_NAME: u64 = 0x536E;
+const CODEC_ID: u64 = 0x86;
+const CODEC_PRIVATE: u64 = 0x63A2;
 const CLUSTER: u64 = 0x1F43_B675;
 const SEEK_HEAD: u64 = 0x114D_9B74;
 const SEEK: u64 = 0x4DBB;
@@ -86,6 +88,60 @@ pub(crate) fn segment_title(bytes: &[u8]) -> Option<String> {
         at = end;
     }
     track_name
+}
+
+/// The Vorbis setup header of the file's first Vorbis track: the third of the three header
+/// packets its CodecPrivate holds in Xiph lacing.
+pub(crate) fn vorbis_setup(bytes: &[u8]) -> Option<Vec<u8>> {
+    let (id, size, at) = element(bytes, 0)?;
+    if id != EBML {
+        return None;
+    }
+    let (id, _, segment_start) = element(bytes, at.checked_add(usize::try_from(size?).ok()?)?)?;
+    if id != SEGMENT {
+        return None;
+    }
+    let mut at = segment_start;
+    for _ in 0..MAX_SEGMENT_CHILDREN {
+        let (id, size, data) = element(bytes, at)?;
+        if id == CLUSTER {
+            return None;
+        }
+        let end = data.checked_add(usize::try_from(size?).ok()?)?;
+        if id == TRACKS {
+            return children(bytes, data, end.min(bytes.len())).filter(|(id, _)| *id == TRACK_ENTRY).find_map(
+                |(_, entry)| {
+                    let fields: Vec<(u64, &[u8])> = children(entry, 0, entry.len()).collect();
+                    let vorbis = fields.iter().any(|(id, v)| *id == CODEC_ID && *v == b"A_VORBIS");
+                    let private = fields.iter().find(|(id, _)| *id == CODEC_PRIVATE).map(|(_, v)| *v);
+                    if vorbis { third_xiph_packet(private?) } else { None }
+                },
+            );
+        }
+        at = end;
+    }
+    None
+}
+
+/// The third packet of a Xiph-laced block: a count byte (packets − 1), the lengths of all but
+/// the last as runs of 255 plus a remainder, then the packets.
+fn third_xiph_packet(laced: &[u8]) -> Option<Vec<u8>> {
+    let (&count, mut rest) = laced.split_first()?;
+    if count != 2 {
+        return None;
+    }
+    let mut lengths = [0usize; 2];
+    for length in &mut lengths {
+        loop {
+            let (&b, tail) = rest.split_first()?;
+            rest = tail;
+            *length += usize::from(b);
+            if b != 255 {
+                break;
+            }
+        }
+    }
+    rest.get(lengths[0].checked_add(lengths[1])?..).map(<[u8]>::to_vec)
 }
 
 /// The child elements of `bytes[start..end]` as (id, data), up to the first that is damaged or

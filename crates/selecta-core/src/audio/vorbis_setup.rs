@@ -7,7 +7,10 @@
 //! so it is read here first, as libvorbis reads it, and a header either would trip over is
 //! refused as damaged data.
 //!
-//! Only the codebooks are read: everything after them is parsed by the readers without asserting.
+//! The floors are read too: the decoder divides by the distance between neighbouring floor-1 X
+//! positions, so a damaged list that names one position twice (libvorbis refuses such a header)
+//! is a division by zero on the first packet. Everything after the floors is parsed by the
+//! readers without asserting. The same check runs on a Matroska file's Vorbis setup header.
 
 use super::ogg_pages;
 
@@ -25,7 +28,82 @@ const CODEBOOK_SYNC: u32 = 0x56_43_42;
 /// headers damaged in ways the decoder reports itself.
 pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
     for setup in setup_headers(bytes) {
-        check_codebooks(&setup)?;
+        check_setup(&setup)?;
+    }
+    Ok(())
+}
+
+/// [`check`] for one setup header packet (`\x05vorbis…`).
+pub(crate) fn check_setup(setup: &[u8]) -> Result<(), String> {
+    if !setup.starts_with(b"\x05vorbis") {
+        return Ok(());
+    }
+    let mut bits = Bits { data: &setup[7..], at: 0 };
+    if check_codebooks(&mut bits)? {
+        check_floors(&mut bits)?;
+    }
+    Ok(())
+}
+
+/// Most X positions a floor 1 may list, its two implicit ones included (libvorbis's limit).
+const MAX_FLOOR1_POSITIONS: usize = 65;
+
+/// Walk the time-domain placeholders and the floors after the codebooks; a floor 1 whose X
+/// positions repeat one is refused.
+fn check_floors(bits: &mut Bits<'_>) -> Result<(), String> {
+    let Some(times) = bits.read(6) else { return Ok(()) };
+    if !bits.skip(u64::from(times + 1) * 16) {
+        return Ok(());
+    }
+    let Some(floors) = bits.read(6) else { return Ok(()) };
+    for floor in 0..=floors {
+        match bits.read(16) {
+            Some(0) => {
+                // Order, rate, bark map size, amplitude bits and offset, then the book list.
+                if !bits.skip(8 + 16 + 16 + 6 + 8) {
+                    return Ok(());
+                }
+                let Some(books) = bits.read(4) else { return Ok(()) };
+                if !bits.skip(u64::from(books + 1) * 8) {
+                    return Ok(());
+                }
+            }
+            Some(1) => {
+                let Some(partitions) = bits.read(5) else { return Ok(()) };
+                let mut classes_of = Vec::with_capacity(partitions as usize);
+                for _ in 0..partitions {
+                    let Some(class) = bits.read(4) else { return Ok(()) };
+                    classes_of.push(class as usize);
+                }
+                let class_count = classes_of.iter().max().map_or(0, |m| m + 1);
+                let mut dimensions = Vec::with_capacity(class_count);
+                for _ in 0..class_count {
+                    let (Some(dims), Some(subclasses)) = (bits.read(3), bits.read(2)) else { return Ok(()) };
+                    dimensions.push(dims as usize + 1);
+                    let master = if subclasses > 0 { 8 } else { 0 };
+                    if !bits.skip(master + (1u64 << subclasses) * 8) {
+                        return Ok(());
+                    }
+                }
+                let (Some(_multiplier), Some(range_bits)) = (bits.read(2), bits.read(4)) else { return Ok(()) };
+                let mut positions = vec![0u32, 1 << range_bits];
+                for class in classes_of {
+                    for _ in 0..dimensions[class] {
+                        let Some(x) = bits.read(range_bits) else { return Ok(()) };
+                        positions.push(x);
+                    }
+                }
+                if positions.len() > MAX_FLOOR1_POSITIONS {
+                    return Err(format!("floor {floor} lists {} positions", positions.len()));
+                }
+                positions.sort_unstable();
+                if let Some(pair) = positions.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(format!("floor {floor} lists the position {} twice", pair[0]));
+                }
+            }
+            // The decoder refuses other floor types itself.
+            _ => return Ok(()),
+        }
     }
     Ok(())
 }
@@ -102,18 +180,19 @@ fn setup_headers(bytes: &[u8]) -> Vec<Vec<u8>> {
     setups
 }
 
-/// Walk the codebooks of one setup header the way the decoder does.
-fn check_codebooks(setup: &[u8]) -> Result<(), String> {
-    let mut bits = Bits { data: &setup[7..], at: 0 };
-    let Some(count) = bits.read(8) else { return Ok(()) };
+/// Walk the codebooks of one setup header the way the decoder does: `Ok(true)` when they were
+/// read whole (the floors follow), `Ok(false)` when the header ends or loses its sync first
+/// (the decoder refuses it itself).
+fn check_codebooks(bits: &mut Bits<'_>) -> Result<bool, String> {
+    let Some(count) = bits.read(8) else { return Ok(false) };
     let mut header_values = 0u64;
     for book in 0..=count {
         // A header that ends early or loses its sync is refused by the decoder itself.
         if bits.read(24) != Some(CODEBOOK_SYNC) {
-            return Ok(());
+            return Ok(false);
         }
         let (Some(dimensions), Some(entries), Some(ordered)) = (bits.read(16), bits.read(24), bits.read(1)) else {
-            return Ok(());
+            return Ok(false);
         };
         if ilog(dimensions) + ilog(entries) > MAX_CODEBOOK_BITS {
             return Err(format!("codebook {book} claims {entries} entries of {dimensions} dimensions"));
@@ -122,10 +201,10 @@ fn check_codebooks(setup: &[u8]) -> Result<(), String> {
         if header_values > MAX_HEADER_VALUES {
             return Err(format!("its codebooks claim {header_values} lookup values in all"));
         }
-        if !skip_codeword_lengths(&mut bits, entries, ordered == 1) {
-            return Ok(());
+        if !skip_codeword_lengths(bits, entries, ordered == 1) {
+            return Ok(false);
         }
-        let Some(lookup_type) = bits.read(4) else { return Ok(()) };
+        let Some(lookup_type) = bits.read(4) else { return Ok(false) };
         let values = match lookup_type {
             0 => continue,
             1 => match decoders_lookup1_values(entries, dimensions) {
@@ -138,18 +217,18 @@ fn check_codebooks(setup: &[u8]) -> Result<(), String> {
             },
             2 => entries * dimensions,
             // The decoder refuses other lookup types itself.
-            _ => return Ok(()),
+            _ => return Ok(false),
         };
         // Minimum, delta, value width, sequence flag, then the multiplicands.
         let (Some(_), Some(_), Some(width), Some(_)) = (bits.read(32), bits.read(32), bits.read(4), bits.read(1))
         else {
-            return Ok(());
+            return Ok(false);
         };
         if !bits.skip(u64::from(values) * u64::from(width + 1)) {
-            return Ok(());
+            return Ok(false);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Skip a codebook's codeword lengths; `false` when the header ends or the list is inconsistent
