@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-AUDIO = {".mp3", ".flac", ".ogg", ".oga", ".wav", ".m4a", ".aif", ".aiff", ".opus"}
+AUDIO = {".mp3", ".flac", ".ogg", ".oga", ".wav", ".m4a", ".aif", ".aiff", ".opus", ".webm", ".mka"}
 
 
 def analyse(selecta, folder, empty_models):
