@@ -15,6 +15,10 @@ const CAPTURE: &[u8; 4] = b"OggS";
 pub(crate) const HEADER_LEN: usize = 27;
 /// Offset of the checksum in the page header.
 const CRC_AT: usize = 22;
+/// Page bits the search for flipped bits may examine in one file (each damaged page costs its
+/// length; a file with hundreds of damaged pages stays well within it, in a fraction of a
+/// second).
+const CORRECTION_BUDGET_BITS: u64 = 1 << 26;
 /// The longest page: a full segment table of 255 segments of 255 bytes.
 const MAX_PAGE_LEN: usize = HEADER_LEN + 255 + 255 * 255;
 /// Ogg's CRC-32 generator polynomial without its x^32 term.
@@ -57,6 +61,7 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
     let mut last_serial: Option<[u8; 4]> = None;
     let mut last_granule = 0u64;
     let mut first_damage_granule: Option<u64> = None;
+    let mut budget = CORRECTION_BUDGET_BITS;
     while at < bytes.len() {
         let capture = find_capture(bytes, at);
         let start = capture.unwrap_or(bytes.len());
@@ -65,7 +70,7 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             // took a flip, when putting bits back makes them a whole page; junk otherwise.
             let out = out.get_or_insert_with(|| bytes[..at].to_vec());
             first_damage_granule.get_or_insert(last_granule);
-            if let Some(page) = corrected_page(bytes, at, start) {
+            if let Some(page) = corrected_page(bytes, at, start, &mut budget) {
                 out.extend_from_slice(&page);
                 corrected += 1;
                 last_serial = Some(serial_of(&page));
@@ -85,7 +90,7 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             let out = out.get_or_insert_with(|| bytes[..at].to_vec());
             first_damage_granule.get_or_insert(last_granule);
             let end = next_capture();
-            if let Some(page) = corrected_page(bytes, start, end) {
+            if let Some(page) = corrected_page(bytes, start, end, &mut budget) {
                 out.extend_from_slice(&page);
                 corrected += 1;
                 last_serial = Some(serial_of(&page));
@@ -113,9 +118,10 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
         // Flipped bits put back, in the page as its header lays it out or, when a flip in the
         // segment table moved its end, as far as the next capture pattern.
         let end = next_capture();
-        let exact = corrected_page(bytes, start, start + len)
-            .map(|page| (page, start + len))
-            .or_else(|| (end != start + len).then(|| corrected_page(bytes, start, end)).flatten().map(|p| (p, end)));
+        let exact =
+            corrected_page(bytes, start, start + len, &mut budget).map(|page| (page, start + len)).or_else(|| {
+                (end != start + len).then(|| corrected_page(bytes, start, end, &mut budget)).flatten().map(|p| (p, end))
+            });
         if let Some((page, page_end)) = exact {
             out.extend_from_slice(&page);
             corrected += 1;
@@ -158,10 +164,16 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
 
 /// `bytes[start..end]` as a whole page after putting back flipped bits, when that makes its
 /// checksum hold, its capture pattern right and its segment table end it exactly at `end`.
-fn corrected_page(bytes: &[u8], start: usize, end: usize) -> Option<Vec<u8>> {
-    if end.checked_sub(start)? > MAX_PAGE_LEN {
+fn corrected_page(bytes: &[u8], start: usize, end: usize, budget: &mut u64) -> Option<Vec<u8>> {
+    let len = end.checked_sub(start)?;
+    // Only a stretch that starts within two bits of a capture pattern can be a page, and the
+    // search has a budget: junk full of near-captures must not make a file take minutes.
+    let capture_flips: u32 = bytes.get(start..start + 4)?.iter().zip(CAPTURE).map(|(a, b)| (a ^ b).count_ones()).sum();
+    let bits = len as u64 * 8;
+    if len > MAX_PAGE_LEN || capture_flips > 2 || *budget < bits {
         return None;
     }
+    *budget -= bits;
     let mut page = bytes.get(start..end)?.to_vec();
     if page.len() < HEADER_LEN || !correct_flipped_bits(&mut page) {
         return None;
