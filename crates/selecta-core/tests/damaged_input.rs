@@ -354,6 +354,11 @@ fn damaged_webm_is_decoded_around_its_damage() {
         .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(summary.song_id, clean.song_id, "{what}: the audio is not the clean file's");
         assert_eq!(summary.frames, clean.frames, "{what}");
+        // Nothing lost, but the file is damaged: reported where that cluster starts (about 5 s
+        // a cluster).
+        let damage = summary.damage.unwrap_or_else(|| panic!("{what}: no damage reported"));
+        assert_eq!(damage.skipped_sec, 0.0, "{what}: {damage:?}");
+        assert!((damage.first_at_sec - 5.0 * cluster as f64).abs() < 1.5, "{what}: {damage:?}");
     }
     let (summary, damage) = damage_of(
         "zeroed stretch",

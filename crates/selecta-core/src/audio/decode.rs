@@ -187,6 +187,9 @@ pub struct Decoder {
     container_title: Option<String>,
     /// The most frames a packet without a duration has decoded to.
     longest_packet: u64,
+    /// Where a container repair found damage (the start of the Matroska cluster it was in):
+    /// the damage reported when decoding shows none itself (a cluster header put back exactly).
+    repaired_damage_frame: Option<u64>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -204,14 +207,16 @@ impl Decoder {
         let (bytes, ogg_damage, flac_damage) = repair_container(bytes);
         // A repaired or cut Matroska file is held to the length its Info announces (an intact
         // one is not: some muxers write a rough one).
-        let (bytes, matroska_length_sec) = match is_matroska.then(|| matroska::repair(&bytes)).flatten() {
-            Some(repaired) => {
-                tracing::debug!("Matroska: {} broken stretches voided, cut: {}", repaired.voided, repaired.cut);
-                let length = matroska::duration_sec(&repaired.bytes);
-                (repaired.bytes, length)
-            }
-            None => (bytes, None),
-        };
+        let (bytes, matroska_length_sec, matroska_damage_sec) =
+            match is_matroska.then(|| matroska::repair(&bytes)).flatten() {
+                Some(repaired) => {
+                    tracing::debug!("Matroska: {} broken stretches voided, cut: {}", repaired.voided, repaired.cut);
+                    let length = matroska::duration_sec(&repaired.bytes);
+                    let damage = repaired.first_damage_at.map(|at| matroska::seconds_at(&repaired.bytes, at));
+                    (repaired.bytes, length, damage)
+                }
+                None => (bytes, None, None),
+            };
         let setup_check = if ogg_pages::is_ogg(&bytes) {
             vorbis_setup::check(&bytes)
         } else if is_matroska {
@@ -262,6 +267,7 @@ impl Decoder {
         let start_ts = if dropped_pages > 0 { 0 } else { track.start_ts.get() };
         let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AnalysisError::NoAudioTrack)?.clone();
         // Where the first damaged page begins, from the granule position of the page before it.
+        let matroska_damage_frame = matroska_damage_sec.zip(rate).map(|(sec, rate)| (sec * f64::from(rate)) as u64);
         let first_damage_frame = flac_damage.or(ogg_damage.map(|(_, granule)| {
             ticks_to_frames(time_base, granule, params.sample_rate.unwrap_or(1)).saturating_sub(ticks_to_frames(
                 time_base,
@@ -292,6 +298,7 @@ impl Decoder {
             first_damage_frame,
             container_title,
             longest_packet: 0,
+            repaired_damage_frame: matroska_damage_frame,
         })
     }
 
@@ -473,9 +480,14 @@ impl Decoder {
             ends_early = true;
             self.first_damage_frame.get_or_insert(self.frames);
         }
-        let damage =
-            self.first_damage_frame.map(|first| Damage { skipped_sec, first_at_sec: first as f64 / rate, ends_early });
-        if damage.is_some() {
+        let damage = self.first_damage_frame.or(self.repaired_damage_frame).map(|first| Damage {
+            skipped_sec,
+            first_at_sec: first as f64 / rate,
+            ends_early,
+        });
+        // Damage that lost nothing (pages and headers put back exactly, data decoded despite a
+        // bad checksum) leaves the whole length to analyse.
+        if damage.is_some_and(|d| d.skipped_sec > 0.0 || d.ends_early) {
             // The length is the announced one, or, without one, what decoded with its holes.
             let length_sec = announced_sec.unwrap_or(decoded_sec);
             let too_little = audio_sec < MIN_DECODED_SHARE * length_sec || audio_sec < MIN_DAMAGED_SEC;

@@ -24,6 +24,7 @@ const TRACK_NAME: u64 = 0x536E;
 const CODEC_ID: u64 = 0x86;
 const CODEC_PRIVATE: u64 = 0x63A2;
 const CLUSTER: u64 = 0x1F43_B675;
+const CLUSTER_TIMESTAMP: u64 = 0xE7;
 const SEEK_HEAD: u64 = 0x114D_9B74;
 const SEEK: u64 = 0x4DBB;
 const SEEK_POSITION: u64 = 0x53AC;
@@ -179,6 +180,8 @@ pub(crate) struct Repaired {
     pub voided: usize,
     /// The file ends inside its last element (a cut file).
     pub cut: bool,
+    /// Where the first stretch put back or voided starts, in bytes.
+    pub first_damage_at: Option<usize>,
 }
 
 /// `bytes` with every broken stretch of the segment overwritten by a Void element, or `None`
@@ -199,6 +202,7 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
     let mut cut = declared_end.is_some_and(|e| e > bytes.len());
     let mut out: Option<Vec<u8>> = None;
     let mut voided = 0;
+    let mut first_damage_at = None;
     if cut {
         // A segment announced longer than the file will not open: its size becomes unknown, as
         // a live stream's is, and the reader stops where the data stops.
@@ -218,6 +222,7 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             // up to the next cluster is lost.
             let next = find_cluster(bytes, at + 1, end).unwrap_or(end);
             let out = out.get_or_insert_with(|| bytes.to_vec());
+            first_damage_at.get_or_insert(at);
             if !rewrite_cluster_header(out, at, next) {
                 voided += void(out, at, next);
             }
@@ -231,6 +236,7 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             if next < end || !cut {
                 let out = out.get_or_insert_with(|| bytes.to_vec());
                 if rewrite_cluster_header(out, at, next) {
+                    first_damage_at.get_or_insert(at);
                     element_end = Some(next);
                 }
             }
@@ -240,12 +246,12 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             // goes on into it and stops where the data stops.
             cut |= element_end.is_some_and(|e| e > bytes.len());
             if id == CLUSTER {
-                voided += repair_cluster(bytes, &mut out, data, end);
+                voided += repair_cluster(bytes, &mut out, data, end, &mut first_damage_at);
             }
             break;
         };
         if id == CLUSTER {
-            voided += repair_cluster(bytes, &mut out, data, element_end);
+            voided += repair_cluster(bytes, &mut out, data, element_end, &mut first_damage_at);
         } else if id == SEEK_HEAD && !seek_targets_hold(bytes, segment_start, data, element_end) {
             // The reader seeks to each target while opening: one past the end or damaged fails
             // the whole file. Without the SeekHead it reads what comes before the audio.
@@ -253,13 +259,76 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
         }
         at = element_end;
     }
-    (out.is_some() || cut).then(|| Repaired { bytes: out.unwrap_or_else(|| bytes.to_vec()), voided, cut })
+    // A cut end is the decoder's to place: where the audio stops.
+    (out.is_some() || cut).then(|| Repaired {
+        bytes: out.unwrap_or_else(|| bytes.to_vec()),
+        voided,
+        cut,
+        first_damage_at,
+    })
+}
+
+/// The time, in seconds, of the last cluster that starts at or before byte `offset` (0 before
+/// the first): where damage at `offset` begins, near enough for a report.
+pub(crate) fn seconds_at(bytes: &[u8], offset: usize) -> f64 {
+    let Some((scale, segment_start)) = timestamp_scale(bytes) else { return 0.0 };
+    let mut at = segment_start;
+    let mut last = 0u64;
+    while at <= offset {
+        let Some((id, size, data)) = element(bytes, at) else { break };
+        if id == CLUSTER {
+            let end = size.and_then(|s| data.checked_add(usize::try_from(s).ok()?)).unwrap_or(bytes.len());
+            if let Some((_, value)) =
+                children(bytes, data, end.min(bytes.len())).find(|(id, _)| *id == CLUSTER_TIMESTAMP)
+            {
+                last = value.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b));
+            }
+        }
+        let Some(next) = size.and_then(|s| data.checked_add(usize::try_from(s).ok()?)) else { break };
+        at = next;
+    }
+    last as f64 * scale / 1e9
+}
+
+/// The segment's timestamp scale (nanoseconds per tick, 1 000 000 unless Info says otherwise)
+/// and where the segment's children start.
+fn timestamp_scale(bytes: &[u8]) -> Option<(f64, usize)> {
+    let (id, size, at) = element(bytes, 0)?;
+    if id != EBML {
+        return None;
+    }
+    let (id, _, segment_start) = element(bytes, at.checked_add(usize::try_from(size?).ok()?)?)?;
+    if id != SEGMENT {
+        return None;
+    }
+    let mut at = segment_start;
+    for _ in 0..MAX_SEGMENT_CHILDREN {
+        let Some((id, size, data)) = element(bytes, at) else { break };
+        if id == CLUSTER {
+            break;
+        }
+        let Some(end) = size.and_then(|s| data.checked_add(usize::try_from(s).ok()?)) else { break };
+        if id == INFO {
+            let scale = children(bytes, data, end.min(bytes.len()))
+                .find(|(id, v)| *id == TIMESTAMP_SCALE && (1..=8).contains(&v.len()))
+                .map(|(_, v)| v.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)) as f64);
+            return Some((scale.unwrap_or(1_000_000.0), segment_start));
+        }
+        at = end;
+    }
+    Some((1_000_000.0, segment_start))
 }
 
 /// Void the broken children of the cluster whose data is `data..end`: from a broken child to
 /// the next position from which the children run exactly to the cluster's end. Returns the
 /// stretches voided.
-fn repair_cluster(bytes: &[u8], out: &mut Option<Vec<u8>>, data: usize, end: usize) -> usize {
+fn repair_cluster(
+    bytes: &[u8],
+    out: &mut Option<Vec<u8>>,
+    data: usize,
+    end: usize,
+    first_damage_at: &mut Option<usize>,
+) -> usize {
     let mut voided = 0;
     let mut at = data;
     while at < end {
@@ -267,6 +336,7 @@ fn repair_cluster(bytes: &[u8], out: &mut Option<Vec<u8>>, data: usize, end: usi
             at = next;
             continue;
         }
+        first_damage_at.get_or_insert(at);
         let resume = (at + 2..end).find(|&p| children_run_to(bytes, p, end)).unwrap_or(end);
         voided += void(out.get_or_insert_with(|| bytes.to_vec()), at, resume);
         at = resume;
