@@ -50,35 +50,18 @@ pub(crate) fn is_matroska(bytes: &[u8]) -> bool {
 /// The file's title: the segment title, or else the name of its first audio track (where
 /// ffmpeg puts a title it takes from a stream's tags).
 pub(crate) fn segment_title(bytes: &[u8]) -> Option<String> {
-    let (id, size, mut at) = element(bytes, 0)?;
-    if id != EBML {
-        return None;
-    }
-    at = at.checked_add(usize::try_from(size?).ok()?)?;
-    let (id, segment_size, segment_start) = element(bytes, at)?;
-    if id != SEGMENT {
-        return None;
-    }
-    let segment_end = segment_size.map_or(bytes.len(), |s| segment_start.saturating_add(s as usize).min(bytes.len()));
-    at = segment_start;
     let mut track_name = None;
-    for _ in 0..MAX_SEGMENT_CHILDREN {
-        let Some((id, size, data)) = element(bytes, at) else { break };
-        if id == CLUSTER || data >= segment_end {
-            break;
-        }
-        let Some(end) = size.and_then(|s| data.checked_add(usize::try_from(s).ok()?)) else { break };
+    for (id, data, end) in head_elements(bytes) {
         if id == INFO {
             if let Some(title) = children(bytes, data, end).find(|(id, _)| *id == TITLE).and_then(|(_, v)| text(v)) {
                 return Some(title);
             }
         } else if id == TRACKS && track_name.is_none() {
             track_name = children(bytes, data, end).filter(|(id, _)| *id == TRACK_ENTRY).find_map(|(_, entry)| {
-                let mut fields = children(entry, 0, entry.len());
                 let (mut audio, mut name) = (false, None);
-                for (id, value) in fields.by_ref() {
+                for (id, value) in children(entry, 0, entry.len()) {
                     match id {
-                        TRACK_TYPE => audio = value.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)) == AUDIO_TRACK,
+                        TRACK_TYPE => audio = be_uint(value) == AUDIO_TRACK,
                         TRACK_NAME => name = text(value),
                         _ => {}
                     }
@@ -86,42 +69,49 @@ pub(crate) fn segment_title(bytes: &[u8]) -> Option<String> {
                 if audio { name } else { None }
             });
         }
-        at = end;
     }
     track_name
+}
+
+/// The Segment: where its element starts, its size (`None` when unknown) and where its
+/// children start; `None` when `bytes` do not start with an EBML header and a Segment.
+fn segment(bytes: &[u8]) -> Option<(usize, Option<u64>, usize)> {
+    let (id, size, at) = element(bytes, 0)?;
+    if id != EBML {
+        return None;
+    }
+    let segment_at = at.checked_add(usize::try_from(size?).ok()?)?;
+    let (id, size, children_at) = element(bytes, segment_at)?;
+    (id == SEGMENT).then_some((segment_at, size, children_at))
+}
+
+/// The Segment's children before its first cluster (where Info and Tracks are), as (id, data
+/// start, data end), up to [`MAX_SEGMENT_CHILDREN`] and the first of unknown size.
+fn head_elements(bytes: &[u8]) -> impl Iterator<Item = (u64, usize, usize)> + '_ {
+    let mut at = segment(bytes).map(|(_, _, children_at)| children_at);
+    (0..MAX_SEGMENT_CHILDREN).map_while(move |_| {
+        let (id, size, data) = element(bytes, at?)?;
+        let end = size.and_then(|s| data.checked_add(usize::try_from(s).ok()?));
+        at = end;
+        (id != CLUSTER).then_some((id, data, end?.min(bytes.len())))
+    })
+}
+
+/// A big-endian unsigned integer element's value.
+fn be_uint(value: &[u8]) -> u64 {
+    value.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b))
 }
 
 /// The Vorbis setup header of the file's first Vorbis track: the third of the three header
 /// packets its CodecPrivate holds in Xiph lacing.
 pub(crate) fn vorbis_setup(bytes: &[u8]) -> Option<Vec<u8>> {
-    let (id, size, at) = element(bytes, 0)?;
-    if id != EBML {
-        return None;
-    }
-    let (id, _, segment_start) = element(bytes, at.checked_add(usize::try_from(size?).ok()?)?)?;
-    if id != SEGMENT {
-        return None;
-    }
-    let mut at = segment_start;
-    for _ in 0..MAX_SEGMENT_CHILDREN {
-        let (id, size, data) = element(bytes, at)?;
-        if id == CLUSTER {
-            return None;
-        }
-        let end = data.checked_add(usize::try_from(size?).ok()?)?;
-        if id == TRACKS {
-            return children(bytes, data, end.min(bytes.len())).filter(|(id, _)| *id == TRACK_ENTRY).find_map(
-                |(_, entry)| {
-                    let fields: Vec<(u64, &[u8])> = children(entry, 0, entry.len()).collect();
-                    let vorbis = fields.iter().any(|(id, v)| *id == CODEC_ID && *v == b"A_VORBIS");
-                    let private = fields.iter().find(|(id, _)| *id == CODEC_PRIVATE).map(|(_, v)| *v);
-                    if vorbis { third_xiph_packet(private?) } else { None }
-                },
-            );
-        }
-        at = end;
-    }
-    None
+    let (_, data, end) = head_elements(bytes).find(|(id, _, _)| *id == TRACKS)?;
+    children(bytes, data, end).filter(|(id, _)| *id == TRACK_ENTRY).find_map(|(_, entry)| {
+        let fields: Vec<(u64, &[u8])> = children(entry, 0, entry.len()).collect();
+        let vorbis = fields.iter().any(|(id, v)| *id == CODEC_ID && *v == b"A_VORBIS");
+        let private = fields.iter().find(|(id, _)| *id == CODEC_PRIVATE).map(|(_, v)| *v);
+        if vorbis { third_xiph_packet(private?) } else { None }
+    })
 }
 
 /// The third packet of a Xiph-laced block: a count byte (packets − 1), the lengths of all but
@@ -188,15 +178,7 @@ pub(crate) struct Repaired {
 /// when nothing is broken (or the file is not Matroska, or its headers are unreadable: then
 /// the reader's own error says so).
 pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
-    let (id, size, at) = element(bytes, 0)?;
-    if id != EBML {
-        return None;
-    }
-    let segment_at = at.checked_add(usize::try_from(size?).ok()?)?;
-    let (id, segment_size, segment_start) = element(bytes, segment_at)?;
-    if id != SEGMENT {
-        return None;
-    }
+    let (segment_at, segment_size, segment_start) = segment(bytes)?;
     let declared_end = segment_size.and_then(|s| segment_start.checked_add(usize::try_from(s).ok()?));
     let end = declared_end.map_or(bytes.len(), |e| e.min(bytes.len()));
     let mut cut = declared_end.is_some_and(|e| e > bytes.len());
@@ -281,7 +263,7 @@ pub(crate) fn seconds_at(bytes: &[u8], offset: usize) -> f64 {
             if let Some((_, value)) =
                 children(bytes, data, end.min(bytes.len())).find(|(id, _)| *id == CLUSTER_TIMESTAMP)
             {
-                last = value.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b));
+                last = be_uint(value);
             }
         }
         let Some(next) = size.and_then(|s| data.checked_add(usize::try_from(s).ok()?)) else { break };
@@ -293,30 +275,14 @@ pub(crate) fn seconds_at(bytes: &[u8], offset: usize) -> f64 {
 /// The segment's timestamp scale (nanoseconds per tick, 1 000 000 unless Info says otherwise)
 /// and where the segment's children start.
 fn timestamp_scale(bytes: &[u8]) -> Option<(f64, usize)> {
-    let (id, size, at) = element(bytes, 0)?;
-    if id != EBML {
-        return None;
-    }
-    let (id, _, segment_start) = element(bytes, at.checked_add(usize::try_from(size?).ok()?)?)?;
-    if id != SEGMENT {
-        return None;
-    }
-    let mut at = segment_start;
-    for _ in 0..MAX_SEGMENT_CHILDREN {
-        let Some((id, size, data)) = element(bytes, at) else { break };
-        if id == CLUSTER {
-            break;
-        }
-        let Some(end) = size.and_then(|s| data.checked_add(usize::try_from(s).ok()?)) else { break };
-        if id == INFO {
-            let scale = children(bytes, data, end.min(bytes.len()))
-                .find(|(id, v)| *id == TIMESTAMP_SCALE && (1..=8).contains(&v.len()))
-                .map(|(_, v)| v.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)) as f64);
-            return Some((scale.unwrap_or(1_000_000.0), segment_start));
-        }
-        at = end;
-    }
-    Some((1_000_000.0, segment_start))
+    let (_, _, children_at) = segment(bytes)?;
+    let scale = head_elements(bytes)
+        .find(|(id, _, _)| *id == INFO)
+        .and_then(|(_, data, end)| {
+            children(bytes, data, end).find(|(id, v)| *id == TIMESTAMP_SCALE && (1..=8).contains(&v.len()))
+        })
+        .map(|(_, v)| be_uint(v) as f64);
+    Some((scale.unwrap_or(1_000_000.0), children_at))
 }
 
 /// Void the broken children of the cluster whose data is `data..end`: from a broken child to
@@ -414,9 +380,7 @@ fn find_cluster(bytes: &[u8], from: usize, end: usize) -> Option<usize> {
 /// Whether every SeekHead entry points inside the file at an element that fits in it.
 fn seek_targets_hold(bytes: &[u8], segment_start: usize, data: usize, end: usize) -> bool {
     children(bytes, data, end).filter(|(id, _)| *id == SEEK).all(|(_, seek)| {
-        let position = children(seek, 0, seek.len())
-            .find(|(id, _)| *id == SEEK_POSITION)
-            .map(|(_, v)| v.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)));
+        let position = children(seek, 0, seek.len()).find(|(id, _)| *id == SEEK_POSITION).map(|(_, v)| be_uint(v));
         position.and_then(|p| segment_start.checked_add(usize::try_from(p).ok()?)).is_some_and(|target| {
             element(bytes, target).is_some_and(|(_, size, data)| {
                 size.and_then(|s| data.checked_add(usize::try_from(s).ok()?)).is_some_and(|e| e <= bytes.len())
@@ -447,39 +411,17 @@ fn void(out: &mut [u8], from: usize, to: usize) -> usize {
 
 /// The length the segment's Info announces, in seconds.
 pub(crate) fn duration_sec(bytes: &[u8]) -> Option<f64> {
-    let (id, size, at) = element(bytes, 0)?;
-    if id != EBML {
-        return None;
-    }
-    let (id, _, segment_start) = element(bytes, at.checked_add(usize::try_from(size?).ok()?)?)?;
-    if id != SEGMENT {
-        return None;
-    }
-    let mut at = segment_start;
-    for _ in 0..MAX_SEGMENT_CHILDREN {
-        let (id, size, data) = element(bytes, at)?;
-        if id == CLUSTER {
-            return None;
+    let (_, data, end) = head_elements(bytes).find(|(id, _, _)| *id == INFO)?;
+    let mut duration = None;
+    for (id, value) in children(bytes, data, end) {
+        match (id, value.len()) {
+            (DURATION, 4) => duration = Some(f64::from(f32::from_be_bytes(value.try_into().ok()?))),
+            (DURATION, 8) => duration = Some(f64::from_be_bytes(value.try_into().ok()?)),
+            _ => {}
         }
-        let end = data.checked_add(usize::try_from(size?).ok()?)?;
-        if id == INFO {
-            let mut scale = 1_000_000.0;
-            let mut duration = None;
-            for (id, value) in children(bytes, data, end) {
-                match (id, value.len()) {
-                    (TIMESTAMP_SCALE, 1..=8) => {
-                        scale = value.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)) as f64;
-                    }
-                    (DURATION, 4) => duration = Some(f64::from(f32::from_be_bytes(value.try_into().ok()?))),
-                    (DURATION, 8) => duration = Some(f64::from_be_bytes(value.try_into().ok()?)),
-                    _ => {}
-                }
-            }
-            return duration.map(|d| d * scale / 1e9).filter(|d| d.is_finite() && *d > 0.0);
-        }
-        at = end;
     }
-    None
+    let (scale, _) = timestamp_scale(bytes)?;
+    duration.map(|d| d * scale / 1e9).filter(|d| d.is_finite() && *d > 0.0)
 }
 
 /// The element at `at`: its id (marker bits kept), its size (`None` when unknown) and where

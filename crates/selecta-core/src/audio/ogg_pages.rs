@@ -49,17 +49,41 @@ pub(crate) struct Repaired {
     pub first_damage_granule: u64,
 }
 
+/// The page scan's state: the stream being rebuilt and what it holds so far.
+struct Scan {
+    /// Built from the first damage on: an intact stream (every file but a damaged one) is only
+    /// read, never copied.
+    out: Option<Vec<u8>>,
+    corrected: usize,
+    last_serial: Option<[u8; 4]>,
+    last_granule: u64,
+    in_damage: bool,
+}
+
+impl Scan {
+    /// Keep a whole page (intact, or put back exactly).
+    fn keep(&mut self, page: &[u8]) {
+        if let Some(out) = self.out.as_mut() {
+            out.extend_from_slice(page);
+        }
+        self.last_serial = Some(serial_of(page));
+        self.last_granule = granule_of(page);
+        self.in_damage = false;
+    }
+
+    /// Keep a page whose flipped bits were put back.
+    fn keep_corrected(&mut self, page: &[u8]) {
+        self.keep(page);
+        self.corrected += 1;
+    }
+}
+
 /// `bytes` with every page's damage handled (see [`Repaired`]), or `None` when every page is
 /// intact.
 pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
-    // Built from the first damage on: an intact stream (every file but a damaged one) is only
-    // read, never copied.
-    let mut out: Option<Vec<u8>> = None;
-    let (mut corrected, mut dropped, mut kept_damaged) = (0usize, 0usize, 0usize);
-    let mut in_damage = false;
+    let mut scan = Scan { out: None, corrected: 0, last_serial: None, last_granule: 0, in_damage: false };
+    let (mut dropped, mut kept_damaged) = (0usize, 0usize);
     let mut at = 0usize;
-    let mut last_serial: Option<[u8; 4]> = None;
-    let mut last_granule = 0u64;
     let mut first_damage_granule: Option<u64> = None;
     let mut budget = CORRECTION_BUDGET_BITS;
     while at < bytes.len() {
@@ -68,14 +92,10 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
         if start != at {
             // Bytes that do not start with a capture pattern: a page whose pattern or header
             // took a flip, when putting bits back makes them a whole page; junk otherwise.
-            let out = out.get_or_insert_with(|| bytes[..at].to_vec());
-            first_damage_granule.get_or_insert(last_granule);
+            scan.out.get_or_insert_with(|| bytes[..at].to_vec());
+            first_damage_granule.get_or_insert(scan.last_granule);
             if let Some(page) = corrected_page(bytes, at, start, &mut budget) {
-                out.extend_from_slice(&page);
-                corrected += 1;
-                last_serial = Some(serial_of(&page));
-                last_granule = granule_of(&page);
-                in_damage = false;
+                scan.keep_corrected(&page);
                 at = start;
                 continue;
             }
@@ -87,34 +107,26 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
         let next_capture = || find_capture(bytes, start + 1).unwrap_or(bytes.len());
         let Some(len) = page_len(bytes, start) else {
             // The segment table runs past the end: maybe it took the flip.
-            let out = out.get_or_insert_with(|| bytes[..at].to_vec());
-            first_damage_granule.get_or_insert(last_granule);
+            scan.out.get_or_insert_with(|| bytes[..at].to_vec());
+            first_damage_granule.get_or_insert(scan.last_granule);
             let end = next_capture();
-            if let Some(page) = corrected_page(bytes, start, end, &mut budget) {
-                out.extend_from_slice(&page);
-                corrected += 1;
-                last_serial = Some(serial_of(&page));
-                last_granule = granule_of(&page);
-                in_damage = false;
-                at = end;
-            } else {
-                at = start + 1;
+            match corrected_page(bytes, start, end, &mut budget) {
+                Some(page) => {
+                    scan.keep_corrected(&page);
+                    at = end;
+                }
+                None => at = start + 1,
             }
             continue;
         };
         let page = &bytes[start..start + len];
         if checksum_holds(page) {
-            if let Some(out) = out.as_mut() {
-                out.extend_from_slice(page);
-            }
-            last_serial = Some(serial_of(page));
-            last_granule = granule_of(page);
-            in_damage = false;
+            scan.keep(page);
             at = start + len;
             continue;
         }
-        let out = out.get_or_insert_with(|| bytes[..at].to_vec());
-        first_damage_granule.get_or_insert(last_granule);
+        scan.out.get_or_insert_with(|| bytes[..at].to_vec());
+        first_damage_granule.get_or_insert(scan.last_granule);
         // Flipped bits put back, in the page as its header lays it out or, when a flip in the
         // segment table moved its end, as far as the next capture pattern.
         let end = next_capture();
@@ -123,39 +135,37 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
                 (end != start + len).then(|| corrected_page(bytes, start, end, &mut budget)).flatten().map(|p| (p, end))
             });
         if let Some((page, page_end)) = exact {
-            out.extend_from_slice(&page);
-            corrected += 1;
-            last_serial = Some(serial_of(&page));
-            last_granule = granule_of(&page);
-            in_damage = false;
+            scan.keep_corrected(&page);
             at = page_end;
             continue;
         }
-        let serial = serial_of(page);
         let next = start + len;
-        let layout_whole =
-            page[4] == 0 && last_serial == Some(serial) && (next == bytes.len() || bytes[next..].starts_with(CAPTURE));
+        let layout_whole = page[4] == 0
+            && scan.last_serial == Some(serial_of(page))
+            && (next == bytes.len() || bytes[next..].starts_with(CAPTURE));
         if layout_whole {
             let mut fixed = page.to_vec();
             let recomputed = checksum(&fixed);
             fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&recomputed.to_le_bytes());
-            out.extend_from_slice(&fixed);
+            if let Some(out) = scan.out.as_mut() {
+                out.extend_from_slice(&fixed);
+            }
             kept_damaged += 1;
-            in_damage = false;
+            scan.in_damage = false;
             at = next;
         } else {
             // A false capture pattern or a page whose layout is broken: look for the next page
             // just after it.
-            if !in_damage {
+            if !scan.in_damage {
                 dropped += 1;
-                in_damage = true;
+                scan.in_damage = true;
             }
             at = start + 1;
         }
     }
-    out.map(|bytes| Repaired {
+    scan.out.map(|bytes| Repaired {
         bytes,
-        corrected,
+        corrected: scan.corrected,
         dropped,
         kept_damaged,
         first_damage_granule: first_damage_granule.unwrap_or(0),
