@@ -13,7 +13,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(decode_mp3 decode_flac decode_ogg decode_wav decode_mp4 bundle_import taste_model rekordbox_xml bandcamp_csv http_request)
+  targets=(decode_mp3 decode_flac decode_ogg decode_wav decode_mp4 decode_webm decode_aiff bundle_import taste_model rekordbox_xml bandcamp_csv http_request)
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/fuzz}"
 corpus="$PWD/target/fuzz-corpus"

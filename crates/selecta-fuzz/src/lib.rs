@@ -40,6 +40,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "decode_wav", seed_extensions: &["wav"], run: decode_wav },
     Target { name: "decode_mp4", seed_extensions: &["m4a"], run: decode_mp4 },
     Target { name: "decode_webm", seed_extensions: &["webm"], run: decode_webm },
+    Target { name: "decode_aiff", seed_extensions: &["aiff"], run: decode_aiff },
     Target { name: "bundle_import", seed_extensions: &[], run: bundle_import },
     Target { name: "taste_model", seed_extensions: &[], run: taste_model },
     Target { name: "rekordbox_xml", seed_extensions: &[], run: rekordbox_xml },
@@ -102,6 +103,11 @@ pub fn decode_webm(data: &[u8]) {
     decode_as(data, "fuzz.webm");
 }
 
+/// AIFF (big-endian PCM in IFF chunks).
+pub fn decode_aiff(data: &[u8]) {
+    decode_as(data, "fuzz.aiff");
+}
+
 /// `magic`, the SHA-256 of `payload`, then `payload`: how a sealed file is laid out.
 fn sealed(magic: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 40);
@@ -162,8 +168,11 @@ pub fn seeds(target: &Target, fixtures: &Path) -> Vec<Vec<u8>> {
             if target.seed_extensions.contains(&ext)
                 && let Ok(bytes) = std::fs::read(&path)
             {
-                // An MP4 keeps its index (`moov`) at the end: a prefix would not open at all.
-                let keep = if ext == "m4a" { bytes.len() } else { bytes.len().min(AUDIO_SEED_BYTES) };
+                // An MP4 keeps its index (`moov`) at the end: a prefix would not open at all. An
+                // AIFF prefix is refused at once as cut (its COMM chunk announces the whole
+                // length), so mutations of it would never reach the sample reader.
+                let whole = ext == "m4a" || ext == "aiff";
+                let keep = if whole { bytes.len() } else { bytes.len().min(AUDIO_SEED_BYTES) };
                 out.push(bytes[..keep].to_vec());
             }
         }

@@ -63,20 +63,31 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
     out
 }
 
+/// One input that runs longer than this is reported as a hang (libFuzzer's `-timeout` in
+/// `scripts/fuzz.sh` is the same 20 s). Checked after the input returns, so a true endless loop
+/// shows as a run that never prints its target's line.
+const INPUT_TIME_LIMIT: Duration = Duration::from_secs(20);
+
 fn run_one(target: &Target, origin: &str, input: &[u8]) {
-    if catch_unwind(AssertUnwindSafe(|| (target.run)(input))).is_err() {
-        let dir = repo().join("target/fuzz-failures").join(target.name);
-        let _ = std::fs::create_dir_all(&dir);
-        let path = dir.join(format!("{:016x}", Rng::new(input.len() as u64).next_u64()));
-        let _ = std::fs::write(&path, input);
-        panic!(
-            "{}: panicked on {origin} ({} bytes, SELECTA_FUZZ_SEED={}), saved to {}",
-            target.name,
-            input.len(),
-            std::env::var("SELECTA_FUZZ_SEED").unwrap_or_default(),
-            path.display()
-        );
-    }
+    let started = Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| (target.run)(input)));
+    let took = started.elapsed();
+    let failure = match outcome {
+        Err(_) => "panicked".to_string(),
+        Ok(()) if took > INPUT_TIME_LIMIT => format!("ran {:.1} s (a hang)", took.as_secs_f64()),
+        Ok(()) => return,
+    };
+    let dir = repo().join("target/fuzz-failures").join(target.name);
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(format!("{:016x}", Rng::new(input.len() as u64).next_u64()));
+    let _ = std::fs::write(&path, input);
+    panic!(
+        "{}: {failure} on {origin} ({} bytes, SELECTA_FUZZ_SEED={}), saved to {}",
+        target.name,
+        input.len(),
+        std::env::var("SELECTA_FUZZ_SEED").unwrap_or_default(),
+        path.display()
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! codec headers and the first audio pages). Written here because the reader offers no option
 //! for it; the checksum is symphonia's (CRC-32, polynomial 0x04c11db7, as Ogg defines).
 
+use super::vorbis_setup;
 use symphonia::core::checksum::Crc32;
 use symphonia::core::io::Monitor;
 
@@ -21,6 +22,9 @@ const CRC_AT: usize = 22;
 const CORRECTION_BUDGET_BITS: u64 = 1 << 26;
 /// The longest page: a full segment table of 255 segments of 255 bytes.
 const MAX_PAGE_LEN: usize = HEADER_LEN + 255 + 255 * 255;
+/// Most corrections of one page weighed against each other (pairs of flipped bits that give the
+/// same checksum); a page with more is left as it was.
+const MAX_CANDIDATES: usize = 8;
 /// Ogg's CRC-32 generator polynomial without its x^32 term.
 const CRC_POLYNOMIAL: u32 = 0x04c1_1db7;
 
@@ -94,7 +98,8 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             // took a flip, when putting bits back makes them a whole page; junk otherwise.
             scan.out.get_or_insert_with(|| bytes[..at].to_vec());
             first_damage_granule.get_or_insert(scan.last_granule);
-            if let Some(page) = corrected_page(bytes, at, start, &mut budget) {
+            let sound = |page: &[u8]| headers_sound(scan.out.as_deref().unwrap_or_default(), page);
+            if let Some(page) = corrected_page(bytes, at, start, &mut budget, &sound) {
                 scan.keep_corrected(&page);
                 at = start;
                 continue;
@@ -110,7 +115,8 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
             scan.out.get_or_insert_with(|| bytes[..at].to_vec());
             first_damage_granule.get_or_insert(scan.last_granule);
             let end = next_capture();
-            match corrected_page(bytes, start, end, &mut budget) {
+            let sound = |page: &[u8]| headers_sound(scan.out.as_deref().unwrap_or_default(), page);
+            match corrected_page(bytes, start, end, &mut budget, &sound) {
                 Some(page) => {
                     scan.keep_corrected(&page);
                     at = end;
@@ -130,9 +136,14 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
         // Flipped bits put back, in the page as its header lays it out or, when a flip in the
         // segment table moved its end, as far as the next capture pattern.
         let end = next_capture();
-        let exact =
-            corrected_page(bytes, start, start + len, &mut budget).map(|page| (page, start + len)).or_else(|| {
-                (end != start + len).then(|| corrected_page(bytes, start, end, &mut budget)).flatten().map(|p| (p, end))
+        let sound = |page: &[u8]| headers_sound(scan.out.as_deref().unwrap_or_default(), page);
+        let exact = corrected_page(bytes, start, start + len, &mut budget, &sound)
+            .map(|page| (page, start + len))
+            .or_else(|| {
+                (end != start + len)
+                    .then(|| corrected_page(bytes, start, end, &mut budget, &sound))
+                    .flatten()
+                    .map(|p| (p, end))
             });
         if let Some((page, page_end)) = exact {
             scan.keep_corrected(&page);
@@ -172,9 +183,16 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
     })
 }
 
-/// `bytes[start..end]` as a whole page after putting back flipped bits, when that makes its
-/// checksum hold, its capture pattern right and its segment table end it exactly at `end`.
-fn corrected_page(bytes: &[u8], start: usize, end: usize, budget: &mut u64) -> Option<Vec<u8>> {
+/// `bytes[start..end]` as a whole page after putting back flipped bits, when exactly one way of
+/// doing so makes its checksum hold, its capture pattern right, its segment table end it at `end`
+/// and `sound` accept it (the codec headers it completes are whole).
+fn corrected_page(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    budget: &mut u64,
+    sound: &dyn Fn(&[u8]) -> bool,
+) -> Option<Vec<u8>> {
     let len = end.checked_sub(start)?;
     // Only a stretch that starts within two bits of a capture pattern can be a page, and the
     // search has a budget: junk full of near-captures must not make a file take minutes.
@@ -184,70 +202,84 @@ fn corrected_page(bytes: &[u8], start: usize, end: usize, budget: &mut u64) -> O
         return None;
     }
     *budget -= bits;
-    let mut page = bytes.get(start..end)?.to_vec();
-    if page.len() < HEADER_LEN || !correct_flipped_bits(&mut page) {
-        return None;
+    let page = bytes.get(start..end)?;
+    let mut found = None;
+    for candidate in flipped_bit_corrections(page)? {
+        if candidate.starts_with(CAPTURE) && page_len(&candidate, 0) == Some(candidate.len()) && sound(&candidate) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(candidate);
+        }
     }
-    (page.starts_with(CAPTURE) && page_len(&page, 0) == Some(page.len())).then_some(page)
+    found
 }
 
-/// Put back the one or two flipped bits of a page whose checksum fails, and say whether the
-/// checksum holds now. CRC-32 as Ogg uses it (no initial value, no final mask) is linear: the
-/// stored checksum XOR the one computed (the syndrome) is the checksum of the error pattern
-/// alone. A single bit at each position has its own syndrome (the polynomial's period, 2^32 − 1
-/// bits, is far longer than a page, at most 65 307 bytes), so one flipped bit is always found.
-/// Two flipped bits are found as a pair of single-bit syndromes that XOR to the syndrome, and
-/// put back only when exactly one pair does (at page lengths the polynomial's minimum distance
-/// is 4, so two pairs can share a syndrome; then the page is left as it was). A page off by
-/// more bits rarely matches; when it does, it was damaged data anyway, and the caller's layout
-/// checks or the decoder treat it as such.
-fn correct_flipped_bits(page: &mut [u8]) -> bool {
+/// The ways of putting back one or two flipped bits that make the checksum of `page` hold (the
+/// page itself when it already holds); `None` when there are more than [`MAX_CANDIDATES`].
+/// CRC-32 as Ogg uses it (no initial value, no final mask) is linear: the stored checksum XOR
+/// the one computed (the syndrome) is the checksum of the error pattern alone. A single bit at
+/// each position has its own syndrome (the polynomial's period, 2^32 − 1 bits, is far longer
+/// than a page, at most 65 307 bytes), so one flipped bit has exactly one correction. Two
+/// flipped bits are found as a pair of single-bit syndromes that XOR to the syndrome; at page
+/// lengths the polynomial's minimum distance is 4, so other pairs can share it (about one page
+/// in four for a 6 KB page), and the caller decides between them by the page's layout and
+/// content. A page off by more bits rarely matches; when it does, it was damaged data anyway,
+/// and the caller's layout checks or the decoder treat it as such.
+fn flipped_bit_corrections(page: &[u8]) -> Option<Vec<Vec<u8>>> {
     if page.len() < HEADER_LEN {
-        return false;
-    }
-    let syndrome = checksum(page) ^ stored_checksum(page);
-    if syndrome == 0 {
-        return true;
+        return Some(Vec::new());
     }
     let stored = stored_checksum(page);
+    let syndrome = checksum(page) ^ stored;
+    if syndrome == 0 {
+        return Some(vec![page.to_vec()]);
+    }
+    // Each candidate is (data bits to flip, checksum bits to flip).
+    let mut candidates: Vec<([Option<usize>; 2], u32)> = Vec::new();
     if syndrome.count_ones() == 1 {
         // The flip is in the stored checksum itself: an error in the data never has a syndrome
         // of one bit (x^k mod the polynomial is a single term only for k < 32).
-        page[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ syndrome).to_le_bytes());
-        return true;
+        candidates.push(([None, None], syndrome));
     }
     let singles = single_bit_syndromes(page.len());
     if let Some(&(bit, _)) = singles.iter().find(|(_, s)| *s == syndrome) {
-        page[bit / 8] ^= 0x80 >> (bit % 8);
-        return true;
+        candidates.push(([Some(bit), None], 0));
     }
-    // Two flips: both in the stored checksum, one there and one in the data, or both in the
-    // data. Each candidate is (data bits to flip, checksum bits to flip).
-    let mut candidates: Vec<([Option<usize>; 2], u32)> = Vec::new();
-    if syndrome.count_ones() == 2 {
-        candidates.push(([None, None], syndrome));
-    }
-    let by_syndrome: std::collections::HashMap<u32, usize> = singles.iter().map(|&(bit, s)| (s, bit)).collect();
-    for &(q, s_q) in &singles {
-        let rest = syndrome ^ s_q;
-        if rest.count_ones() == 1 {
-            candidates.push(([Some(q), None], rest));
+    if candidates.is_empty() {
+        // Two flips: both in the stored checksum, one there and one in the data, or both in the
+        // data.
+        if syndrome.count_ones() == 2 {
+            candidates.push(([None, None], syndrome));
         }
-        if let Some(&p) = by_syndrome.get(&rest)
-            && p > q
-        {
-            candidates.push(([Some(p), Some(q)], 0));
-        }
-        if candidates.len() > 1 {
-            return false;
+        let by_syndrome: std::collections::HashMap<u32, usize> = singles.iter().map(|&(bit, s)| (s, bit)).collect();
+        for &(q, s_q) in &singles {
+            let rest = syndrome ^ s_q;
+            if rest.count_ones() == 1 {
+                candidates.push(([Some(q), None], rest));
+            }
+            if let Some(&p) = by_syndrome.get(&rest)
+                && p > q
+            {
+                candidates.push(([Some(p), Some(q)], 0));
+            }
+            if candidates.len() > MAX_CANDIDATES {
+                return None;
+            }
         }
     }
-    let [([first, second], field)] = candidates[..] else { return false };
-    for bit in [first, second].into_iter().flatten() {
-        page[bit / 8] ^= 0x80 >> (bit % 8);
-    }
-    page[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ field).to_le_bytes());
-    true
+    let corrections = candidates
+        .into_iter()
+        .map(|(bits, field)| {
+            let mut fixed = page.to_vec();
+            for bit in bits.into_iter().flatten() {
+                fixed[bit / 8] ^= 0x80 >> (bit % 8);
+            }
+            fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ field).to_le_bytes());
+            fixed
+        })
+        .collect();
+    Some(corrections)
 }
 
 /// The syndrome of a single flipped bit at each bit of a page of `len` bytes outside the stored
@@ -263,6 +295,19 @@ fn single_bit_syndromes(len: usize) -> Vec<(usize, u32)> {
         single = if single & 0x8000_0000 != 0 { (single << 1) ^ CRC_POLYNOMIAL } else { single << 1 };
     }
     out
+}
+
+/// Whether the codec headers that a corrected header `page` completes, read after the stream's
+/// pages `before`, are whole (see [`vorbis_setup::headers_sound`]). A page of audio (its granule
+/// position past 0) is not judged: its packets are the decoder's to accept or reject.
+fn headers_sound(before: &[u8], page: &[u8]) -> bool {
+    if granule_of(page) != 0 {
+        return true;
+    }
+    let mut stream = Vec::with_capacity(before.len() + page.len());
+    stream.extend_from_slice(before);
+    stream.extend_from_slice(page);
+    vorbis_setup::headers_sound(&stream)
 }
 
 fn serial_of(page: &[u8]) -> [u8; 4] {

@@ -27,10 +27,30 @@ const CODEBOOK_SYNC: u32 = 0x56_43_42;
 /// decoder cannot survive; `Ok` otherwise, including for streams that are not Vorbis and for
 /// headers damaged in ways the decoder reports itself.
 pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
-    for setup in setup_headers(bytes) {
+    for (_, setup) in header_pairs(bytes) {
         check_setup(&setup)?;
     }
     Ok(())
+}
+
+/// Whether every Vorbis setup header that `stream` (an Ogg stream's first pages) holds whole is
+/// one the decoder accepts: it passes [`check_setup`], and a decoder is made from it and its
+/// identification header (codeword lengths that make a whole Huffman tree, floors, residues,
+/// mappings and modes within range). What the checksum of a damaged header page cannot tell
+/// apart, this can: a flipped codeword length leaves a tree over- or underspecified.
+pub(crate) fn headers_sound(stream: &[u8]) -> bool {
+    header_pairs(stream).iter().all(|(ident, setup)| check_setup(setup).is_ok() && decoder_accepts(ident, setup))
+}
+
+fn decoder_accepts(ident: &[u8], setup: &[u8]) -> bool {
+    use symphonia::core::codecs::audio::well_known::CODEC_ID_VORBIS;
+    use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
+    let mut extra = Vec::with_capacity(ident.len() + setup.len());
+    extra.extend_from_slice(ident);
+    extra.extend_from_slice(setup);
+    let mut params = AudioCodecParameters::new();
+    params.for_codec(CODEC_ID_VORBIS).with_extra_data(extra.into_boxed_slice());
+    symphonia::default::codecs::VorbisDecoder::try_new(&params, &AudioDecoderOptions::default()).is_ok()
 }
 
 /// [`check`] for one setup header packet (`\x05vorbis…`).
@@ -108,14 +128,15 @@ fn check_floors(bits: &mut Bits<'_>) -> Result<(), String> {
     Ok(())
 }
 
-/// The setup header (third packet) of every Vorbis logical stream, reassembled from its pages.
-fn setup_headers(bytes: &[u8]) -> Vec<Vec<u8>> {
+/// The identification header (first packet) and the setup header (third packet) of every Vorbis
+/// logical stream, reassembled from its pages.
+fn header_pairs(bytes: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     /// A logical stream's header packets read so far.
     struct Stream {
         serial: [u8; 4],
         packets_done: usize,
         partial: Vec<u8>,
-        vorbis: bool,
+        ident: Vec<u8>,
     }
     let mut streams: Vec<Stream> = Vec::new();
     let mut setups = Vec::new();
@@ -133,12 +154,12 @@ fn setup_headers(bytes: &[u8]) -> Vec<Vec<u8>> {
         let index = match streams.iter().position(|s| s.serial == serial) {
             // A new stream of a chained file may reuse a serial: its beginning page starts over.
             Some(i) if beginning => {
-                streams[i] = Stream { serial, packets_done: 0, partial: Vec::new(), vorbis: false };
+                streams[i] = Stream { serial, packets_done: 0, partial: Vec::new(), ident: Vec::new() };
                 i
             }
             Some(i) => i,
             None if beginning => {
-                streams.push(Stream { serial, packets_done: 0, partial: Vec::new(), vorbis: false });
+                streams.push(Stream { serial, packets_done: 0, partial: Vec::new(), ident: Vec::new() });
                 streams.len() - 1
             }
             None => continue,
@@ -161,19 +182,21 @@ fn setup_headers(bytes: &[u8]) -> Vec<Vec<u8>> {
                 continue;
             }
             let packet = std::mem::take(&mut stream.partial);
-            if stream.packets_done == 0 {
-                stream.vorbis = packet.starts_with(b"\x01vorbis");
-            }
             stream.packets_done += 1;
-            if stream.packets_done == 3 {
-                if stream.vorbis && packet.starts_with(b"\x05vorbis") {
-                    setups.push(packet);
+            match stream.packets_done {
+                1 if packet.starts_with(b"\x01vorbis") => stream.ident = packet,
+                1 => {
+                    // Not Vorbis: no header of this stream is read.
+                    stream.packets_done = 3;
+                    break;
                 }
-                break;
-            }
-            if !stream.vorbis {
-                stream.packets_done = 3;
-                break;
+                3 => {
+                    if !stream.ident.is_empty() && packet.starts_with(b"\x05vorbis") {
+                        setups.push((std::mem::take(&mut stream.ident), packet));
+                    }
+                    break;
+                }
+                _ => {}
             }
         }
     }
@@ -311,6 +334,11 @@ impl Bits<'_> {
 mod tests {
     use super::*;
 
+    /// The setup headers of `bytes`, without their identification headers.
+    fn setup_headers(bytes: &[u8]) -> Vec<Vec<u8>> {
+        header_pairs(bytes).into_iter().map(|(_, setup)| setup).collect()
+    }
+
     const GROOVE_OGG: &[u8] = include_bytes!("../../../../tests/fixtures/audio/groove.ogg");
     const LONG_OGG: &[u8] = include_bytes!("../../../../tests/fixtures/audio/long.ogg");
 
@@ -354,7 +382,7 @@ mod tests {
             assert_eq!(check(bytes), Ok(()), "{name}");
         }
         // A stream that is not Vorbis has no setup header to check.
-        assert!(setup_headers(b"OggS not really a page").is_empty());
+        assert!(header_pairs(b"OggS not really a page").is_empty());
     }
 
     #[test]
@@ -393,6 +421,20 @@ mod tests {
             let (byte, shift) = ((bit / 8) as usize, bit % 8);
             packet[byte] = (packet[byte] & !(1 << shift)) | ((((value >> i) & 1) as u8) << shift);
         }
+    }
+
+    #[test]
+    fn a_flipped_codeword_length_makes_the_headers_unsound() {
+        assert!(headers_sound(GROOVE_OGG));
+        let setup_at = GROOVE_OGG.windows(7).position(|w| w == b"\x05vorbis").expect("a setup header") + 7;
+        let (dimensions_at, _) = codebook_fields(&setup_headers(GROOVE_OGG)[0])[0];
+        // Past dimensions (16 bits), entries (24), the ordered and sparse flags: the first bit
+        // of the codeword lengths (read least significant bit first).
+        let length_bit = dimensions_at + 16 + 24 + 2;
+        let mut damaged = GROOVE_OGG.to_vec();
+        damaged[setup_at + (length_bit / 8) as usize] ^= 1 << (length_bit % 8);
+        assert_eq!(check(&damaged), Ok(()), "nothing the decoder would trip over");
+        assert!(!headers_sound(&damaged), "but not a whole codebook");
     }
 
     #[test]
