@@ -28,10 +28,12 @@ use crate::store::TasteStore;
 pub const DEFAULT_K: usize = 10;
 /// Library size from which similar-track searches use the approximate index by default
 /// ([`Engine::set_approximate_from_tracks`] changes it). Measured with `selecta bench --search`
-/// on synthetic libraries: the exact search takes 14 ms p50 / 16 ms p95 at 50 000 tracks and is
-/// always right, while the graph at the default beam reaches recall@10 0.99 at 10 000 tracks but
-/// only 0.90 at 50 000 (2.8 ms p50). Up to this size, exactness is worth the milliseconds.
-pub const APPROXIMATE_FROM_TRACKS: usize = 100_000;
+/// on synthetic libraries (one core): at 30 000 tracks the exact search takes 2.6 ms p50 /
+/// 3.9 ms p95, and the graph at the default beam 0.42 / 0.48 ms with recall@10 0.99 against it
+/// (0.98 at 50 000, where the exact search takes 4 ms); at 10 000 the exact search is under
+/// 1 ms p95 and always right. From this size a service under load answers several times the
+/// requests, for a result in a hundred that differs.
+pub const APPROXIMATE_FROM_TRACKS: usize = 30_000;
 /// Share of the library a search's filters must keep for the approximate index to answer it.
 pub const APPROXIMATE_MIN_PASS_SHARE: f64 = 0.2;
 

@@ -279,6 +279,11 @@ impl Scratch {
         self.results.clear();
     }
 
+    /// Whether `node` was visited (true for a node outside the bitset).
+    fn seen(&self, node: u32) -> bool {
+        self.visited.get(node as usize / 64).is_none_or(|word| word & (1u64 << (node % 64)) != 0)
+    }
+
     /// Marks `node` visited; true if it was not already (false too for a node outside the bitset).
     fn visit(&mut self, node: u32) -> bool {
         let Some(word) = self.visited.get_mut(node as usize / 64) else { return false };
@@ -446,6 +451,18 @@ impl Hnsw {
     /// If the graph already holds `u32::MAX` nodes, or (allocation failure) if a graph read from a file claims an
     /// absurd `m0`: run [`Hnsw::validate`] before inserting into one.
     pub fn insert(&mut self, to_new: &dyn Fn(u32) -> f32, between: &dyn Fn(u32, u32) -> f32) -> u32 {
+        self.insert_prefetching(to_new, between, &|_| {})
+    }
+
+    /// [`Hnsw::insert`] that calls `prefetch(x)` for the nodes a beam search is about to measure, all of a node's
+    /// neighbours before the first of them, so that the caller can ask for their vectors from memory at once (a
+    /// walk over a large graph is bound by those reads, one after the other otherwise).
+    pub fn insert_prefetching(
+        &mut self,
+        to_new: &dyn Fn(u32) -> f32,
+        between: &dyn Fn(u32, u32) -> f32,
+        prefetch: &dyn Fn(u32),
+    ) -> u32 {
         let node = u32::try_from(self.len()).ok().filter(|&n| n < u32::MAX).expect("HNSW holds at most 2^32-1 nodes");
         let level = draw_level(self.params.seed, node, self.params.m);
 
@@ -496,6 +513,7 @@ impl Hnsw {
                 &entries,
                 self.params.ef_construction,
                 &to_new,
+                prefetch,
                 &|_| true,
                 &mut scratch,
                 &mut found,
@@ -517,6 +535,9 @@ impl Hnsw {
                 // selection runs on every back-link: measured 1.5-3x the distance calls of a whole build, for
                 // under one point of recall@10 at the same ef.
                 let settled = self.settled(e, layer);
+                for &x in self.links(e, layer) {
+                    prefetch(x);
+                }
                 picks.clear();
                 picks.extend(
                     self.links(e, layer)
@@ -553,6 +574,19 @@ impl Hnsw {
         ef: usize,
         accept: &dyn Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
+        self.search_prefetching(to_query, &|_| {}, k, ef, accept)
+    }
+
+    /// [`Hnsw::search`] that calls `prefetch(x)` for the nodes it is about to measure (see
+    /// [`Hnsw::insert_prefetching`]).
+    pub fn search_prefetching(
+        &self,
+        to_query: &dyn Fn(u32) -> f32,
+        prefetch: &dyn Fn(u32),
+        k: usize,
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
         let Some(entry) = self.entry.filter(|&e| (e as usize) < self.len()) else { return Vec::new() };
         if k == 0 || self.live() == 0 {
             return Vec::new();
@@ -565,7 +599,7 @@ impl Hnsw {
         let ok = |x: u32| !self.is_removed(x) && accept(x);
         let mut scratch = Scratch::new();
         let mut found = Vec::new();
-        self.search_layer(0, &[cur], ef.max(k), &dist, &ok, &mut scratch, &mut found);
+        self.search_layer(0, &[cur], ef.max(k), &dist, prefetch, &ok, &mut scratch, &mut found);
         found.truncate(k);
         found.into_iter().map(|c| (c.id, c.d)).collect()
     }
@@ -774,6 +808,7 @@ impl Hnsw {
         entries: &[Cand],
         ef: usize,
         dist: &impl Fn(u32) -> f32,
+        prefetch: &dyn Fn(u32),
         ok: &impl Fn(u32) -> bool,
         s: &mut Scratch,
         out: &mut Vec<Cand>,
@@ -799,7 +834,13 @@ impl Hnsw {
             if s.results.len() >= ef && c.d > worst {
                 break;
             }
-            for &n in self.links(c.id, layer) {
+            let links = self.links(c.id, layer);
+            for &n in links {
+                if (n as usize) < len && !s.seen(n) {
+                    prefetch(n);
+                }
+            }
+            for &n in links {
                 if n as usize >= len || !s.visit(n) {
                     continue;
                 }

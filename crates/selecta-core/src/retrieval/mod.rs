@@ -16,6 +16,7 @@ pub mod hnsw;
 pub mod identify;
 mod raw_column;
 mod timbre_bound;
+mod walk_rows;
 
 pub use filter::{FilterRule, KEY_CLEAR_STRENGTH, SearchFilters, parse_range};
 pub use identify::{PrintIndex, PrintMatch, QueryPrint};
@@ -411,26 +412,22 @@ impl SearchIndex {
     }
 
     /// Combined distance from `query` to the track at `position` (lower is closer; +∞ when
-    /// they share no part): what the approximate index navigates by.
+    /// they share no part): what the approximate index ranks its beam by.
     pub fn distance(&self, query: &PreparedView, position: usize) -> f32 {
         self.score(query, position).map_or(f32::INFINITY, |(score, _)| -score)
     }
 
-    /// The combined distance of the cheap parts only (embedding and tags, a dot product each;
-    /// +∞ when they share neither): what the approximate index navigates by before the full
-    /// distance ranks what it found.
-    pub fn cheap_distance(&self, query: &PreparedView, position: usize) -> f32 {
-        self.cheap_distance_ref(query.into(), position)
-    }
-
-    /// [`SearchIndex::cheap_distance`] between two indexed tracks.
-    pub fn cheap_distance_between(&self, a: usize, b: usize) -> f32 {
-        self.cheap_distance_ref(self.views.row(a), b)
-    }
-
-    fn cheap_distance_ref(&self, query: ViewRef<'_>, position: usize) -> f32 {
-        let (embedding, tags) = self.cheap_parts(query, position);
-        self.combined([embedding, None, tags]).map_or(f32::INFINITY, |(d, _)| d)
+    /// Ask for the full-precision rows of the track at `position` from memory ahead of its
+    /// [`SearchIndex::distance`] (one byte of each cache line is read, and nothing waits for it):
+    /// ranking a beam of scattered tracks is bound by those reads otherwise.
+    pub(crate) fn prefetch(&self, position: usize) {
+        let view = self.views.row(position);
+        let touched = [view.embedding, view.timbre, view.tags]
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row.iter().step_by(16))
+            .fold(0.0f32, |acc, &x| acc + x);
+        std::hint::black_box(touched);
     }
 
     /// A hit for the track at `position` with its score parts (`None` when it shares no part
