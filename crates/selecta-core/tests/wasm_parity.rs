@@ -233,3 +233,47 @@ fn exact_search_in_wasm_equals_scoring_every_track() {
         assert_eq!(got, want, "query {q}");
     }
 }
+
+/// The approximate index's walk compares 8-bit rows with wasm SIMD's 16-bit dot product in
+/// wasm32: its distance must stay within a few hundredths of the exact one (as natively), and
+/// the default beam must still find the exact top 10.
+#[wasm_bindgen_test]
+fn approximate_search_in_wasm_finds_the_exact_top_ten() {
+    use selecta_core::retrieval::ann::{AnnIndex, DEFAULT_EF};
+    use selecta_core::retrieval::{SearchFilters, SearchIndex, TrackFacts, track_view};
+    use selecta_core::similar::Weights;
+    use selecta_core::testkit::synth_library::SyntheticLibrary;
+
+    let lib = SyntheticLibrary::new(16, 7);
+    let tracks: Vec<_> = (0..3_000).map(|i| lib.track(i)).collect();
+    let index = SearchIndex::from_views(
+        tracks.iter().map(|t| t.song_id.clone()).collect(),
+        tracks.iter().map(track_view).collect(),
+        tracks.iter().map(TrackFacts::of).collect(),
+        Weights::default(),
+    );
+    let ann = AnnIndex::build(&index);
+    let none = SearchFilters::default();
+    let (mut found, mut wanted) = (0, 0);
+    for q in (0..index.len()).step_by(29) {
+        let view = index.view_at(q);
+        let (exact, _) = index.search(Some(index.id(q)), &view, index.facts_at(q), &none, 10, false);
+        let approximate = ann.search(&index, &view, Some(q), &|_| true, 10, DEFAULT_EF);
+        found += approximate.iter().filter(|h| exact.iter().any(|e| e.id == h.id)).count();
+        wanted += exact.len();
+    }
+    let recall = found as f64 / wanted as f64;
+    assert!(recall >= 0.98, "recall@10 {recall:.4}");
+    let (mut total, mut worst, mut pairs) = (0.0f32, 0.0f32, 0usize);
+    for q in (0..index.len()).step_by(97) {
+        let view = index.view_at(q);
+        for p in (0..index.len()).filter(|&p| p != q).step_by(7) {
+            let difference = (ann.walk_distance(&index, &view, p) - index.distance(&view, p)).abs();
+            total += difference;
+            worst = worst.max(difference);
+            pairs += 1;
+        }
+    }
+    let mean = total / pairs as f32;
+    assert!(mean < 0.02 && worst < 0.1, "walk distance off the exact one: mean {mean}, largest {worst}");
+}

@@ -246,6 +246,13 @@ impl AnnIndex {
         ranked.into_iter().take(k).filter_map(|(_, p)| index.hit(query, p)).collect()
     }
 
+    /// The distance the graph walk uses from `query` to the track at `position` of the bound
+    /// index: the full similarity on 8-bit rows, within a few hundredths of
+    /// [`SearchIndex::distance`] (for tests and diagnostics).
+    pub fn walk_distance(&self, index: &SearchIndex, query: &PreparedView, position: usize) -> f32 {
+        self.rows.distance(index, &self.rows.query(query), position)
+    }
+
     /// The sealed file (unbound: a reader calls [`AnnIndex::sync`]).
     pub fn to_file(&self) -> Result<Vec<u8>, SealError> {
         let kept = Kept {
