@@ -12,9 +12,11 @@ use std::time::Instant;
 use anyhow::Result;
 use selecta_core::embed::SamplingProfile;
 use selecta_core::engine::{APPROXIMATE_FROM_TRACKS, SimilarOptions};
+use selecta_core::record::PathEntry;
 use selecta_core::retrieval::ann::{AnnIndex, DEFAULT_EF};
 use selecta_core::retrieval::{SearchFilters, SearchIndex, TrackFacts, track_view};
 use selecta_core::similar::Weights;
+use selecta_core::store::Store;
 use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{Engine, MemoryStore};
 use serde_json::{Value, json};
@@ -116,7 +118,20 @@ fn bench_size(n: usize, queries: usize) -> Result<Value> {
 /// builds the search index, and the approximate one from [`APPROXIMATE_FROM_TRACKS`] tracks).
 fn engine_latency(lib: &SyntheticLibrary, n: usize, queries: &[usize], index: &SearchIndex) -> Result<Value> {
     let mut store = MemoryStore::new();
-    lib.store_into(&mut store, n)?;
+    let ids = lib.store_into(&mut store, n)?;
+    // A file for every song, as in a real library: answers name each song's path.
+    for (i, id) in ids.iter().enumerate() {
+        let file_path = format!("Artist {:04}/Album/{i:05} Title.flac", i % 2_500);
+        let entry = PathEntry {
+            path_key: selecta_core::path_index::path_key(&file_path),
+            file_path,
+            size: 30_000_000,
+            mtime_ms: 1,
+            song_id: id.clone(),
+            file_hash: format!("{i:064x}"),
+        };
+        store.put_path_entry(&entry, 1)?;
+    }
     let mut engine = Engine::open(store, SamplingProfile::Full, 0)?;
     let options = SimilarOptions { k: Some(10), ..SimilarOptions::default() };
     let started = Instant::now();

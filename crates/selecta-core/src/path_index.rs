@@ -4,7 +4,7 @@
 //! decoding. Reading files is the caller's job. Also the index's clean-up policy: entries not
 //! seen for [`PATH_INDEX_TTL_MS`] or beyond [`PATH_INDEX_CAPACITY`] are dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::analyze::ANALYSIS_VERSION;
 use crate::embed::SamplingProfile;
@@ -22,6 +22,9 @@ pub const PATH_INDEX_CAPACITY: usize = 500_000;
 #[derive(Debug, Default)]
 pub struct PathIndex {
     by_path: HashMap<String, PathEntry>,
+    /// Each song's file paths, in path order: search results name a song's first path, and a
+    /// scan of every entry per answer cost more than the search at 50 000 files.
+    paths_by_song: HashMap<String, BTreeSet<String>>,
     current_by_file_hash: HashMap<String, String>,
     current_songs: HashMap<String, String>,
     /// Songs whose stored embedding matches the wanted model version and profile.
@@ -35,6 +38,7 @@ impl PathIndex {
     pub fn load(store: &dyn Store, wanted_embedding: Option<(String, SamplingProfile)>) -> Result<Self, StoreError> {
         let mut index = Self { wanted_embedding, ..Self::default() };
         for e in store.path_entries()? {
+            index.add_path(&e);
             index.by_path.insert(e.path_key.clone(), e);
         }
         for v in store.song_versions()? {
@@ -83,6 +87,15 @@ impl PathIndex {
         self.by_path.get(path_key)
     }
 
+    /// The first file path (in path order) of a song.
+    pub fn first_path(&self, song_id: &str) -> Option<&str> {
+        self.paths_by_song.get(song_id).and_then(|paths| paths.first()).map(String::as_str)
+    }
+
+    fn add_path(&mut self, entry: &PathEntry) {
+        self.paths_by_song.entry(entry.song_id.clone()).or_default().insert(entry.file_path.clone());
+    }
+
     /// Every entry, in no particular order.
     pub fn entries(&self) -> impl Iterator<Item = &PathEntry> {
         self.by_path.values()
@@ -104,7 +117,15 @@ impl PathIndex {
         {
             self.embedded.insert(entry.song_id.clone());
         }
-        self.by_path.insert(entry.path_key.clone(), entry.clone());
+        if let Some(old) = self.by_path.insert(entry.path_key.clone(), entry.clone())
+            && let Some(paths) = self.paths_by_song.get_mut(&old.song_id)
+        {
+            paths.remove(&old.file_path);
+            if paths.is_empty() {
+                self.paths_by_song.remove(&old.song_id);
+            }
+        }
+        self.add_path(entry);
     }
 }
 
@@ -171,5 +192,37 @@ mod tests {
         assert_eq!(index.song_for_file_hash("wav-bytes"), Some(features.song_id.as_str()), "the WAV moved elsewhere");
         assert_eq!(index.song_for_file_hash("flac-bytes"), Some(features.song_id.as_str()));
         assert_eq!(index.song_for_file_hash("other"), None);
+    }
+
+    #[test]
+    fn a_song_is_named_by_its_first_path_as_files_come_and_change() {
+        let entry = |path: &str, song: &str| PathEntry {
+            path_key: path_key(path),
+            file_path: path.into(),
+            size: 10,
+            mtime_ms: 5,
+            song_id: song.into(),
+            file_hash: format!("{path}-bytes"),
+        };
+        let mut store = MemoryStore::new();
+        for (path, song) in [("b/track.wav", "s"), ("a/track.flac", "s"), ("c.mp3", "t")] {
+            store.put_path_entry(&entry(path, song), 0).expect("put");
+        }
+        let mut index = PathIndex::load(&store, None).expect("load");
+        assert_eq!(index.first_path("s"), Some("a/track.flac"), "the first in path order");
+        assert_eq!(index.first_path("t"), Some("c.mp3"));
+        assert_eq!(index.first_path("unknown"), None);
+        // The FLAC is replaced by other audio: it names song t now, and s keeps its WAV.
+        index.note_file(&entry("a/track.flac", "t"), None);
+        assert_eq!(index.first_path("s"), Some("b/track.wav"));
+        assert_eq!(index.first_path("t"), Some("a/track.flac"));
+        // The WAV too: s has no file left.
+        index.note_file(&entry("b/track.wav", "t"), None);
+        assert_eq!(index.first_path("s"), None);
+        // What every entry says agrees with the lookup.
+        for song in ["s", "t"] {
+            let by_scan = index.entries().filter(|e| e.song_id == song).map(|e| e.file_path.as_str()).min();
+            assert_eq!(index.first_path(song), by_scan, "{song}");
+        }
     }
 }

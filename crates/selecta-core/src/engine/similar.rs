@@ -10,7 +10,7 @@
 //! fewer than [`APPROXIMATE_MIN_PASS_SHARE`] of the tracks pass (a graph walk would then visit
 //! most of the library anyway).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -120,18 +120,12 @@ impl Searcher {
         &self,
         song_ids: impl Iterator<Item = &'a str>,
     ) -> Result<HashMap<String, String>, EngineError> {
-        let wanted: HashSet<&str> = song_ids.collect();
         let index = self
             .paths
             .read()
             .map_err(|_| EngineError::new(ErrorCode::InternalError, "the path index lock is poisoned"))?;
-        let mut paths: HashMap<String, String> = HashMap::new();
-        for e in index.entries().filter(|e| wanted.contains(e.song_id.as_str())) {
-            let path = paths.entry(e.song_id.clone()).or_insert_with(|| e.file_path.clone());
-            if e.file_path < *path {
-                path.clone_from(&e.file_path);
-            }
-        }
+        let paths: HashMap<String, String> =
+            song_ids.filter_map(|id| index.first_path(id).map(|path| (id.to_string(), path.to_string()))).collect();
         Ok(paths)
     }
 
