@@ -14,8 +14,7 @@ use selecta_core::embed::SamplingProfile;
 use selecta_core::engine::{APPROXIMATE_FROM_TRACKS, SimilarOptions};
 use selecta_core::record::PathEntry;
 use selecta_core::retrieval::ann::{AnnIndex, DEFAULT_EF};
-use selecta_core::retrieval::{SearchFilters, SearchIndex, TrackFacts, track_view};
-use selecta_core::similar::Weights;
+use selecta_core::retrieval::{SearchFilters, SearchIndex};
 use selecta_core::store::Store;
 use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{Engine, MemoryStore};
@@ -40,17 +39,9 @@ fn latency(mut times_ms: Vec<f64>) -> Value {
     })
 }
 
-fn index_of(lib: &SyntheticLibrary, n: usize) -> SearchIndex {
-    let tracks: Vec<_> = (0..n).map(|i| lib.track(i)).collect();
-    let ids = tracks.iter().map(|t| t.song_id.clone()).collect();
-    let views = tracks.iter().map(track_view).collect();
-    let facts = tracks.iter().map(TrackFacts::of).collect();
-    SearchIndex::from_views(ids, views, facts, Weights::default())
-}
-
 fn bench_size(n: usize, queries: usize) -> Result<Value> {
     let lib = SyntheticLibrary::new(16, 7);
-    let index = index_of(&lib, n);
+    let index = lib.search_index(n);
     let step = (n / queries.max(1)).max(1);
     let query_positions: Vec<usize> = (0..n).step_by(step).take(queries).collect();
     let k = 10;
@@ -93,7 +84,7 @@ fn bench_size(n: usize, queries: usize) -> Result<Value> {
     }
 
     let added = 100.min(n / 2);
-    let mut growing = AnnIndex::build(&index_of(&lib, n - added));
+    let mut growing = AnnIndex::build(&lib.search_index(n - added));
     let started = Instant::now();
     let summary = growing.sync(&index);
     let add_s = started.elapsed().as_secs_f64();

@@ -183,14 +183,7 @@ fn the_default_beam_finds_the_exact_top_ten_in_a_library_it_cannot_walk_whole() 
     // and walked by the full similarity (timbre included) on 8-bit rows: recall 1.0 here
     // (measured). Laid out and walked by the embedding and tags only, as before, the same beam
     // found 0.954.
-    let lib = SyntheticLibrary::new(16, 7);
-    let tracks: Vec<_> = (0..3_000).map(|i| lib.track(i)).collect();
-    let index = SearchIndex::from_views(
-        tracks.iter().map(|t| t.song_id.clone()).collect(),
-        tracks.iter().map(track_view).collect(),
-        tracks.iter().map(TrackFacts::of).collect(),
-        Weights::default(),
-    );
+    let index = SyntheticLibrary::new(16, 7).search_index(3_000);
     let ann = AnnIndex::build(&index);
     let none = SearchFilters::default();
     let (mut found, mut wanted) = (0, 0);

@@ -239,19 +239,11 @@ fn exact_search_in_wasm_equals_scoring_every_track() {
 /// the default beam must still find the exact top 10.
 #[wasm_bindgen_test]
 fn approximate_search_in_wasm_finds_the_exact_top_ten() {
+    use selecta_core::retrieval::SearchFilters;
     use selecta_core::retrieval::ann::{AnnIndex, DEFAULT_EF};
-    use selecta_core::retrieval::{SearchFilters, SearchIndex, TrackFacts, track_view};
-    use selecta_core::similar::Weights;
     use selecta_core::testkit::synth_library::SyntheticLibrary;
 
-    let lib = SyntheticLibrary::new(16, 7);
-    let tracks: Vec<_> = (0..3_000).map(|i| lib.track(i)).collect();
-    let index = SearchIndex::from_views(
-        tracks.iter().map(|t| t.song_id.clone()).collect(),
-        tracks.iter().map(track_view).collect(),
-        tracks.iter().map(TrackFacts::of).collect(),
-        Weights::default(),
-    );
+    let index = SyntheticLibrary::new(16, 7).search_index(3_000);
     let ann = AnnIndex::build(&index);
     let none = SearchFilters::default();
     let (mut found, mut wanted) = (0, 0);

@@ -226,20 +226,11 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::retrieval::track_view;
-    use crate::similar::Weights;
     use crate::testkit::synth_library::SyntheticLibrary;
 
     #[test]
     fn the_walk_distance_orders_tracks_as_the_exact_one_does() {
-        let lib = SyntheticLibrary::new(6, 3);
-        let tracks: Vec<_> = (0..300).map(|i| lib.track(i)).collect();
-        let index = SearchIndex::from_views(
-            tracks.iter().map(|t| t.song_id.clone()).collect(),
-            tracks.iter().map(track_view).collect(),
-            tracks.iter().map(super::super::TrackFacts::of).collect(),
-            Weights::default(),
-        );
+        let index = SyntheticLibrary::new(6, 3).search_index(300);
         let rows = WalkRows::build(&index);
         let (mut worst, mut total, mut pairs, mut worst_rank) = (0.0f32, 0.0f32, 0usize, 0usize);
         for a in 0..40 {

@@ -110,6 +110,19 @@ impl SyntheticLibrary {
     }
 
     /// Track number `index` of the library; its cluster is `index % clusters`.
+    /// A search index over the first `n` tracks (their views and filter facts, the default
+    /// weights), without a store.
+    pub fn search_index(&self, n: usize) -> crate::retrieval::SearchIndex {
+        use crate::retrieval::{SearchIndex, TrackFacts, track_view};
+        let tracks: Vec<SongFeatures> = (0..n).map(|i| self.track(i)).collect();
+        SearchIndex::from_views(
+            tracks.iter().map(|t| t.song_id.clone()).collect(),
+            tracks.iter().map(track_view).collect(),
+            tracks.iter().map(TrackFacts::of).collect(),
+            crate::similar::Weights::default(),
+        )
+    }
+
     pub fn track(&self, index: usize) -> SongFeatures {
         let cluster = index % self.centres.len();
         let mut rng = Rng::new(self.seed.wrapping_mul(31).wrapping_add(index as u64 + 1));
