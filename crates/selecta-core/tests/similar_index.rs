@@ -6,11 +6,11 @@
 
 use selecta_core::embed::SamplingProfile;
 use selecta_core::engine::SimilarOptions;
-use selecta_core::retrieval::ann::{ANN_FILE, AnnIndex, DEFAULT_EF, REBUILD_TOMBSTONE_SHARE};
-use selecta_core::retrieval::{SearchFilters, SearchIndex, TrackFacts, track_view};
+use selecta_core::retrieval::ann::{ANN_FILE, AnnIndex, REBUILD_TOMBSTONE_SHARE};
+use selecta_core::retrieval::{SearchIndex, TrackFacts, track_view};
 use selecta_core::similar::Weights;
 use selecta_core::store::Store;
-use selecta_core::testkit::synth_library::SyntheticLibrary;
+use selecta_core::testkit::synth_library::{SyntheticLibrary, approximate_recall_at_10};
 use selecta_core::{Engine, MemoryStore};
 
 const TRACKS: usize = 400;
@@ -185,20 +185,7 @@ fn the_default_beam_finds_the_exact_top_ten_in_a_library_it_cannot_walk_whole() 
     // found 0.954.
     let index = SyntheticLibrary::new(16, 7).search_index(3_000);
     let ann = AnnIndex::build(&index);
-    let none = SearchFilters::default();
-    let (mut found, mut wanted) = (0, 0);
-    for q in (0..index.len()).step_by(29) {
-        let view = index.view_at(q);
-        let (exact, _) = index.search(Some(index.id(q)), &view, index.facts_at(q), &none, 10, false);
-        let approximate = ann.search(&index, &view, Some(q), &|_| true, 10, DEFAULT_EF);
-        found += approximate.iter().filter(|h| exact.iter().any(|e| e.id == h.id)).count();
-        wanted += exact.len();
-        // What it returns is scored exactly: the same score the exact search gives that song.
-        for h in &approximate {
-            let (score, _) = index.score_of(&view, &h.id).expect("indexed");
-            assert_eq!(h.score, score);
-        }
-    }
-    let recall = found as f64 / wanted as f64;
+    // What it returns is scored exactly: the same score the exact search gives that song.
+    let recall = approximate_recall_at_10(&index, &ann, 29);
     assert!(recall >= 0.98, "recall@10 {recall:.4}");
 }

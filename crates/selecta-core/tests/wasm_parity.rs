@@ -239,22 +239,12 @@ fn exact_search_in_wasm_equals_scoring_every_track() {
 /// the default beam must still find the exact top 10.
 #[wasm_bindgen_test]
 fn approximate_search_in_wasm_finds_the_exact_top_ten() {
-    use selecta_core::retrieval::SearchFilters;
-    use selecta_core::retrieval::ann::{AnnIndex, DEFAULT_EF};
-    use selecta_core::testkit::synth_library::SyntheticLibrary;
+    use selecta_core::retrieval::ann::AnnIndex;
+    use selecta_core::testkit::synth_library::{SyntheticLibrary, approximate_recall_at_10};
 
     let index = SyntheticLibrary::new(16, 7).search_index(3_000);
     let ann = AnnIndex::build(&index);
-    let none = SearchFilters::default();
-    let (mut found, mut wanted) = (0, 0);
-    for q in (0..index.len()).step_by(29) {
-        let view = index.view_at(q);
-        let (exact, _) = index.search(Some(index.id(q)), &view, index.facts_at(q), &none, 10, false);
-        let approximate = ann.search(&index, &view, Some(q), &|_| true, 10, DEFAULT_EF);
-        found += approximate.iter().filter(|h| exact.iter().any(|e| e.id == h.id)).count();
-        wanted += exact.len();
-    }
-    let recall = found as f64 / wanted as f64;
+    let recall = approximate_recall_at_10(&index, &ann, 29);
     assert!(recall >= 0.98, "recall@10 {recall:.4}");
     let (mut total, mut worst, mut pairs) = (0.0f32, 0.0f32, 0usize);
     for q in (0..index.len()).step_by(97) {

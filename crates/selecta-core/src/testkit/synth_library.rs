@@ -78,6 +78,30 @@ pub struct SyntheticLibrary {
     pub noise: f32,
 }
 
+/// Recall@10 of `ann` at the default beam against the exact search of `index`, with every
+/// `every`-th track as the query. Panics when a returned score is not the one the exact search
+/// gives that song (the beam is ranked by the exact score).
+pub fn approximate_recall_at_10(
+    index: &crate::retrieval::SearchIndex,
+    ann: &crate::retrieval::ann::AnnIndex,
+    every: usize,
+) -> f64 {
+    let none = crate::retrieval::SearchFilters::default();
+    let (mut found, mut wanted) = (0, 0);
+    for q in (0..index.len()).step_by(every.max(1)) {
+        let view = index.view_at(q);
+        let (exact, _) = index.search(Some(index.id(q)), &view, index.facts_at(q), &none, 10, false);
+        let approximate = ann.search(index, &view, Some(q), &|_| true, 10, crate::retrieval::ann::DEFAULT_EF);
+        found += approximate.iter().filter(|h| exact.iter().any(|e| e.id == h.id)).count();
+        wanted += exact.len();
+        for h in &approximate {
+            let score = index.score_of(&view, &h.id).map(|(score, _)| score);
+            assert_eq!(Some(h.score), score, "{}: not the exact score", h.id);
+        }
+    }
+    found as f64 / wanted.max(1) as f64
+}
+
 impl SyntheticLibrary {
     /// Clusters drawn from `seed`.
     pub fn new(clusters: usize, seed: u64) -> Self {
