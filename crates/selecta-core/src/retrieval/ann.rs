@@ -137,8 +137,8 @@ impl AnnIndex {
         let positions = &self.position_of_node;
         let to_position = |node: u32| positions.get(node as usize).copied().filter(|&p| p != NONE);
         let rows = &self.rows;
-        let to_new =
-            |node: u32| to_position(node).map_or(f32::INFINITY, |p| rows.distance_between(index, position, p as usize));
+        let new = rows.query_at(position);
+        let to_new = |node: u32| to_position(node).map_or(f32::INFINITY, |p| rows.distance(index, &new, p as usize));
         let between = |a: u32, b: u32| match (to_position(a), to_position(b)) {
             (Some(a), Some(b)) => rows.distance_between(index, a as usize, b as usize),
             _ => f32::INFINITY,
