@@ -2,7 +2,8 @@
 //! identification, search by audio and analysis over JSON, on axum/hyper and tokio.
 //!
 //! It only translates: every rule is the engine's. Searches run on a snapshot of the search
-//! index ([`selecta_core::engine::Searcher`]) on tokio's blocking pool, so many answer at once;
+//! index ([`selecta_core::engine::Searcher`]) on tokio's blocking pool, as many at once as the
+//! machine has cores and the rest waiting their turn in order (see [`Service::search_slots`]);
 //! uploaded audio is analysed there too, outside the engine's lock, so searches stay fast while
 //! uploads are analysed. The service listens on loopback unless told otherwise, and then only
 //! with a bearer token; request bodies are capped ([`ServiceConfig::max_body_bytes`]); a
@@ -77,6 +78,10 @@ pub fn check_address(addr: SocketAddr, allow_remote: bool, config: &ServiceConfi
 pub(crate) struct Service {
     /// Held only to take a search snapshot, identify against the stored prints or store.
     engine: Mutex<Engine<SqliteStore>>,
+    /// One permit per core for searches. A search is pure computation, so more at once than
+    /// cores only makes them share the cores and evict each other's index from the cache: with
+    /// 32 clients on 2 cores, each waited longer and less predictably (`selecta bench --http`).
+    search_slots: tokio::sync::Semaphore,
     analyzer: AudioAnalyzer,
     config: ServiceConfig,
 }
@@ -90,7 +95,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let analyzer = engine.audio_analyzer();
-    let service = Arc::new(Service { engine: Mutex::new(engine), analyzer, config });
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let search_slots = tokio::sync::Semaphore::new(cores);
+    let service = Arc::new(Service { engine: Mutex::new(engine), search_slots, analyzer, config });
     let app = routes::router(service);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())

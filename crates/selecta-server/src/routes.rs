@@ -159,6 +159,13 @@ async fn search(State(service): Shared, uri: Uri) -> Result<Json<Value>, ApiErro
         .track_id
         .filter(|id| !id.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidInput, "give the query track as track_id=SONG_ID"))?;
+    // Waiting for a slot holds no thread; the semaphore is never closed.
+    let _slot = service
+        .search_slots
+        .acquire()
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::InternalError, format!("no search slot: {e}")))?;
+    let service = Arc::clone(&service);
     blocking(move || {
         // The lock is held only to take the snapshot: searches run side by side.
         let searcher = engine(&service)?.searcher()?;
