@@ -12,6 +12,8 @@
 //! `q̂·x̂` is an integer dot product (16 × 8 bits), which both x86 and wasm SIMD do in one
 //! multiply-add per pair of lanes.
 
+use super::dot::dot_codes;
+
 /// Codes of one unit-vector column, row-major.
 #[derive(Debug, Clone, Default)]
 pub struct CoarseColumn {
@@ -126,57 +128,6 @@ impl CoarseColumn {
             Some((f32::NEG_INFINITY, f32::INFINITY))
         }
     }
-}
-
-/// `Σ aᵢ·bᵢ` with independent partial sums, so that the compiler vectorises it into
-/// multiply-adds of 16-bit lanes. The sum cannot overflow: a product is at most 2^22, and a row
-/// of under 2^9 dimensions sums under 2^31.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-#[inline(always)]
-fn dot_codes(a: &[i16], b: &[i8]) -> i32 {
-    const LANES: usize = 16;
-    let mut acc = [0i32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..LANES {
-            acc[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    let tail: i32 = ra.iter().zip(rb).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
-    acc.iter().sum::<i32>() + tail
-}
-
-/// The same sum with wasm SIMD's 16-bit dot product (`i32x4.dot_i16x8_s`), which the compiler
-/// does not find on its own: without it the 8-bit first pass is slower in wasm than the f32 rows.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn dot_codes(a: &[i16], b: &[i8]) -> i32 {
-    use core::arch::wasm32::{i16x8, i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_splat};
-    const LANES: usize = 8;
-    let mut acc = i32x4_splat(0);
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        let x = i16x8(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
-        let y = i16x8(
-            y[0].into(),
-            y[1].into(),
-            y[2].into(),
-            y[3].into(),
-            y[4].into(),
-            y[5].into(),
-            y[6].into(),
-            y[7].into(),
-        );
-        acc = i32x4_add(acc, i32x4_dot_i16x8(x, y));
-    }
-    let tail: i32 = ra.iter().zip(rb).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
-    i32x4_extract_lane::<0>(acc)
-        + i32x4_extract_lane::<1>(acc)
-        + i32x4_extract_lane::<2>(acc)
-        + i32x4_extract_lane::<3>(acc)
-        + tail
 }
 
 #[cfg(test)]

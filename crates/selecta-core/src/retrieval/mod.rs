@@ -11,6 +11,7 @@
 
 pub mod ann;
 pub mod coarse;
+mod dot;
 mod filter;
 pub mod hnsw;
 pub mod identify;

@@ -17,6 +17,7 @@
 //! tags alone lost a tenth of the true top 10 at any beam width: the timbre is a third of the
 //! total.
 
+use super::dot::{Code, LANES, dot_codes};
 use super::{SearchIndex, ViewRef};
 use crate::features::timbre::{MFCCS, PACKED_TIMBRE_LEN};
 use crate::similar::PreparedView;
@@ -216,25 +217,14 @@ trait QueryCodes {
     fn dot(&self, range: std::ops::Range<usize>, row: &[i8]) -> i32;
 }
 
-impl QueryCodes for [i8] {
+impl<A: Code> QueryCodes for [A] {
     #[inline(always)]
     fn len(&self) -> usize {
-        <[i8]>::len(self)
+        <[A]>::len(self)
     }
     #[inline(always)]
     fn dot(&self, range: std::ops::Range<usize>, row: &[i8]) -> i32 {
-        dot_i8(&self[range], row)
-    }
-}
-
-impl QueryCodes for [i16] {
-    #[inline(always)]
-    fn len(&self) -> usize {
-        <[i16]>::len(self)
-    }
-    #[inline(always)]
-    fn dot(&self, range: std::ops::Range<usize>, row: &[i8]) -> i32 {
-        dot_i16_i8(&self[range], row)
+        dot_codes(&self[range], row)
     }
 }
 
@@ -281,103 +271,6 @@ fn with_widest_simd<Q: QueryCodes + ?Sized>(d: Distance<'_, Q>) -> f32 {
     d.compute()
 }
 
-/// Codes a dot product takes at a time; blocks are padded to a multiple of it.
-const LANES: usize = 16;
-
-/// `Σ aᵢ·bᵢ` of 8-bit codes with independent partial sums, so that the compiler vectorises it
-/// into multiply-adds of 16-bit lanes. A product is at most 2^14, so a block sums far below
-/// 2^31. Rows are padded (see [`WalkRows`]), so the tail is empty there.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-#[inline(always)]
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    let mut acc = [0i32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        // Widened to 16 bits first: the pattern the compiler turns into `pmaddwd` (a product of
-        // 8-bit lanes widened straight to 32 bits becomes a 32-bit multiply, which SSE2 lacks).
-        let x: [i16; LANES] = std::array::from_fn(|i| i16::from(x[i]));
-        let y: [i16; LANES] = std::array::from_fn(|i| i16::from(y[i]));
-        for i in 0..LANES {
-            acc[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    let tail: i32 = ra.iter().zip(rb).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
-    acc.iter().sum::<i32>() + tail
-}
-
-/// [`dot_i8`] with the first operand already widened to 16 bits.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-#[inline(always)]
-fn dot_i16_i8(a: &[i16], b: &[i8]) -> i32 {
-    let mut acc = [0i32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        let y: [i16; LANES] = std::array::from_fn(|i| i16::from(y[i]));
-        for i in 0..LANES {
-            acc[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    let tail: i32 = ra.iter().zip(rb).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
-    acc.iter().sum::<i32>() + tail
-}
-
-/// The same sum with wasm SIMD's 16-bit dot product (`i32x4.dot_i16x8_s`) on codes widened to
-/// 16 bits.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    use core::arch::wasm32::{i16x8, i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_splat};
-    const WIDE: usize = 8;
-    let mut acc = i32x4_splat(0);
-    let (ca, cb) = (a.chunks_exact(WIDE), b.chunks_exact(WIDE));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    let wide = |v: &[i8]| {
-        i16x8(v[0].into(), v[1].into(), v[2].into(), v[3].into(), v[4].into(), v[5].into(), v[6].into(), v[7].into())
-    };
-    for (x, y) in ca.zip(cb) {
-        acc = i32x4_add(acc, i32x4_dot_i16x8(wide(x), wide(y)));
-    }
-    let tail: i32 = ra.iter().zip(rb).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
-    i32x4_extract_lane::<0>(acc)
-        + i32x4_extract_lane::<1>(acc)
-        + i32x4_extract_lane::<2>(acc)
-        + i32x4_extract_lane::<3>(acc)
-        + tail
-}
-
-/// [`dot_i8`] with the first operand already widened to 16 bits.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn dot_i16_i8(a: &[i16], b: &[i8]) -> i32 {
-    use core::arch::wasm32::{i16x8, i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_splat};
-    const WIDE: usize = 8;
-    let mut acc = i32x4_splat(0);
-    let (ca, cb) = (a.chunks_exact(WIDE), b.chunks_exact(WIDE));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        let x = i16x8(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
-        let y = i16x8(
-            y[0].into(),
-            y[1].into(),
-            y[2].into(),
-            y[3].into(),
-            y[4].into(),
-            y[5].into(),
-            y[6].into(),
-            y[7].into(),
-        );
-        acc = i32x4_add(acc, i32x4_dot_i16x8(x, y));
-    }
-    let tail: i32 = ra.iter().zip(rb).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
-    i32x4_extract_lane::<0>(acc)
-        + i32x4_extract_lane::<1>(acc)
-        + i32x4_extract_lane::<2>(acc)
-        + i32x4_extract_lane::<3>(acc)
-        + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,15 +309,5 @@ mod tests {
         assert!(mean < 0.02 && worst < 0.1, "mean {mean}, largest {worst}");
         assert!(worst > 0.0, "codes are rounded: some difference is expected");
         assert!(worst_rank < 15, "an exact top-10 track is {}th by the walk", worst_rank + 1);
-    }
-
-    #[test]
-    fn the_code_dot_product_is_the_integer_one() {
-        let a: Vec<i8> = (0..211).map(|i| ((i * 37) % 255 - 127) as i8).collect();
-        let b: Vec<i8> = (0..211).map(|i| ((i * 91 + 5) % 255 - 127) as i8).collect();
-        let expected: i32 = a.iter().zip(&b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
-        assert_eq!(dot_i8(&a, &b), expected);
-        let extreme = vec![-127i8; 512];
-        assert_eq!(dot_i8(&extreme, &extreme), 127 * 127 * 512);
     }
 }
