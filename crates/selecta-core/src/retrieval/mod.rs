@@ -15,6 +15,7 @@ mod dot;
 mod filter;
 pub mod hnsw;
 pub mod identify;
+mod prefetch;
 mod raw_column;
 mod timbre_bound;
 mod walk_rows;
@@ -419,16 +420,11 @@ impl SearchIndex {
     }
 
     /// Ask for the full-precision rows of the track at `position` from memory ahead of its
-    /// [`SearchIndex::distance`] (one byte of each cache line is read, and nothing waits for it):
+    /// [`SearchIndex::distance`], without waiting for them (see [`prefetch::prefetch_slice`]):
     /// ranking a beam of scattered tracks is bound by those reads otherwise.
     pub(crate) fn prefetch(&self, position: usize) {
         let view = self.views.row(position);
-        let touched = [view.embedding, view.timbre, view.tags]
-            .into_iter()
-            .flatten()
-            .flat_map(|row| row.iter().step_by(16))
-            .fold(0.0f32, |acc, &x| acc + x);
-        std::hint::black_box(touched);
+        [view.embedding, view.timbre, view.tags].into_iter().flatten().for_each(prefetch::prefetch_slice);
     }
 
     /// A hit for the track at `position` with its score parts (`None` when it shares no part

@@ -6,10 +6,10 @@
 //! A graph step compares the query with a neighbour it has not read before, somewhere in
 //! memory, and the walk is bound by those reads: a row of 784 bytes in one piece (711 codes,
 //! each block padded to 16) costs a fraction of the three f32 rows (2.8 KB in three places)
-//! that the exact score reads. The dot products run on AVX2 where the processor has it, chosen
-//! at run time through `pulp` (the crate holds the unsafe call; ours stays free of it): the
-//! same integer sums, so the same graph, on any x86-64. A query is widened to 16 bits once,
-//! so each product widens only the row's side. The
+//! that the exact score reads. The dot products run on AVX2's 16-bit multiply-add where the
+//! processor has it, chosen at run time through `pulp` (the crate holds the unsafe call; ours
+//! stays free of it): the same integer sums, so the same graph, on any x86-64. A query is
+//! widened to 16 bits once, so each product widens only the row's side. The
 //! distance is the full similarity, timbre included, up to the rounding of the codes (1/127 of
 //! each block's largest value); what the walk finds is ranked again by the exact score. With
 //! `selecta bench --search` at 50 000 tracks, 8-bit codes find the true top 10 as often as
@@ -17,7 +17,10 @@
 //! tags alone lost a tenth of the true top 10 at any beam width: the timbre is a third of the
 //! total.
 
+#[cfg(target_arch = "x86_64")]
+use super::dot::dot_codes_v3;
 use super::dot::{Code, LANES, dot_codes};
+use super::prefetch::prefetch_slice;
 use super::{SearchIndex, ViewRef};
 use crate::features::timbre::{MFCCS, PACKED_TIMBRE_LEN};
 use crate::similar::PreparedView;
@@ -129,14 +132,13 @@ impl WalkRows {
     }
 
     /// Ask for the row of the track at `position` from memory ahead of its
-    /// [`WalkRows::distance`]: one byte of each cache line is read, and nothing waits for it, so
-    /// the reads of a node's neighbours overlap instead of following one another.
+    /// [`WalkRows::distance`], without waiting for it ([`prefetch_slice`]), so the reads of a
+    /// node's neighbours overlap instead of following one another.
     #[inline]
     pub(crate) fn prefetch(&self, position: usize) {
         let width = self.starts[BLOCKS];
         if let Some(row) = self.codes.get(position * width..(position + 1) * width) {
-            let touched = row.iter().step_by(64).fold(0i8, |acc, &b| acc.wrapping_add(b));
-            std::hint::black_box(touched);
+            prefetch_slice(row);
         }
     }
 
@@ -147,7 +149,14 @@ impl WalkRows {
 
     /// The distance from the query codes `q` with `qm` to the track at `position`.
     #[inline(always)]
-    fn distance_codes<Q: QueryCodes + ?Sized>(&self, index: &SearchIndex, q: &Q, qm: &RowMeta, position: usize) -> f32 {
+    fn distance_codes<Q: QueryCodes + ?Sized>(
+        &self,
+        index: &SearchIndex,
+        q: &Q,
+        qm: &RowMeta,
+        position: usize,
+        dot: impl Fn(&Q, std::ops::Range<usize>, &[i8]) -> i32,
+    ) -> f32 {
         let (Some(rm), r) = (self.meta.get(position), self.row(position)) else { return f32::INFINITY };
         let s = &self.starts;
         if r.len() != s[BLOCKS] || q.len() != s[BLOCKS] {
@@ -157,7 +166,7 @@ impl WalkRows {
         // blocks of equal lengths).
         let mut scaled = [0.0f32; PAIRS.len()];
         for (out, &(a, b)) in scaled.iter_mut().zip(&PAIRS) {
-            *out = q.dot(s[a]..s[a + 1], &r[s[b]..s[b + 1]]) as f32 * (qm.scales[a] * rm.scales[b]);
+            *out = dot(q, s[a]..s[a + 1], &r[s[b]..s[b + 1]]) as f32 * (qm.scales[a] * rm.scales[b]);
         }
         let [embedding, tags, cross_ab, cross_ba, linear_ab, linear_ba] = scaled;
         let cosine = |dot: f32, part: usize| (qm.present[part] && rm.present[part]).then_some(1.0 - dot);
@@ -215,6 +224,9 @@ trait QueryCodes {
     fn len(&self) -> usize;
     /// Dot product of the codes in `range` with `row` (of the same length).
     fn dot(&self, range: std::ops::Range<usize>, row: &[i8]) -> i32;
+    /// [`QueryCodes::dot`] with AVX2.
+    #[cfg(target_arch = "x86_64")]
+    fn dot_v3(&self, simd: pulp::x86::V3, range: std::ops::Range<usize>, row: &[i8]) -> i32;
 }
 
 impl<A: Code> QueryCodes for [A] {
@@ -225,6 +237,11 @@ impl<A: Code> QueryCodes for [A] {
     #[inline(always)]
     fn dot(&self, range: std::ops::Range<usize>, row: &[i8]) -> i32 {
         dot_codes(&self[range], row)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn dot_v3(&self, simd: pulp::x86::V3, range: std::ops::Range<usize>, row: &[i8]) -> i32 {
+        dot_codes_v3(simd, &self[range], row)
     }
 }
 
@@ -237,38 +254,29 @@ struct Distance<'a, Q: ?Sized> {
     position: usize,
 }
 
-impl<Q: QueryCodes + ?Sized> Distance<'_, Q> {
-    #[inline(always)]
-    fn compute(self) -> f32 {
-        self.rows.distance_codes(self.index, self.q, self.qm, self.position)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl<Q: QueryCodes + ?Sized> pulp::WithSimd for Distance<'_, Q> {
-    type Output = f32;
-    // Inlined whole into pulp's function for the detected features, so the compiler vectorises
-    // the dot products for them.
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) -> f32 {
-        self.compute()
-    }
-}
-
-/// `d` computed by code compiled for the widest SIMD this processor has (AVX2 where present),
-/// chosen at run time: the same integer sums, twice the lanes of the SSE2 baseline.
+/// `d` computed with AVX2's 16-bit multiply-add where the processor has it (found once, at run
+/// time), and with the baseline's SIMD otherwise: the same integer sums, so the same distance.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn with_widest_simd<Q: QueryCodes + ?Sized>(d: Distance<'_, Q>) -> f32 {
-    static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
-    ARCH.get_or_init(pulp::Arch::new).dispatch(d)
+    static V3: std::sync::OnceLock<Option<pulp::x86::V3>> = std::sync::OnceLock::new();
+    let Distance { rows, index, q, qm, position } = d;
+    match *V3.get_or_init(pulp::x86::V3::try_new) {
+        // Inlined whole into pulp's function compiled for AVX2, so the intrinsics inline too.
+        Some(simd) => simd.vectorize(
+            #[inline(always)]
+            move || rows.distance_codes(index, q, qm, position, |q, range, row| q.dot_v3(simd, range, row)),
+        ),
+        None => rows.distance_codes(index, q, qm, position, |q, range, row| q.dot(range, row)),
+    }
 }
 
 /// `d` computed: wasm32 builds choose their SIMD at compile time.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 fn with_widest_simd<Q: QueryCodes + ?Sized>(d: Distance<'_, Q>) -> f32 {
-    d.compute()
+    let Distance { rows, index, q, qm, position } = d;
+    rows.distance_codes(index, q, qm, position, |q, range, row| q.dot(range, row))
 }
 
 #[cfg(test)]
