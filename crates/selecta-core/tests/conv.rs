@@ -1,8 +1,9 @@
-//! The direct convolution of the wasm embedding ([`SingleChannelConv`]) against the definition:
+//! The direct convolutions of the wasm embedding ([`SingleChannelConv`], [`WholeWidthConv`])
+//! against the definition:
 //! natively on the portable lanes and, under `wasm-bindgen-test-runner` (CI's wasm32 pass), on
 //! wasm SIMD, where the model uses it.
 
-use selecta_core::embed::conv::SingleChannelConv;
+use selecta_core::embed::conv::{SingleChannelConv, WholeWidthConv};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 /// Uniform values in [-0.5, 0.5), from the crate's deterministic generator.
@@ -105,4 +106,39 @@ fn bad_shapes_are_errors() {
     // A filter wider than the input.
     assert!(conv.run_plane(&[1.0], 1, 1, &mut []).is_err());
     assert!(conv.run_plane(&[1.0; 3], 2, 2, &mut [0.0]).is_err());
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn whole_width_convolutions_match_the_definition() {
+    // musicnn's mid-end shape scaled down, partial tiles along time and across filters, a dead
+    // filter, and batches.
+    for (filters, kh, top, bottom, height, width) in [(6, 7, 3, 3, 21, 37), (64, 7, 3, 3, 19, 9), (3, 2, 0, 1, 5, 4)] {
+        let mut kernel = values(filters * kh * width, 21);
+        kernel[width * kh..2 * width * kh].iter_mut().for_each(|w| *w *= 1e-29);
+        let bias = values(filters, 22);
+        let conv = WholeWidthConv::new(&kernel, &bias, [filters, kh, width], [top, bottom]).expect("conv");
+        let out_h = conv.output_height(height).expect("fits");
+        assert_eq!(out_h, height + top + bottom - kh + 1);
+        let input = values(2 * height * width, 23);
+        let tensor = Tensor::from_shape(&[2, height, width, 1], &input).expect("tensor");
+        let output = conv.eval(&EvalContext::out_of_plan(), tvec!(tensor.into_tvalue())).expect("eval");
+        assert_eq!(output[0].shape(), &[2, out_h, 1, filters]);
+        let all = output[0].try_as_plain_ram().and_then(|t| t.as_slice::<f32>().map(<[f32]>::to_vec)).expect("f32");
+        for item in 0..2 {
+            let plane = &input[item * height * width..(item + 1) * height * width];
+            // The definition gives [filters][out_h][1]; the op writes [out_h][1][filters].
+            let expected = reference(plane, (height, width), &kernel, &bias, [filters, kh, width], [top, bottom]);
+            for t in 0..out_h {
+                for f in 0..filters {
+                    let (got, want) = (all[(item * out_h + t) * filters + f], expected[f * out_h + t]);
+                    assert!((got - want).abs() < 1e-5, "{filters}x{kh}x{width}: [{item}, {t}, {f}] {got} vs {want}");
+                }
+            }
+        }
+    }
+    assert!(WholeWidthConv::new(&[1.0; 5], &[0.0], [1, 2, 2], [0, 0]).is_err());
+    let conv = WholeWidthConv::new(&[1.0; 4], &[0.0], [1, 2, 2], [0, 0]).expect("conv");
+    assert!(conv.run_plane(&[1.0; 2], 1, &mut []).is_err(), "shorter than the filter");
+    assert!(conv.run_plane(&[1.0; 3], 2, &mut [0.0]).is_err(), "not whole rows");
 }

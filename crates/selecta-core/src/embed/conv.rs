@@ -180,6 +180,11 @@ impl SingleChannelConv {
         })
     }
 
+    /// Number of filters, live or not.
+    pub fn filters(&self) -> usize {
+        self.filters
+    }
+
     /// The filters with weights, in order (the others output their bias).
     pub fn live_filters(&self) -> &[usize] {
         &self.live
@@ -300,6 +305,115 @@ impl TypedOp for SingleChannelConv {
         let &[batch, _, height, width] = shape else { bail!("expected an NCHW input") };
         let (out_h, out_w) = self.output_size(height, width).context("convolution filter larger than its input")?;
         Ok(tvec!(f32::fact([batch, self.filters, out_h, out_w])))
+    }
+
+    as_op!();
+}
+
+/// A convolution of a one-channel `NHWC` input `[N, H, W, 1]` whose filters `[O, 1, KH, W]` span
+/// its whole width, with `pad_top`/`pad_bottom` zero rows: output `[N, H + pad_top + pad_bottom −
+/// KH + 1, 1, O]`. musicnn's mid-end is three of these (7 frames × all 561 front-end features,
+/// then 7 × 64), the first of them a sixth of a wasm patch in tract's matrix product.
+///
+/// Each input row gives one output, so a [`SingleChannelConv`] tile of neighbouring outputs
+/// along a row would hold a single one. This op transposes the input (rows become the time
+/// axis, already padded) and the filters, and runs that [`SingleChannelConv`]: its tiles of 8
+/// outputs then run along time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WholeWidthConv {
+    /// Filters `[O, 1, W, KH]` over the transposed, padded input `[W, H + pad_top + pad_bottom]`.
+    transposed: SingleChannelConv,
+    kernel_height: usize,
+    width: usize,
+    pad_top: usize,
+    pad_bottom: usize,
+}
+
+impl WholeWidthConv {
+    /// From `OIHW` filters `[filters, 1, kernel_height, width]` and one bias per filter.
+    pub fn new(
+        kernel: &[f32],
+        bias: &[f32],
+        [filters, kernel_height, width]: [usize; 3],
+        [pad_top, pad_bottom]: [usize; 2],
+    ) -> TractResult<Self> {
+        let taps = kernel_height * width;
+        ensure!(kernel.len() == filters * taps, "kernel has {} values, expected {}", kernel.len(), filters * taps);
+        let mut transposed = vec![0.0f32; kernel.len()];
+        for (filter, weights) in kernel.chunks_exact(taps.max(1)).enumerate() {
+            for (i, row) in weights.chunks_exact(width.max(1)).enumerate() {
+                for (j, &w) in row.iter().enumerate() {
+                    transposed[filter * taps + j * kernel_height + i] = w;
+                }
+            }
+        }
+        let transposed = SingleChannelConv::new(&transposed, bias, [filters, width, kernel_height], [0, 0])?;
+        Ok(Self { transposed, kernel_height, width, pad_top, pad_bottom })
+    }
+
+    /// Output rows for an input of `height` rows, `None` when the filters do not fit.
+    pub fn output_height(&self, height: usize) -> Option<usize> {
+        Some((height + self.pad_top + self.pad_bottom).checked_sub(self.kernel_height)? + 1)
+    }
+
+    /// Convolve one `height × width` plane (row-major) into `output` (`[out_h][filters]`).
+    pub fn run_plane(&self, input: &[f32], height: usize, output: &mut [f32]) -> TractResult<()> {
+        let width = self.width;
+        let out_h = self.output_height(height).context("convolution filter taller than its input")?;
+        ensure!(input.len() == height * width, "input plane has {} values, expected {}", input.len(), height * width);
+        let filters = self.transposed.filters();
+        ensure!(output.len() == out_h * filters, "output plane has the wrong size");
+        let padded_h = height + self.pad_top + self.pad_bottom;
+        let mut transposed = vec![0.0f32; width * padded_h];
+        for (row, values) in input.chunks_exact(width.max(1)).enumerate() {
+            for (column, &x) in values.iter().enumerate() {
+                transposed[column * padded_h + self.pad_top + row] = x;
+            }
+        }
+        let mut planes = vec![0.0f32; filters * out_h];
+        self.transposed.run_plane(&transposed, width, padded_h, &mut planes)?;
+        for (filter, plane) in planes.chunks_exact(out_h.max(1)).enumerate() {
+            for (t, &x) in plane.iter().enumerate() {
+                output[t * filters + filter] = x;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Op for WholeWidthConv {
+    fn name(&self) -> StaticName {
+        "WholeWidthConv".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for WholeWidthConv {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = &inputs[0];
+        let &[batch, height, width, channels] = input.shape() else { bail!("expected an NHWC input") };
+        ensure!(channels == 1 && width == self.width, "expected [N, H, {}, 1], got {:?}", self.width, input.shape());
+        let out_h = self.output_height(height).context("convolution filter taller than its input")?;
+        let values = input.try_as_plain_ram()?.as_slice::<f32>()?;
+        let (in_plane, out_plane) = (height * width, out_h * self.transposed.filters());
+        ensure!(values.len() == batch * in_plane, "input has {} values for shape {:?}", values.len(), input.shape());
+        let mut output = vec![0.0f32; batch * out_plane];
+        for (item, out) in output.chunks_exact_mut(out_plane.max(1)).enumerate().take(batch) {
+            self.run_plane(&values[item * in_plane..(item + 1) * in_plane], height, out)?;
+        }
+        Ok(tvec!(Tensor::from_shape(&[batch, out_h, 1, self.transposed.filters()], &output)?.into_tvalue()))
+    }
+}
+
+impl TypedOp for WholeWidthConv {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let shape = inputs[0].shape.as_concrete().context("WholeWidthConv needs a concrete input shape")?;
+        let &[batch, height, _, _] = shape else { bail!("expected an NHWC input") };
+        let out_h = self.output_height(height).context("convolution filter taller than its input")?;
+        Ok(tvec!(f32::fact([batch, out_h, 1, self.transposed.filters()])))
     }
 
     as_op!();

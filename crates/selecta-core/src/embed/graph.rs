@@ -8,7 +8,8 @@
 //! Same numbers, bit for bit.
 //!
 //! In wasm, [`single_channel_convs_to_direct`] also hands the front-end's convolutions to
-//! [`SingleChannelConv`] (see `conv.rs` for why); its sums run in another order than tract's,
+//! [`SingleChannelConv`] and the mid-end's, whose filters span the whole width, to
+//! [`WholeWidthConv`] (see `conv.rs` for why); their sums run in another order than tract's,
 //! so outputs move in the last bits (within the TensorFlow parity tolerance, tested).
 
 use tract_onnx::prelude::*;
@@ -17,7 +18,7 @@ use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PaddingSpec}
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 
-use super::conv::SingleChannelConv;
+use super::conv::{SingleChannelConv, WholeWidthConv};
 
 /// Replace every max-pool whose window is exactly the whole innermost axis (size 1, stride 1
 /// elsewhere, no padding or dilation) by [`MaxOverLastAxis`]. Returns how many were replaced.
@@ -40,8 +41,9 @@ pub fn whole_row_max_pools_to_row_max(model: &mut TypedModel) -> TractResult<usi
     Ok(rewrites.len())
 }
 
-/// Replace every f32 convolution of a one-channel NCHW input (constant `OIHW` filters and bias,
-/// stride and dilation 1, zero padding along the height only) by [`SingleChannelConv`].
+/// Replace every f32 convolution of a one-channel input (constant `OIHW` filters and bias,
+/// stride and dilation 1, zero padding along the height only) by a direct one: NCHW by
+/// [`SingleChannelConv`], NHWC with filters as wide as the input by [`WholeWidthConv`].
 /// Returns how many were replaced.
 pub fn single_channel_convs_to_direct(model: &mut TypedModel) -> TractResult<usize> {
     let mut rewrites = Vec::new();
@@ -63,19 +65,18 @@ pub fn single_channel_convs_to_direct(model: &mut TypedModel) -> TractResult<usi
     Ok(count)
 }
 
-/// The [`SingleChannelConv`] that computes `conv`, when it has that shape.
-fn direct_conv(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<SingleChannelConv>> {
+/// The direct convolution that computes `conv`, when it has one of their shapes.
+fn direct_conv(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<Box<dyn TypedOp>>> {
     let spec = &conv.pool_spec;
     let input = model.outlet_fact(node.inputs[0])?;
+    let Some(shape) = input.shape.as_concrete().filter(|s| s.len() == 4) else { return Ok(None) };
     if node.inputs.len() != 3
         || conv.q_params.is_some()
         || conv.group != 1
         || conv.kernel_fmt != KernelFormat::OIHW
-        || spec.data_format != DataFormat::NCHW
         || spec.input_channels != 1
         || spec.kernel_shape.len() != 2
         || input.datum_type != f32::datum_type()
-        || input.shape.as_concrete().is_none_or(|s| s.len() != 4)
         || spec.dilations.as_ref().is_some_and(|d| d.iter().any(|&x| x != 1))
         || spec.strides.as_ref().is_some_and(|s| s.iter().any(|&x| x != 1))
     {
@@ -102,12 +103,23 @@ fn direct_conv(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult
     let bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
     // A single bias value stands for every filter.
     let bias = if bias.len() == 1 { vec![bias[0]; filters] } else { bias };
-    let op = SingleChannelConv::new(
-        kernel.try_as_plain_ram()?.as_slice::<f32>()?,
-        &bias,
-        [filters, spec.kernel_shape[0], spec.kernel_shape[1]],
-        [pad_top, pad_bottom],
-    )?;
+    let kernel = kernel.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+    let [kernel_height, kernel_width] = [spec.kernel_shape[0], spec.kernel_shape[1]];
+    let op: Box<dyn TypedOp> = match spec.data_format {
+        DataFormat::NCHW => Box::new(SingleChannelConv::new(
+            &kernel,
+            &bias,
+            [filters, kernel_height, kernel_width],
+            [pad_top, pad_bottom],
+        )?),
+        DataFormat::NHWC if shape[3] == 1 && shape[2] == kernel_width => Box::new(WholeWidthConv::new(
+            &kernel,
+            &bias,
+            [filters, kernel_height, kernel_width],
+            [pad_top, pad_bottom],
+        )?),
+        _ => return Ok(None),
+    };
     Ok(Some(op))
 }
 
@@ -238,11 +250,14 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn musicnn_front_end_convolutions_run_direct_with_the_same_outputs() {
+    fn musicnn_convolutions_run_direct_with_the_same_outputs() {
         let original = musicnn();
         let mut rewritten = original.clone();
-        // Two timbral and three temporal filter banks over the one-channel log-mel patch.
-        assert_eq!(single_channel_convs_to_direct(&mut rewritten).expect("rewrite"), 5);
+        // Two timbral and three temporal filter banks over the one-channel log-mel patch, then
+        // the mid-end's three over all the features of 7 frames.
+        assert_eq!(single_channel_convs_to_direct(&mut rewritten).expect("rewrite"), 8);
+        assert!(!rewritten.nodes().iter().any(|n| n.op_is::<Conv>()), "a convolution is left to tract");
+        assert_eq!(rewritten.nodes().iter().filter(|n| n.op_is::<WholeWidthConv>()).count(), 3);
         let input = Tensor::from_shape(&[1, 187, 96], &noise(187 * 96)).expect("input");
         let (expected, actual) = (run(original, &input), run(rewritten, &input));
         for (e, a) in expected.iter().zip(&actual) {
