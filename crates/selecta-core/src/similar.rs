@@ -51,6 +51,24 @@ pub struct PreparedView {
     pub(crate) tags: Option<Vec<f32>>,
 }
 
+/// A [`PreparedView`] borrowed from wherever its vectors are kept (e.g. the search index's
+/// columns).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PreparedRef<'a> {
+    /// Z-scored, unit-length embedding.
+    pub embedding: Option<&'a [f32]>,
+    /// Packed timbre model.
+    pub timbre: Option<&'a [f32]>,
+    /// Unit-length tag probabilities.
+    pub tags: Option<&'a [f32]>,
+}
+
+impl<'a> From<&'a PreparedView> for PreparedRef<'a> {
+    fn from(v: &'a PreparedView) -> Self {
+        Self { embedding: v.embedding.as_deref(), timbre: v.timbre.as_deref(), tags: v.tags.as_deref() }
+    }
+}
+
 /// Weights of the three distances (after standardisation).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Weights {
@@ -143,57 +161,57 @@ impl Similarity {
 
     /// [`Similarity::fit`] to borrowed views.
     pub fn fit_refs(tracks: &[TrackViewRef<'_>], weights: Weights) -> Self {
-        let embeddings: Vec<&[f32]> = tracks.iter().filter_map(|t| t.embedding).collect();
-        let timbres: Vec<&[f32]> =
-            tracks.iter().filter_map(|t| t.timbre).filter(|t| t.len() >= MFCCS).map(|t| &t[..MFCCS]).collect();
+        let mut model = Self::standardisation(
+            tracks.iter().filter_map(|t| t.embedding),
+            tracks.iter().filter_map(|t| t.timbre),
+            weights,
+        );
+        let prepared: Vec<PreparedView> = tracks.iter().map(|&t| model.prepare_ref(t)).collect();
+        model.fit_scales(prepared.len(), |i| PreparedRef::from(&prepared[i]));
+        model
+    }
+
+    /// The first half of a fit: the standardisation of the views (each embedding dimension's
+    /// mean and spread, the centre of the timbre models) from every track's embedding and
+    /// timbre statistics. What [`Similarity::prepare_ref`] needs; the distance scales are left
+    /// for [`Similarity::fit_scales`], so a caller can prepare each track straight into its
+    /// own storage and fit the scales there, without a second prepared copy of the library.
+    pub fn standardisation<'a>(
+        embeddings: impl IntoIterator<Item = &'a [f32]>,
+        timbres: impl IntoIterator<Item = &'a [f32]>,
+        weights: Weights,
+    ) -> Self {
+        let embeddings: Vec<&[f32]> = embeddings.into_iter().collect();
+        let timbres: Vec<&[f32]> = timbres.into_iter().filter(|t| t.len() >= MFCCS).map(|t| &t[..MFCCS]).collect();
         let timbre_center = dimension_stats(&timbres).map(|(mean, _)| mean).unwrap_or_default();
-        let mut model =
-            Self { weights, embedding_stats: dimension_stats(&embeddings), timbre_center, scales: [(0.0, 1.0); 3] };
-        // Distance scales from pairs (i, i + step mod n) — deterministic and O(n). Tracks are
-        // prepared as the pairs reach them and dropped once no later pair needs them: a
-        // prepared copy of the whole library would double the memory a fit needs.
-        let n = tracks.len();
-        let reach = *PAIR_STEPS.iter().max().unwrap_or(&1);
-        // The first tracks, which the pairs that wrap around end on.
-        let first: Vec<PreparedView> = tracks.iter().take(reach).map(|&t| model.prepare_ref(t)).collect();
-        // Tracks i..=i + reach.
-        let mut window: std::collections::VecDeque<PreparedView> = std::collections::VecDeque::new();
-        let mut per_step: Vec<[Vec<f32>; 3]> = PAIR_STEPS.iter().map(|_| Default::default()).collect();
-        for i in 0..n {
-            while window.len() <= reach && i + window.len() < n {
-                window.push_back(model.prepare_ref(tracks[i + window.len()]));
-            }
-            for (step, samples) in PAIR_STEPS.iter().zip(per_step.iter_mut()) {
+        Self { weights, embedding_stats: dimension_stats(&embeddings), timbre_center, scales: [(0.0, 1.0); 3] }
+    }
+
+    /// The second half of a fit: each distance's mean and spread over the pairs
+    /// (i, i + step mod n) of the `n` tracks `prepared(i)` (deterministic and O(n)), in the order
+    /// of the steps, then of the tracks.
+    pub fn fit_scales<'a>(&mut self, n: usize, prepared: impl Fn(usize) -> PreparedRef<'a>) {
+        let mut samples: [Vec<f32>; 3] = Default::default();
+        for step in PAIR_STEPS {
+            for i in 0..n {
                 let j = (i + step) % n;
                 if i == j {
                     continue;
                 }
-                let other = if i + step < n { window.get(*step) } else { first.get(j) };
-                let Some(other) = other else { continue };
-                let parts = model.prepared_parts(&window[0], other);
-                for (s, p) in samples.iter_mut().zip(parts) {
+                for (s, p) in samples.iter_mut().zip(self.prepared_ref_parts(prepared(i), prepared(j))) {
                     if let Some(p) = p {
                         s.push(p);
                     }
                 }
             }
-            window.pop_front();
         }
-        // In the order of the steps, then of the tracks.
-        let mut samples: [Vec<f32>; 3] = Default::default();
-        for step_samples in per_step {
-            for (s, mut part) in samples.iter_mut().zip(step_samples) {
-                s.append(&mut part);
-            }
-        }
-        for (scale, s) in model.scales.iter_mut().zip(&samples) {
+        for (scale, s) in self.scales.iter_mut().zip(&samples) {
             if s.len() >= 2 {
                 let mean = s.iter().sum::<f32>() / s.len() as f32;
                 let var = s.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / s.len() as f32;
                 *scale = (mean, var.sqrt().max(1e-6));
             }
         }
-        model
     }
 
     /// A track prepared for comparisons: what every pair would otherwise recompute.
@@ -221,16 +239,21 @@ impl Similarity {
 
     /// [`Similarity::parts`] of prepared tracks.
     pub fn prepared_parts(&self, a: &PreparedView, b: &PreparedView) -> [Option<f32>; 3] {
-        let embedding = match (&a.embedding, &b.embedding) {
+        self.prepared_ref_parts(a.into(), b.into())
+    }
+
+    /// [`Similarity::prepared_parts`] of borrowed prepared tracks.
+    pub fn prepared_ref_parts(&self, a: PreparedRef<'_>, b: PreparedRef<'_>) -> [Option<f32>; 3] {
+        let embedding = match (a.embedding, b.embedding) {
             (Some(x), Some(y)) => unit_cosine_distance(x, y),
             _ => None,
         };
-        let timbre = match (&a.timbre, &b.timbre) {
+        let timbre = match (a.timbre, b.timbre) {
             // The KL divergence is heavy-tailed; its logarithm behaves like the other distances.
             (Some(x), Some(y)) => packed_divergence(x, y).map(f32::ln_1p),
             _ => None,
         };
-        let tags = match (&a.tags, &b.tags) {
+        let tags = match (a.tags, b.tags) {
             (Some(x), Some(y)) => unit_cosine_distance(x, y),
             _ => None,
         };

@@ -35,7 +35,7 @@ use crate::error::StoreError;
 use crate::features::timbre::{dot, packed_divergence};
 use crate::features::{DjFeatures, Key};
 use crate::record::SongFeatures;
-use crate::similar::{PreparedView, Similarity, TrackView, TrackViewRef, Weights};
+use crate::similar::{PreparedRef, PreparedView, Similarity, TrackView, TrackViewRef, Weights};
 use crate::store::Store;
 
 /// What the filters look at of one track.
@@ -251,27 +251,97 @@ struct Transitions {
     dj: Vec<Option<DjFeatures>>,
 }
 
+/// What a [`SearchIndex`] keeps of each track, prepared as the tracks arrive in index order.
+struct IndexColumns {
+    /// Standardised (the scales are fitted in [`IndexColumns::finish`]).
+    similarity: Similarity,
+    views: ViewMatrix,
+    coarse: CoarseViews,
+    intro: ViewColumn,
+    outro: ViewColumn,
+}
+
+impl IndexColumns {
+    fn new(similarity: Similarity, rows: usize) -> Self {
+        Self {
+            similarity,
+            views: ViewMatrix::with_capacity(rows),
+            coarse: CoarseViews {
+                embedding: CoarseColumn::with_capacity(rows),
+                tags: CoarseColumn::with_capacity(rows),
+            },
+            intro: ViewColumn::with_capacity(rows),
+            outro: ViewColumn::with_capacity(rows),
+        }
+    }
+
+    /// The next track: its view and its intro and outro embeddings (prepared like the track
+    /// embedding).
+    fn push(&mut self, view: TrackViewRef<'_>, intro: Option<&[f32]>, outro: Option<&[f32]>) {
+        let prepared = self.similarity.prepare_ref(view);
+        self.coarse.embedding.push(prepared.embedding.as_deref());
+        self.coarse.tags.push(prepared.tags.as_deref());
+        self.views.push(&prepared);
+        let similarity = &self.similarity;
+        let prepare = |v: Option<&[f32]>| {
+            v.and_then(|v| {
+                similarity.prepare_ref(TrackViewRef { embedding: Some(v), timbre: None, tags: None }).embedding
+            })
+        };
+        self.intro.push(prepare(intro).as_deref());
+        self.outro.push(prepare(outro).as_deref());
+    }
+
+    /// The index of the tracks pushed (`ids` and `facts` in the same order; no stamps), with
+    /// the similarity's distance scales fitted to them.
+    fn finish(self, ids: Vec<String>, facts: Vec<TrackFacts>, dj: Vec<Option<DjFeatures>>) -> SearchIndex {
+        let Self { mut similarity, views, coarse, intro, outro } = self;
+        similarity.fit_scales(ids.len(), |i| {
+            let row = views.row(i);
+            PreparedRef { embedding: row.embedding, timbre: row.timbre, tags: row.tags }
+        });
+        let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+        let rows = || (0..views.timbre.present.len()).filter_map(|i| views.timbre.row(i));
+        let timbre_bounds = TimbreBounds::fit(rows());
+        let timbre_summaries = (0..views.timbre.present.len())
+            .map(|i| views.timbre.row(i).and_then(|t| timbre_bounds.summary(t)))
+            .collect();
+        SearchIndex {
+            stamps: vec![String::new(); ids.len()],
+            ids,
+            views,
+            coarse,
+            timbre_bounds,
+            timbre_summaries,
+            facts,
+            position,
+            similarity,
+            transitions: Transitions { intro, outro, dj },
+        }
+    }
+}
+
 impl SearchIndex {
     /// Index every stored track (sorted by song id, so results are deterministic).
+    ///
+    /// Two passes over the store. The first fits the standardisation to every embedding and
+    /// timbre model (held in two flat columns meanwhile); the second reads each track again and
+    /// prepares it straight into the index's own columns, and the distance scales are fitted
+    /// on those. A copy of the raw views (the intro and outro embeddings alone are 1.6 KB a
+    /// track) never exists beside the index, and the peak stays near what the index keeps:
+    /// what a browser tab holding a 50 000-track library needs.
     pub fn build(store: &dyn Store) -> Result<Self, StoreError> {
         let mut versions = store.song_versions()?;
         versions.sort_by(|a, b| a.song_id.cmp(&b.song_id));
         let n = versions.len();
         let (mut kept, mut stamps, mut facts, mut dj) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        // The views as stored, in flat columns: the track views, then the intro and outro
-        // embeddings, each freed whole once prepared.
-        let [mut embedding, mut timbre, mut tags, mut intro, mut outro] =
-            std::array::from_fn(|_| RaggedColumn::with_rows(n));
+        let [mut embedding, mut timbre] = std::array::from_fn(|_| RaggedColumn::with_rows(n));
         for v in versions {
             if let Some(f) = store.song_features(&v.song_id)? {
                 let view = track_view_ref(&f);
                 embedding.push(view.embedding);
-                tags.push(view.tags);
                 timbre.push(view.timbre);
-                let e = f.embedding.as_ref();
-                intro.push(e.and_then(|e| e.intro.as_deref()));
-                outro.push(e.and_then(|e| e.outro.as_deref()));
                 facts.push(TrackFacts::of(&f));
                 stamps.push(format!(
                     "{}/{}/{}/{}",
@@ -284,38 +354,27 @@ impl SearchIndex {
                 kept.push(v.song_id);
             }
         }
-        let views: Vec<TrackViewRef<'_>> = (0..kept.len())
-            .map(|i| TrackViewRef { embedding: embedding.get(i), timbre: timbre.get(i), tags: tags.get(i) })
-            .collect();
-        let mut index = Self::from_view_refs(kept, &views, facts, Weights::default());
-        drop(views);
-        drop((embedding, timbre, tags));
-        index.stamps = stamps;
-        index.set_transition_columns(&intro, &outro, dj);
-        Ok(index)
-    }
-
-    /// Give the tracks (in index order) their intro and outro embeddings and DJ features, from
-    /// raw columns (rows past their end are absent).
-    fn set_transition_columns(&mut self, intro: &RaggedColumn, outro: &RaggedColumn, dj: Vec<Option<DjFeatures>>) {
-        let rows = self.ids.len();
-        let mut t = Transitions {
-            intro: ViewColumn::with_capacity(rows),
-            outro: ViewColumn::with_capacity(rows),
-            dj: Vec::with_capacity(rows),
-        };
-        let prepare = |v: Option<&[f32]>| {
-            v.and_then(|v| {
-                self.similarity.prepare_ref(TrackViewRef { embedding: Some(v), timbre: None, tags: None }).embedding
-            })
-        };
-        let mut dj = dj.into_iter();
-        for i in 0..rows {
-            t.intro.push(prepare(intro.get(i)).as_deref());
-            t.outro.push(prepare(outro.get(i)).as_deref());
-            t.dj.push(dj.next().flatten());
+        let rows = kept.len();
+        let similarity = Similarity::standardisation(
+            (0..rows).filter_map(|i| embedding.get(i)),
+            (0..rows).filter_map(|i| timbre.get(i)),
+            Weights::default(),
+        );
+        drop((embedding, timbre));
+        let mut columns = IndexColumns::new(similarity, rows);
+        for id in &kept {
+            // A track gone since the first pass keeps its place, with no views.
+            let f = store.song_features(id)?;
+            let e = f.as_ref().and_then(|f| f.embedding.as_ref());
+            columns.push(
+                f.as_ref().map(track_view_ref).unwrap_or_default(),
+                e.and_then(|e| e.intro.as_deref()),
+                e.and_then(|e| e.outro.as_deref()),
+            );
         }
-        self.transitions = t;
+        let mut index = columns.finish(kept, facts, dj);
+        index.stamps = stamps;
+        Ok(index)
     }
 
     /// The prepared intro embedding at a position (the track's own where it has no intro).
@@ -346,36 +405,16 @@ impl SearchIndex {
 
     /// [`SearchIndex::from_views`] of borrowed views.
     fn from_view_refs(ids: Vec<String>, views: &[TrackViewRef<'_>], facts: Vec<TrackFacts>, weights: Weights) -> Self {
-        let similarity = Similarity::fit_refs(views, weights);
-        let mut matrix = ViewMatrix::with_capacity(views.len());
-        let mut coarse = CoarseViews {
-            embedding: CoarseColumn::with_capacity(views.len()),
-            tags: CoarseColumn::with_capacity(views.len()),
-        };
+        let similarity = Similarity::standardisation(
+            views.iter().filter_map(|v| v.embedding),
+            views.iter().filter_map(|v| v.timbre),
+            weights,
+        );
+        let mut columns = IndexColumns::new(similarity, views.len());
         for &v in views {
-            let prepared = similarity.prepare_ref(v);
-            coarse.embedding.push(prepared.embedding.as_deref());
-            coarse.tags.push(prepared.tags.as_deref());
-            matrix.push(&prepared);
+            columns.push(v, None, None);
         }
-        let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
-        let rows = || (0..matrix.timbre.present.len()).filter_map(|i| matrix.timbre.row(i));
-        let timbre_bounds = TimbreBounds::fit(rows());
-        let timbre_summaries = (0..matrix.timbre.present.len())
-            .map(|i| matrix.timbre.row(i).and_then(|t| timbre_bounds.summary(t)))
-            .collect();
-        Self {
-            stamps: vec![String::new(); ids.len()],
-            ids,
-            views: matrix,
-            coarse,
-            timbre_bounds,
-            timbre_summaries,
-            facts,
-            position,
-            similarity,
-            transitions: Transitions::default(),
-        }
+        columns.finish(ids, facts, Vec::new())
     }
 
     /// Tracks indexed.

@@ -1,5 +1,5 @@
-//! Raw track vectors (embeddings, tags, timbre statistics, intro and outro embeddings) as they
-//! are read from a store, kept in one flat buffer per kind while the search index is built.
+//! Raw track vectors (embeddings, timbre statistics) as they are read from a store, kept in one
+//! flat buffer per kind while the search index fits its standardisation to them.
 //! Tens of thousands of small vectors scattered over the heap would stay resident after they
 //! are freed (interleaved with what the index keeps); one buffer is returned whole.
 
