@@ -158,20 +158,6 @@ impl ViewColumn {
     }
 }
 
-/// A prepared view borrowed from a [`PreparedView`] or a row of the index.
-#[derive(Debug, Clone, Copy)]
-struct ViewRef<'a> {
-    embedding: Option<&'a [f32]>,
-    timbre: Option<&'a [f32]>,
-    tags: Option<&'a [f32]>,
-}
-
-impl<'a> From<&'a PreparedView> for ViewRef<'a> {
-    fn from(v: &'a PreparedView) -> Self {
-        Self { embedding: v.embedding.as_deref(), timbre: v.timbre.as_deref(), tags: v.tags.as_deref() }
-    }
-}
-
 /// The prepared views of every track, one [`ViewColumn`] per view.
 #[derive(Debug, Clone, Default)]
 struct ViewMatrix {
@@ -195,8 +181,8 @@ impl ViewMatrix {
         self.tags.push(view.tags.as_deref());
     }
 
-    fn row(&self, i: usize) -> ViewRef<'_> {
-        ViewRef { embedding: self.embedding.row(i), timbre: self.timbre.row(i), tags: self.tags.row(i) }
+    fn row(&self, i: usize) -> PreparedRef<'_> {
+        PreparedRef { embedding: self.embedding.row(i), timbre: self.timbre.row(i), tags: self.tags.row(i) }
     }
 
     fn view(&self, i: usize) -> PreparedView {
@@ -296,10 +282,7 @@ impl IndexColumns {
     /// the similarity's distance scales fitted to them.
     fn finish(self, ids: Vec<String>, facts: Vec<TrackFacts>, dj: Vec<Option<DjFeatures>>) -> SearchIndex {
         let Self { mut similarity, views, coarse, intro, outro } = self;
-        similarity.fit_scales(ids.len(), |i| {
-            let row = views.row(i);
-            PreparedRef { embedding: row.embedding, timbre: row.timbre, tags: row.tags }
-        });
+        similarity.fit_scales(ids.len(), |i| views.row(i));
         let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         let rows = || (0..views.timbre.present.len()).filter_map(|i| views.timbre.row(i));
         let timbre_bounds = TimbreBounds::fit(rows());
@@ -485,7 +468,7 @@ impl SearchIndex {
 
     /// The raw distances (embedding, tags) of the indexed track `i` to `query`: the cheap
     /// parts, each a dot product.
-    fn cheap_parts(&self, query: ViewRef<'_>, i: usize) -> (Option<f32>, Option<f32>) {
+    fn cheap_parts(&self, query: PreparedRef<'_>, i: usize) -> (Option<f32>, Option<f32>) {
         let cosine = |q: Option<&[f32]>, column: &ViewColumn| match (q, column.row(i)) {
             (Some(q), Some(r)) if q.len() == r.len() => Some(1.0 - dot(q, r)),
             _ => None,
@@ -504,7 +487,7 @@ impl SearchIndex {
     }
 
     /// The timbre divergence part of the indexed track `i` to `query`.
-    fn timbre_part(&self, query: ViewRef<'_>, i: usize) -> Option<f32> {
+    fn timbre_part(&self, query: PreparedRef<'_>, i: usize) -> Option<f32> {
         packed_divergence(query.timbre?, self.views.timbre.row(i)?).map(f32::ln_1p)
     }
 
@@ -520,7 +503,7 @@ impl SearchIndex {
         self.score_ref(query.into(), i)
     }
 
-    fn score_ref(&self, query: ViewRef<'_>, i: usize) -> Option<(f32, ScoreParts)> {
+    fn score_ref(&self, query: PreparedRef<'_>, i: usize) -> Option<(f32, ScoreParts)> {
         let (embedding, tags) = self.cheap_parts(query, i);
         let (distance, parts) = self.combined([embedding, self.timbre_part(query, i), tags])?;
         Some((-distance, score_parts(parts)))

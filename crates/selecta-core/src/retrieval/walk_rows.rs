@@ -17,13 +17,13 @@
 //! tags alone lost a tenth of the true top 10 at any beam width: the timbre is a third of the
 //! total.
 
+use super::SearchIndex;
 #[cfg(target_arch = "x86_64")]
 use super::dot::dot_codes_v3;
 use super::dot::{Code, LANES, dot_codes};
 use super::prefetch::prefetch_slice;
-use super::{SearchIndex, ViewRef};
 use crate::features::timbre::{MFCCS, PACKED_TIMBRE_LEN};
-use crate::similar::PreparedView;
+use crate::similar::{PreparedRef, PreparedView};
 
 /// Blocks of a row: embedding, tags, then the packed timbre model's precision and covariance
 /// blocks and its two linear blocks (see [`crate::features::timbre::pack_timbre`]).
@@ -184,7 +184,7 @@ impl WalkRows {
 
 /// Write the codes of `view` into `codes` (blocks of `widths` codes at `starts`) and return
 /// their scales.
-fn encode(starts: &[usize; BLOCKS + 1], widths: &[usize; BLOCKS], view: ViewRef<'_>, codes: &mut [i8]) -> RowMeta {
+fn encode(starts: &[usize; BLOCKS + 1], widths: &[usize; BLOCKS], view: PreparedRef<'_>, codes: &mut [i8]) -> RowMeta {
     let mut meta = RowMeta::default();
     let mut put = |b: usize, values: &[f32], meta: &mut RowMeta| {
         // The padding after the values stays zero.
