@@ -221,6 +221,18 @@ fn similar_tracks_come_from_the_query_s_style_cluster_with_their_score_parts() {
 }
 
 #[test]
+fn a_k_past_the_library_s_size_returns_every_other_track() {
+    // An HTTP client can ask for any `k`; the fuzzer's `k` near 2^64 once aborted the process
+    // on a heap sized for it.
+    let (mut e, ids) = clustered();
+    for k in [80, 1_000_000, usize::MAX / 2, usize::MAX] {
+        assert_eq!(e.similar_tracks(&ids[5], &top(k)).expect("search").items.len(), 79, "k = {k}");
+        let exact = SimilarOptions { exact: true, ..top(k) };
+        assert_eq!(e.similar_tracks(&ids[5], &exact).expect("search").items.len(), 79, "exact, k = {k}");
+    }
+}
+
+#[test]
 fn no_filtered_candidate_is_ever_returned_and_explain_names_the_rule() {
     let (mut e, ids) = clustered();
     let query = &ids[0];

@@ -163,7 +163,8 @@ impl Searcher {
         facts: &TrackFacts,
         options: &SimilarOptions,
     ) -> (Vec<Hit>, Vec<Filtered>, bool) {
-        let (k, filters) = (options.k.unwrap_or(DEFAULT_K), &options.filters);
+        // A `k` past the library's size asks for every track.
+        let (k, filters) = (options.k.unwrap_or(DEFAULT_K).min(self.index.len()), &options.filters);
         let index = &self.index;
         let accept = |p: usize| filters.check(index.id(p), facts, index.facts_at(p)).is_ok();
         if let Some(ann) = self.ann.as_ref().filter(|_| !options.exact && !options.explain) {

@@ -236,7 +236,8 @@ impl AnnIndex {
                 self.rows.prefetch(p);
             }
         };
-        let beam = ef.max(k);
+        // A `k` past the library's size asks for every track; it must not size the beam.
+        let beam = ef.max(k.min(index.len()));
         let beam_positions: Vec<usize> = self
             .graph
             .search_prefetching(&to_query, &prefetch, beam, beam, &keep)

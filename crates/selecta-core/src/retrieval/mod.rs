@@ -535,7 +535,8 @@ impl SearchIndex {
     ) -> (Vec<Hit>, Vec<Filtered>) {
         let mut filtered = Vec::new();
         // Max-heap of the best k so far by (distance, position): its top is the one to beat.
-        let mut best = TopK::new(k);
+        // More than every track is every track; a caller's huge `k` must not size the heap.
+        let mut best = TopK::new(k.min(self.len()));
         let query_position = query_id.and_then(|id| self.position.get(id).copied());
         let query_has_timbre = query.timbre.is_some() && self.similarity.weights().timbre > 0.0;
         let coarse = CoarseQueries {
