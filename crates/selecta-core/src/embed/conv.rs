@@ -271,6 +271,25 @@ fn tile_sums(window: &[f32], offsets: &[usize], weights: &[f32], bias: &[f32]) -
     })
 }
 
+/// A one-channel convolution's batch, plane by plane: `run(plane, out)` turns each input plane
+/// of `in_plane` values into its share of an output tensor of `shape` (batch first).
+fn per_plane(
+    input: &TValue,
+    in_plane: usize,
+    shape: &[usize],
+    run: impl Fn(&[f32], &mut [f32]) -> TractResult<()>,
+) -> TractResult<TVec<TValue>> {
+    let values = input.try_as_plain_ram()?.as_slice::<f32>()?;
+    let batch = shape.first().copied().unwrap_or(0);
+    let out_plane: usize = shape.iter().skip(1).product();
+    ensure!(values.len() == batch * in_plane, "input has {} values for shape {:?}", values.len(), input.shape());
+    let mut output = vec![0.0f32; batch * out_plane];
+    for (item, out) in output.chunks_exact_mut(out_plane.max(1)).enumerate().take(batch) {
+        run(&values[item * in_plane..(item + 1) * in_plane], out)?;
+    }
+    Ok(tvec!(Tensor::from_shape(shape, &output)?.into_tvalue()))
+}
+
 impl Op for SingleChannelConv {
     fn name(&self) -> StaticName {
         "SingleChannelConv".into()
@@ -287,15 +306,9 @@ impl EvalOp for SingleChannelConv {
         let &[batch, channels, height, width] = input.shape() else { bail!("expected an NCHW input") };
         ensure!(channels == 1, "expected one input channel, got {channels}");
         let (out_h, out_w) = self.output_size(height, width).context("convolution filter larger than its input")?;
-        let values = input.try_as_plain_ram()?.as_slice::<f32>()?;
-        let out_plane = self.filters * out_h * out_w;
-        let in_plane = height * width;
-        ensure!(values.len() == batch * in_plane, "input has {} values for shape {:?}", values.len(), input.shape());
-        let mut output = vec![0.0f32; batch * out_plane];
-        for (item, out) in output.chunks_exact_mut(out_plane.max(1)).enumerate().take(batch) {
-            self.run_plane(&values[item * in_plane..(item + 1) * in_plane], height, width, out)?;
-        }
-        Ok(tvec!(Tensor::from_shape(&[batch, self.filters, out_h, out_w], &output)?.into_tvalue()))
+        per_plane(input, height * width, &[batch, self.filters, out_h, out_w], |plane, out| {
+            self.run_plane(plane, height, width, out)
+        })
     }
 }
 
@@ -397,14 +410,9 @@ impl EvalOp for WholeWidthConv {
         let &[batch, height, width, channels] = input.shape() else { bail!("expected an NHWC input") };
         ensure!(channels == 1 && width == self.width, "expected [N, H, {}, 1], got {:?}", self.width, input.shape());
         let out_h = self.output_height(height).context("convolution filter taller than its input")?;
-        let values = input.try_as_plain_ram()?.as_slice::<f32>()?;
-        let (in_plane, out_plane) = (height * width, out_h * self.transposed.filters());
-        ensure!(values.len() == batch * in_plane, "input has {} values for shape {:?}", values.len(), input.shape());
-        let mut output = vec![0.0f32; batch * out_plane];
-        for (item, out) in output.chunks_exact_mut(out_plane.max(1)).enumerate().take(batch) {
-            self.run_plane(&values[item * in_plane..(item + 1) * in_plane], height, out)?;
-        }
-        Ok(tvec!(Tensor::from_shape(&[batch, out_h, 1, self.transposed.filters()], &output)?.into_tvalue()))
+        per_plane(input, height * width, &[batch, out_h, 1, self.transposed.filters()], |plane, out| {
+            self.run_plane(plane, height, out)
+        })
     }
 }
 
