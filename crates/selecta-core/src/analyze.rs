@@ -114,7 +114,11 @@ fn cancels(stereo: &[f32]) -> bool {
 }
 
 impl StreamState {
-    fn new(info: &StreamInfo, options: &AnalyzeOptions, want: Want) -> Self {
+    /// `announced_frames`: the length the container announces, if any; the downmix is sized for
+    /// it at once (within the spectral cap) rather than grown and copied as the audio arrives.
+    fn new(info: &StreamInfo, options: &AnalyzeOptions, want: Want, announced_frames: Option<u64>) -> Self {
+        let mono_cap = (f64::from(info.sample_rate) * options.max_spectral_seconds) as usize;
+        let expected = announced_frames.and_then(|f| usize::try_from(f).ok()).filter(|&f| f <= mono_cap).unwrap_or(0);
         Self {
             rate: info.sample_rate,
             channels: usize::from(info.channels.max(1)),
@@ -124,8 +128,8 @@ impl StreamState {
                     FingerprintBuilder::new(info.sample_rate, info.channels),
                 )
             }),
-            mono: Vec::new(),
-            mono_cap: (f64::from(info.sample_rate) * options.max_spectral_seconds) as usize,
+            mono: Vec::with_capacity(expected),
+            mono_cap,
             opening: Vec::new(),
             inverted: (info.channels != 2).then_some(false),
         }
@@ -163,6 +167,9 @@ impl StreamState {
         }
         if self.inverted == Some(true) {
             self.mono.extend(block.chunks_exact(2).map(|f| (f[0] - f[1]) * 0.5));
+        } else if self.channels == 2 {
+            // The common case on its own: a fixed-size frame lets the loop vectorise.
+            self.mono.extend(block.chunks_exact(2).map(|f| (f[0] + f[1]) * 0.5));
         } else {
             let inv = 1.0 / self.channels as f32;
             self.mono.extend(block.chunks_exact(self.channels).map(|f| f.iter().sum::<f32>() * inv));
@@ -309,9 +316,9 @@ impl<'e> AnalysisJob<'e> {
         mut decoder: Box<Decoder>,
         mut stream: Option<StreamState>,
     ) -> Result<Option<JobOutput>, AnalysisError> {
-        let first_frame = decoder.frames();
+        let (first_frame, announced) = (decoder.frames(), decoder.announced_frames());
         while let Some((block, info)) = decoder.next_block()? {
-            let s = stream.get_or_insert_with(|| StreamState::new(info, &self.options, self.want));
+            let s = stream.get_or_insert_with(|| StreamState::new(info, &self.options, self.want, announced));
             s.push(block);
             if (decoder.frames() - first_frame) as f64 >= f64::from(s.rate) * STEP_SECONDS {
                 self.set_progress(AnalysisPhase::Decode, decoder.frames(), decoder.announced_frames().unwrap_or(0));
@@ -496,8 +503,9 @@ pub fn decode_mono(
 ) -> Result<(String, Vec<f32>, u32), AnalysisError> {
     let mut decoder = Decoder::open(bytes, file_name, &options.limits)?;
     let mut stream: Option<StreamState> = None;
+    let announced = decoder.announced_frames();
     while let Some((block, info)) = decoder.next_block()? {
-        stream.get_or_insert_with(|| StreamState::new(info, options, Want::EmbeddingOnly)).push(block);
+        stream.get_or_insert_with(|| StreamState::new(info, options, Want::EmbeddingOnly, announced)).push(block);
     }
     let summary = decoder.finish()?;
     let mut stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
