@@ -3,6 +3,7 @@
 //! not decode (see [`crate::audio`]) or store anything; the embedding lives in its own module.
 
 pub mod dj;
+mod fast_ln;
 pub mod fingerprint;
 pub mod key;
 mod loudness;

@@ -13,6 +13,7 @@
 use rustfft::{FftPlanner, num_complex::Complex};
 use serde::{Deserialize, Serialize};
 
+use super::fast_ln::ln_at_least_one;
 use super::spectrum::Stft;
 
 /// Result of tempo estimation.
@@ -93,22 +94,22 @@ pub fn onsets(signal: &[f32]) -> Onsets {
     let lo = (30.0 / bin_hz).ceil() as usize;
     let hi = ((5000.0 / bin_hz) as usize).min(stft.bins() - 1);
     let accent_hi = ((ACCENT_MAX_HZ / bin_hz) as usize).min(hi);
-    let mut prev: Vec<f32> = vec![0.0; stft.bins()];
+    // Log-compressed magnitudes of bins lo..=hi, this frame's and the previous one's.
+    let (mut now, mut prev) = (vec![0.0f32; hi + 1 - lo], vec![0.0f32; hi + 1 - lo]);
+    let accent_len = accent_hi + 1 - lo;
     let mut full = Vec::with_capacity(signal.len() / ONSET_HOP + 1);
     let mut accent = Vec::with_capacity(signal.len() / ONSET_HOP + 1);
     stft.for_each_frame(signal, |t, mags| {
-        let (mut flux, mut low_flux) = (0.0f32, 0.0f32);
-        for k in lo..=hi {
-            let v = (1.0 + 1000.0 * mags[k]).ln();
-            if t > 0 {
-                let rise = (v - prev[k]).max(0.0);
-                flux += rise;
-                if k <= accent_hi {
-                    low_flux += rise;
-                }
-            }
-            prev[k] = v;
+        for (v, &m) in now.iter_mut().zip(&mags[lo..=hi]) {
+            *v = ln_at_least_one(1.0 + 1000.0 * m);
         }
+        let (mut flux, mut low_flux) = (0.0f32, 0.0f32);
+        if t > 0 {
+            let rise = |(v, p): (&f32, &f32)| (v - p).max(0.0);
+            flux = now.iter().zip(&prev).map(rise).sum();
+            low_flux = now[..accent_len].iter().zip(&prev[..accent_len]).map(rise).sum();
+        }
+        std::mem::swap(&mut now, &mut prev);
         full.push(flux);
         accent.push(low_flux);
     });
