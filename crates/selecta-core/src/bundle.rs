@@ -499,9 +499,12 @@ pub fn import_library<S: TasteStore + ?Sized>(
             c.track = print;
         }
     }
-    for song in &bundle.songs {
+    let songs = bundle.songs.len();
+    // Each record is dropped once stored, so that a large library is not held twice (the
+    // bundle's copy and the store's) while it is imported.
+    for song in std::mem::take(&mut bundle.songs) {
         // Same songId, same PCM: a target embedding is kept when the bundle's track has none.
-        store.put_song_features(song, now_ms)?;
+        store.put_song_features(&song, now_ms)?;
     }
     for entry in &bundle.paths {
         store.put_path_entry(entry, now_ms)?;
@@ -518,7 +521,7 @@ pub fn import_library<S: TasteStore + ?Sized>(
     }
     store.put_user_metadata(&bundle.user_metadata)?;
     Ok(ImportSummary {
-        songs: bundle.songs.len(),
+        songs,
         paths: bundle.paths.len(),
         labels: bundle.labels.len(),
         model: bundle.model.is_some(),

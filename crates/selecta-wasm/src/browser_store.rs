@@ -41,9 +41,17 @@ fn cache_key(revision: u64, song_id: &str) -> String {
 pub struct BrowserStore {
     mem: MemoryStore,
     journal: Vec<Op>,
+    /// Whether changes are journalled: a library kept only in memory has nowhere to write them,
+    /// and encoding every record of a large import for nothing once doubled its memory.
+    persistent: bool,
 }
 
 impl BrowserStore {
+    /// A library kept only in memory (`{inMemory: true}`): nothing is journalled.
+    pub fn in_memory() -> Self {
+        Self::default()
+    }
+
     /// Rebuild the working set from every stored key (no journal entries).
     pub fn load(entries: Vec<(String, Vec<u8>)>) -> Result<Self, StoreError> {
         let mut mem = MemoryStore::new();
@@ -93,7 +101,7 @@ impl BrowserStore {
         if let (Some(m), Some(man)) = (model, manifest) {
             mem.put_selection_model(&m, &man)?;
         }
-        Ok(Self { mem, journal: Vec::new() })
+        Ok(Self { mem, journal: Vec::new(), persistent: true })
     }
 
     /// The writes recorded since the last call.
@@ -107,13 +115,24 @@ impl BrowserStore {
         self.journal.clear();
     }
 
+    fn record(&mut self, op: Op) {
+        if self.persistent {
+            self.journal.push(op);
+        }
+    }
+
     fn put<T: Serialize>(&mut self, key: String, value: &T) -> Result<(), StoreError> {
-        let bytes = encode(value)?;
-        self.journal.push(Op::Put(key, bytes));
+        if self.persistent {
+            let bytes = encode(value)?;
+            self.journal.push(Op::Put(key, bytes));
+        }
         Ok(())
     }
 
     fn put_song(&mut self, song_id: &str) -> Result<(), StoreError> {
+        if !self.persistent {
+            return Ok(());
+        }
         // The stored record (the memory store may have kept an older embedding).
         match self.mem.song_features(song_id)? {
             Some(f) => self.put(format!("song:{song_id}"), &f),
@@ -122,8 +141,10 @@ impl BrowserStore {
     }
 
     fn put_path(&mut self, path_key: &str) -> Result<(), StoreError> {
-        let entry = self.mem.path_entries()?.into_iter().find(|e| e.path_key == path_key);
-        match (entry, self.mem.path_seen_ms(path_key)) {
+        if !self.persistent {
+            return Ok(());
+        }
+        match (self.mem.path_entry(path_key)?, self.mem.path_seen_ms(path_key)) {
             (Some(e), Some(seen)) => self.put(format!("path:{path_key}"), &(e, seen)),
             _ => Ok(()),
         }
@@ -155,7 +176,7 @@ impl Store for BrowserStore {
     fn put_dj_session(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         self.mem.put_dj_session(name, bytes)?;
         // Stored as they are (JSON), not bincode: a session is small and readable.
-        self.journal.push(Op::Put(format!("session:{name}"), bytes.to_vec()));
+        self.record(Op::Put(format!("session:{name}"), bytes.to_vec()));
         Ok(())
     }
 
@@ -176,7 +197,7 @@ impl Store for BrowserStore {
         for (song_id, meta) in items {
             // JSON like a session: small and readable.
             let json = serde_json::to_vec(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            self.journal.push(Op::Put(format!("usermeta:{song_id}"), json));
+            self.record(Op::Put(format!("usermeta:{song_id}"), json));
         }
         Ok(())
     }
@@ -224,7 +245,7 @@ impl Store for BrowserStore {
     fn remove_path_entries(&mut self, path_keys: &[String]) -> Result<usize, StoreError> {
         let removed = self.mem.remove_path_entries(path_keys)?;
         for k in path_keys {
-            self.journal.push(Op::Delete(format!("path:{k}")));
+            self.record(Op::Delete(format!("path:{k}")));
         }
         Ok(removed)
     }
@@ -234,7 +255,7 @@ impl Store for BrowserStore {
         let removed = self.mem.gc_path_entries(now_ms, ttl_ms, capacity)?;
         for k in before {
             if self.mem.path_seen_ms(&k).is_none() {
-                self.journal.push(Op::Delete(format!("path:{k}")));
+                self.record(Op::Delete(format!("path:{k}")));
             }
         }
         Ok(removed)
@@ -254,7 +275,7 @@ impl TasteStore for BrowserStore {
         let count = self.mem.write_labels(changes, count_delta, now_ms)?;
         for (id, label) in changes {
             match label {
-                Label::Neutral => self.journal.push(Op::Delete(format!("label:{id}"))),
+                Label::Neutral => self.record(Op::Delete(format!("label:{id}"))),
                 l => self.put(format!("label:{id}"), l)?,
             }
         }
@@ -269,7 +290,7 @@ impl TasteStore for BrowserStore {
 
     fn clear_labels(&mut self) -> Result<(), StoreError> {
         self.mem.clear_labels()?;
-        self.journal.push(Op::DeleteRange("label:".into(), "label;".into()));
+        self.record(Op::DeleteRange("label:".into(), "label;".into()));
         self.put(COUNT_KEY.to_string(), &0u64)
     }
 
@@ -284,14 +305,14 @@ impl TasteStore for BrowserStore {
     fn put_selection_model(&mut self, model: &[u8], manifest: &SelectionManifest) -> Result<(), StoreError> {
         self.mem.put_selection_model(model, manifest)?;
         // Raw bytes: the model file is already a sealed container.
-        self.journal.push(Op::Put(MODEL_KEY.into(), model.to_vec()));
+        self.record(Op::Put(MODEL_KEY.into(), model.to_vec()));
         self.put(MANIFEST_KEY.to_string(), manifest)
     }
 
     fn clear_selection_model(&mut self) -> Result<(), StoreError> {
         self.mem.clear_selection_model()?;
-        self.journal.push(Op::Delete(MODEL_KEY.into()));
-        self.journal.push(Op::Delete(MANIFEST_KEY.into()));
+        self.record(Op::Delete(MODEL_KEY.into()));
+        self.record(Op::Delete(MANIFEST_KEY.into()));
         Ok(())
     }
 
@@ -310,8 +331,8 @@ impl TasteStore for BrowserStore {
     fn purge_cache_except(&mut self, revision: u64) -> Result<usize, StoreError> {
         let n = self.mem.purge_cache_except(revision)?;
         // Everything below this revision's keys, and everything above them.
-        self.journal.push(Op::DeleteRange("cache:".into(), format!("cache:{revision:020}:")));
-        self.journal.push(Op::DeleteRange(format!("cache:{revision:020};"), "cache;".into()));
+        self.record(Op::DeleteRange("cache:".into(), format!("cache:{revision:020}:")));
+        self.record(Op::DeleteRange(format!("cache:{revision:020};"), "cache;".into()));
         Ok(n)
     }
 
@@ -320,14 +341,14 @@ impl TasteStore for BrowserStore {
             self.mem.cached_rows().filter(|(id, ..)| *id == song_id).map(|(_, rev, ..)| rev).collect();
         let n = self.mem.purge_cache_for_song(song_id)?;
         for rev in revisions {
-            self.journal.push(Op::Delete(cache_key(rev, song_id)));
+            self.record(Op::Delete(cache_key(rev, song_id)));
         }
         Ok(n)
     }
 
     fn clear_cache(&mut self) -> Result<(), StoreError> {
         self.mem.clear_cache()?;
-        self.journal.push(Op::DeleteRange("cache:".into(), "cache;".into()));
+        self.record(Op::DeleteRange("cache:".into(), "cache;".into()));
         Ok(())
     }
 }

@@ -146,14 +146,13 @@ impl Library {
             Some(p) => engine::parse_profile(&p).map_err(js_error)?,
             None => SamplingProfile::ClubHifi150s,
         };
-        let (db, entries) = if opts.flag("inMemory") {
-            (None, Vec::new())
+        let (db, store) = if opts.flag("inMemory") {
+            (None, BrowserStore::in_memory())
         } else {
             let db = Db::open(&format!("selecta:{name}")).await.map_err(idb_error)?;
             let entries = db.read_all().await.map_err(idb_error)?;
-            (Some(db), entries)
+            (Some(db), BrowserStore::load(entries).map_err(|e| js_error(e.into()))?)
         };
-        let store = BrowserStore::load(entries).map_err(|e| js_error(e.into()))?;
         let mut engine = Engine::open(store, profile, now_ms()).map_err(js_error)?;
         // The path-index clean-up at open is written like any other change.
         let ops = engine.store_mut().take_journal();

@@ -139,6 +139,12 @@ impl Store for MemoryStore {
         Ok(self.paths.values().map(|(e, _)| e.clone()).collect())
     }
 
+    // One lookup, not the trait's scan of every entry (a touch of a whole library is one call
+    // per path).
+    fn path_entry(&self, path_key: &str) -> Result<Option<PathEntry>, StoreError> {
+        Ok(self.paths.get(path_key).map(|(e, _)| e.clone()))
+    }
+
     fn put_path_entry(&mut self, entry: &PathEntry, seen_ms: i64) -> Result<(), StoreError> {
         self.paths.insert(entry.path_key.clone(), (entry.clone(), seen_ms));
         Ok(())

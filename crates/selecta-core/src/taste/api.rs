@@ -399,29 +399,28 @@ pub fn predict_selection_candidates<S: TasteStore + ?Sized>(
         Err(e) => return PredictOutcome::failed(ErrorCode::DbError, e),
     };
     let uncached: Vec<String> = ids.iter().filter(|id| !cached.contains_key(*id)).cloned().collect();
-    let (profiles, missing) = match load_profiles(store, &uncached, |i| {
-        if i % 1024 == 0 {
-            control.progress(Progress { phase: Phase::Prepare, percent: percent(i, uncached.len()) });
-        }
-    }) {
-        Ok(x) => x,
-        Err(e) => return PredictOutcome::failed(ErrorCode::DbError, e),
-    };
-    let todo: Vec<&TrackProfile> = profiles.iter().collect();
     let liked = model.liked_set();
-    let mut fresh: Vec<CachedScore> = Vec::with_capacity(todo.len());
-    for (n, chunk) in todo.chunks(PREDICT_CHUNK).enumerate() {
+    let mut fresh: Vec<CachedScore> = Vec::with_capacity(uncached.len());
+    let mut missing = Vec::new();
+    // Chunk by chunk, so that a whole library's profiles are never held at once.
+    for (n, ids) in uncached.chunks(PREDICT_CHUNK).enumerate() {
         if control.is_cancelled() {
             return PredictOutcome::status(PredictStatus::Cancelled);
         }
-        let rows: Vec<Vec<f32>> = liked.features(chunk).iter().map(|r| r.to_vec()).collect();
+        let (profiles, absent) = match load_profiles(store, ids, |_| {}) {
+            Ok(x) => x,
+            Err(e) => return PredictOutcome::failed(ErrorCode::DbError, e),
+        };
+        missing.extend(absent);
+        let chunk: Vec<&TrackProfile> = profiles.iter().collect();
+        let rows: Vec<Vec<f32>> = liked.features(&chunk).iter().map(|r| r.to_vec()).collect();
         let p = model.booster.predict(&rows);
         fresh.extend(chunk.iter().zip(p).map(|(c, p)| CachedScore {
             song_id: c.song_id.clone(),
             file_hash: c.file_hash.clone(),
             score: p * 100.0,
         }));
-        control.progress(Progress { phase: Phase::Train, percent: percent((n + 1) * PREDICT_CHUNK, todo.len()) });
+        control.progress(Progress { phase: Phase::Train, percent: percent((n + 1) * PREDICT_CHUNK, uncached.len()) });
     }
     if let Err(e) = store.put_cached_scores(revision, &fresh, now_ms) {
         return PredictOutcome::failed(ErrorCode::DbError, e);
