@@ -160,14 +160,9 @@ impl Store for BrowserStore {
         self.mem.track_print(song_id)
     }
 
-    // Derived indexes live for the session only: IndexedDB keeps the records they come from.
-    fn index_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.mem.index_file(name)
-    }
-
-    fn put_index_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        self.mem.put_index_file(name, bytes)
-    }
+    // No kept index files (the trait's defaults): IndexedDB keeps the records the indexes come
+    // from, the engine holds the live indexes for the session, and a serialised copy in memory
+    // would only hold them twice (tens of MB at 50 000 tracks) without outliving the page.
 
     fn dj_session(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.mem.dj_session(name)
