@@ -99,6 +99,52 @@ fn half_time_at(tempos: &[f32]) {
     assert!(failures.is_empty(), "half-time grooves: {failures:?}");
 }
 
+/// Waltzes (three beats to the bar: kick on 1, snare on 2 and 3, bass on every beat, a chord per
+/// bar) with quarter or eighth hats, 80–190 BPM. Listeners tap either the beat or, when it is
+/// fast, the bar, so the beat, the bar and their octaves count (the Acc2 rule); what must not
+/// happen is a pulse in a 3:2 ratio to the beat, which no listener taps.
+#[test]
+fn waltzes_at_the_beat_or_the_bar_never_three_to_two() {
+    let (mut at_beat, mut total, mut wrong) = (0usize, 0usize, Vec::new());
+    for bpm in (80..=190).step_by(5).map(|b| b as f32) {
+        for hats in [HatRate::Quarter, HatRate::Eighth] {
+            let got = groove_tempo(bpm, DrumPattern::Waltz, hats, 0.0, 11);
+            total += 1;
+            let near = |factor: f32| (got / (bpm * factor) - 1.0).abs() <= 0.02;
+            if near(1.0) {
+                at_beat += 1;
+            } else if ![2.0, 0.5, 3.0, 1.0 / 3.0].into_iter().any(near) {
+                wrong.push(format!("{hats:?} {bpm} → {got:.1}"));
+            }
+        }
+    }
+    eprintln!("waltzes: {at_beat} of {total} at the beat; neither beat nor bar: {wrong:?}");
+    assert!(wrong.is_empty(), "waltzes at neither the beat nor the bar: {wrong:?}");
+}
+
+/// 6/8 grooves (two dotted-quarter beats to the bar, kick on 1, snare on 2, hats on every eighth
+/// note or on the beats), 40–110 dotted quarters a minute: the dotted quarter, the bar, the
+/// eighth notes (three to the beat) and their octaves count; a quarter-note pulse (3:2 against
+/// the beat) does not, since nothing in the music falls on it.
+#[test]
+fn six_eight_at_the_beat_the_bar_or_the_eighths_never_three_to_two() {
+    let (mut at_beat, mut total, mut wrong) = (0usize, 0usize, Vec::new());
+    for bpm in (40..=110).step_by(5).map(|b| b as f32) {
+        for hats in [HatRate::Quarter, HatRate::Eighth] {
+            let got = groove_tempo(bpm, DrumPattern::SixEight, hats, 0.0, 13);
+            total += 1;
+            let near = |factor: f32| (got / (bpm * factor) - 1.0).abs() <= 0.02;
+            if near(1.0) {
+                at_beat += 1;
+            } else if ![2.0, 0.5, 3.0, 1.0 / 3.0, 1.5 * 4.0 / 3.0 * 3.0 / 2.0 * 4.0 / 4.0].into_iter().any(near) {
+                wrong.push(format!("{hats:?} {bpm} → {got:.1}"));
+            }
+        }
+    }
+    eprintln!("6/8 grooves: {at_beat} of {total} at the dotted quarter; neither beat, bar nor eighths: {wrong:?}");
+    assert!(wrong.is_empty(), "6/8 grooves at neither the beat, the bar nor the eighths: {wrong:?}");
+}
+
 /// Drum & bass two-step (kick on 1 and the "and" of 3, snare on 2 and 4) at 160–190, and the
 /// same pattern as slow hip-hop at 60–100 with sixteenth hats: each at its own level.
 #[test]

@@ -1,6 +1,6 @@
 //! Synthesised music with a known tempo and key, for tests and benchmarks: a drum pattern
 //! ([`DrumPattern`]: the rock beat, the pop/house beat with a kick on every beat, half-time and
-//! drum & bass two-step), closed hi-hats on quarter, eighth or sixteenth notes with optional
+//! drum & bass two-step in four, the waltz in three, 6/8 in two compound beats), closed hi-hats on quarter, eighth or sixteenth notes with optional
 //! swing, over a I–IV–V–I (major) or i–iv–V–i (minor) cadence with a bass line, plus a WAV
 //! writer. Deterministic for a given seed; no audio files needed.
 
@@ -28,7 +28,7 @@ pub struct SynthSpec {
     pub swing: f32,
 }
 
-/// Where kick and snare fall in a bar of four beats.
+/// Where kick and snare fall in a bar (of four beats, or three for [`DrumPattern::Waltz`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DrumPattern {
     /// Kick on 1 and 3, snare on 2 and 4.
@@ -39,6 +39,29 @@ pub enum DrumPattern {
     HalfTime,
     /// Drum & bass two-step: kick on 1 and the "and" of 3, snare on 2 and 4.
     TwoStep,
+    /// Three beats to the bar: kick on 1, snare on 2 and 3 ("oom-pah-pah"); the bass and the
+    /// chords follow the three-beat bar.
+    Waltz,
+    /// 6/8: two dotted-quarter beats to the bar, each of three eighth notes (ballads, blues in
+    /// 12/8, jigs). The tempo is the dotted quarter's; kick on 1, snare on 2; eighth and
+    /// sixteenth hats both strike every eighth note.
+    SixEight,
+}
+
+impl DrumPattern {
+    /// Beats in one bar of the pattern.
+    pub fn beats_per_bar(self) -> usize {
+        match self {
+            Self::Waltz => 3,
+            Self::SixEight => 2,
+            _ => 4,
+        }
+    }
+
+    /// Steps of the drum grid in one beat: sixteenth notes, or eighth notes of a compound beat.
+    fn steps_per_beat(self) -> usize {
+        if self == Self::SixEight { 3 } else { 4 }
+    }
 }
 
 /// Closed hi-hat rate.
@@ -97,7 +120,8 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
     let n = (spec.seconds * sr) as usize;
     let mut out = vec![0.0f32; n];
     let beat = 60.0 / spec.bpm;
-    let bar = beat * 4.0;
+    let beats_per_bar = spec.drums.beats_per_bar();
+    let bar = beat * beats_per_bar as f32;
     let tonic = f32::from(spec.key.tonic);
     // Chord roots in semitones above the tonic, and the chord's third (major/minor).
     let progression: [(f32, f32); 4] = match spec.key.mode {
@@ -125,7 +149,7 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
             *sample += 0.06 * env * v;
         }
         // Bass: chord root two octaves down, on every beat.
-        for q in 0..4 {
+        for q in 0..beats_per_bar {
             let s = ((b as f32 * bar + q as f32 * beat) * sr) as usize;
             let e = (s + (beat * 0.9 * sr) as usize).min(n);
             let f = midi_hz(36.0 + tonic + root);
@@ -136,20 +160,23 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
             }
         }
     }
-    // Drums on a sixteenth-note grid (step 0 of 16 is beat 1).
+    // Drums on a sixteenth-note grid (step 0 of the bar's 16, or 12 in three, is beat 1), or an
+    // eighth-note grid of compound beats.
     let mut noise = Noise(spec.seed.max(1));
-    let sixteenth = beat / 4.0;
+    let steps_per_beat = spec.drums.steps_per_beat();
+    let sixteenth = beat / steps_per_beat as f32;
     let steps = (spec.seconds / sixteenth).ceil() as usize;
-    let hat_every = match spec.hats {
-        HatRate::Quarter => 4,
-        HatRate::Eighth => 2,
-        HatRate::Sixteenth => 1,
+    let hat_every = match (spec.hats, steps_per_beat) {
+        (HatRate::Quarter, n) => n,
+        (_, 3) => 1,
+        (HatRate::Eighth, _) => 2,
+        (HatRate::Sixteenth, _) => 1,
     };
     for step in 0..steps {
-        let in_bar = step % 16;
+        let in_bar = step % (steps_per_beat * beats_per_bar);
         // Swing delays the off-beat subdivision of the hat rate (the "and" of eighth-note swing,
         // the "e" and "a" of sixteenth-note swing).
-        let swung = hat_every < 4 && (step / hat_every) % 2 == 1;
+        let swung = hat_every < steps_per_beat && steps_per_beat == 4 && (step / hat_every) % 2 == 1;
         let at = step as f32 * sixteenth + if swung { spec.swing * hat_every as f32 * sixteenth } else { 0.0 };
         let s = (at * sr) as usize;
         if s >= n {
@@ -157,9 +184,11 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
         }
         let (kick, snare) = match spec.drums {
             DrumPattern::Rock => (in_bar == 0 || in_bar == 8, in_bar == 4 || in_bar == 12),
-            DrumPattern::FourOnTheFloor => (in_bar % 4 == 0, in_bar == 4 || in_bar == 12),
+            DrumPattern::FourOnTheFloor => (in_bar.is_multiple_of(4), in_bar == 4 || in_bar == 12),
             DrumPattern::HalfTime => (in_bar == 0, in_bar == 8),
             DrumPattern::TwoStep => (in_bar == 0 || in_bar == 10, in_bar == 4 || in_bar == 12),
+            DrumPattern::Waltz => (in_bar == 0, in_bar == 4 || in_bar == 8),
+            DrumPattern::SixEight => (in_bar == 0, in_bar == 3),
         };
         if kick {
             let len = ((0.25 * sr) as usize).min(n - s);
@@ -183,7 +212,7 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
             continue;
         }
         // Off-beat hats a little softer than those on the beat, as drummers play them.
-        let gain = if step % 4 == 0 { 0.08 } else { 0.06 };
+        let gain = if step % steps_per_beat == 0 { 0.08 } else { 0.06 };
         let len = ((0.04 * sr) as usize).min(n - s);
         let mut prev = 0.0f32;
         for i in 0..len {
