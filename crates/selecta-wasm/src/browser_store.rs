@@ -3,9 +3,11 @@
 //! synchronous; the binding drains the journal into one IndexedDB transaction after each call
 //! and awaits its commit before resolving (see the `Store` trait's notes).
 //!
-//! Keys of the `kv` object store: `song:<songId>`, `path:<pathKey>`, `label:<songId>`,
-//! `meta:sampleChangeCount`, `session:<name>` (JSON), `usermeta:<songId>` (JSON), `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`.
-//! Values are bincode (serde) of the core's records.
+//! Keys of the `kv` object store: `song:<songId>`, `print:<songId>` (the whole-track print),
+//! `path:<pathKey>`, `label:<songId>`, `meta:sampleChangeCount`, `session:<name>` (JSON),
+//! `usermeta:<songId>` (JSON), `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`.
+//! Values are bincode (serde) of the core's records. A [`StoreLoader`] rebuilds the working set
+//! from them chunk by chunk; a library opened only in memory journals nothing.
 
 use std::collections::HashMap;
 
@@ -52,58 +54,6 @@ impl BrowserStore {
         Self::default()
     }
 
-    /// Rebuild the working set from every stored key (no journal entries).
-    pub fn load(entries: Vec<(String, Vec<u8>)>) -> Result<Self, StoreError> {
-        let mut mem = MemoryStore::new();
-        let mut labels = Vec::new();
-        let (mut model, mut manifest) = (None, None);
-        let mut prints: Vec<(String, Vec<u32>)> = Vec::new();
-        for (key, value) in entries {
-            let (kind, rest) = key.split_once(':').unwrap_or((key.as_str(), ""));
-            match kind {
-                // A record an older build wrote (before a field was added) no longer decodes:
-                // it is derived from the audio, so the track is analysed again instead of the
-                // whole library failing to open.
-                "song" => match decode::<SongFeatures>(&key, &value) {
-                    Ok(f) => mem.put_song_features(&f, 0)?,
-                    Err(e) => tracing::warn!("{e}: the track will be analysed again"),
-                },
-                "session" => mem.put_dj_session(rest, &value)?,
-                "usermeta" => {
-                    let meta: UserMetadata =
-                        serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
-                    mem.put_user_metadata(&[(rest.to_string(), meta)])?;
-                }
-                "path" => {
-                    let (entry, seen): (PathEntry, i64) = decode(&key, &value)?;
-                    mem.put_path_entry(&entry, seen)?;
-                }
-                "label" => labels.push((rest.to_string(), decode::<Label>(&key, &value)?)),
-                "print" => prints.push((rest.to_string(), decode::<Vec<u32>>(&key, &value)?)),
-                "meta" if key == COUNT_KEY => mem.set_sample_change_count(decode(&key, &value)?)?,
-                "model" if key == MODEL_KEY => model = Some(value),
-                "model" if key == MANIFEST_KEY => manifest = Some(decode::<SelectionManifest>(&key, &value)?),
-                "cache" => {
-                    let revision: u64 = rest
-                        .split_once(':')
-                        .and_then(|(r, _)| r.parse().ok())
-                        .ok_or_else(|| StoreError::Corrupt(format!("{key}: bad cache key")))?;
-                    let (song_id, file_hash, score): (String, String, f32) = decode(&key, &value)?;
-                    mem.put_cached_scores(revision, &[CachedScore { song_id, file_hash, score }], 0)?;
-                }
-                _ => tracing::warn!("ignoring unknown key {key}"),
-            }
-        }
-        for (song_id, print) in prints {
-            mem.set_track_print(&song_id, print);
-        }
-        mem.write_labels(&labels, 0, 0)?;
-        if let (Some(m), Some(man)) = (model, manifest) {
-            mem.put_selection_model(&m, &man)?;
-        }
-        Ok(Self { mem, journal: Vec::new(), persistent: true })
-    }
-
     /// The writes recorded since the last call.
     pub fn take_journal(&mut self) -> Vec<Op> {
         std::mem::take(&mut self.journal)
@@ -148,6 +98,74 @@ impl BrowserStore {
             (Some(e), Some(seen)) => self.put(format!("path:{path_key}"), &(e, seen)),
             _ => Ok(()),
         }
+    }
+}
+
+/// Rebuilds a [`BrowserStore`] from the stored keys as they arrive, chunk by chunk (in key
+/// order): each chunk's bytes are decoded into the working set and dropped.
+#[derive(Debug, Default)]
+pub struct StoreLoader {
+    mem: MemoryStore,
+    labels: Vec<(String, Label)>,
+    model: Option<Vec<u8>>,
+    manifest: Option<SelectionManifest>,
+    prints: Vec<(String, Vec<u32>)>,
+}
+
+impl StoreLoader {
+    /// Decode one chunk of stored keys into the working set.
+    pub fn add(&mut self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        let mem = &mut self.mem;
+        for (key, value) in entries {
+            let (kind, rest) = key.split_once(':').unwrap_or((key.as_str(), ""));
+            match kind {
+                // A record an older build wrote (before a field was added) no longer decodes:
+                // it is derived from the audio, so the track is analysed again instead of the
+                // whole library failing to open.
+                "song" => match decode::<SongFeatures>(&key, &value) {
+                    Ok(f) => mem.put_song_features(&f, 0)?,
+                    Err(e) => tracing::warn!("{e}: the track will be analysed again"),
+                },
+                "session" => mem.put_dj_session(rest, &value)?,
+                "usermeta" => {
+                    let meta: UserMetadata =
+                        serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
+                    mem.put_user_metadata(&[(rest.to_string(), meta)])?;
+                }
+                "path" => {
+                    let (entry, seen): (PathEntry, i64) = decode(&key, &value)?;
+                    mem.put_path_entry(&entry, seen)?;
+                }
+                "label" => self.labels.push((rest.to_string(), decode::<Label>(&key, &value)?)),
+                "print" => self.prints.push((rest.to_string(), decode::<Vec<u32>>(&key, &value)?)),
+                "meta" if key == COUNT_KEY => mem.set_sample_change_count(decode(&key, &value)?)?,
+                "model" if key == MODEL_KEY => self.model = Some(value),
+                "model" if key == MANIFEST_KEY => self.manifest = Some(decode::<SelectionManifest>(&key, &value)?),
+                "cache" => {
+                    let revision: u64 = rest
+                        .split_once(':')
+                        .and_then(|(r, _)| r.parse().ok())
+                        .ok_or_else(|| StoreError::Corrupt(format!("{key}: bad cache key")))?;
+                    let (song_id, file_hash, score): (String, String, f32) = decode(&key, &value)?;
+                    mem.put_cached_scores(revision, &[CachedScore { song_id, file_hash, score }], 0)?;
+                }
+                _ => tracing::warn!("ignoring unknown key {key}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The store, once every key has been added.
+    pub fn finish(self) -> Result<BrowserStore, StoreError> {
+        let Self { mut mem, labels, model, manifest, prints } = self;
+        for (song_id, print) in prints {
+            mem.set_track_print(&song_id, print);
+        }
+        mem.write_labels(&labels, 0, 0)?;
+        if let (Some(m), Some(man)) = (model, manifest) {
+            mem.put_selection_model(&m, &man)?;
+        }
+        Ok(BrowserStore { mem, journal: Vec::new(), persistent: true })
     }
 }
 

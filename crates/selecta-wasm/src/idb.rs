@@ -1,5 +1,5 @@
 //! IndexedDB as a key → bytes map, through `js_sys::Reflect` (it works the same in a window
-//! and in a worker, and needs no web-sys feature list): open, read everything, and apply a batch
+//! and in a worker, and needs no web-sys feature list): open, read everything chunk by chunk, and apply a batch
 //! of writes in one read-write transaction that resolves only when the transaction has
 //! committed (`durability: "strict"`), so a write is on disk before the caller's Promise
 //! resolves.
@@ -106,21 +106,43 @@ impl Db {
         Ok((tx, store))
     }
 
-    /// Every key with its bytes, in key order.
-    pub async fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, JsValue> {
+    /// Every key with its bytes, in key order, handed to `on_chunk` `chunk` entries at a time,
+    /// all from one read-only transaction (one snapshot). Only one chunk is held at a time, on
+    /// the JS side and in the module's memory: reading a large library all at once held its
+    /// whole database twice beside the working set it was decoded into.
+    pub async fn read_in_chunks(
+        &self,
+        chunk: u32,
+        mut on_chunk: impl FnMut(Vec<(String, Vec<u8>)>) -> Result<(), JsValue>,
+    ) -> Result<(), JsValue> {
         let (_tx, store) = self.transaction("readonly")?;
-        // Both requests are issued before awaiting either: the transaction stays active.
-        let keys = request(call(&store, "getAllKeys", &[])?);
-        let values = request(call(&store, "getAll", &[])?);
-        let keys: Array = keys.await?.dyn_into()?;
-        let values: Array = values.await?.dyn_into()?;
-        let mut out = Vec::with_capacity(keys.length() as usize);
-        for (k, v) in keys.iter().zip(values.iter()) {
-            if let (Some(k), Ok(v)) = (k.as_string(), v.dyn_into::<Uint8Array>()) {
-                out.push((k, v.to_vec()));
+        let key_range = get(&js_sys::global(), "IDBKeyRange")?;
+        let mut after: Option<JsValue> = None;
+        loop {
+            let range = match &after {
+                Some(key) => call(&key_range, "lowerBound", &[key.clone(), JsValue::TRUE])?,
+                None => JsValue::UNDEFINED,
+            };
+            // Both requests are issued before awaiting either, and the next pair from the
+            // continuation of their success (a microtask): the transaction stays active.
+            let count = JsValue::from_f64(f64::from(chunk));
+            let keys = request(call(&store, "getAllKeys", &[range.clone(), count.clone()])?);
+            let values = request(call(&store, "getAll", &[range, count])?);
+            let keys: Array = keys.await?.dyn_into()?;
+            let values: Array = values.await?.dyn_into()?;
+            let n = keys.length();
+            let mut out = Vec::with_capacity(n as usize);
+            for (k, v) in keys.iter().zip(values.iter()) {
+                if let (Some(k), Ok(v)) = (k.as_string(), v.dyn_into::<Uint8Array>()) {
+                    out.push((k, v.to_vec()));
+                }
             }
+            on_chunk(out)?;
+            if n < chunk {
+                return Ok(());
+            }
+            after = Some(keys.get(n - 1));
         }
-        Ok(out)
     }
 
     /// Apply a batch in one transaction; resolves once it has committed.

@@ -18,7 +18,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::browser_store::BrowserStore;
+use crate::browser_store::{BrowserStore, StoreLoader};
 use crate::idb::{Db, Op};
 use crate::js::{Options, from_js, idb_error, js_error, to_js, yield_now};
 
@@ -64,15 +64,38 @@ async fn apply<T: Serialize>(
 /// cannot be read either, memory stays ahead of it until the page reloads.
 async fn restore_from_disk(engine: &Shared, db: &Option<Db>) {
     let Some(db) = db else { return };
-    let restored = match db.read_all().await {
-        Ok(entries) => BrowserStore::load(entries)
-            .map_err(EngineError::from)
-            .and_then(|store| engine.borrow_mut().replace_store(store)),
+    let restored = match read_store(db).await {
+        Ok(store) => engine.borrow_mut().replace_store(store),
         Err(e) => Err(EngineError::new(ErrorCode::DbError, format!("{e:?}"))),
     };
     if let Err(e) = restored {
         tracing::warn!("the library could not be read back after a failed write: {e}");
     }
+}
+
+/// Stored keys decoded per chunk of the database's reads: a few MB of records at a time (a
+/// track's keys hold 4–16 KB), and small enough that a library of a hundred tracks, like the
+/// browser test's, already spans several chunks.
+const READ_CHUNK: u32 = 256;
+
+/// The working set, read from the database chunk by chunk.
+async fn read_store(db: &Db) -> Result<BrowserStore, JsValue> {
+    let mut loader = StoreLoader::default();
+    // A record that does not decode is the store's error (its code), not IndexedDB's.
+    let mut undecodable = None;
+    let read = db
+        .read_in_chunks(READ_CHUNK, |entries| {
+            loader.add(entries).map_err(|e| {
+                undecodable = Some(e);
+                JsValue::from_str("undecodable record")
+            })
+        })
+        .await;
+    if let Some(e) = undecodable {
+        return Err(js_error(e.into()));
+    }
+    read.map_err(idb_error)?;
+    loader.finish().map_err(|e| js_error(e.into()))
 }
 
 /// Process a claimed file in bounded steps. No engine borrow is held across the awaits: other
@@ -150,8 +173,8 @@ impl Library {
             (None, BrowserStore::in_memory())
         } else {
             let db = Db::open(&format!("selecta:{name}")).await.map_err(idb_error)?;
-            let entries = db.read_all().await.map_err(idb_error)?;
-            (Some(db), BrowserStore::load(entries).map_err(|e| js_error(e.into()))?)
+            let store = read_store(&db).await?;
+            (Some(db), store)
         };
         let mut engine = Engine::open(store, profile, now_ms()).map_err(js_error)?;
         // The path-index clean-up at open is written like any other change.
