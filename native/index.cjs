@@ -74,8 +74,9 @@ class Library {
   getSongFeatures(songId) {
     return call(this.#lib, {}, async () => json(await this.#lib.getSongFeatures(songId)));
   }
-  listSongs() {
-    return call(this.#lib, {}, async () => json(await this.#lib.listSongs()));
+  listSongs(options = {}) {
+    const opts = JSON.parse(JSON.stringify(options ?? {}));
+    return call(this.#lib, {}, async () => json(await this.#lib.listSongs(opts)));
   }
   setSelectionLabels(songIds, label) {
     return call(this.#lib, {}, async () => json(await this.#lib.setSelectionLabels(songIds, label)));

@@ -11,7 +11,6 @@
 //       then answers similarTracks, nextTracks, trains on 100 liked and 400 disliked songs and
 //       predicts the rest; after each step it prints the module's linear memory (it only grows,
 //       so it is the peak so far) and the process's peak RSS.
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -24,12 +23,15 @@ if (mode === "prepare") {
   const bytes = await library.exportLibrary();
   mkdirSync(b, { recursive: true });
   writeFileSync(join(b, "library.bundle"), bytes);
-  // listSongs, with every feature of 50 000 songs, is more than one JS string can hold: the ids
-  // come from the library's features.db.
-  const query = "import sqlite3,sys,json; print(json.dumps(sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute('SELECT songId FROM song_features'))))";
-  const ids = JSON.parse(execFileSync("python3", ["-c", query, join(a, "features.db")], { maxBuffer: 1 << 30 }).toString());
-  writeFileSync(join(b, "ids.json"), JSON.stringify(ids));
-  console.log(`${ids.length} songs, bundle ${mib(bytes.length)} MiB`);
+  // Page by page: every song's features at once are more than one JS string can hold.
+  const ids = new Set();
+  for (let offset = 0; ; offset += 2000) {
+    const page = await library.listSongs({ offset, limit: 2000 });
+    page.forEach((s) => ids.add(s.songId));
+    if (page.length < 2000) break;
+  }
+  writeFileSync(join(b, "ids.json"), JSON.stringify([...ids].sort()));
+  console.log(`${ids.size} songs, bundle ${mib(bytes.length)} MiB`);
 } else if (mode === "measure") {
   const wasm = await import("../pkg/selecta_wasm.js");
   const exports = await wasm.default({ module_or_path: readFileSync(new URL("../pkg/selecta_wasm_bg.wasm", import.meta.url)) });

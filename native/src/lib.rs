@@ -18,7 +18,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use selecta_core::control::{JobControl, Progress};
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{self, AudioSearchOptions, RekordboxExportOptions, SimilarOptions, parse_profile};
+use selecta_core::engine::{self, AudioSearchOptions, RekordboxExportOptions, SimilarOptions, SongPage, parse_profile};
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
 use selecta_sqlite::SqliteStore;
@@ -261,10 +261,12 @@ impl Library {
         self.json(None, move |e, _| e.song_json(&song_id, None))
     }
 
-    /// Every stored path with its song and features, sorted by path.
+    /// `listSongs({offset, limit})`: stored paths with their songs and features, sorted by path;
+    /// a page of them when asked.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn list_songs(&self) -> AsyncTask<Job<String>> {
-        self.json(None, |e, _| e.list_songs())
+    pub fn list_songs(&self, options: Option<Value>) -> AsyncTask<Job<String>> {
+        let page = SongPage::from_json(options.unwrap_or(Value::Null));
+        self.json(None, move |e, _| e.list_songs_page(page?))
     }
 
     /// `setSelectionLabels(songIds, "liked" | "disliked" | "neutral")`.

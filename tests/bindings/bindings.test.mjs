@@ -109,6 +109,18 @@ test("a labelled, trained library moves wasm → native → wasm with the same s
     assert.equal(backScores.modelRevision, 2);
     assert.deepEqual(backScores.items, (await native.predictSelectionCandidates(all, 0)).items);
     assert.deepEqual((await back.library.listSongs()).length, 110);
+    // Page by page, on both bindings: the same rows in the same order as the whole listing.
+    for (const [backend, lib] of [["native", native], ["wasm", back.library]]) {
+      const whole = (await lib.listSongs()).map((s) => s.path);
+      const paged = [];
+      for (let offset = 0; ; offset += 32) {
+        const page = await lib.listSongs({ offset, limit: 32 });
+        paged.push(...page.map((s) => s.path));
+        if (page.length < 32) break;
+      }
+      assert.deepEqual(paged, whole, `${backend}: pages`);
+      await assert.rejects(lib.listSongs({ offset: -1 }), (e) => e.code === "invalid_input", `${backend}: a negative offset`);
+    }
 
     // The reset methods, on both bindings: the change count goes to 0 and keeps the labels;
     // resetting the labels also drops the model, so prediction is back to needing samples and

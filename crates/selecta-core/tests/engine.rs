@@ -6,7 +6,7 @@
 
 use selecta_core::control::NoControl;
 use selecta_core::embed::SamplingProfile;
-use selecta_core::engine::{Begun, FileStatus, SimilarOptions, parse_label};
+use selecta_core::engine::{Begun, FileStatus, SimilarOptions, SongPage, parse_label};
 use selecta_core::features::{Key, Mode};
 use selecta_core::path_index::PATH_INDEX_TTL_MS;
 use selecta_core::retrieval::{FilterRule, SearchFilters};
@@ -55,6 +55,17 @@ fn an_unchanged_file_is_answered_without_its_bytes_and_a_renamed_one_reuses_its_
     let rows = e.list_songs().expect("list");
     let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(paths, ["crate/a.wav", "other/b.wav"], "path keys are normalised and sorted");
+    // Pages of the same listing.
+    let page = |offset, limit| -> Vec<String> {
+        e.list_songs_page(SongPage::new(offset, limit)).expect("page").into_iter().map(|r| r.path).collect()
+    };
+    assert_eq!(page(1, None), ["other/b.wav"]);
+    assert_eq!(page(0, Some(1)), ["crate/a.wav"]);
+    assert_eq!(page(1, Some(5)), ["other/b.wav"]);
+    assert!(page(2, Some(1)).is_empty() && page(0, Some(0)).is_empty());
+    let bad = SongPage::from_json(serde_json::json!({"offset": -1})).expect_err("a negative offset");
+    assert_eq!(bad.code, ErrorCode::InvalidInput);
+    assert!(SongPage::from_json(serde_json::json!({"ofset": 1})).is_err(), "an unknown option");
     assert_eq!(e.song_for_path("./other/b.wav").expect("lookup"), Some(first.song_id.clone()));
 }
 

@@ -47,6 +47,8 @@ export interface ImportSummary {
   songs: number; paths: number; labels: number; model: boolean; sessions: number; userMetadata: number;
 }
 /** `similarTracks` options: every field optional; ranges are `[low, high]`, inclusive. */
+/** `listSongs` options: the rows of the path-sorted listing from `offset`, at most `limit`. */
+export interface SongPage { offset?: number; limit?: number }
 export interface SimilarOptions {
   k?: number; explain?: boolean; exact?: boolean; bpm?: [number, number]; halfDouble?: boolean; keyCompatible?: boolean;
   exclude?: string[]; duration?: [number, number];

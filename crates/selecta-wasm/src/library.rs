@@ -11,6 +11,7 @@ use selecta_core::control::{JobControl, NoControl};
 use selecta_core::embed::SamplingProfile;
 use selecta_core::engine::{
     self, AudioSearchOptions, Begun, Claim, PendingFile, ProcessedFile, RekordboxExportOptions, SimilarOptions,
+    SongPage,
 };
 use selecta_core::features::key::compatible_camelot;
 use selecta_core::{Engine, EngineError, ErrorCode};
@@ -253,10 +254,16 @@ impl Library {
         self.read(move |e| e.song_json(&song_id, None))
     }
 
-    /// Every stored path with its song and features, sorted by path.
+    /// `listSongs({offset, limit})`: stored paths with their songs and features, sorted by
+    /// path; the rows from `offset`, at most `limit` of them, when asked (a large library is
+    /// listed page by page).
     #[wasm_bindgen(js_name = listSongs, unchecked_return_type = "Promise<Array<{path: string, songId: string, features: SongFeatures}>>")]
-    pub fn list_songs(&self) -> js_sys::Promise {
-        self.read(|e| e.list_songs())
+    pub fn list_songs(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SongPage | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let page = from_js(options).and_then(SongPage::from_json);
+        self.read(move |e| e.list_songs_page(page?))
     }
 
     /// `setSelectionLabels(songIds, "liked" | "disliked" | "neutral")`.

@@ -84,6 +84,31 @@ pub struct SongRow {
     pub features: Value,
 }
 
+/// Which rows of the path-sorted listing `listSongs({offset, limit})` returns: from `offset`, at
+/// most `limit` (all when absent). A large library is listed page by page: every song's features
+/// at once are more than one JSON string can hold at 50 000 songs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SongPage {
+    /// Rows skipped.
+    pub offset: usize,
+    /// Most rows returned.
+    pub limit: Option<usize>,
+}
+
+impl SongPage {
+    /// A page of `limit` rows from `offset`.
+    pub fn new(offset: usize, limit: Option<usize>) -> Self {
+        Self { offset, limit }
+    }
+
+    /// `{offset, limit}` (`null` for every row).
+    pub fn from_json(value: Value) -> Result<Self, EngineError> {
+        options_from_json(value, "listSongs options")
+    }
+}
+
 /// What labelling did (`selecta label --json`, without the per-file errors the CLI adds).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -310,15 +335,23 @@ impl<S: TasteStore> Engine<S> {
     /// Every stored path with its song and features, sorted by path (paths whose song has no
     /// features are left out).
     pub fn list_songs(&self) -> Result<Vec<SongRow>, EngineError> {
-        let mut entries = self.store.path_entries()?;
+        self.list_songs_page(SongPage::default())
+    }
+
+    /// [`Engine::list_songs`], the rows of `page` only; only their features are read.
+    pub fn list_songs_page(&self, page: SongPage) -> Result<Vec<SongRow>, EngineError> {
+        let analysed: HashSet<String> = self.store.song_versions()?.into_iter().map(|v| v.song_id).collect();
+        let mut entries: Vec<_> =
+            self.store.path_entries()?.into_iter().filter(|e| analysed.contains(&e.song_id)).collect();
         entries.sort_by(|a, b| a.path_key.cmp(&b.path_key));
-        let mut rows = Vec::with_capacity(entries.len());
-        for e in entries {
+        let rows = entries.into_iter().skip(page.offset).take(page.limit.unwrap_or(usize::MAX));
+        let mut out = Vec::new();
+        for e in rows {
             if let Some(features) = self.song_json(&e.song_id, Some(&e.file_path))? {
-                rows.push(SongRow { path: e.file_path, song_id: e.song_id, features });
+                out.push(SongRow { path: e.file_path, song_id: e.song_id, features });
             }
         }
-        Ok(rows)
+        Ok(out)
     }
 
     /// Every stored library path, sorted.
