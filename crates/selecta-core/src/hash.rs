@@ -3,9 +3,24 @@
 
 use sha2::{Digest, Sha256};
 
+/// Bytes hashed per call of the hash function.
+const HASH_PIECE: usize = 64 * 1024;
+
+/// SHA-256 of a byte slice, fed in pieces. V8 compiles a wasm function with its baseline
+/// compiler first and runs optimised code only from a later call on, so one call over a whole
+/// file or library bundle ran baseline code throughout: 23 MB/s against 345 MB/s under Node
+/// (a 196 MB bundle took 9 s to verify). Natively the pieces cost nothing.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for piece in bytes.chunks(HASH_PIECE) {
+        hasher.update(piece);
+    }
+    hasher.finalize().into()
+}
+
 /// Lower-case hex SHA-256 of a byte slice (`fileHash`).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    hex(&sha256(bytes))
 }
 
 /// Incremental hash of decoded PCM. Samples are quantised to 16-bit integers first so that the
@@ -62,6 +77,9 @@ mod tests {
     #[test]
     fn known_sha256() {
         assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        // Over several pieces, the same as in one call.
+        let long: Vec<u8> = (0..3 * HASH_PIECE + 17).map(|i| (i % 251) as u8).collect();
+        assert_eq!(sha256(&long), <[u8; 32]>::from(Sha256::digest(&long)));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use crate::hash::sha256;
 
 /// Upper bound on what the decoder may allocate (a damaged length must not exhaust memory).
 const DECODE_LIMIT: usize = 1 << 31;
@@ -35,7 +36,7 @@ pub fn seal<T: Serialize>(magic: &[u8; 8], what: &'static str, value: &T) -> Res
         .map_err(|e| SealError::Encode(what, e.to_string()))?;
     let mut out = Vec::with_capacity(payload.len() + 40);
     out.extend_from_slice(magic);
-    out.extend_from_slice(&Sha256::digest(&payload));
+    out.extend_from_slice(&sha256(&payload));
     out.extend_from_slice(&payload);
     Ok(out)
 }
@@ -46,7 +47,7 @@ pub fn open<T: DeserializeOwned>(magic: &[u8; 8], what: &'static str, bytes: &[u
         return Err(SealError::BadHeader(what));
     }
     let (sum, payload) = bytes[8..].split_at(32);
-    if Sha256::digest(payload).as_slice() != sum {
+    if sha256(payload).as_slice() != sum {
         return Err(SealError::Checksum(what));
     }
     let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();

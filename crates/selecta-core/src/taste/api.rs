@@ -8,7 +8,6 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::booster::BoostParams;
 use super::labels::{Label, LabelSnapshot, SetLabelsResult, threshold_met};
@@ -323,7 +322,7 @@ pub fn train_selection_gbdt_with<S: TasteStore + ?Sized>(
         model_revision: revision,
         model_file: MODEL_FILE.to_string(),
         model_format: MODEL_FORMAT,
-        model_sha256: Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
+        model_sha256: crate::hash::sha256_hex(&bytes),
         embedding_model_version: model.space.as_ref().map(|s| s.model_version.clone()),
         feature_names: model.feature_names.clone(),
         positives: model.positives,
