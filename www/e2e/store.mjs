@@ -106,6 +106,7 @@ async function run() {
     const first = context.pages()[0] || (await context.newPage());
     await openIn(first, base);
     keys = await idbKeys(first);
+    log(`${keys.length} IndexedDB keys read back`);
     check(cacheOf(keys, 2).length === TRACKS, `after the restart the cache holds ${cacheOf(keys, 2).length} scores`);
     const after = await state(first, ids);
     check(JSON.stringify(after) === JSON.stringify(before), 'after the restart the library differs');
