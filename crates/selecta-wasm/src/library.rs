@@ -76,7 +76,7 @@ async fn restore_from_disk(engine: &Shared, db: &Option<Db>) {
 
 /// Stored keys decoded per chunk of the database's reads: a few MB of records at a time (a
 /// track's keys hold 4–16 KB), and small enough that a library of a hundred tracks, like the
-/// browser test's, already spans several chunks.
+/// browser test's, already spans two.
 const READ_CHUNK: u32 = 256;
 
 /// The working set, read from the database chunk by chunk.
