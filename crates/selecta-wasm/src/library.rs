@@ -48,14 +48,18 @@ async fn apply<T: Serialize>(
     db: &Option<Db>,
     f: impl FnOnce(&mut Engine<BrowserStore>) -> Result<T, EngineError>,
 ) -> Result<JsValue, JsValue> {
-    let (value, ops) = {
+    let (value, ops, index_ops) = {
         let mut e = engine.borrow_mut();
         let value = f(&mut e).inspect_err(|_| e.store_mut().discard_journal()).map_err(js_error)?;
-        (value, e.store_mut().take_journal())
+        (value, e.store_mut().take_journal(), e.store_mut().take_index_journal())
     };
     if let Err(error) = persist(db, &ops).await {
         restore_from_disk(engine, db).await;
         return Err(error);
+    }
+    // A derived index that cannot be kept (a full quota) is built again on the next open.
+    if let Err(error) = persist(db, &index_ops).await {
+        tracing::warn!("cannot keep a derived index: {error:?}");
     }
     to_js(&value)
 }
