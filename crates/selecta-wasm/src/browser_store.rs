@@ -96,13 +96,18 @@ impl BrowserStore {
     }
 
     fn put_song(&mut self, song_id: &str) -> Result<(), StoreError> {
-        if !self.persistent {
-            return Ok(());
-        }
-        // The stored record (the memory store may have kept an older embedding).
-        match self.mem.song_features(song_id)? {
-            Some(f) => self.put(format!("song:{song_id}"), &f),
-            None => Ok(()),
+        // Encoded as the journal is written, one record at a time.
+        self.record(Op::PutEncodedLater(format!("song:{song_id}")));
+        Ok(())
+    }
+
+    /// The value of a key journalled as [`Op::PutEncodedLater`], as the working set holds it
+    /// now; `None` when there is nothing to write.
+    pub fn encode_later(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match key.split_once(':') {
+            // The stored record (the memory store may have kept an older embedding).
+            Some(("song", song_id)) => self.mem.song_features(song_id)?.map(|f| encode(&f)).transpose(),
+            _ => Err(StoreError::Backend(format!("{key}: not a key encoded when written"))),
         }
     }
 
@@ -408,12 +413,17 @@ mod tests {
 
     use super::*;
 
-    /// What IndexedDB would hold after `ops`.
-    fn apply(db: &mut BTreeMap<String, Vec<u8>>, ops: Vec<Op>) {
+    /// What IndexedDB would hold after `ops` of `store`.
+    fn apply(db: &mut BTreeMap<String, Vec<u8>>, store: &BrowserStore, ops: Vec<Op>) {
         for op in ops {
             match op {
                 Op::Put(k, v) => {
                     db.insert(k, v);
+                }
+                Op::PutEncodedLater(k) => {
+                    if let Some(v) = store.encode_later(&k).expect("encodes") {
+                        db.insert(k, v);
+                    }
                 }
                 Op::Delete(k) => {
                     db.remove(&k);
@@ -454,7 +464,8 @@ mod tests {
         let mut db = BTreeMap::new();
         let mut store = StoreLoader::default().finish().expect("empty");
         let ids = SyntheticLibrary::new(6, 5).store_into(&mut store, 160).expect("store");
-        apply(&mut db, store.take_journal());
+        let journal = store.take_journal();
+        apply(&mut db, &store, journal);
         let mut first = engine(store);
         let before = similar(&mut first, &ids[3]);
         let written = first.store_mut().take_index_journal();
@@ -464,7 +475,7 @@ mod tests {
             written.iter().map(|op| format!("{op:?}").chars().take(40).collect::<String>()).collect::<Vec<_>>()
         );
         assert!(first.store_mut().take_journal().is_empty(), "a search writes nothing else");
-        apply(&mut db, written);
+        apply(&mut db, first.store(), written);
 
         let mut second = engine(reopen(&db));
         assert!(second.store().index_file(ANN_FILE).expect("read").is_some(), "the kept graph is loaded");

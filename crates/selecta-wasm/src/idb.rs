@@ -11,11 +11,19 @@ use wasm_bindgen_futures::JsFuture;
 
 const STORE: &str = "kv";
 
+/// Gives the value of an [`Op::PutEncodedLater`] key as the batch is written (`None`: nothing
+/// to write for it).
+pub type EncodeLater<'a> = &'a dyn Fn(&str) -> Result<Option<Vec<u8>>, JsValue>;
+
 /// One write of a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     /// Insert or replace a key.
     Put(String, Vec<u8>),
+    /// Insert or replace a key whose value is encoded only as the batch is written, one at a
+    /// time (see [`Db::apply`]): a large import's records, all encoded at once, would be held a
+    /// second time beside the working set.
+    PutEncodedLater(String),
     /// Delete a key.
     Delete(String),
     /// Delete every key in `[from, to)`.
@@ -146,14 +154,14 @@ impl Db {
     }
 
     /// Apply a batch in one transaction; resolves once it has committed.
-    pub async fn apply(&self, ops: &[Op]) -> Result<(), JsValue> {
+    pub async fn apply(&self, ops: &[Op], encode: EncodeLater<'_>) -> Result<(), JsValue> {
         if ops.is_empty() {
             return Ok(());
         }
         let (tx, store) = self.transaction("readwrite")?;
         // A request refused part-way (quota, a closing connection) must not let the requests
         // already made commit on their own: the whole journal is written or none of it.
-        if let Err(e) = Self::request_all(&store, ops) {
+        if let Err(e) = Self::request_all(&store, ops, encode) {
             let _ = call(&tx, "abort", &[]);
             return Err(e);
         }
@@ -161,12 +169,19 @@ impl Db {
     }
 
     /// Make the requests of `ops` on `store` (inside its transaction).
-    fn request_all(store: &JsValue, ops: &[Op]) -> Result<(), JsValue> {
+    fn request_all(store: &JsValue, ops: &[Op], encode: EncodeLater<'_>) -> Result<(), JsValue> {
         let key_range = get(&js_sys::global(), "IDBKeyRange")?;
+        let put =
+            |key: &str, value: &[u8]| call(store, "put", &[Uint8Array::from(value).into(), JsValue::from_str(key)]);
         for op in ops {
             match op {
                 Op::Put(key, value) => {
-                    call(store, "put", &[Uint8Array::from(value.as_slice()).into(), JsValue::from_str(key)])?;
+                    put(key, value)?;
+                }
+                Op::PutEncodedLater(key) => {
+                    if let Some(value) = encode(key)? {
+                        put(key, &value)?;
+                    }
                 }
                 Op::Delete(key) => {
                     call(store, "delete", &[JsValue::from_str(key)])?;

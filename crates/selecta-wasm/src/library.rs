@@ -53,12 +53,12 @@ async fn apply<T: Serialize>(
         let value = f(&mut e).inspect_err(|_| e.store_mut().discard_journal()).map_err(js_error)?;
         (value, e.store_mut().take_journal(), e.store_mut().take_index_journal())
     };
-    if let Err(error) = persist(db, &ops).await {
+    if let Err(error) = persist(db, engine, &ops).await {
         restore_from_disk(engine, db).await;
         return Err(error);
     }
     // A derived index that cannot be kept (a full quota) is built again on the next open.
-    if let Err(error) = persist(db, &index_ops).await {
+    if let Err(error) = persist(db, engine, &index_ops).await {
         tracing::warn!("cannot keep a derived index: {error:?}");
     }
     to_js(&value)
@@ -129,10 +129,12 @@ async fn process(
     Ok(processed)
 }
 
-/// Write a journal to IndexedDB (nothing to do for an in-memory library).
-async fn persist(db: &Option<Db>, ops: &[Op]) -> Result<(), JsValue> {
+/// Write a journal of `engine`'s store to IndexedDB (nothing to do for an in-memory library).
+async fn persist(db: &Option<Db>, engine: &RefCell<Engine<BrowserStore>>, ops: &[Op]) -> Result<(), JsValue> {
+    // Borrowed only while the requests are made, before the commit is awaited.
+    let encode = |key: &str| engine.borrow().store().encode_later(key).map_err(|e| js_error(EngineError::from(e)));
     match db {
-        Some(db) => db.apply(ops).await.map_err(idb_error),
+        Some(db) => db.apply(ops, &encode).await.map_err(idb_error),
         None => Ok(()),
     }
 }
@@ -181,11 +183,11 @@ impl Library {
             let store = read_store(&db).await?;
             (Some(db), store)
         };
-        let mut engine = Engine::open(store, profile, now_ms()).map_err(js_error)?;
+        let engine = RefCell::new(Engine::open(store, profile, now_ms()).map_err(js_error)?);
         // The path-index clean-up at open is written like any other change.
-        let ops = engine.store_mut().take_journal();
-        persist(&db, &ops).await?;
-        Ok(Library { engine: Rc::new(RefCell::new(engine)), db })
+        let ops = engine.borrow_mut().store_mut().take_journal();
+        persist(&db, &engine, &ops).await?;
+        Ok(Library { engine: Rc::new(engine), db })
     }
 
     /// Delete a library's database.
