@@ -6,15 +6,15 @@
 //! Keys of the `kv` object store: `song:<songId>`, `print:<songId>` (the whole-track print),
 //! `path:<pathKey>`, `label:<songId>`, `meta:sampleChangeCount`, `session:<name>` (JSON),
 //! `usermeta:<songId>` (JSON), `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`,
-//! `index:<name>` (a derived index's own file, e.g. the approximate similar-track index, so a
-//! large library's graph is built once, not on every page load). Values are bincode (serde) of
-//! the core's records. A [`StoreLoader`] rebuilds the working set
+//! `index:<name>` (the approximate similar-track index's own file, see [`KEPT_INDEXES`]). Values
+//! are bincode (serde) of the core's records. A [`StoreLoader`] rebuilds the working set
 //! from them chunk by chunk; a library opened only in memory journals nothing.
 
 use std::collections::HashMap;
 
 use selecta_core::embed::TrackEmbedding;
 use selecta_core::record::UserMetadata;
+use selecta_core::retrieval::ann::ANN_FILE;
 use selecta_core::store::{CachedScore, SelectionManifest, TasteStore};
 use selecta_core::{Label, MemoryStore, PathEntry, SongFeatures, SongVersion, Store, StoreError};
 use serde::Serialize;
@@ -23,6 +23,13 @@ use serde::de::DeserializeOwned;
 use crate::idb::Op;
 
 const COUNT_KEY: &str = "meta:sampleChangeCount";
+
+/// The derived indexes a persistent library keeps in IndexedDB: the approximate similar-track
+/// index, whose graph takes ≈20 s to build at 50 000 tracks and whose file (7 MB) is read back
+/// in a fraction of a second. The fingerprint index is built again on each load instead: 2–3 s
+/// at 50 000 tracks, but its file is 165 MB, which the page would hold while reading it back
+/// and writing it, beside the live index.
+const KEPT_INDEXES: &[&str] = &[ANN_FILE];
 const MODEL_KEY: &str = "model:bin";
 const MANIFEST_KEY: &str = "model:manifest";
 
@@ -48,10 +55,9 @@ pub struct BrowserStore {
     /// Whether changes are journalled: a library kept only in memory has nowhere to write them,
     /// and encoding every record of a large import for nothing once doubled its memory.
     persistent: bool,
-    /// Derived indexes' files by name, kept only by a persistent library: read back on the next
-    /// open, they spare a rebuild (the similar-track graph takes ≈20 s at 50 000 tracks, reading
-    /// its 7 MB file back a fraction of a second). A library kept only in memory keeps none: the
-    /// engine holds the live indexes, and a copy would not outlive it.
+    /// The files of the [`KEPT_INDEXES`], kept only by a persistent library: read back on the
+    /// next open, they spare a rebuild. A library kept only in memory keeps none: the engine
+    /// holds the live indexes, and a copy would not outlive it.
     index_files: HashMap<String, Vec<u8>>,
     /// The index files' writes, apart from the journal: a derived index that cannot be kept is
     /// built again on the next open, so failing to write one must not fail the call.
@@ -209,7 +215,7 @@ impl Store for BrowserStore {
     }
 
     fn put_index_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        if self.persistent {
+        if self.persistent && KEPT_INDEXES.contains(&name) {
             // Stored as they are: an index file carries its own format and checks.
             self.index_journal.push(Op::Put(format!("index:{name}"), bytes.to_vec()));
             self.index_files.insert(name.to_string(), bytes.to_vec());
@@ -408,7 +414,7 @@ mod tests {
     use selecta_core::Engine;
     use selecta_core::embed::SamplingProfile;
     use selecta_core::engine::SimilarOptions;
-    use selecta_core::retrieval::ann::ANN_FILE;
+    use selecta_core::engine::audio_search::PRINT_INDEX_FILE;
     use selecta_core::testkit::synth_library::SyntheticLibrary;
 
     use super::*;
@@ -484,6 +490,16 @@ mod tests {
             second.store_mut().take_index_journal().is_empty(),
             "a graph read back unchanged is neither built nor written again"
         );
+    }
+
+    #[test]
+    fn the_fingerprint_index_is_not_kept() {
+        let mut store = StoreLoader::default().finish().expect("empty");
+        store.put_index_file(PRINT_INDEX_FILE, b"a large file").expect("ignored");
+        assert!(store.take_index_journal().is_empty());
+        assert!(store.index_file(PRINT_INDEX_FILE).expect("read").is_none());
+        store.put_index_file(ANN_FILE, b"a small file").expect("kept");
+        assert_eq!(store.take_index_journal().len(), 1);
     }
 
     #[test]
