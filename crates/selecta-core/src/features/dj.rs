@@ -32,6 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lane_sum::{LANES, sum_by};
 use super::spectrum::Stft;
 use super::tempo::ONSET_SAMPLE_RATE;
 
@@ -200,10 +201,10 @@ fn measure(signal: &[f32]) -> Frames {
         let lin_sum: f64 = band.iter().map(|&m| f64::from(m) + 1e-9).sum();
         let count = band.len() as f64;
         f.flatness.push(((log_sum / count).exp() / (lin_sum / count)) as f32);
-        f.voice_power.push(sum_of_squares(band));
+        f.voice_power.push(sum_by(band, |m| m * m));
         let mut bands = [0.0f32; 5];
         for (b, band) in bands.iter_mut().enumerate() {
-            *band = sum_of_squares(&mags[edges[b]..edges[b + 1]]);
+            *band = sum_by(&mags[edges[b]..edges[b + 1]], |m| m * m);
         }
         f.total.push(bands.iter().sum());
         f.bands.push(bands);
@@ -216,25 +217,8 @@ fn measure(signal: &[f32]) -> Frames {
     f
 }
 
-/// Partial sums a frame loop keeps: one running sum makes each addition wait for the one
-/// before and keeps the loop scalar, eight of them side by side let it run in vector registers.
-const LANES: usize = 8;
-
-/// Σ m² over `mags`.
-fn sum_of_squares(mags: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let chunks = mags.chunks_exact(LANES);
-    let tail: f32 = chunks.remainder().iter().map(|m| m * m).sum();
-    for chunk in chunks {
-        for (a, m) in acc.iter_mut().zip(chunk) {
-            *a += m * m;
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// (Σ k·bin_hz·m, Σ m) over `mags`, whose first value is bin `first`: the spectral centroid's
-/// numerator and denominator.
+/// numerator and denominator, in partial sums side by side ([`super::lane_sum`]).
 fn centroid_sums(mags: &[f32], first: usize, bin_hz: f32) -> (f32, f32) {
     let (mut weighted, mut sum) = ([0.0f32; LANES], [0.0f32; LANES]);
     // Bin numbers as floats, exact below 2^24.
@@ -704,12 +688,10 @@ impl SectionContext<'_> {
 mod tests {
 
     #[test]
-    fn frame_sums_in_lanes_equal_the_plain_sums() {
+    fn the_centroid_sums_in_lanes_equal_the_plain_sums() {
         // Lengths around the lane count, so every tail length and an empty slice are covered.
         for len in 0..41 {
             let mags: Vec<f32> = (0..len).map(|i| ((i * 7919) % 101) as f32 / 13.0 + 0.01).collect();
-            let squares: f64 = mags.iter().map(|&m| f64::from(m) * f64::from(m)).sum();
-            assert!((f64::from(sum_of_squares(&mags)) - squares).abs() <= 1e-5 * squares.max(1.0), "length {len}");
             let (first, bin_hz) = (17, 5.383_301);
             let weighted: f64 = mags.iter().enumerate().map(|(i, &m)| (first + i) as f64 * bin_hz * f64::from(m)).sum();
             let sum: f64 = mags.iter().map(|&m| f64::from(m)).sum();

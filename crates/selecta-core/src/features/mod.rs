@@ -6,6 +6,7 @@ pub mod dj;
 mod fast_ln;
 pub mod fingerprint;
 pub mod key;
+mod lane_sum;
 mod loudness;
 pub mod spectrum;
 pub mod tempo;

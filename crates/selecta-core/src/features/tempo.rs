@@ -14,6 +14,7 @@ use rustfft::{FftPlanner, num_complex::Complex};
 use serde::{Deserialize, Serialize};
 
 use super::fast_ln::ln_at_least_one;
+use super::lane_sum::sum_pairs_by;
 use super::spectrum::Stft;
 
 /// Result of tempo estimation.
@@ -105,9 +106,10 @@ pub fn onsets(signal: &[f32]) -> Onsets {
         }
         let (mut flux, mut low_flux) = (0.0f32, 0.0f32);
         if t > 0 {
-            let rise = |(v, p): (&f32, &f32)| (v - p).max(0.0);
-            flux = now.iter().zip(&prev).map(rise).sum();
-            low_flux = now[..accent_len].iter().zip(&prev[..accent_len]).map(rise).sum();
+            // The accent band is the full band's lower part: summed once, the rest beside it.
+            let rise = |v: f32, p: f32| (v - p).max(0.0);
+            low_flux = sum_pairs_by(&now[..accent_len], &prev[..accent_len], rise);
+            flux = low_flux + sum_pairs_by(&now[accent_len..], &prev[accent_len..], rise);
         }
         std::mem::swap(&mut now, &mut prev);
         full.push(flux);
