@@ -689,9 +689,8 @@ mod tests {
 
     #[test]
     fn the_centroid_sums_in_lanes_equal_the_plain_sums() {
-        // Lengths around the lane count, so every tail length and an empty slice are covered.
-        for len in 0..41 {
-            let mags: Vec<f32> = (0..len).map(|i| ((i * 7919) % 101) as f32 / 13.0 + 0.01).collect();
+        for len in super::super::lane_sum::TEST_LENGTHS {
+            let mags = super::super::lane_sum::test_bins(len);
             let (first, bin_hz) = (17, 5.383_301);
             let weighted: f64 = mags.iter().enumerate().map(|(i, &m)| (first + i) as f64 * bin_hz * f64::from(m)).sum();
             let sum: f64 = mags.iter().map(|&m| f64::from(m)).sum();

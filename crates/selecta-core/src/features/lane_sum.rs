@@ -36,14 +36,24 @@ pub(crate) fn sum_pairs_by(xs: &[f32], ys: &[f32], f: impl Fn(f32, f32) -> f32) 
     acc.iter().sum::<f32>() + tail
 }
 
+/// Lengths around the lane count, so that every tail length and an empty slice are covered.
+#[cfg(test)]
+pub(crate) const TEST_LENGTHS: std::ops::Range<usize> = 0..41;
+
+/// `len` positive, irregular test values (magnitudes of a made-up spectrum).
+#[cfg(test)]
+pub(crate) fn test_bins(len: usize) -> Vec<f32> {
+    (0..len).map(|i| ((i * 7919) % 101) as f32 / 13.0 + 0.01).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn lane_sums_equal_the_plain_sums_for_every_tail_length() {
-        for len in 0..41 {
-            let xs: Vec<f32> = (0..len).map(|i| ((i * 7919) % 101) as f32 / 13.0 + 0.01).collect();
+        for len in TEST_LENGTHS {
+            let xs = test_bins(len);
             let ys: Vec<f32> = (0..len).map(|i| ((i * 104_729) % 97) as f32 / 11.0).collect();
             let squares: f64 = xs.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
             assert!((f64::from(sum_by(&xs, |x| x * x)) - squares).abs() <= 1e-5 * squares.max(1.0), "length {len}");
