@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::audio::Damage;
 use crate::audio::Tags;
 use crate::embed::TrackEmbedding;
+use crate::error::StoreError;
 use crate::features::{BpmAlternative, DjFeatures, Fingerprint, Key};
 
 /// Everything Selecta knows about one track, keyed by `songId`. Its serde form (field names as
@@ -59,7 +60,26 @@ pub struct SongFeatures {
     pub damage: Option<Damage>,
 }
 
+/// The most bytes a record's decoding may claim: a damaged length prefix is refused instead of
+/// allocated (a real record is a few kilobytes; a whole-track print is not part of it).
+const RECORD_DECODE_LIMIT: usize = 16 << 20;
+
 impl SongFeatures {
+    /// The record's internal encoding (its serde form in bincode's standard configuration): what
+    /// the browser store keeps in IndexedDB and the in-memory store holds. The whole-track print
+    /// is not part of it.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, StoreError> {
+        bincode::serde::encode_to_vec(self, bincode::config::standard()).map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    /// A record from [`SongFeatures::to_bytes`]'s encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
+        let config = bincode::config::standard().with_limit::<RECORD_DECODE_LIMIT>();
+        bincode::serde::decode_from_slice(bytes, config)
+            .map(|(features, _)| features)
+            .map_err(|e| StoreError::Corrupt(format!("track record: {e}")))
+    }
+
     /// The public JSON shape (`selecta show --json`, `getSongFeatures`). Keys are camelCase;
     /// the SimHash is a 16-digit hex string because JSON numbers lose 64-bit precision in JS.
     /// `tag_names` are the model's tag names (from its manifest) for `topTags`.

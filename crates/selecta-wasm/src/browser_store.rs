@@ -7,8 +7,10 @@
 //! `path:<pathKey>`, `label:<songId>`, `meta:sampleChangeCount`, `session:<name>` (JSON),
 //! `usermeta:<songId>` (JSON), `model:bin`, `model:manifest`, `cache:<revision, 20 digits>:<songId>`,
 //! `index:<name>` (the approximate similar-track index's own file, see [`KEPT_INDEXES`]). Values
-//! are bincode (serde) of the core's records. A [`StoreLoader`] rebuilds the working set
-//! from them chunk by chunk; a library opened only in memory journals nothing.
+//! are bincode (serde) of the core's records; a track's value is the very encoding the working
+//! set holds ([`selecta_core::SongFeatures::to_bytes`]), written and read back without another
+//! encoding. A [`StoreLoader`] rebuilds the working set from them chunk by chunk; a library
+//! opened only in memory journals nothing.
 
 use std::collections::HashMap;
 
@@ -112,7 +114,7 @@ impl BrowserStore {
     pub fn encode_later(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         match key.split_once(':') {
             // The stored record (the memory store may have kept an older embedding).
-            Some(("song", song_id)) => self.mem.song_features(song_id)?.map(|f| encode(&f)).transpose(),
+            Some(("song", song_id)) => Ok(self.mem.song_bytes(song_id).map(<[u8]>::to_vec)),
             _ => Err(StoreError::Backend(format!("{key}: not a key encoded when written"))),
         }
     }
@@ -150,10 +152,11 @@ impl StoreLoader {
                 // A record an older build wrote (before a field was added) no longer decodes:
                 // it is derived from the audio, so the track is analysed again instead of the
                 // whole library failing to open.
-                "song" => match decode::<SongFeatures>(&key, &value) {
-                    Ok(f) => mem.put_song_features(&f, 0)?,
-                    Err(e) => tracing::warn!("{e}: the track will be analysed again"),
-                },
+                "song" => {
+                    if let Err(e) = mem.put_song_bytes(value) {
+                        tracing::warn!("{key}: {e}: the track will be analysed again");
+                    }
+                }
                 "session" => mem.put_dj_session(rest, &value)?,
                 "usermeta" => {
                     let meta: UserMetadata =
