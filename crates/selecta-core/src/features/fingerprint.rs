@@ -148,19 +148,18 @@ impl FingerprintBuilder {
         let block_frames = (self.scratch.len() / channels) as u64;
         let splice_frame = self.splice.map_or(0, |s| s.frame);
         if self.frames + block_frames > splice_frame {
-            let skip = usize::try_from(splice_frame.saturating_sub(self.frames)).unwrap_or(usize::MAX) * channels;
-            let track = match &mut self.track {
-                Some(track) => Some(track),
-                None => {
-                    let mut track = Fingerprinter::new(&self.config);
-                    let ok = track.start(self.sample_rate, u32::from(self.channels)).is_ok();
-                    self.track = ok.then_some(track);
-                    self.track.as_mut()
-                }
-            };
+            if self.track.is_none() {
+                // Starts as the 120 s printer did, with the same format.
+                let mut track = Fingerprinter::new(&self.config);
+                self.track = track.start(self.sample_rate, u32::from(self.channels)).is_ok().then_some(track);
+            }
+            let skip = usize::try_from(splice_frame.saturating_sub(self.frames))
+                .map_or(self.scratch.len(), |frames| frames.saturating_mul(channels).min(self.scratch.len()));
             let offset = self.splice.map_or(0, |s| s.offset);
-            if let Some(track) = track.filter(|t| offset + t.fingerprint().len() < MAX_TRACK_SUB_FINGERPRINTS) {
-                track.consume(&self.scratch[skip.min(self.scratch.len())..]);
+            if let Some(track) =
+                self.track.as_mut().filter(|t| offset + t.fingerprint().len() < MAX_TRACK_SUB_FINGERPRINTS)
+            {
+                track.consume(&self.scratch[skip..]);
             }
         }
         self.frames += block_frames;
