@@ -33,15 +33,13 @@ fn every_format_decodes_with_tags_and_features() {
         let bpm = f.bpm.expect("tempo");
         assert!((bpm / 124.0 - 1.0).abs() < 0.02, "{name}: bpm {bpm}");
         assert_eq!(f.key, Some(Key { tonic: 9, mode: Mode::Minor }), "{name}");
-        // symphonia 0.6.1 parses RIFF INFO chunks of WAV files but does not expose them.
-        if !name.ends_with(".wav") {
-            assert_eq!(f.metadata.title.as_deref(), Some("Fixture Groove"), "{name}");
-            assert_eq!(f.metadata.artist.as_deref(), Some("Selecta Synth"), "{name}");
-            assert_eq!(f.metadata.album.as_deref(), Some("Test Pressings"), "{name}");
-            assert_eq!(f.metadata.genre.as_deref(), Some("Techno"), "{name}");
-            assert_eq!(f.metadata.year, Some(2024), "{name}");
-        }
-        if [".flac", ".ogg", ".m4a"].iter().any(|e| name.ends_with(e)) {
+        // The WAV's tags are a RIFF INFO chunk, which symphonia 0.6.1 parses but does not give.
+        assert_eq!(f.metadata.title.as_deref(), Some("Fixture Groove"), "{name}");
+        assert_eq!(f.metadata.artist.as_deref(), Some("Selecta Synth"), "{name}");
+        assert_eq!(f.metadata.album.as_deref(), Some("Test Pressings"), "{name}");
+        assert_eq!(f.metadata.genre.as_deref(), Some("Techno"), "{name}");
+        assert_eq!(f.metadata.year, Some(2024), "{name}");
+        if [".wav", ".flac", ".ogg", ".m4a"].iter().any(|e| name.ends_with(e)) {
             assert_eq!(f.metadata.comment.as_deref(), Some("synthesised for tests"), "{name}");
         }
         // The synthesised track is mastered near -14 LUFS; agreement between the formats is
@@ -54,6 +52,35 @@ fn every_format_decodes_with_tags_and_features() {
             assert!((f.bitrate_kbps - k).abs() < 20.0, "{name}: {} kbps", f.bitrate_kbps);
         }
     }
+}
+
+/// DJ software and taggers write a WAV file's tags as an ID3 tag in an `id3 ` chunk after the
+/// audio; it wins over the `LIST`/`INFO` chunk where both name a field, and the audio's songId
+/// stays the same.
+#[test]
+fn a_wav_file_takes_its_tags_from_an_id3_chunk_after_the_audio() {
+    use selecta_core::testkit::synth::{id3v23_text_tag, push_riff_chunk};
+    let original = std::fs::read(fixture("groove.wav")).expect("fixture present");
+    let mut tagged = original.clone();
+    // An odd length, so that the pad byte is exercised too.
+    let tag = id3v23_text_tag(&[(b"TIT2", "Ünïcode Títle 🎧"), (b"TPE1", "DJ Ärtist"), (b"TCON", "Deep House")]);
+    let tag = if tag.len().is_multiple_of(2) { [tag, vec![0]].concat() } else { tag };
+    push_riff_chunk(&mut tagged, b"id3 ", &tag);
+    push_riff_chunk(&mut tagged, b"junk", &[0xab; 7]);
+    let analysed = |bytes: Vec<u8>| {
+        analyze_bytes(bytes, Some("tagged.wav"), &AnalyzeOptions::default(), None)
+            .map(|a| a.features)
+            .unwrap_or_else(|e| panic!("tagged.wav: {e}"))
+    };
+    let (plain, f) = (analysed(original), analysed(tagged));
+    assert_eq!(f.metadata.title.as_deref(), Some("Ünïcode Títle 🎧"));
+    assert_eq!(f.metadata.artist.as_deref(), Some("DJ Ärtist"));
+    assert_eq!(f.metadata.genre.as_deref(), Some("Deep House"));
+    // Fields the ID3 tag leaves out still come from the INFO chunk.
+    assert_eq!(f.metadata.album.as_deref(), Some("Test Pressings"));
+    assert_eq!(f.metadata.year, Some(2024));
+    assert_eq!(f.song_id, plain.song_id);
+    assert!((f.duration_sec - plain.duration_sec).abs() < 1e-9);
 }
 
 /// Cosine similarity of two profiles.

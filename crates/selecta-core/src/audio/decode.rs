@@ -21,12 +21,12 @@ use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
+use symphonia::core::meta::{MetadataOptions, MetadataRevision};
 
 use super::Tags;
 use super::matroska;
 use super::opus::OpusStream;
-use super::{flac_frames, ogg_pages, vorbis_setup};
+use super::{flac_frames, ogg_pages, vorbis_setup, wav_tags};
 use crate::error::AnalysisError;
 use crate::hash::{PcmHasher, hex};
 
@@ -185,6 +185,8 @@ pub struct Decoder {
     first_damage_frame: Option<u64>,
     /// A title the container holds outside its tags (Matroska's segment title).
     container_title: Option<String>,
+    /// Tags symphonia's WAV reader does not give (see [`wav_tags`]).
+    wav_tags: Vec<MetadataRevision>,
     /// The most frames a packet without a duration has decoded to.
     longest_packet: u64,
     /// Where a container repair found damage (the start of the Matroska cluster it was in):
@@ -204,6 +206,7 @@ impl Decoder {
         limits.check_size(bytes.len() as u64)?;
         let is_matroska = matroska::is_matroska(&bytes);
         let container_title = if is_matroska { matroska::segment_title(&bytes) } else { None };
+        let wav_tags = wav_tags::read(&bytes);
         let (bytes, ogg_damage, flac_damage) = repair_container(bytes);
         // A repaired or cut Matroska file is held to the length its Info announces (an intact
         // one is not: some muxers write a rough one).
@@ -297,6 +300,7 @@ impl Decoder {
             filled_frames: 0,
             first_damage_frame,
             container_title,
+            wav_tags,
             longest_packet: 0,
             repaired_damage_frame: matroska_damage_frame,
         })
@@ -454,6 +458,9 @@ impl Decoder {
             if let Some(rev) = meta.current() {
                 tags.absorb(rev);
             }
+        }
+        for rev in &self.wav_tags {
+            tags.absorb(rev);
         }
         if tags.title.is_none() {
             tags.title = self.container_title.take();

@@ -9,6 +9,7 @@ mod opus;
 mod resample;
 mod tags;
 mod vorbis_setup;
+mod wav_tags;
 
 pub use decode::{
     Damage, DecodeLimits, DecodeSummary, Decoder, MAX_HOLE_SEC, MIN_DAMAGED_SEC, MIN_DECODED_SHARE, StreamInfo, decode,

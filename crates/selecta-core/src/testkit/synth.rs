@@ -231,6 +231,38 @@ pub fn render(spec: &SynthSpec) -> Vec<f32> {
     out
 }
 
+/// Append a chunk to RIFF file bytes, padded to an even length, and update the RIFF size.
+pub fn push_riff_chunk(riff: &mut Vec<u8>, id: &[u8; 4], payload: &[u8]) {
+    riff.extend_from_slice(id);
+    riff.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    riff.extend_from_slice(payload);
+    if payload.len() % 2 == 1 {
+        riff.push(0);
+    }
+    let size = (riff.len() - 8) as u32;
+    riff[4..8].copy_from_slice(&size.to_le_bytes());
+}
+
+/// An ID3v2.3 tag of text frames, each in UTF-16 with a byte-order mark, as rekordbox and
+/// Mp3tag write them.
+pub fn id3v23_text_tag(frames: &[(&[u8; 4], &str)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (id, text) in frames {
+        let mut value = vec![1u8, 0xff, 0xfe];
+        value.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        value.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(*id);
+        body.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        body.extend_from_slice(&[0, 0]);
+        body.extend(value);
+    }
+    let n = body.len() as u32;
+    let mut tag = b"ID3\x03\x00\x00".to_vec();
+    tag.extend([21, 14, 7, 0].map(|shift| ((n >> shift) & 0x7f) as u8));
+    tag.extend(body);
+    tag
+}
+
 /// 16-bit PCM WAV file bytes of interleaved samples.
 pub fn wav_bytes(interleaved: &[f32], sample_rate: u32, channels: u16) -> Vec<u8> {
     let data_len = (interleaved.len() * 2) as u32;

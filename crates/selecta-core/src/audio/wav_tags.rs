@@ -1,0 +1,195 @@
+//! The tags of a WAV file, read from its RIFF chunk list.
+//!
+//! symphonia 0.6.1's WAV reader parses a `LIST`/`INFO` chunk but drops what it read, and it
+//! stops at the `data` chunk, so the `id3 ` chunk that taggers and DJ software (rekordbox,
+//! Serato, Mp3tag) usually append after the audio is never seen: every WAV file showed no
+//! title or artist. This module walks the chunk headers of the file's bytes (skipping the audio
+//! by its size) and hands the `INFO` entries and the ID3v2 tag to symphonia's own parsers.
+//! RF64/BW64 files (WAV over 4 GiB) take the `data` size from their `ds64` chunk.
+
+use symphonia::core::io::BufReader;
+use symphonia::core::meta::well_known::METADATA_ID_WAVE;
+use symphonia::core::meta::{MetadataBuilder, MetadataInfo, MetadataRevision};
+use symphonia::default::meta::embedded::riff::{parse_riff_info_chunk, read_riff_id3_chunk};
+
+const INFO_METADATA: MetadataInfo =
+    MetadataInfo { metadata: METADATA_ID_WAVE, short_name: "wave", long_name: "RIFF INFO chunk" };
+
+/// Whether the bytes are a RIFF/RF64/BW64 WAVE file.
+pub(crate) fn is_wav(bytes: &[u8]) -> bool {
+    bytes.len() >= 12 && matches!(&bytes[..4], b"RIFF" | b"RF64" | b"BW64") && &bytes[8..12] == b"WAVE"
+}
+
+/// The metadata revisions of a WAV file's `LIST`/`INFO` and `id3 ` chunks, in file order (so a
+/// later chunk wins where both name a field). Empty for other files; a damaged chunk list ends
+/// the walk, and a chunk that does not parse is left out, since tags never decide whether a
+/// file can be analysed.
+pub(crate) fn read(bytes: &[u8]) -> Vec<MetadataRevision> {
+    let mut revisions = Vec::new();
+    if !is_wav(bytes) {
+        return revisions;
+    }
+    let mut data_size_64 = None;
+    let mut at = 12usize;
+    while let Some(header) = bytes.get(at..at + 8) {
+        let id: [u8; 4] = [header[0], header[1], header[2], header[3]];
+        let size32 = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let size = match (&id, size32, data_size_64) {
+            // In RF64 the data chunk's own size field is a placeholder for the ds64 value.
+            (b"data", u32::MAX, Some(size)) => size,
+            _ => u64::from(size32),
+        };
+        let start = at + 8;
+        let end = usize::try_from(size).ok().and_then(|s| start.checked_add(s)).unwrap_or(usize::MAX);
+        // A chunk cut short by the end of the file still gives what it holds.
+        let payload = &bytes[start..end.min(bytes.len())];
+        match &id {
+            b"ds64" if payload.len() >= 16 => {
+                data_size_64 = Some(u64::from_le_bytes(payload[8..16].try_into().unwrap_or_default()));
+            }
+            b"LIST" if payload.starts_with(b"INFO") => revisions.push(info_revision(&payload[4..])),
+            b"id3 " | b"ID3 " => match read_riff_id3_chunk(&mut BufReader::new(payload), &mut Vec::new()) {
+                Ok(revision) => revisions.push(revision),
+                Err(e) => tracing::debug!("WAV id3 chunk at byte {at} not read: {e}"),
+            },
+            _ => {}
+        }
+        // Chunks are padded to an even length.
+        match end.checked_add(end & 1) {
+            Some(next) if next < bytes.len() => at = next,
+            _ => break,
+        }
+    }
+    revisions
+}
+
+/// The entries of a `LIST`/`INFO` chunk's payload (after the `INFO` form type).
+fn info_revision(mut entries: &[u8]) -> MetadataRevision {
+    let mut builder = MetadataBuilder::new(INFO_METADATA);
+    while entries.len() >= 8 {
+        let id = [entries[0], entries[1], entries[2], entries[3]];
+        let size = u32::from_le_bytes([entries[4], entries[5], entries[6], entries[7]]) as usize;
+        let value_end = 8usize.saturating_add(size).min(entries.len());
+        // Values are NUL-terminated strings, often padded with more NULs.
+        let value = &entries[8..value_end];
+        let value = value.split(|&b| b == 0).next().unwrap_or_default();
+        if let Err(e) = parse_riff_info_chunk(id, value, &mut builder) {
+            tracing::debug!("WAV INFO entry {:?} not read: {e}", String::from_utf8_lossy(&id));
+        }
+        let next = value_end.saturating_add(value_end & 1);
+        entries = entries.get(next..).unwrap_or_default();
+    }
+    builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::Tags;
+    use crate::testkit::synth::id3v23_text_tag;
+
+    fn chunk(id: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(payload);
+        if payload.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    }
+
+    fn info_list(entries: &[(&[u8; 4], &str)]) -> Vec<u8> {
+        let mut payload = b"INFO".to_vec();
+        for (id, value) in entries {
+            let mut v = value.as_bytes().to_vec();
+            v.push(0);
+            payload.extend(chunk(id, &v));
+        }
+        chunk(b"LIST", &payload)
+    }
+
+    fn wav(form: &[u8; 4], chunks: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = chunks.concat();
+        let mut out = form.to_vec();
+        out.extend_from_slice(&((body.len() + 4) as u32).to_le_bytes());
+        out.extend_from_slice(b"WAVE");
+        out.extend(body);
+        out
+    }
+
+    fn fmt_chunk() -> Vec<u8> {
+        let mut fmt = Vec::new();
+        fmt.extend_from_slice(&1u16.to_le_bytes());
+        fmt.extend_from_slice(&1u16.to_le_bytes());
+        fmt.extend_from_slice(&8000u32.to_le_bytes());
+        fmt.extend_from_slice(&16000u32.to_le_bytes());
+        fmt.extend_from_slice(&2u16.to_le_bytes());
+        fmt.extend_from_slice(&16u16.to_le_bytes());
+        chunk(b"fmt ", &fmt)
+    }
+
+    fn tags_of(bytes: &[u8]) -> Tags {
+        let mut tags = Tags::default();
+        for revision in read(bytes) {
+            tags.absorb(&revision);
+        }
+        tags
+    }
+
+    #[test]
+    fn info_before_the_audio_and_id3_after_it_are_both_read() {
+        let bytes = wav(
+            b"RIFF",
+            &[
+                fmt_chunk(),
+                info_list(&[
+                    (b"INAM", "Info Title"),
+                    (b"IART", "Info Artist"),
+                    (b"IGNR", "Deep House"),
+                    (b"ICRD", "2019-05-01"),
+                ]),
+                // An odd-sized audio chunk: the walk must step over its pad byte.
+                chunk(b"data", &[0u8; 301]),
+                chunk(b"id3 ", &id3v23_text_tag(&[(b"TIT2", "Id3 Title"), (b"TALB", "Id3 Album")])),
+            ],
+        );
+        let tags = tags_of(&bytes);
+        assert_eq!(tags.title.as_deref(), Some("Id3 Title"), "the later chunk wins");
+        assert_eq!(tags.artist.as_deref(), Some("Info Artist"));
+        assert_eq!(tags.album.as_deref(), Some("Id3 Album"));
+        assert_eq!(tags.genre.as_deref(), Some("Deep House"));
+        assert_eq!(tags.year, Some(2019));
+    }
+
+    #[test]
+    fn rf64_takes_the_audio_size_from_ds64() {
+        let mut ds64 = Vec::new();
+        ds64.extend_from_slice(&0u64.to_le_bytes());
+        ds64.extend_from_slice(&6u64.to_le_bytes());
+        ds64.extend_from_slice(&3u64.to_le_bytes());
+        ds64.extend_from_slice(&0u32.to_le_bytes());
+        let mut data = b"data".to_vec();
+        data.extend_from_slice(&u32::MAX.to_le_bytes());
+        data.extend_from_slice(&[0u8; 6]);
+        let bytes = wav(b"RF64", &[chunk(b"ds64", &ds64), fmt_chunk(), data, info_list(&[(b"INAM", "Long Take")])]);
+        assert_eq!(tags_of(&bytes).title.as_deref(), Some("Long Take"));
+    }
+
+    #[test]
+    fn damaged_chunk_lists_give_what_they_hold_and_never_panic() {
+        let good = wav(b"RIFF", &[fmt_chunk(), info_list(&[(b"IART", "Kept Artist")]), chunk(b"data", &[0u8; 64])]);
+        assert_eq!(tags_of(&good).artist.as_deref(), Some("Kept Artist"));
+        // Every truncation, and a size field claiming 4 GiB, end the walk quietly.
+        for cut in 0..good.len() {
+            let _ = tags_of(&good[..cut]);
+        }
+        let mut huge = good.clone();
+        let data_at = huge.windows(4).position(|w| w == b"data").unwrap_or_default();
+        huge[data_at + 4..data_at + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(tags_of(&huge).artist.as_deref(), Some("Kept Artist"));
+        // A tag chunk that is not an ID3 tag is left out.
+        let junk = wav(b"RIFF", &[fmt_chunk(), chunk(b"data", &[0u8; 4]), chunk(b"id3 ", b"not a tag at all")]);
+        assert_eq!(tags_of(&junk), Tags::default());
+        assert!(read(b"not a wav file at all").is_empty());
+    }
+}
