@@ -73,13 +73,36 @@ fn info_revision(mut entries: &[u8]) -> MetadataRevision {
         // Values are NUL-terminated strings, often padded with more NULs.
         let value = &entries[8..value_end];
         let value = value.split(|&b| b == 0).next().unwrap_or_default();
-        if let Err(e) = parse_riff_info_chunk(id, value, &mut builder) {
+        if let Err(e) = parse_riff_info_chunk(id, info_text(value).as_bytes(), &mut builder) {
             tracing::debug!("WAV INFO entry {:?} not read: {e}", String::from_utf8_lossy(&id));
         }
         let next = value_end.saturating_add(value_end & 1);
         entries = entries.get(next..).unwrap_or_default();
     }
     builder.build()
+}
+
+/// An `INFO` value as text. The chunk names no encoding: newer software writes UTF-8, Windows
+/// and older tools the ANSI code page, so bytes that are not UTF-8 are read as Windows-1252
+/// (where "Beyoncé" is `42 65 79 6f 6e 63 e9`).
+fn info_text(value: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(value) {
+        Ok(text) => text.into(),
+        Err(_) => value.iter().map(|&b| windows_1252(b)).collect::<String>().into(),
+    }
+}
+
+/// The character of one Windows-1252 byte. It is Latin-1 but for 0x80–0x9F, which hold
+/// typographic marks instead of control codes; its five unassigned bytes stay as Latin-1 does.
+fn windows_1252(byte: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘',
+        '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    ];
+    match byte {
+        0x80..=0x9f => HIGH[usize::from(byte - 0x80)],
+        _ => char::from(byte),
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +182,17 @@ mod tests {
         assert_eq!(tags.album.as_deref(), Some("Id3 Album"));
         assert_eq!(tags.genre.as_deref(), Some("Deep House"));
         assert_eq!(tags.year, Some(2019));
+    }
+
+    #[test]
+    fn info_values_that_are_not_utf8_are_read_as_windows_1252() {
+        let mut payload = b"INFO".to_vec();
+        payload.extend(chunk(b"IART", b"Beyonc\xe9 \x96 Caf\xe9 \x80\0"));
+        payload.extend(chunk(b"INAM", "Déjà Vu".as_bytes()));
+        let bytes = wav(b"RIFF", &[fmt_chunk(), chunk(b"LIST", &payload), chunk(b"data", &[0u8; 8])]);
+        let tags = tags_of(&bytes);
+        assert_eq!(tags.artist.as_deref(), Some("Beyoncé – Café €"));
+        assert_eq!(tags.title.as_deref(), Some("Déjà Vu"), "UTF-8 stays UTF-8");
     }
 
     #[test]
