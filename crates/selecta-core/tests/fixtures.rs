@@ -320,6 +320,10 @@ fn webm_opus_and_vorbis_decode_to_the_audio_of_their_ogg_twins() {
         assert_eq!(a.key, b.key, "{webm}");
         assert_eq!(a.metadata.title.as_deref(), Some("Fixture Groove"), "{webm}");
         assert_eq!(a.metadata.artist.as_deref(), Some("Selecta Synth"), "{webm}");
+        // ffmpeg writes these under Vorbis-comment names that symphonia's reader leaves unmapped.
+        assert_eq!(a.metadata.album.as_deref(), Some("Test Pressings"), "{webm}");
+        assert_eq!(a.metadata.year, Some(2024), "{webm}");
+        assert_eq!(a.metadata.genre.as_deref(), Some("Techno"), "{webm}");
         assert!(a.damage.is_none(), "{webm}: {:?}", a.damage);
     }
 }

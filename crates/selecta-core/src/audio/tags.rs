@@ -1,7 +1,7 @@
 //! The file tags Selecta uses as metadata features: title, artist, album, genre, year, comment.
 
 use serde::{Deserialize, Serialize};
-use symphonia::core::meta::{MetadataRevision, StandardTag};
+use symphonia::core::meta::{MetadataRevision, RawValue, StandardTag};
 
 /// Tags read from the file. Every field is optional: many files carry none.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,8 +27,24 @@ impl Tags {
         let mut album_artist = None;
         let mut description = None;
         let all = rev.media.tags.iter().chain(rev.per_track.iter().flat_map(|t| t.metadata.tags.iter()));
+        let mut unmapped_album = None;
+        let mut unmapped_year = None;
         for tag in all {
-            let Some(std) = &tag.std else { continue };
+            let Some(std) = &tag.std else {
+                // ffmpeg writes Matroska/WebM tags under Vorbis-comment names (ALBUM, DATE) that
+                // symphonia's Matroska reader does not map; they count only where no mapped
+                // tag names the field.
+                if let RawValue::String(value) = &tag.raw.value {
+                    // A Matroska key names its target first ("TRACK@ALBUM").
+                    let name = tag.raw.key.rsplit('@').next().unwrap_or_default();
+                    match name.to_ascii_uppercase().as_str() {
+                        "ALBUM" => unmapped_album = Some(value.to_string()),
+                        "DATE" | "YEAR" => unmapped_year = parse_year(value).or(unmapped_year),
+                        _ => {}
+                    }
+                }
+                continue;
+            };
             match std {
                 StandardTag::TrackTitle(v) => set(&mut self.title, v),
                 StandardTag::Artist(v) => set(&mut self.artist, v),
@@ -48,6 +64,14 @@ impl Tags {
                 }
                 _ => {}
             }
+        }
+        if self.album.is_none()
+            && let Some(album) = unmapped_album
+        {
+            set(&mut self.album, &album);
+        }
+        if self.year.is_none() {
+            self.year = unmapped_year;
         }
         if self.comment.is_none()
             && let Some(d) = description
