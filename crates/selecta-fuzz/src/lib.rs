@@ -17,6 +17,7 @@ use std::path::Path;
 use selecta_core::audio::{DecodeLimits, decode};
 use selecta_core::interop::{bandcamp, rekordbox};
 use selecta_core::taste::model::{self, SelectionModel};
+use selecta_core::testkit::synth::{id3v23_text_tag, push_riff_chunk, wav_bytes};
 use selecta_core::testkit::synth_library::SyntheticLibrary;
 use selecta_core::{Label, MemoryStore, TasteStore, bundle, taste};
 use sha2::{Digest, Sha256};
@@ -176,6 +177,9 @@ pub fn seeds(target: &Target, fixtures: &Path) -> Vec<Vec<u8>> {
                 out.push(bytes[..keep].to_vec());
             }
         }
+        if target.name == "decode_wav" {
+            out.push(tagged_wav_seed());
+        }
         return out;
     }
     match target.name {
@@ -193,6 +197,22 @@ pub fn seeds(target: &Target, fixtures: &Path) -> Vec<Vec<u8>> {
         _ => {}
     }
     out
+}
+
+/// A short WAV whose tags follow the audio, as taggers write them: an ID3 tag in an `id3 `
+/// chunk and a `LIST`/`INFO` chunk (the fixtures' prefixes end inside their audio).
+fn tagged_wav_seed() -> Vec<u8> {
+    let samples: Vec<f32> = (0..8_000).map(|i| (i as f32 * 0.07).sin() * 0.5).collect();
+    let mut wav = wav_bytes(&samples, 8_000, 1);
+    push_riff_chunk(&mut wav, b"id3 ", &id3v23_text_tag(&[(b"TIT2", "Seed Title"), (b"TPE1", "Seed Artist")]));
+    let mut info = b"INFO".to_vec();
+    for (id, value) in [(b"IGNR", &b"Techno\0"[..]), (b"IART", &b"Caf\xe9\0"[..])] {
+        info.extend_from_slice(id);
+        info.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        info.extend_from_slice(value);
+    }
+    push_riff_chunk(&mut wav, b"LIST", &info);
+    wav
 }
 
 /// A library bundle and a taste model file made from a small synthetic, labelled library.
