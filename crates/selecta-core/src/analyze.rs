@@ -4,7 +4,7 @@
 //! downmix is resampled once for the spectral features and once for the model. Pure
 //! computation: no files, clocks or threads.
 
-use crate::audio::{self, DecodeLimits, DecodeSummary, Decoder, StreamInfo};
+use crate::audio::{self, Damage, DecodeLimits, DecodeSummary, Decoder, StreamInfo, Tags};
 use crate::embed::{EmbedError, EmbedJob, Embedder, Region, SamplingProfile, TrackEmbedding};
 use crate::error::AnalysisError;
 use crate::features::{self, FingerprintBuilder, LoudnessMeter, TempoRange};
@@ -65,6 +65,7 @@ pub enum Want {
 
 /// What a finished [`AnalysisJob`] produced.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum JobOutput {
     /// [`Want::Everything`].
     Analysis(Box<Analysis>),
@@ -75,6 +76,27 @@ pub enum JobOutput {
         /// `None` when the track is silent.
         embedding: Option<TrackEmbedding>,
     },
+    /// The audio is that of the song named by [`AnalysisJob::reusing_features_of`]: what the
+    /// file holds besides its audio was read, and nothing was computed from the audio.
+    SameAudio(Box<SameAudio>),
+}
+
+/// What a file adds to audio whose features are known: [`JobOutput::SameAudio`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SameAudio {
+    /// The track's `songId`.
+    pub song_id: String,
+    /// The file's tags.
+    pub metadata: Tags,
+    /// What decoding skipped, when the data is damaged.
+    pub damage: Option<Damage>,
+    /// The file's size in bytes (its bitrate follows from it).
+    pub file_size: u64,
+}
+
+/// A file's average bitrate: all its bytes (tags and cover art included) over its duration.
+pub(crate) fn bitrate_kbps(file_size: u64, duration_sec: f64) -> f64 {
+    if duration_sec > 0.0 { file_size as f64 * 8.0 / duration_sec / 1000.0 } else { 0.0 }
 }
 
 /// Audio decoded per step: bounded work, so a caller can report progress and stop often.
@@ -230,6 +252,8 @@ pub struct AnalysisJob<'e> {
     stage: Stage<'e>,
     embedding_error: Option<EmbedError>,
     progress: AnalysisProgress,
+    /// A song with current features whose audio this file probably holds.
+    reusable_song: Option<String>,
 }
 
 impl std::fmt::Debug for AnalysisJob<'_> {
@@ -272,7 +296,17 @@ impl<'e> AnalysisJob<'e> {
             stage: Stage::Decode { decoder: Box::new(decoder), stream: None },
             embedding_error: None,
             progress: AnalysisProgress { phase: AnalysisPhase::Decode, percent: 0 },
+            reusable_song: None,
         })
+    }
+
+    /// When the decoded audio turns out to be that of `song_id`, whose features (and wanted
+    /// embedding) are current, stop after decoding with [`JobOutput::SameAudio`]: a tag edit
+    /// changes a file's bytes but not its audio, and the features computed from the same audio
+    /// by the same analysis would be the same. Other audio is analysed as usual.
+    pub fn reusing_features_of(mut self, song_id: String) -> Self {
+        self.reusable_song = Some(song_id);
+        self
     }
 
     /// Where the job stands.
@@ -327,6 +361,15 @@ impl<'e> AnalysisJob<'e> {
             }
         }
         let summary = decoder.finish()?;
+        if self.want == Want::Everything && self.reusable_song.as_deref() == Some(summary.song_id.as_str()) {
+            self.progress = AnalysisProgress { phase: AnalysisPhase::Decode, percent: 100 };
+            return Ok(Some(JobOutput::SameAudio(Box::new(SameAudio {
+                song_id: summary.song_id,
+                metadata: summary.tags,
+                damage: summary.damage,
+                file_size: self.file_size,
+            }))));
+        }
         let mut stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
         stream.finish();
         self.set_progress(AnalysisPhase::Features, 0, 1);
@@ -359,11 +402,7 @@ impl<'e> AnalysisJob<'e> {
                     duration_sec,
                     sample_rate: stream.rate,
                     channels: summary.info.channels,
-                    bitrate_kbps: if duration_sec > 0.0 {
-                        self.file_size as f64 * 8.0 / duration_sec / 1000.0
-                    } else {
-                        0.0
-                    },
+                    bitrate_kbps: bitrate_kbps(self.file_size, duration_sec),
                     bpm: tempo.as_ref().map(|t| t.bpm),
                     bpm_confidence: tempo.as_ref().map(|t| t.confidence),
                     bpm_alternatives: tempo.map(|t| t.alternatives).unwrap_or_default(),
@@ -491,7 +530,9 @@ pub fn analyze_bytes(
 ) -> Result<Analysis, AnalysisError> {
     match AnalysisJob::new(bytes, file_name, options, embedder, Want::Everything)?.run()? {
         JobOutput::Analysis(analysis) => Ok(*analysis),
-        JobOutput::Embedding { .. } => Err(AnalysisError::Feature("the analysis produced no features".into())),
+        JobOutput::Embedding { .. } | JobOutput::SameAudio(_) => {
+            Err(AnalysisError::Feature("the analysis produced no features".into()))
+        }
     }
 }
 
@@ -524,6 +565,7 @@ pub fn embed_bytes(
     match AnalysisJob::new(bytes, file_name, options, Some(embedder), Want::EmbeddingOnly)?.run()? {
         JobOutput::Embedding { song_id, embedding } => Ok((song_id, embedding)),
         JobOutput::Analysis(a) => Ok((a.features.song_id, a.features.embedding)),
+        JobOutput::SameAudio(same) => Ok((same.song_id, None)),
     }
 }
 

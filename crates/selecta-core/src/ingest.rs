@@ -4,7 +4,9 @@
 //! the store (a file whose bytes are known reuses its song; a song missing the wanted embedding
 //! is only embedded), and [`commit`] writes the outcome and the path entry.
 
-use crate::analyze::{AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, Want};
+use crate::analyze::{
+    AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, SameAudio, Want, bitrate_kbps,
+};
 use crate::embed::{EmbedError, Embedder, SamplingProfile, TrackEmbedding};
 use crate::error::{AnalysisError, StoreError};
 use crate::hash::sha256_hex;
@@ -53,6 +55,9 @@ pub enum Outcome {
         /// Its song.
         song_id: String,
     },
+    /// New bytes holding the audio of a song with current features (a tag edit): its stored
+    /// features take the file's tags, hash and size.
+    SameAudio(Box<SameAudio>),
 }
 
 /// A processed file.
@@ -72,7 +77,7 @@ impl Processed {
         let embedding = match &self.outcome {
             Outcome::Analyzed(features) => features.embedding.as_ref(),
             Outcome::Embedded { embedding, .. } => embedding.as_deref(),
-            Outcome::Known { .. } => None,
+            Outcome::Known { .. } | Outcome::SameAudio(_) => None,
         }?;
         Some((embedding.model_version.as_str(), embedding.profile))
     }
@@ -85,6 +90,7 @@ impl Processed {
 /// with a shared index.
 pub fn start<'e>(
     index: &PathIndex,
+    path_key: &str,
     bytes: Vec<u8>,
     file_name: Option<&str>,
     embed_only: bool,
@@ -108,14 +114,19 @@ pub fn start<'e>(
                 )?,
             },
         },
-        None => Work::Analyse(AnalysisJob::with_file_hash(
-            bytes,
-            file_hash.clone(),
-            file_name,
-            options,
-            embedder,
-            Want::Everything,
-        )?),
+        None => {
+            let job =
+                AnalysisJob::with_file_hash(bytes, file_hash.clone(), file_name, options, embedder, Want::Everything)?;
+            // New bytes at a known path are most often a tag edit of the song stored there.
+            match index
+                .entry(path_key)
+                .map(|e| &e.song_id)
+                .filter(|&s| index.is_current(s) && !index.needs_embedding(s))
+            {
+                Some(song_id) => Work::Analyse(job.reusing_features_of(song_id.clone())),
+                None => Work::Analyse(job),
+            }
+        }
     };
     Ok(ProcessJob { file_hash, work: Some(work) })
 }
@@ -164,6 +175,7 @@ impl ProcessJob<'_> {
                 Some(JobOutput::Analysis(a)) => {
                     (Outcome::Embedded { song_id, embedding: a.features.embedding.map(Box::new) }, None)
                 }
+                Some(JobOutput::SameAudio(_)) => (Outcome::Known { song_id }, None),
             },
             Some(Work::Analyse(mut job)) => match job.step()? {
                 None => {
@@ -171,9 +183,8 @@ impl ProcessJob<'_> {
                     return Ok(None);
                 }
                 Some(JobOutput::Analysis(a)) => (Outcome::Analyzed(Box::new(a.features)), a.embedding_error),
-                Some(JobOutput::Embedding { .. }) => {
-                    return Err(AnalysisError::Feature("the analysis produced no features".into()));
-                }
+                Some(JobOutput::SameAudio(same)) => (Outcome::SameAudio(same), None),
+                Some(_) => return Err(AnalysisError::Feature("the analysis produced no features".into())),
             },
         };
         Ok(Some(Processed { file_hash: self.file_hash.clone(), outcome, embedding_error }))
@@ -224,6 +235,20 @@ pub fn commit<S: TasteStore + ?Sized>(
             (song_id.clone(), true, embedding.is_some())
         }
         Outcome::Known { song_id } => (song_id.clone(), false, false),
+        Outcome::SameAudio(same) => {
+            let mut features = store.song_features(&same.song_id)?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the stored features of song {} went missing during the scan",
+                    same.song_id
+                ))
+            })?;
+            features.file_hash.clone_from(&processed.file_hash);
+            features.metadata = same.metadata.clone();
+            features.damage = same.damage;
+            features.bitrate_kbps = bitrate_kbps(same.file_size, features.duration_sec);
+            upsert_song_features(store, &features, now_ms)?;
+            (same.song_id.clone(), true, false)
+        }
     };
     let entry = PathEntry {
         path_key: path_key.to_string(),

@@ -77,6 +77,11 @@ impl PathIndex {
         self.current_by_file_hash.get(file_hash).map(String::as_str)
     }
 
+    /// Whether the song's stored features come from this build's analysis.
+    pub fn is_current(&self, song_id: &str) -> bool {
+        self.current_songs.contains_key(song_id)
+    }
+
     /// Whether the song lacks the wanted embedding (always false without a model).
     pub fn needs_embedding(&self, song_id: &str) -> bool {
         self.wanted_embedding.is_some() && !self.embedded.contains(song_id)

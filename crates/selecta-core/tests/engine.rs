@@ -11,9 +11,9 @@ use selecta_core::features::{Key, Mode};
 use selecta_core::path_index::PATH_INDEX_TTL_MS;
 use selecta_core::retrieval::{FilterRule, SearchFilters};
 use selecta_core::testkit::Recorder;
-use selecta_core::testkit::synth::{SynthSpec, render, wav_bytes};
+use selecta_core::testkit::synth::{SynthSpec, id3v23_text_tag, push_riff_chunk, render, wav_bytes};
 use selecta_core::testkit::synth_library::SyntheticLibrary;
-use selecta_core::{Engine, ErrorCode, Label, MemoryStore, PathEntry, Store, TasteStore};
+use selecta_core::{AnalysisPhase, Engine, ErrorCode, Label, MemoryStore, PathEntry, Store, TasteStore};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -77,6 +77,38 @@ fn a_changed_file_is_analysed_again() {
     assert_eq!(b.status, FileStatus::Analyzed);
     assert_ne!(a.song_id, b.song_id, "other audio, other song");
     assert_eq!(e.song_for_path("a.wav").expect("lookup"), Some(b.song_id));
+}
+
+/// A tag edit changes a file's bytes, not its audio: the stored features take the new tags,
+/// hash and size, with nothing computed from the audio again, and equal what a full analysis of
+/// the edited file gives.
+#[test]
+fn a_tag_edit_keeps_the_features_computed_from_the_audio_and_takes_the_new_tags() {
+    let original = track_of(12.0, 124.0, 9, 5);
+    let mut edited = original.clone();
+    push_riff_chunk(&mut edited, b"id3 ", &id3v23_text_tag(&[(b"TIT2", "Edited Title"), (b"TPE1", "Edited Artist")]));
+    let mut e = engine();
+    let first = e.analyze_file("crate/a.wav", original, None, 5, 10, &mut NoControl).expect("analysed");
+    e.set_selection_labels(std::slice::from_ref(&first.song_id), "liked", 11).expect("label");
+    let changes = e.store().sample_change_count().expect("count");
+
+    let mut progress = Recorder::cancelling_after(usize::MAX);
+    let retagged = e.analyze_file("crate/a.wav", edited.clone(), None, 6, 20, &mut progress).expect("retagged");
+    assert_eq!((retagged.status, retagged.song_id.as_str()), (FileStatus::Analyzed, first.song_id.as_str()));
+    let phases: Vec<AnalysisPhase> = progress.seen.iter().map(|p| p.phase).collect();
+    assert!(phases.iter().all(|&p| p == AnalysisPhase::Decode), "decoded only: {phases:?}");
+    let features = retagged.features.expect("features");
+    assert_eq!(features["metadata"]["title"], "Edited Title");
+    assert_ne!(features["fileHash"], first.features.as_ref().expect("features")["fileHash"]);
+    assert_eq!(e.store().sample_change_count().expect("count"), changes + 1, "a tag edit of a labelled track");
+
+    let mut fresh = engine();
+    let full = fresh.analyze_file("crate/a.wav", edited, None, 6, 20, &mut NoControl).expect("full analysis");
+    let without_time = |mut v: serde_json::Value| {
+        v.as_object_mut().map(|o| o.remove("updatedAt"));
+        v
+    };
+    assert_eq!(without_time(features), without_time(full.features.expect("features")));
 }
 
 #[test]

@@ -269,6 +269,7 @@ impl<S: TasteStore> Engine<S> {
         }
         let warning = match &processed.outcome {
             Outcome::Analyzed(features) => features.damage.map(|d| d.warning()),
+            Outcome::SameAudio(same) => same.damage.map(|d| d.warning()),
             _ => None,
         };
         Ok(Committed {
@@ -353,8 +354,9 @@ impl PendingFile {
         // many processes share it (`SELECTA_LOG=selecta_core::engine=debug`).
         tracing::debug!(key = ?self.key, "reading file");
         let name = self.path.rsplit(['/', '\\']).next();
-        let job = ingest::start(&index, bytes, name, self.embed_only, &self.options, self.embedder.as_deref())
-            .map_err(|e| self.failed(e))?;
+        let job =
+            ingest::start(&index, &self.key, bytes, name, self.embed_only, &self.options, self.embedder.as_deref())
+                .map_err(|e| self.failed(e))?;
         Ok(FileJob { file: self, job })
     }
 
