@@ -81,6 +81,51 @@ pub enum JobOutput {
     SameAudio(Box<SameAudio>),
 }
 
+/// A stored song whose audio a file probably holds (a file at its path whose bytes changed),
+/// with what the decoded audio is checked against besides the `songId`: the id hashes the
+/// samples (or, for lossy codecs, the packets), not the sample rate a header declares nor the
+/// gain an Opus header applies, and either changes every feature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReusableSong {
+    /// Its `songId`.
+    pub song_id: String,
+    /// Its stored sample rate.
+    pub sample_rate: u32,
+    /// Its stored channel count.
+    pub channels: u16,
+    /// Its stored duration.
+    pub duration_sec: f64,
+    /// Its stored integrated loudness.
+    pub loudness_lufs: Option<f64>,
+}
+
+impl ReusableSong {
+    /// The song's hint as stored.
+    pub fn of(features: &SongFeatures) -> Self {
+        Self {
+            song_id: features.song_id.clone(),
+            sample_rate: features.sample_rate,
+            channels: features.channels,
+            duration_sec: features.duration_sec,
+            loudness_lufs: features.loudness_lufs,
+        }
+    }
+
+    /// Whether decoding gave this song's audio. The same audio gives the same values exactly;
+    /// the tolerances only keep a stored rounding from mattering.
+    fn matches(&self, summary: &DecodeSummary, loudness_lufs: Option<f64>) -> bool {
+        let close = |a: f64, b: f64, tolerance: f64| (a - b).abs() <= tolerance;
+        self.song_id == summary.song_id
+            && self.sample_rate == summary.info.sample_rate
+            && self.channels == summary.info.channels
+            && close(self.duration_sec, summary.duration_sec(), 1e-6)
+            && match (self.loudness_lufs, loudness_lufs) {
+                (Some(a), Some(b)) => close(a, b, 0.01),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+    }
+}
+
 /// What a file adds to audio whose features are known: [`JobOutput::SameAudio`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SameAudio {
@@ -253,7 +298,7 @@ pub struct AnalysisJob<'e> {
     embedding_error: Option<EmbedError>,
     progress: AnalysisProgress,
     /// A song with current features whose audio this file probably holds.
-    reusable_song: Option<String>,
+    reusable_song: Option<ReusableSong>,
 }
 
 impl std::fmt::Debug for AnalysisJob<'_> {
@@ -300,12 +345,13 @@ impl<'e> AnalysisJob<'e> {
         })
     }
 
-    /// When the decoded audio turns out to be that of `song_id`, whose features (and wanted
+    /// When the decoded audio turns out to be that of `song`, whose features (and wanted
     /// embedding) are current, stop after decoding with [`JobOutput::SameAudio`]: a tag edit
     /// changes a file's bytes but not its audio, and the features computed from the same audio
-    /// by the same analysis would be the same. Other audio is analysed as usual.
-    pub fn reusing_features_of(mut self, song_id: String) -> Self {
-        self.reusable_song = Some(song_id);
+    /// by the same analysis would be the same. Other audio is analysed as usual, with the
+    /// stream already decoded.
+    pub fn reusing_features_of(mut self, song: ReusableSong) -> Self {
+        self.reusable_song = Some(song);
         self
     }
 
@@ -361,7 +407,10 @@ impl<'e> AnalysisJob<'e> {
             }
         }
         let summary = decoder.finish()?;
-        if self.want == Want::Everything && self.reusable_song.as_deref() == Some(summary.song_id.as_str()) {
+        let loudness = stream.as_ref().and_then(|s| s.meters.as_ref()).and_then(|(meter, _)| meter.finish());
+        if self.want == Want::Everything
+            && self.reusable_song.take().is_some_and(|song| song.matches(&summary, loudness))
+        {
             self.progress = AnalysisProgress { phase: AnalysisPhase::Decode, percent: 100 };
             return Ok(Some(JobOutput::SameAudio(Box::new(SameAudio {
                 song_id: summary.song_id,

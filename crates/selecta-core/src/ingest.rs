@@ -5,14 +5,15 @@
 //! is only embedded), and [`commit`] writes the outcome and the path entry.
 
 use crate::analyze::{
-    AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, SameAudio, Want, bitrate_kbps,
+    AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, ReusableSong, SameAudio, Want,
+    bitrate_kbps,
 };
 use crate::embed::{EmbedError, Embedder, SamplingProfile, TrackEmbedding};
 use crate::error::{AnalysisError, StoreError};
 use crate::hash::sha256_hex;
 use crate::path_index::PathIndex;
 use crate::record::{PathEntry, SongFeatures};
-use crate::store::TasteStore;
+use crate::store::{Store, TasteStore};
 use crate::taste::{upsert_embedding, upsert_song_features};
 
 /// What a file needs.
@@ -60,6 +61,22 @@ pub enum Outcome {
     SameAudio(Box<SameAudio>),
 }
 
+/// The song stored for `path_key` whose features and embedding are current, as the hint that
+/// lets new bytes there (most often a tag edit) reuse them ([`AnalysisJob::reusing_features_of`]).
+pub fn reusable_song<S: Store + ?Sized>(
+    index: &PathIndex,
+    store: &S,
+    path_key: &str,
+) -> Result<Option<ReusableSong>, StoreError> {
+    let Some(song_id) =
+        index.entry(path_key).map(|e| &e.song_id).filter(|&s| index.is_current(s) && !index.needs_embedding(s))
+    else {
+        return Ok(None);
+    };
+    let stored = store.song_features(song_id)?;
+    Ok(stored.filter(|f| f.analysis_version == crate::ANALYSIS_VERSION).map(|f| ReusableSong::of(&f)))
+}
+
 /// A processed file.
 #[derive(Debug)]
 pub struct Processed {
@@ -86,11 +103,12 @@ impl Processed {
 /// Hash a file's bytes and prepare what it needs — nothing (known bytes with current features),
 /// only the embedding, or the whole analysis — as a job run in bounded steps
 /// ([`ProcessJob::step`]) so that callers can report progress and stop a file part-way.
-/// `embed_only` comes from [`Plan::EmbedOnly`]. No store access: safe to run on many threads
-/// with a shared index.
+/// `embed_only` comes from [`Plan::EmbedOnly`]; `reusable` is the song stored for the file's
+/// path when new bytes there may hold its audio ([`reusable_song`]). No store access: safe to
+/// run on many threads with a shared index.
 pub fn start<'e>(
     index: &PathIndex,
-    path_key: &str,
+    reusable: Option<ReusableSong>,
     bytes: Vec<u8>,
     file_name: Option<&str>,
     embed_only: bool,
@@ -117,13 +135,8 @@ pub fn start<'e>(
         None => {
             let job =
                 AnalysisJob::with_file_hash(bytes, file_hash.clone(), file_name, options, embedder, Want::Everything)?;
-            // New bytes at a known path are most often a tag edit of the song stored there.
-            match index
-                .entry(path_key)
-                .map(|e| &e.song_id)
-                .filter(|&s| index.is_current(s) && !index.needs_embedding(s))
-            {
-                Some(song_id) => Work::Analyse(job.reusing_features_of(song_id.clone())),
+            match reusable {
+                Some(song) => Work::Analyse(job.reusing_features_of(song)),
                 None => Work::Analyse(job),
             }
         }

@@ -44,8 +44,8 @@ pub mod taste;
 pub mod testkit;
 
 pub use analyze::{
-    ANALYSIS_VERSION, Analysis, AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, SameAudio,
-    Want, analyze_bytes, decode_mono, decode_only, embed_bytes,
+    ANALYSIS_VERSION, Analysis, AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, ReusableSong,
+    SameAudio, Want, analyze_bytes, decode_mono, decode_only, embed_bytes,
 };
 pub use engine::Engine;
 pub use error::{AnalysisError, EngineError, ErrorCode, StoreError};

@@ -88,7 +88,7 @@ fn a_tag_edit_keeps_the_features_computed_from_the_audio_and_takes_the_new_tags(
     let mut edited = original.clone();
     push_riff_chunk(&mut edited, b"id3 ", &id3v23_text_tag(&[(b"TIT2", "Edited Title"), (b"TPE1", "Edited Artist")]));
     let mut e = engine();
-    let first = e.analyze_file("crate/a.wav", original, None, 5, 10, &mut NoControl).expect("analysed");
+    let first = e.analyze_file("crate/a.wav", original.clone(), None, 5, 10, &mut NoControl).expect("analysed");
     e.set_selection_labels(std::slice::from_ref(&first.song_id), "liked", 11).expect("label");
     let changes = e.store().sample_change_count().expect("count");
 
@@ -109,6 +109,18 @@ fn a_tag_edit_keeps_the_features_computed_from_the_audio_and_takes_the_new_tags(
         v
     };
     assert_eq!(without_time(features), without_time(full.features.expect("features")));
+
+    // The same samples under a header declaring another rate (a sped-up copy made by relabelling)
+    // have the same songId, but not the same audio: analysed in full.
+    let mut relabelled = original;
+    let rate = u32::from_le_bytes([relabelled[24], relabelled[25], relabelled[26], relabelled[27]]);
+    relabelled[24..28].copy_from_slice(&(rate * 2).to_le_bytes());
+    relabelled[28..32].copy_from_slice(&(rate * 4).to_le_bytes());
+    let mut progress = Recorder::cancelling_after(usize::MAX);
+    let sped = e.analyze_file("crate/a.wav", relabelled, None, 7, 30, &mut progress).expect("relabelled");
+    assert_eq!(sped.song_id, first.song_id, "the samples are the same");
+    assert!(progress.seen.iter().any(|p| p.phase == AnalysisPhase::Features), "analysed in full");
+    assert_eq!(sped.features.expect("features")["sampleRate"], rate * 2);
 }
 
 #[test]

@@ -210,6 +210,10 @@ fn tagged_wav_seed() -> Vec<u8> {
         info.extend_from_slice(id);
         info.extend_from_slice(&(value.len() as u32).to_le_bytes());
         info.extend_from_slice(value);
+        // Entries are padded to an even length, as chunks are.
+        if value.len() % 2 == 1 {
+            info.push(0);
+        }
     }
     push_riff_chunk(&mut wav, b"LIST", &info);
     wav

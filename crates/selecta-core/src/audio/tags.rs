@@ -32,13 +32,13 @@ impl Tags {
         for tag in all {
             let Some(std) = &tag.std else {
                 // ffmpeg writes Matroska/WebM tags under Vorbis-comment names (ALBUM, DATE) that
-                // symphonia's Matroska reader does not map; they count only where no mapped
-                // tag names the field.
+                // symphonia's Matroska reader does not map; an unmapped tag of that name, in any
+                // format, counts only where no mapped tag names the field.
                 if let RawValue::String(value) = &tag.raw.value {
                     // A Matroska key names its target first ("TRACK@ALBUM").
                     let name = tag.raw.key.rsplit('@').next().unwrap_or_default();
                     match name.to_ascii_uppercase().as_str() {
-                        "ALBUM" => unmapped_album = Some(value.to_string()),
+                        "ALBUM" if !value.trim().is_empty() => unmapped_album = Some(value.to_string()),
                         "DATE" | "YEAR" => unmapped_year = parse_year(value).or(unmapped_year),
                         _ => {}
                     }

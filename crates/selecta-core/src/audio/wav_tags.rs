@@ -5,7 +5,6 @@
 //! Serato, Mp3tag) usually append after the audio is never seen: every WAV file showed no
 //! title or artist. This module walks the chunk headers of the file's bytes (skipping the audio
 //! by its size) and hands the `INFO` entries and the ID3v2 tag to symphonia's own parsers.
-//! RF64/BW64 files (WAV over 4 GiB) take the `data` size from their `ds64` chunk.
 
 use symphonia::core::io::BufReader;
 use symphonia::core::meta::well_known::METADATA_ID_WAVE;
@@ -15,41 +14,41 @@ use symphonia::default::meta::embedded::riff::{parse_riff_info_chunk, read_riff_
 const INFO_METADATA: MetadataInfo =
     MetadataInfo { metadata: METADATA_ID_WAVE, short_name: "wave", long_name: "RIFF INFO chunk" };
 
-/// Whether the bytes are a RIFF/RF64/BW64 WAVE file.
+/// Tag chunks read at most. A tagged file holds one or two; a hostile one could hold millions
+/// of empty ones, each a parsed revision held until the file is analysed.
+const MAX_TAG_CHUNKS: usize = 8;
+/// Entries of one `INFO` chunk read at most (a tagger writes a dozen).
+const MAX_INFO_ENTRIES: usize = 64;
+
+/// Whether the bytes are a RIFF WAVE file. (symphonia's reader opens no RF64 or BW64 file.)
 pub(crate) fn is_wav(bytes: &[u8]) -> bool {
-    bytes.len() >= 12 && matches!(&bytes[..4], b"RIFF" | b"RF64" | b"BW64") && &bytes[8..12] == b"WAVE"
+    bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WAVE"
 }
 
-/// The metadata revisions of a WAV file's `LIST`/`INFO` and `id3 ` chunks, in file order (so a
-/// later chunk wins where both name a field). Empty for other files; a damaged chunk list ends
-/// the walk, and a chunk that does not parse is left out, since tags never decide whether a
-/// file can be analysed.
+/// The metadata revisions of a WAV file's `LIST`/`INFO` chunks, then of its `id3 ` chunks, so
+/// that the ID3 tag wins where both name a field (`INFO` fields are often cut short or in a
+/// Windows code page). Empty for other files; a damaged chunk list ends the walk, and a chunk
+/// that does not parse is left out, since tags never decide whether a file can be analysed.
 pub(crate) fn read(bytes: &[u8]) -> Vec<MetadataRevision> {
-    let mut revisions = Vec::new();
+    let (mut info, mut id3) = (Vec::new(), Vec::new());
     if !is_wav(bytes) {
-        return revisions;
+        return info;
     }
-    let mut data_size_64 = None;
     let mut at = 12usize;
     while let Some(header) = bytes.get(at..at + 8) {
+        if info.len() + id3.len() >= MAX_TAG_CHUNKS {
+            break;
+        }
         let id: [u8; 4] = [header[0], header[1], header[2], header[3]];
-        let size32 = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let size = match (&id, size32, data_size_64) {
-            // In RF64 the data chunk's own size field is a placeholder for the ds64 value.
-            (b"data", u32::MAX, Some(size)) => size,
-            _ => u64::from(size32),
-        };
+        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
         let start = at + 8;
         let end = usize::try_from(size).ok().and_then(|s| start.checked_add(s)).unwrap_or(usize::MAX);
         // A chunk cut short by the end of the file still gives what it holds.
         let payload = &bytes[start..end.min(bytes.len())];
         match &id {
-            b"ds64" if payload.len() >= 16 => {
-                data_size_64 = Some(u64::from_le_bytes(payload[8..16].try_into().unwrap_or_default()));
-            }
-            b"LIST" if payload.starts_with(b"INFO") => revisions.push(info_revision(&payload[4..])),
+            b"LIST" if payload.starts_with(b"INFO") => info.push(info_revision(&payload[4..])),
             b"id3 " | b"ID3 " => match read_riff_id3_chunk(&mut BufReader::new(payload), &mut Vec::new()) {
-                Ok(revision) => revisions.push(revision),
+                Ok(revision) => id3.push(revision),
                 Err(e) => tracing::debug!("WAV id3 chunk at byte {at} not read: {e}"),
             },
             _ => {}
@@ -60,13 +59,17 @@ pub(crate) fn read(bytes: &[u8]) -> Vec<MetadataRevision> {
             _ => break,
         }
     }
-    revisions
+    info.extend(id3);
+    info
 }
 
 /// The entries of a `LIST`/`INFO` chunk's payload (after the `INFO` form type).
 fn info_revision(mut entries: &[u8]) -> MetadataRevision {
     let mut builder = MetadataBuilder::new(INFO_METADATA);
-    while entries.len() >= 8 {
+    for _ in 0..MAX_INFO_ENTRIES {
+        if entries.len() < 8 {
+            break;
+        }
         let id = [entries[0], entries[1], entries[2], entries[3]];
         let size = u32::from_le_bytes([entries[4], entries[5], entries[6], entries[7]]) as usize;
         let value_end = 8usize.saturating_add(size).min(entries.len());
@@ -88,6 +91,11 @@ fn info_revision(mut entries: &[u8]) -> MetadataRevision {
 fn info_text(value: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(value) {
         Ok(text) => text.into(),
+        // A fixed-length field can cut UTF-8 text inside its last character: what precedes the
+        // cut is kept when it is evidently UTF-8 (not plain ASCII).
+        Err(e) if e.error_len().is_none() && !value[..e.valid_up_to()].is_ascii() => {
+            std::str::from_utf8(&value[..e.valid_up_to()]).unwrap_or_default().into()
+        }
         Err(_) => value.iter().map(|&b| windows_1252(b)).collect::<String>().into(),
     }
 }
@@ -177,7 +185,7 @@ mod tests {
             ],
         );
         let tags = tags_of(&bytes);
-        assert_eq!(tags.title.as_deref(), Some("Id3 Title"), "the later chunk wins");
+        assert_eq!(tags.title.as_deref(), Some("Id3 Title"), "the ID3 tag wins");
         assert_eq!(tags.artist.as_deref(), Some("Info Artist"));
         assert_eq!(tags.album.as_deref(), Some("Id3 Album"));
         assert_eq!(tags.genre.as_deref(), Some("Deep House"));
@@ -196,17 +204,41 @@ mod tests {
     }
 
     #[test]
-    fn rf64_takes_the_audio_size_from_ds64() {
-        let mut ds64 = Vec::new();
-        ds64.extend_from_slice(&0u64.to_le_bytes());
-        ds64.extend_from_slice(&6u64.to_le_bytes());
-        ds64.extend_from_slice(&3u64.to_le_bytes());
-        ds64.extend_from_slice(&0u32.to_le_bytes());
-        let mut data = b"data".to_vec();
-        data.extend_from_slice(&u32::MAX.to_le_bytes());
-        data.extend_from_slice(&[0u8; 6]);
-        let bytes = wav(b"RF64", &[chunk(b"ds64", &ds64), fmt_chunk(), data, info_list(&[(b"INAM", "Long Take")])]);
-        assert_eq!(tags_of(&bytes).title.as_deref(), Some("Long Take"));
+    fn an_id3_chunk_wins_over_info_wherever_each_sits_and_cut_utf8_keeps_its_prefix() {
+        // The field ends after the first byte of a two-byte character.
+        let cut = ["Mañana Ünïc".as_bytes(), &[0xc3]].concat();
+        let mut info_payload = b"INFO".to_vec();
+        info_payload.extend(chunk(b"INAM", "Info Title\0".as_bytes()));
+        info_payload.extend(chunk(b"IART", &cut));
+        let bytes = wav(
+            b"RIFF",
+            &[
+                fmt_chunk(),
+                chunk(b"data", &[0u8; 8]),
+                chunk(b"id3 ", &id3v23_text_tag(&[(b"TIT2", "Id3 Title")])),
+                chunk(b"LIST", &info_payload),
+            ],
+        );
+        let tags = tags_of(&bytes);
+        assert_eq!(tags.title.as_deref(), Some("Id3 Title"));
+        assert_eq!(tags.artist.as_deref(), Some("Mañana Ünïc"));
+        // Not evidently UTF-8: a Windows-1252 'Ã' at the end stays.
+        assert_eq!(info_text(b"CAF\xc3"), "CAFÃ");
+    }
+
+    #[test]
+    fn hostile_chunk_lists_are_read_only_so_far() {
+        let empty_info = chunk(b"LIST", b"INFO");
+        let mut chunks = vec![fmt_chunk(), chunk(b"data", &[0u8; 4])];
+        chunks.extend(std::iter::repeat_n(empty_info, 10_000));
+        assert_eq!(read(&wav(b"RIFF", &chunks)).len(), MAX_TAG_CHUNKS);
+        let mut entries = b"INFO".to_vec();
+        for _ in 0..10_000 {
+            entries.extend(chunk(b"IART", b""));
+        }
+        entries.extend(chunk(b"INAM", b"Too Late\0"));
+        let bytes = wav(b"RIFF", &[fmt_chunk(), chunk(b"LIST", &entries)]);
+        assert_eq!(tags_of(&bytes).title, None, "entries past the cap are not read");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Engine, ModelState};
-use crate::analyze::{AnalysisProgress, AnalyzeOptions};
+use crate::analyze::{AnalysisProgress, AnalyzeOptions, ReusableSong};
 use crate::control::JobControl;
 use crate::embed::Embedder;
 use crate::error::{EngineError, ErrorCode};
@@ -60,6 +60,8 @@ pub struct PendingFile {
     size: u64,
     mtime_ms: i64,
     embed_only: bool,
+    /// The song stored for this path, which new bytes there may hold ([`ingest::reusable_song`]).
+    reusable: Option<ReusableSong>,
     options: AnalyzeOptions,
     index: Arc<RwLock<PathIndex>>,
     embedder: Option<Arc<Embedder>>,
@@ -136,7 +138,16 @@ impl<S: TasteStore> Engine<S> {
         let options = AnalyzeOptions { profile: self.profile, ..AnalyzeOptions::default() };
         options.limits.check_size(size).map_err(|e| EngineError::from(e).context(path))?;
         let key = path_key(path);
-        let plan = ingest::plan(&*self.index()?, &key, size, mtime_ms);
+        let (plan, reusable) = {
+            let index = self.index()?;
+            let plan = ingest::plan(&index, &key, size, mtime_ms);
+            // New bytes at a known path are most often a tag edit of the song stored there.
+            let reusable = match plan {
+                Plan::Analyse => ingest::reusable_song(&index, &self.store, &key)?,
+                _ => None,
+            };
+            (plan, reusable)
+        };
         Ok(match plan {
             Plan::Unchanged { song_id } => Begun::Unchanged { key, song_id },
             Plan::EmbedOnly | Plan::Analyse => Begun::Pending(PendingFile {
@@ -145,6 +156,7 @@ impl<S: TasteStore> Engine<S> {
                 size,
                 mtime_ms,
                 embed_only: plan == Plan::EmbedOnly,
+                reusable,
                 options,
                 index: Arc::clone(&self.index),
                 embedder: self.embedder.clone(),
@@ -354,9 +366,16 @@ impl PendingFile {
         // many processes share it (`SELECTA_LOG=selecta_core::engine=debug`).
         tracing::debug!(key = ?self.key, "reading file");
         let name = self.path.rsplit(['/', '\\']).next();
-        let job =
-            ingest::start(&index, &self.key, bytes, name, self.embed_only, &self.options, self.embedder.as_deref())
-                .map_err(|e| self.failed(e))?;
+        let job = ingest::start(
+            &index,
+            self.reusable.clone(),
+            bytes,
+            name,
+            self.embed_only,
+            &self.options,
+            self.embedder.as_deref(),
+        )
+        .map_err(|e| self.failed(e))?;
         Ok(FileJob { file: self, job })
     }
 
