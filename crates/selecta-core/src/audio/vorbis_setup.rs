@@ -224,7 +224,7 @@ fn check_codebooks(bits: &mut Bits<'_>) -> Result<bool, String> {
         if header_values > MAX_HEADER_VALUES {
             return Err(format!("its codebooks claim {header_values} lookup values in all"));
         }
-        if !skip_codeword_lengths(bits, entries, ordered == 1) {
+        if !skip_codeword_lengths(bits, entries, ordered == 1).map_err(|e| format!("codebook {book}: {e}"))? {
             return Ok(false);
         }
         let Some(lookup_type) = bits.read(4) else { return Ok(false) };
@@ -254,31 +254,37 @@ fn check_codebooks(bits: &mut Bits<'_>) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Skip a codebook's codeword lengths; `false` when the header ends or the list is inconsistent
-/// (the decoder reports both).
-fn skip_codeword_lengths(bits: &mut Bits<'_>, entries: u32, ordered: bool) -> bool {
+/// Skip a codebook's codeword lengths: `Ok(false)` when the header ends or the list is
+/// inconsistent (the decoder reports both), an error for lengths the decoder would panic on.
+fn skip_codeword_lengths(bits: &mut Bits<'_>, entries: u32, ordered: bool) -> Result<bool, String> {
     if ordered {
-        if bits.read(5).is_none() {
-            return false;
-        }
+        // Runs of entries with lengths first, first + 1, …: a codeword is at most 32 bits
+        // long, and symphonia's decoder asserts (or indexes past its table) on a longer one
+        // instead of refusing it.
+        let Some(first) = bits.read(5) else { return Ok(false) };
+        let mut length = first + 1;
         let mut entry = 0u32;
         while entry < entries {
-            let Some(run) = bits.read(ilog(entries - entry)) else { return false };
+            let Some(run) = bits.read(ilog(entries - entry)) else { return Ok(false) };
+            if run > 0 && length > 32 {
+                return Err(format!("{run} codewords are {length} bits long (at most 32)"));
+            }
             entry += run;
+            length += 1;
         }
-        return entry == entries;
+        return Ok(entry == entries);
     }
-    let Some(sparse) = bits.read(1) else { return false };
+    let Some(sparse) = bits.read(1) else { return Ok(false) };
     if sparse == 0 {
-        return bits.skip(u64::from(entries) * 5);
+        return Ok(bits.skip(u64::from(entries) * 5));
     }
     for _ in 0..entries {
-        let Some(used) = bits.read(1) else { return false };
+        let Some(used) = bits.read(1) else { return Ok(false) };
         if used == 1 && bits.read(5).is_none() {
-            return false;
+            return Ok(false);
         }
     }
-    true
+    Ok(true)
 }
 
 /// Lookup values of a type-1 codebook as the Ogg reader and the Vorbis decoder compute them
@@ -356,7 +362,7 @@ mod tests {
             assert_eq!(bits.read(24), Some(CODEBOOK_SYNC));
             let dimensions_at = bits.at;
             let (dimensions, entries, ordered) = (field(&mut bits, 16), field(&mut bits, 24), field(&mut bits, 1));
-            assert!(skip_codeword_lengths(&mut bits, entries, ordered == 1));
+            assert_eq!(skip_codeword_lengths(&mut bits, entries, ordered == 1), Ok(true));
             let lookup_type = field(&mut bits, 4);
             fields.push((dimensions_at, lookup_type));
             let values = match lookup_type {
@@ -371,6 +377,18 @@ mod tests {
             assert!(bits.skip(u64::from(values) * u64::from(width + 1)));
         }
         fields
+    }
+
+    #[test]
+    fn ordered_codeword_lengths_over_32_bits_are_refused() {
+        let lengths = |data: &[u8], entries| skip_codeword_lengths(&mut Bits { data, at: 0 }, entries, true);
+        // Two entries of length 1: the first length 0 + 1, one run of 2.
+        assert_eq!(lengths(&[0x40], 2), Ok(true));
+        // First length 32, an empty run, then three entries of length 33, which symphonia's
+        // decoder asserts on (a fuzzed Ogg file found it).
+        assert!(lengths(&[0x9f, 0x01], 3).is_err());
+        // An empty run past 32 bits alone is harmless.
+        assert_eq!(lengths(&[0x1f], 1), Ok(false), "the header ends");
     }
 
     #[test]
