@@ -2,8 +2,9 @@
 //! under `fuzz/regressions/<target>/` (crashes found by libFuzzer, fixed since), then random
 //! mutations of the seeds (bit flips, special bytes, cuts, duplicated and deleted runs,
 //! splices). `SELECTA_FUZZ_SECS` sets the seconds of mutations per target (default 2; CI runs
-//! longer), `SELECTA_FUZZ_SEED` their random seed. A panic names the target, the input's origin
-//! and where the input was saved.
+//! longer), `SELECTA_FUZZ_SEED` their random seed, `SELECTA_FUZZ_TARGETS` (names, comma-separated)
+//! the targets to run. A panic names the target, the input's origin and where the input was
+//! saved.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -96,8 +97,11 @@ fn every_target_survives_its_seeds_its_regressions_and_random_mutations() {
     // A fixed seed by default (the same mutations every run); CI passes a new one each run and
     // the failure names it, so a crash is reproduced with the same value.
     let seed: u64 = std::env::var("SELECTA_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5e1ec7a);
+    // A comma-separated list of target names runs only those (a longer hunt on one decoder).
+    let only = std::env::var("SELECTA_FUZZ_TARGETS").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|list| list.split(',').any(|n| n.trim() == name));
     let fixtures = repo().join("tests/fixtures/audio");
-    for target in TARGETS {
+    for target in TARGETS.iter().filter(|t| wanted(t.name)) {
         let seeds = seeds(target, &fixtures);
         assert!(!seeds.is_empty(), "{}: no seeds", target.name);
         for (i, seed) in seeds.iter().enumerate() {
