@@ -2,7 +2,8 @@
 //! decides from the path index whether the file needs reading, [`start`] and
 //! [`ProcessJob::step`] turn its bytes into an [`Outcome`] in bounded steps without touching
 //! the store (a file whose bytes are known reuses its song; a song missing the wanted embedding
-//! is only embedded), and [`commit`] writes the outcome and the path entry.
+//! is only embedded; new bytes at a known path that decode to the stored song's audio reuse its
+//! features), and [`commit`] writes the outcome and the path entry.
 
 use crate::analyze::{
     AnalysisJob, AnalysisPhase, AnalysisProgress, AnalyzeOptions, JobOutput, ReusableSong, SameAudio, Want,

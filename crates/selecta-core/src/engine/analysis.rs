@@ -142,8 +142,13 @@ impl<S: TasteStore> Engine<S> {
             let index = self.index()?;
             let plan = ingest::plan(&index, &key, size, mtime_ms);
             // New bytes at a known path are most often a tag edit of the song stored there.
+            // A stored record that cannot be read only costs the shortcut: the file is analysed
+            // in full and its record written again.
             let reusable = match plan {
-                Plan::Analyse => ingest::reusable_song(&index, &self.store, &key)?,
+                Plan::Analyse => ingest::reusable_song(&index, &self.store, &key).unwrap_or_else(|e| {
+                    tracing::warn!(key = ?key, "the stored song of a changed file could not be read: {e}");
+                    None
+                }),
                 _ => None,
             };
             (plan, reusable)
