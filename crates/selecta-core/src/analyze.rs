@@ -76,8 +76,9 @@ pub enum JobOutput {
         /// `None` when the track is silent.
         embedding: Option<TrackEmbedding>,
     },
-    /// The audio is that of the song named by [`AnalysisJob::reusing_features_of`]: what the
-    /// file holds besides its audio was read, and nothing was computed from the audio.
+    /// The audio is that of the song named by [`AnalysisJob::reusing_features_of`]: the file
+    /// was decoded and its tags read, and neither the spectral features nor the embedding were
+    /// computed.
     SameAudio(Box<SameAudio>),
 }
 
@@ -614,7 +615,8 @@ pub fn embed_bytes(
     match AnalysisJob::new(bytes, file_name, options, Some(embedder), Want::EmbeddingOnly)?.run()? {
         JobOutput::Embedding { song_id, embedding } => Ok((song_id, embedding)),
         JobOutput::Analysis(a) => Ok((a.features.song_id, a.features.embedding)),
-        JobOutput::SameAudio(same) => Ok((same.song_id, None)),
+        // Only a job wanting every feature stops at known audio.
+        JobOutput::SameAudio(_) => Err(AnalysisError::Feature("the embedding job produced no embedding".into())),
     }
 }
 

@@ -189,7 +189,7 @@ impl ProcessJob<'_> {
                 Some(JobOutput::Analysis(a)) => {
                     (Outcome::Embedded { song_id, embedding: a.features.embedding.map(Box::new) }, None)
                 }
-                Some(JobOutput::SameAudio(_)) => (Outcome::Known { song_id }, None),
+                Some(_) => return Err(AnalysisError::Feature("the embedding job produced no embedding".into())),
             },
             Some(Work::Analyse(mut job)) => match job.step()? {
                 None => {
