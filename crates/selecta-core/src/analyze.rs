@@ -1,13 +1,14 @@
 //! The per-track analysis pipeline: bytes in, [`SongFeatures`] out, in bounded steps
 //! ([`AnalysisJob`]) so that bindings can report progress and stop a file part-way. One
-//! decoding pass feeds the `songId`, the loudness meter, the fingerprint and a mono downmix; the
-//! downmix is resampled once for the spectral features and once for the model. Pure
-//! computation: no files, clocks or threads.
+//! decoding pass feeds the `songId`, the loudness meter and a mono downmix; the downmix is
+//! resampled as it arrives into the analysis signal, which the fingerprint reads on the way
+//! ([`features::analysis_signal`]), and once more for the model. Pure computation: no files,
+//! clocks or threads.
 
 use crate::audio::{self, Damage, DecodeLimits, DecodeSummary, Decoder, StreamInfo, Tags};
 use crate::embed::{EmbedError, EmbedJob, Embedder, Region, SamplingProfile, TrackEmbedding};
 use crate::error::AnalysisError;
-use crate::features::{self, FingerprintBuilder, LoudnessMeter, TempoRange};
+use crate::features::{self, AnalysisSignal, AnalysisSignalBuilder, LoudnessMeter, TempoRange};
 use crate::hash::sha256_hex;
 use crate::record::SongFeatures;
 
@@ -151,10 +152,14 @@ const STEP_SECONDS: f64 = 8.0;
 struct StreamState {
     rate: u32,
     channels: usize,
-    /// Loudness and fingerprint; `None` when only the embedding is wanted.
-    meters: Option<(LoudnessMeter, FingerprintBuilder)>,
+    /// Loudness, and the analysis signal with its fingerprint; `None` when only the embedding
+    /// is wanted.
+    meters: Option<(LoudnessMeter, AnalysisSignalBuilder)>,
     mono: Vec<f32>,
     mono_cap: usize,
+    /// The downmix of a block past `mono_cap`, which only the analysis signal still reads (the
+    /// whole track's fingerprint).
+    spill: Vec<f32>,
     /// Stereo only: the first seconds, interleaved, until the downmix is chosen.
     opening: Vec<f32>,
     /// Stereo only: `Some(true)` when the channels are in opposite polarity (a phase-inverted
@@ -193,20 +198,24 @@ impl StreamState {
             meters: (want == Want::Everything).then(|| {
                 (
                     LoudnessMeter::new(info.sample_rate, info.channels),
-                    FingerprintBuilder::new(info.sample_rate, info.channels),
+                    AnalysisSignalBuilder::new(
+                        info.sample_rate,
+                        mono_cap,
+                        announced_frames.and_then(|f| usize::try_from(f).ok()),
+                    ),
                 )
             }),
             mono: Vec::with_capacity(expected),
             mono_cap,
+            spill: Vec::new(),
             opening: Vec::new(),
             inverted: (info.channels != 2).then_some(false),
         }
     }
 
     fn push(&mut self, block: &[f32]) {
-        if let Some((loudness, fingerprint)) = &mut self.meters {
+        if let Some((loudness, _)) = &mut self.meters {
             loudness.push(block);
-            fingerprint.push(block);
         }
         if self.inverted.is_none() {
             self.opening.extend_from_slice(block);
@@ -223,6 +232,9 @@ impl StreamState {
         let inverted = cancels(&self.opening);
         if inverted {
             tracing::info!("the channels are in opposite polarity: analysing their difference");
+            if let Some((_, signal)) = &mut self.meters {
+                signal.print_apart(self.rate);
+            }
         }
         self.inverted = Some(inverted);
         let opening = std::mem::take(&mut self.opening);
@@ -230,19 +242,32 @@ impl StreamState {
     }
 
     fn downmix(&mut self, block: &[f32]) {
-        if self.mono.len() >= self.mono_cap {
-            return;
+        let frames = block.len() / self.channels;
+        let room = self.mono_cap.saturating_sub(self.mono.len());
+        let signal = self.meters.as_mut().map(|(_, signal)| signal);
+        if frames <= room {
+            let start = self.mono.len();
+            downmix_into(&mut self.mono, block, self.channels, self.inverted == Some(true));
+            if let Some(signal) = signal {
+                signal.push(&self.mono[start..]);
+            }
+        } else if let Some(signal) = signal {
+            // Past the cap (or reaching it) through a separate buffer: `mono` is sized for the
+            // cap and would otherwise double its allocation for one block.
+            self.spill.clear();
+            downmix_into(&mut self.spill, block, self.channels, self.inverted == Some(true));
+            signal.push(&self.spill);
+            self.mono.extend_from_slice(&self.spill[..room]);
+        } else if room > 0 {
+            downmix_into(&mut self.mono, &block[..room * self.channels], self.channels, self.inverted == Some(true));
         }
-        if self.inverted == Some(true) {
-            self.mono.extend(block.chunks_exact(2).map(|f| (f[0] - f[1]) * 0.5));
-        } else if self.channels == 2 {
-            // The common case on its own: a fixed-size frame lets the loop vectorise.
-            self.mono.extend(block.chunks_exact(2).map(|f| (f[0] + f[1]) * 0.5));
-        } else {
-            let inv = 1.0 / self.channels as f32;
-            self.mono.extend(block.chunks_exact(self.channels).map(|f| f.iter().sum::<f32>() * inv));
+        if self.inverted == Some(true)
+            && let Some((_, signal)) = &mut self.meters
+        {
+            self.spill.clear();
+            downmix_into(&mut self.spill, block, self.channels, false);
+            signal.push_print(&self.spill);
         }
-        self.mono.truncate(self.mono_cap);
     }
 
     /// The stream ended: a track shorter than the opening is decided on what there is.
@@ -250,6 +275,20 @@ impl StreamState {
         if self.inverted.is_none() {
             self.decide_polarity();
         }
+    }
+}
+
+/// Append the mono downmix of interleaved `block`: the mean of the channels, or for inverted
+/// stereo half their difference.
+fn downmix_into(mono: &mut Vec<f32>, block: &[f32], channels: usize, inverted: bool) {
+    if inverted {
+        mono.extend(block.chunks_exact(2).map(|f| (f[0] - f[1]) * 0.5));
+    } else if channels == 2 {
+        // The common case on its own: a fixed-size frame lets the loop vectorise.
+        mono.extend(block.chunks_exact(2).map(|f| (f[0] + f[1]) * 0.5));
+    } else {
+        let inv = 1.0 / channels as f32;
+        mono.extend(block.chunks_exact(channels).map(|f| f.iter().sum::<f32>() * inv));
     }
 }
 
@@ -433,8 +472,8 @@ impl<'e> AnalysisJob<'e> {
         stream: StreamState,
     ) -> Result<Option<JobOutput>, AnalysisError> {
         let features = match (self.want, stream.meters) {
-            (Want::Everything, Some((loudness, fingerprint))) => {
-                let analysis = resample_for_spectral(&stream.mono, stream.rate)?;
+            (Want::Everything, Some((loudness, signal))) => {
+                let AnalysisSignal { signal: analysis, fingerprint } = signal.finish()?;
                 let onsets = features::tempo::onsets(&analysis);
                 let tempo = features::tempo::estimate_tempo(&onsets, self.options.tempo_range);
                 let (envelope, fps) = (&onsets.full, onsets.fps);
@@ -461,7 +500,7 @@ impl<'e> AnalysisJob<'e> {
                     rms_mean: features::rms_mean(&stream.mono, rms_window),
                     loudness_lufs,
                     hpcp: hpcp.map(|h| h.to_vec()),
-                    chromaprint: fingerprint.finish(),
+                    chromaprint: fingerprint,
                     metadata: summary.tags,
                     timbre: features::timbre::timbre_stats(&analysis, features::tempo::ONSET_SAMPLE_RATE),
                     embedding: None,

@@ -172,7 +172,9 @@ fn chromaprint_matches_fpcalc_raw() {
     let agreement = bit_agreement(&fp.raw, &expected);
     assert!((fp.raw.len() as i64 - expected.len() as i64).abs() <= 2, "lengths {} vs {}", fp.raw.len(), expected.len());
     eprintln!("chromaprint bit agreement with fpcalc -raw: {agreement:.4}");
-    assert!(agreement >= 0.95, "bit agreement {agreement}");
+    // Measured 1.0000 since the print reads the analysis signal (0.9974 when chromaprint
+    // resampled the decoded stream with its own 16-tap filter).
+    assert!(agreement >= 0.998, "bit agreement {agreement}");
 }
 
 #[test]

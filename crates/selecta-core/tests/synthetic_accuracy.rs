@@ -269,3 +269,66 @@ fn a_phase_inverted_stereo_master_is_analysed_like_the_track() {
     let summed = analyse_stereo(&wide);
     assert!((summed.rms_mean / in_phase.rms_mean - 0.75).abs() < 0.01, "{}", summed.rms_mean / in_phase.rms_mean);
 }
+
+/// Share of equal bits of two raw prints over their common length.
+fn bit_agreement(a: &[u32], b: &[u32]) -> f64 {
+    let n = a.len().min(b.len()).max(1);
+    let differing: u32 = a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum();
+    1.0 - f64::from(differing) / (32 * n) as f64
+}
+
+/// The fingerprint hears what `fpcalc` hears, the channels' mean, even for a phase-inverted
+/// master whose other features come from the channels' difference: an AcoustID lookup needs
+/// `fpcalc`'s print. Here the master is inverted but for a quiet part both channels share, which
+/// is all the mean keeps.
+#[test]
+fn the_fingerprint_is_of_the_channels_mean_as_fpcalc_prints_it() {
+    let mut spec = SynthSpec::new(124.0, Key { tonic: 2, mode: Mode::Minor });
+    spec.seconds = 20.0;
+    spec.sample_rate = 22_050;
+    let track = render(&spec);
+    let mut shared_spec = SynthSpec::new(97.0, Key { tonic: 7, mode: Mode::Major });
+    shared_spec.seconds = 20.0;
+    shared_spec.sample_rate = 22_050;
+    let shared: Vec<f32> = render(&shared_spec).iter().map(|x| 0.1 * x).collect();
+    let print_of = |samples: &[f32], channels: u16| {
+        let wav = wav_bytes(samples, spec.sample_rate, channels);
+        analyze_bytes(wav, Some("print.wav"), &AnalyzeOptions::default(), None)
+            .map(|a| a.features.chromaprint.expect("a print"))
+            .expect("analysis")
+    };
+    let master: Vec<f32> = track.iter().zip(&shared).flat_map(|(&x, &s)| [x + s, -x + s]).collect();
+    let inverted = print_of(&master, 2);
+    let of_mean = print_of(&shared, 1);
+    let of_difference = print_of(&track, 1);
+    let mean_agreement = bit_agreement(&inverted.raw, &of_mean.raw);
+    let difference_agreement = bit_agreement(&inverted.raw, &of_difference.raw);
+    assert!(mean_agreement > 0.97, "agreement with the mean's print {mean_agreement}");
+    assert!(difference_agreement < 0.8, "agreement with the difference's print {difference_agreement}");
+    assert_eq!(inverted.track.len(), inverted.raw.len());
+}
+
+/// A track longer than the spectral features read is still fingerprinted to its end, with the
+/// very print an uncapped analysis gives; the features read the capped start.
+#[test]
+fn the_whole_track_is_fingerprinted_past_the_spectral_cap() {
+    let mut spec = SynthSpec::new(124.0, Key { tonic: 9, mode: Mode::Minor });
+    spec.seconds = 30.0;
+    let samples = render(&spec);
+    let stereo: Vec<f32> = samples.iter().flat_map(|&x| [x, 0.8 * x]).collect();
+    let analyse_with = |max_spectral_seconds: f64| {
+        let options = AnalyzeOptions { max_spectral_seconds, ..AnalyzeOptions::default() };
+        analyze_bytes(wav_bytes(&stereo, spec.sample_rate, 2), Some("long.wav"), &options, None)
+            .map(|a| a.features)
+            .expect("analysis")
+    };
+    let capped = analyse_with(12.0);
+    let whole = analyse_with(900.0);
+    let (capped_print, whole_print) = (capped.chromaprint.expect("print"), whole.chromaprint.expect("print"));
+    assert_eq!(capped_print, whole_print);
+    assert_eq!(capped_print.track, whole_print.track);
+    assert!(capped_print.track.len() > 200, "{} sub-fingerprints for 30 s", capped_print.track.len());
+    assert_eq!(capped.duration_sec, whole.duration_sec);
+    assert_eq!(capped.loudness_lufs, whole.loudness_lufs);
+    assert_ne!(capped.timbre, whole.timbre, "the timbre of 12 s, not of 30 s");
+}

@@ -14,7 +14,7 @@ mod wav_tags;
 pub use decode::{
     Damage, DecodeLimits, DecodeSummary, Decoder, MAX_HOLE_SEC, MIN_DAMAGED_SEC, MIN_DECODED_SHARE, StreamInfo, decode,
 };
-pub use resample::resample_mono;
+pub use resample::{MonoResampler, resample_mono};
 pub use tags::Tags;
 
 /// Extensions treated as audio when a folder is scanned. Formats this build cannot decode (WMA,

@@ -1,10 +1,12 @@
 //! Chromaprint fingerprint (AcoustID-compatible, via `rusty-chromaprint`) and a 64-bit SimHash
 //! of it for fast near-duplicate search.
 //!
-//! Like `fpcalc`, the fingerprint covers the first 120 s of the audio at its original sample
-//! rate and channel count, with the default algorithm (TEST2); chromaprint downmixes and
-//! resamples internally. Beside it the builder keeps the raw sub-fingerprints of the *whole*
-//! track, which snippet identification matches at any offset (`retrieval::identify`).
+//! Like `fpcalc`, the fingerprint covers the first 120 s of the audio with the default algorithm
+//! (TEST2). The analysis feeds it the mono analysis signal at chromaprint's own 11 025 Hz
+//! ([`super::analysis_signal`]), as `fpcalc` has FFmpeg deliver it; other rates and channel
+//! counts are downmixed and resampled by chromaprint itself. Beside it the builder keeps the raw
+//! sub-fingerprints of the *whole* track, which snippet identification matches at any offset
+//! (`retrieval::identify`).
 
 use base64::Engine;
 use rusty_chromaprint::{Configuration, FingerprintCompressor, Fingerprinter};
@@ -28,7 +30,7 @@ pub const MAX_TRACK_SUB_FINGERPRINTS: usize = 1 << 17;
 /// the whole track. Both are the same computation over the first 120 s, so the whole-track
 /// printer starts only at a splice point shortly before 120 s, and its print is the 120 s
 /// printer's up to that point followed by its own after a warm-up. Chromaprint's state is
-/// short-lived (a 16-tap resampler, 4096-sample frames every 1365 samples at 11 025 Hz, filters
+/// short-lived (a 16-tap resampler for input not at 11 025 Hz, 4096-sample frames every 1365 samples at 11 025 Hz, filters
 /// a few frames wide), so a printer started on a frame boundary gives, once warmed up, the very
 /// sub-fingerprints a printer running from the start gives there: 110 s of a second printer's
 /// work saved on every track longer than 120 s.
@@ -61,8 +63,8 @@ struct Splice {
 /// for its warm-up and far from where the 120 s printer finishes (its last chunk is flushed).
 const SPLICE_BEFORE_END_SECONDS: u32 = 10;
 /// Sub-fingerprints of the whole-track printer taken from the 120 s printer instead: its
-/// resampler starts with 16 taps of silence, which reach the first three frames and, through
-/// the chroma filter, the first three sub-fingerprints. Sixteen leave a wide margin (on the
+/// resampler (for input not at 11 025 Hz) starts with 16 taps of silence, which reach the first
+/// three frames and, through the chroma filter, the first three sub-fingerprints. Sixteen leave a wide margin (on the
 /// 161-file corpus even none made a difference: the quantised bits absorb it).
 const SPLICE_WARM_UP: usize = 16;
 /// The rate chromaprint resamples to, and its frame hop at that rate.

@@ -2,6 +2,7 @@
 //! RMS, Chromaprint, MFCC timbre and the DJ features (energy, low end, intro and outro). It does
 //! not decode (see [`crate::audio`]) or store anything; the embedding lives in its own module.
 
+pub mod analysis_signal;
 pub mod dj;
 mod fast_ln;
 pub mod fingerprint;
@@ -12,6 +13,7 @@ pub mod spectrum;
 pub mod tempo;
 pub mod timbre;
 
+pub use analysis_signal::{ANALYSIS_SAMPLE_RATE, AnalysisSignal, AnalysisSignalBuilder};
 pub use dj::DjFeatures;
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use key::{Key, KeyEstimate, Mode};
