@@ -34,10 +34,10 @@ pub struct PcmHasher {
 impl PcmHasher {
     /// Feed interleaved samples in `[-1, 1]`.
     pub fn update(&mut self, interleaved: &[f32]) {
-        self.scratch.clear();
-        self.scratch.reserve(interleaved.len() * 2);
-        for &s in interleaved {
-            self.scratch.extend_from_slice(&f32_to_i16(s).to_le_bytes());
+        // Sized once and written in place: a push per sample kept the loop from vectorising.
+        self.scratch.resize(interleaved.len() * 2, 0);
+        for (bytes, &s) in self.scratch.chunks_exact_mut(2).zip(interleaved) {
+            bytes.copy_from_slice(&f32_to_i16(s).to_le_bytes());
         }
         self.hasher.update(&self.scratch);
     }
