@@ -58,7 +58,7 @@ impl AnalysisSignalBuilder {
                 resampler,
                 signal: Vec::with_capacity(expected),
                 cap,
-                fingerprint: FingerprintBuilder::new(ANALYSIS_SAMPLE_RATE, 1),
+                fingerprint: FingerprintBuilder::new(),
                 print_resampler: None,
             }),
         }

@@ -3,6 +3,7 @@
 //! not decode (see [`crate::audio`]) or store anything; the embedding lives in its own module.
 
 pub mod analysis_signal;
+pub mod chromaprint;
 pub mod dj;
 mod fast_ln;
 pub mod fingerprint;
