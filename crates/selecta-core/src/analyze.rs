@@ -2,13 +2,16 @@
 //! ([`AnalysisJob`]) so that bindings can report progress and stop a file part-way. One
 //! decoding pass feeds the `songId`, the loudness meter and a mono downmix; the downmix is
 //! resampled as it arrives into the analysis signal, which the fingerprint reads on the way
-//! ([`features::analysis_signal`]), and once more for the model. Pure computation: no files,
-//! clocks or threads.
+//! ([`features::analysis_signal`]), and into the model's signal, so the downmix itself is never
+//! kept at the decoded rate. Pure computation: no files, clocks or threads.
 
 use crate::audio::{self, Damage, DecodeLimits, DecodeSummary, Decoder, StreamInfo, Tags};
 use crate::embed::{EmbedError, EmbedJob, Embedder, Region, SamplingProfile, TrackEmbedding};
 use crate::error::AnalysisError;
-use crate::features::{self, AnalysisSignal, AnalysisSignalBuilder, LoudnessMeter, TempoRange};
+use crate::features::{
+    self, ANALYSIS_SAMPLE_RATE, AnalysisSignal, AnalysisSignalBuilder, CappedResample, LoudnessMeter, RmsMeter,
+    TempoRange,
+};
 use crate::hash::sha256_hex;
 use crate::record::SongFeatures;
 
@@ -155,16 +158,50 @@ struct StreamState {
     /// Loudness, and the analysis signal with its fingerprint; `None` when only the embedding
     /// is wanted.
     meters: Option<(LoudnessMeter, AnalysisSignalBuilder)>,
-    mono: Vec<f32>,
+    /// What reads the downmix up to the spectral cap.
+    capped: CappedReaders,
+    /// Frames of the downmix read up to the spectral cap: [`AnalyzeOptions::max_spectral_seconds`].
     mono_cap: usize,
-    /// The downmix of a block past `mono_cap`, which only the analysis signal still reads (the
-    /// whole track's fingerprint).
-    spill: Vec<f32>,
+    /// Frames downmixed so far.
+    frames: usize,
+    /// The current block's downmix.
+    scratch: Vec<f32>,
     /// Stereo only: the first seconds, interleaved, until the downmix is chosen.
     opening: Vec<f32>,
     /// Stereo only: `Some(true)` when the channels are in opposite polarity (a phase-inverted
     /// master), so the downmix takes their difference; `None` until decided.
     inverted: Option<bool>,
+}
+
+/// What reads the downmix up to the spectral cap.
+struct CappedReaders {
+    rms: RmsMeter,
+    /// The downmix at the model's rate, when there is a model.
+    model: Option<CappedResample>,
+    /// An embedding-only job: the downmix at the analysis rate, which finds the intro and outro.
+    sections: Option<CappedResample>,
+    /// [`decode_mono`]: the downmix at the decoded rate.
+    mono: Option<Vec<f32>>,
+}
+
+impl CappedReaders {
+    fn push(&mut self, mono: &[f32]) {
+        self.rms.push(mono);
+        for signal in [&mut self.model, &mut self.sections].into_iter().flatten() {
+            signal.push(mono);
+        }
+        if let Some(kept) = &mut self.mono {
+            kept.extend_from_slice(mono);
+        }
+    }
+}
+
+/// Who reads a stream's downmix besides the features: the model (at its rate), and
+/// [`decode_mono`]'s caller (at the decoded rate).
+#[derive(Debug, Clone, Copy)]
+struct Readers {
+    model_rate: Option<u32>,
+    keep_mono: bool,
 }
 
 /// Seconds of stereo audio that decide the downmix.
@@ -187,27 +224,35 @@ fn cancels(stereo: &[f32]) -> bool {
 }
 
 impl StreamState {
-    /// `announced_frames`: the length the container announces, if any; the downmix is sized for
-    /// it at once (within the spectral cap) rather than grown and copied as the audio arrives.
-    fn new(info: &StreamInfo, options: &AnalyzeOptions, want: Want, announced_frames: Option<u64>) -> Self {
-        let mono_cap = (f64::from(info.sample_rate) * options.max_spectral_seconds) as usize;
-        let expected = announced_frames.and_then(|f| usize::try_from(f).ok()).filter(|&f| f <= mono_cap).unwrap_or(0);
+    /// `announced_frames`: the length the container announces, if any; the signals are sized
+    /// for it at once (within the spectral cap) rather than grown and copied as the audio arrives.
+    fn new(
+        info: &StreamInfo,
+        options: &AnalyzeOptions,
+        want: Want,
+        announced_frames: Option<u64>,
+        readers: Readers,
+    ) -> Self {
+        let rate = info.sample_rate;
+        let mono_cap = (f64::from(rate) * options.max_spectral_seconds) as usize;
+        let announced = announced_frames.and_then(|f| usize::try_from(f).ok());
+        let capped_resample = |to| CappedResample::new(rate, to, mono_cap, announced);
         Self {
-            rate: info.sample_rate,
+            rate,
             channels: usize::from(info.channels.max(1)),
             meters: (want == Want::Everything).then(|| {
-                (
-                    LoudnessMeter::new(info.sample_rate, info.channels),
-                    AnalysisSignalBuilder::new(
-                        info.sample_rate,
-                        mono_cap,
-                        announced_frames.and_then(|f| usize::try_from(f).ok()),
-                    ),
-                )
+                (LoudnessMeter::new(rate, info.channels), AnalysisSignalBuilder::new(rate, mono_cap, announced))
             }),
-            mono: Vec::with_capacity(expected),
+            capped: CappedReaders {
+                rms: RmsMeter::new((rate / 20).max(1) as usize),
+                model: readers.model_rate.map(capped_resample),
+                sections: (want == Want::EmbeddingOnly && readers.model_rate.is_some())
+                    .then(|| capped_resample(ANALYSIS_SAMPLE_RATE)),
+                mono: readers.keep_mono.then(|| Vec::with_capacity(announced.unwrap_or(0).min(mono_cap))),
+            },
             mono_cap,
-            spill: Vec::new(),
+            frames: 0,
+            scratch: Vec::new(),
             opening: Vec::new(),
             inverted: (info.channels != 2).then_some(false),
         }
@@ -242,31 +287,28 @@ impl StreamState {
     }
 
     fn downmix(&mut self, block: &[f32]) {
-        let frames = block.len() / self.channels;
-        let room = self.mono_cap.saturating_sub(self.mono.len());
-        let signal = self.meters.as_mut().map(|(_, signal)| signal);
-        if frames <= room {
-            let start = self.mono.len();
-            downmix_into(&mut self.mono, block, self.channels, self.inverted == Some(true));
-            if let Some(signal) = signal {
-                signal.push(&self.mono[start..]);
-            }
-        } else if let Some(signal) = signal {
-            // Past the cap (or reaching it) through a separate buffer: `mono` is sized for the
-            // cap and would otherwise double its allocation for one block.
-            self.spill.clear();
-            downmix_into(&mut self.spill, block, self.channels, self.inverted == Some(true));
-            signal.push(&self.spill);
-            self.mono.extend_from_slice(&self.spill[..room]);
-        } else if room > 0 {
-            downmix_into(&mut self.mono, &block[..room * self.channels], self.channels, self.inverted == Some(true));
+        let inverted = self.inverted == Some(true);
+        let room = self.mono_cap.saturating_sub(self.frames);
+        // Past the cap only the analysis signal still reads the downmix (the whole track's
+        // fingerprint).
+        let block = match &self.meters {
+            Some(_) => block,
+            None => &block[..(room * self.channels).min(block.len())],
+        };
+        if block.is_empty() {
+            return;
         }
-        if self.inverted == Some(true)
-            && let Some((_, signal)) = &mut self.meters
-        {
-            self.spill.clear();
-            downmix_into(&mut self.spill, block, self.channels, false);
-            signal.push_print(&self.spill);
+        self.scratch.clear();
+        downmix_into(&mut self.scratch, block, self.channels, inverted);
+        if let Some((_, signal)) = &mut self.meters {
+            signal.push(&self.scratch);
+        }
+        self.capped.push(&self.scratch[..self.scratch.len().min(room)]);
+        self.frames += self.scratch.len();
+        if inverted && let Some((_, signal)) = &mut self.meters {
+            self.scratch.clear();
+            downmix_into(&mut self.scratch, block, self.channels, false);
+            signal.push_print(&self.scratch);
         }
     }
 
@@ -293,10 +335,24 @@ fn downmix_into(mono: &mut Vec<f32>, block: &[f32], channels: usize, inverted: b
 }
 
 enum Stage<'e> {
-    Decode { decoder: Box<Decoder>, stream: Option<StreamState> },
-    Features { summary: Box<DecodeSummary>, stream: StreamState },
-    EmbedStart { done: Done, mono: Vec<f32>, rate: u32, sections: Sections },
-    Embed { done: Done, job: EmbedJob<'e> },
+    Decode {
+        decoder: Box<Decoder>,
+        stream: Option<StreamState>,
+    },
+    Features {
+        summary: Box<DecodeSummary>,
+        stream: StreamState,
+    },
+    /// `audio`: the downmix at the model's rate.
+    EmbedStart {
+        done: Done,
+        audio: Result<Vec<f32>, AnalysisError>,
+        sections: Sections,
+    },
+    Embed {
+        done: Done,
+        job: EmbedJob<'e>,
+    },
     Finished,
 }
 
@@ -425,7 +481,7 @@ impl<'e> AnalysisJob<'e> {
         match std::mem::replace(&mut self.stage, Stage::Finished) {
             Stage::Decode { decoder, stream } => self.decode_step(decoder, stream),
             Stage::Features { summary, stream } => self.features_step(*summary, stream),
-            Stage::EmbedStart { done, mono, rate, sections } => self.embed_start_step(done, &mono, rate, sections),
+            Stage::EmbedStart { done, audio, sections } => self.embed_start_step(done, audio, sections),
             Stage::Embed { done, job } => self.embed_step(done, job),
             Stage::Finished => Err(AnalysisError::Feature("the analysis already finished".into())),
         }
@@ -437,8 +493,10 @@ impl<'e> AnalysisJob<'e> {
         mut stream: Option<StreamState>,
     ) -> Result<Option<JobOutput>, AnalysisError> {
         let (first_frame, announced) = (decoder.frames(), decoder.announced_frames());
+        let readers =
+            Readers { model_rate: self.embedder.map(|e| e.manifest().front_end.sample_rate), keep_mono: false };
         while let Some((block, info)) = decoder.next_block()? {
-            let s = stream.get_or_insert_with(|| StreamState::new(info, &self.options, self.want, announced));
+            let s = stream.get_or_insert_with(|| StreamState::new(info, &self.options, self.want, announced, readers));
             s.push(block);
             if (decoder.frames() - first_frame) as f64 >= f64::from(s.rate) * STEP_SECONDS {
                 self.set_progress(AnalysisPhase::Decode, decoder.frames(), decoder.announced_frames().unwrap_or(0));
@@ -469,8 +527,9 @@ impl<'e> AnalysisJob<'e> {
     fn features_step(
         &mut self,
         summary: DecodeSummary,
-        stream: StreamState,
+        mut stream: StreamState,
     ) -> Result<Option<JobOutput>, AnalysisError> {
+        let rms_mean = stream.capped.rms.clone().finish();
         let features = match (self.want, stream.meters) {
             (Want::Everything, Some((loudness, signal))) => {
                 let AnalysisSignal { signal: analysis, fingerprint } = signal.finish()?;
@@ -479,7 +538,6 @@ impl<'e> AnalysisJob<'e> {
                 let (envelope, fps) = (&onsets.full, onsets.fps);
                 let hpcp = features::key::hpcp(&analysis);
                 let key = hpcp.as_ref().map(features::key::estimate_key);
-                let rms_window = (stream.rate / 20).max(1) as usize;
                 let duration_sec = summary.duration_sec();
                 let loudness_lufs = loudness.finish();
                 let dj =
@@ -497,7 +555,7 @@ impl<'e> AnalysisJob<'e> {
                     bpm_alternatives: tempo.map(|t| t.alternatives).unwrap_or_default(),
                     key: key.map(|k| k.key),
                     key_strength: key.map(|k| k.strength),
-                    rms_mean: features::rms_mean(&stream.mono, rms_window),
+                    rms_mean,
                     loudness_lufs,
                     hpcp: hpcp.map(|h| h.to_vec()),
                     chromaprint: fingerprint,
@@ -519,7 +577,10 @@ impl<'e> AnalysisJob<'e> {
             // A new model for a track whose features are current: find its sections again
             // (the same computation, so the same spans) rather than trust a caller's copy.
             None => {
-                let analysis = resample_for_spectral(&stream.mono, stream.rate)?;
+                let sections = stream.capped.sections.take();
+                let analysis = sections
+                    .ok_or_else(|| AnalysisError::Feature("the embedding job kept no analysis signal".into()))?
+                    .finish()?;
                 let onsets = features::tempo::onsets(&analysis);
                 let tempo = features::tempo::estimate_tempo(&onsets, self.options.tempo_range);
                 let (envelope, fps) = (&onsets.full, onsets.fps);
@@ -530,15 +591,20 @@ impl<'e> AnalysisJob<'e> {
             }
         };
         self.set_progress(AnalysisPhase::Features, 1, 1);
-        self.stage = Stage::EmbedStart { done, mono: stream.mono, rate: stream.rate, sections };
+        let audio = stream
+            .capped
+            .model
+            .take()
+            .ok_or_else(|| AnalysisError::Feature("the job kept no signal for the model".into()))
+            .and_then(CappedResample::finish);
+        self.stage = Stage::EmbedStart { done, audio, sections };
         Ok(None)
     }
 
     fn embed_start_step(
         &mut self,
         done: Done,
-        mono: &[f32],
-        rate: u32,
+        audio: Result<Vec<f32>, AnalysisError>,
         sections: Sections,
     ) -> Result<Option<JobOutput>, AnalysisError> {
         let Some(embedder) = self.embedder else { return Ok(Some(self.output(done, None))) };
@@ -550,7 +616,7 @@ impl<'e> AnalysisJob<'e> {
             })
         };
         let regions = [to_region(sections[0]), to_region(sections[1])];
-        let started = audio::resample_mono(mono, rate, model_rate)
+        let started = audio
             .map_err(|e| EmbedError::Inference(e.to_string()))
             .and_then(|audio| embedder.start_with_sections(&audio, self.options.profile, regions));
         match started {
@@ -635,12 +701,15 @@ pub fn decode_mono(
     let mut stream: Option<StreamState> = None;
     let announced = decoder.announced_frames();
     while let Some((block, info)) = decoder.next_block()? {
-        stream.get_or_insert_with(|| StreamState::new(info, options, Want::EmbeddingOnly, announced)).push(block);
+        let readers = Readers { model_rate: None, keep_mono: true };
+        stream
+            .get_or_insert_with(|| StreamState::new(info, options, Want::EmbeddingOnly, announced, readers))
+            .push(block);
     }
     let summary = decoder.finish()?;
     let mut stream = stream.ok_or_else(|| AnalysisError::Corrupt("no audio could be decoded".into()))?;
     stream.finish();
-    Ok((summary.song_id, stream.mono, stream.rate))
+    Ok((summary.song_id, stream.capped.mono.unwrap_or_default(), stream.rate))
 }
 
 /// Decode and embed only (a new model version or profile for a track whose other features are
@@ -657,12 +726,6 @@ pub fn embed_bytes(
         // Only a job wanting every feature stops at known audio.
         JobOutput::SameAudio(_) => Err(AnalysisError::Feature("the embedding job produced no embedding".into())),
     }
-}
-
-/// The mono signal at the rate the spectral features use.
-fn resample_for_spectral(mono: &[f32], rate: u32) -> Result<Vec<f32>, AnalysisError> {
-    debug_assert_eq!(features::tempo::ONSET_SAMPLE_RATE, features::key::CHROMA_SAMPLE_RATE);
-    audio::resample_mono(mono, rate, features::tempo::ONSET_SAMPLE_RATE)
 }
 
 /// Decode only, discarding the samples: the baseline of the speed benchmark.

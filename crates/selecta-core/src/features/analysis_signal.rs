@@ -117,3 +117,80 @@ fn keep(signal: &mut Vec<f32>, cap: usize, fingerprint: Option<&mut FingerprintB
     let room = cap.saturating_sub(signal.len());
     signal.extend_from_slice(&block[..block.len().min(room)]);
 }
+
+/// The first `max_input_frames` of a mono signal resampled as they are decoded: the very samples
+/// [`crate::audio::resample_mono`] gives for that capped signal, without the signal at its
+/// decoded rate ever being kept. What the embedding reads, at the model's rate.
+#[derive(Debug)]
+pub struct CappedResample {
+    /// The resampler and what it gave so far; the first error, if resampling failed.
+    state: Result<(MonoResampler, Vec<f32>), AnalysisError>,
+    /// Input frames still taken.
+    room: usize,
+}
+
+impl CappedResample {
+    /// `expected_input_frames` (the length a container announces, when it does) sizes the
+    /// output at once.
+    pub fn new(from_hz: u32, to_hz: u32, max_input_frames: usize, expected_input_frames: Option<usize>) -> Self {
+        let ratio = f64::from(to_hz) / f64::from(from_hz.max(1));
+        let expected = expected_input_frames.unwrap_or(0).min(max_input_frames);
+        Self {
+            state: MonoResampler::new(from_hz, to_hz)
+                .map(|resampler| (resampler, Vec::with_capacity((expected as f64 * ratio).ceil() as usize))),
+            room: max_input_frames,
+        }
+    }
+
+    /// Feed the next samples (those past the cap are left out).
+    pub fn push(&mut self, mono: &[f32]) {
+        let take = mono.len().min(self.room);
+        let Ok((resampler, signal)) = &mut self.state else { return };
+        if take == 0 {
+            return;
+        }
+        self.room -= take;
+        if let Err(error) = resampler.push(&mono[..take], |block| signal.extend_from_slice(block)) {
+            self.state = Err(error);
+        }
+    }
+
+    /// The stream ended: the resampled signal.
+    pub fn finish(self) -> Result<Vec<f32>, AnalysisError> {
+        let (resampler, mut signal) = self.state?;
+        resampler.finish(|block| signal.extend_from_slice(block))?;
+        Ok(signal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::resample_mono;
+
+    fn signal(len: usize) -> Vec<f32> {
+        (0..len).map(|n| (n as f32 * 0.031).sin() * 0.5 + (n as f32 * 0.0007).cos() * 0.3).collect()
+    }
+
+    #[test]
+    fn a_capped_resample_is_the_resampled_capped_signal() {
+        for (from, to) in [(44_100, 16_000), (48_000, 11_025), (22_050, 22_050)] {
+            let audio = signal(from as usize * 3);
+            // A cap inside a block, and one past the end.
+            for cap in [from as usize * 2 + 77, audio.len() + 10] {
+                let mut capped = CappedResample::new(from, to, cap, Some(audio.len()));
+                for block in audio.chunks(1500) {
+                    capped.push(block);
+                }
+                let streamed = capped.finish().expect("resamples");
+                let whole = resample_mono(&audio[..cap.min(audio.len())], from, to).expect("resamples");
+                assert!(
+                    streamed == whole,
+                    "{from} → {to} Hz, cap {cap}: {} vs {} samples",
+                    streamed.len(),
+                    whole.len()
+                );
+            }
+        }
+    }
+}

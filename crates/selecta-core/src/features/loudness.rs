@@ -232,23 +232,83 @@ impl LoudnessMeter {
 
 /// Mean RMS over consecutive windows of `window` samples of a mono signal (linear, 0–1).
 pub fn rms_mean(mono: &[f32], window: usize) -> f32 {
-    let window = window.max(1);
-    let mut sum = 0.0f64;
-    let mut count = 0usize;
-    for chunk in mono.chunks(window) {
-        if chunk.len() < window / 2 && count > 0 {
-            break;
-        }
-        let ms = chunk.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / chunk.len() as f64;
-        sum += ms.sqrt();
-        count += 1;
+    let mut meter = RmsMeter::new(window);
+    meter.push(mono);
+    meter.finish()
+}
+
+/// [`rms_mean`] of a mono signal fed block by block: the same value, without the signal kept.
+/// A last window shorter than half a window is left out unless it is the only one.
+#[derive(Debug, Clone)]
+pub struct RmsMeter {
+    window: usize,
+    /// Sum of squares of the current window so far, and its samples.
+    squares: f64,
+    filled: usize,
+    /// Sum of the complete windows' RMS, and their number.
+    sum: f64,
+    count: usize,
+}
+
+impl RmsMeter {
+    /// A meter over windows of `window` samples.
+    pub fn new(window: usize) -> Self {
+        Self { window: window.max(1), squares: 0.0, filled: 0, sum: 0.0, count: 0 }
     }
-    if count == 0 { 0.0 } else { (sum / count as f64) as f32 }
+
+    /// Feed the next samples.
+    pub fn push(&mut self, mut mono: &[f32]) {
+        while !mono.is_empty() {
+            let (now, later) = mono.split_at((self.window - self.filled).min(mono.len()));
+            self.squares = now.iter().fold(self.squares, |sum, &x| sum + f64::from(x) * f64::from(x));
+            self.filled += now.len();
+            mono = later;
+            if self.filled == self.window {
+                self.close_window();
+            }
+        }
+    }
+
+    fn close_window(&mut self) {
+        self.sum += (self.squares / self.filled as f64).sqrt();
+        self.count += 1;
+        (self.squares, self.filled) = (0.0, 0);
+    }
+
+    /// The mean RMS (0 for no samples).
+    pub fn finish(mut self) -> f32 {
+        if self.filled > 0 && (self.filled >= self.window / 2 || self.count == 0) {
+            self.close_window();
+        }
+        if self.count == 0 { 0.0 } else { (self.sum / self.count as f64) as f32 }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rms_fed_in_blocks_is_the_mean_of_the_windows() {
+        let mono: Vec<f32> =
+            (0..10_330).map(|n| ((n as f32 * 0.013).sin() * (n as f32 * 0.0003).cos()) * 0.7).collect();
+        // The windows as a whole buffer reads them: a last one under half a window is left out.
+        let window = 441;
+        let reference: Vec<f64> = mono
+            .chunks(window)
+            .filter(|c| c.len() >= window / 2)
+            .map(|c| (c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / c.len() as f64).sqrt())
+            .collect();
+        let expected = (reference.iter().sum::<f64>() / reference.len() as f64) as f32;
+        for block in [1, 100, 441, 5000, 20_000] {
+            let mut meter = RmsMeter::new(window);
+            mono.chunks(block).for_each(|b| meter.push(b));
+            assert_eq!(meter.finish(), expected, "blocks of {block}");
+        }
+        // A single short window still counts.
+        assert!(rms_mean(&mono[..100], window) > 0.0);
+        assert_eq!(rms_mean(&[], window), 0.0);
+    }
 
     fn sine(rate: u32, seconds: f32, peak: f32, channels: u16) -> Vec<f32> {
         let n = (rate as f32 * seconds) as usize;

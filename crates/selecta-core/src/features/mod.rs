@@ -14,9 +14,9 @@ pub mod spectrum;
 pub mod tempo;
 pub mod timbre;
 
-pub use analysis_signal::{ANALYSIS_SAMPLE_RATE, AnalysisSignal, AnalysisSignalBuilder};
+pub use analysis_signal::{ANALYSIS_SAMPLE_RATE, AnalysisSignal, AnalysisSignalBuilder, CappedResample};
 pub use dj::DjFeatures;
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use key::{Key, KeyEstimate, Mode};
-pub use loudness::{LoudnessMeter, rms_mean};
+pub use loudness::{LoudnessMeter, RmsMeter, rms_mean};
 pub use tempo::{BpmAlternative, TempoEstimate, TempoRange};
