@@ -319,12 +319,13 @@ fn gray_code(class: u32) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use rusty_chromaprint::{Configuration, Fingerprinter};
 
     use super::*;
 
-    fn crate_print(samples: &[f32]) -> Vec<u32> {
+    /// What `rusty-chromaprint` prints of the same samples.
+    pub(crate) fn crate_print(samples: &[f32]) -> Vec<u32> {
         let mut printer = Fingerprinter::new(&Configuration::preset_test2());
         printer.start(CHROMAPRINT_RATE, 1).expect("starts");
         printer.consume(&samples.iter().map(|&s| f32_to_i16(s)).collect::<Vec<_>>());
@@ -332,8 +333,9 @@ mod tests {
         printer.fingerprint().to_vec()
     }
 
-    /// Chords changing every 0.7 s over a noise burst on every beat, with a silent stretch.
-    fn music(seconds: f32) -> Vec<f32> {
+    /// Chords changing every 0.7 s over a noise burst on every beat, with a silent stretch, at
+    /// 11 025 Hz.
+    pub(crate) fn music(seconds: f32) -> Vec<f32> {
         let rate = CHROMAPRINT_RATE as f32;
         let mut noise = 0x2545_f491_4f6c_dd1du64;
         (0..(rate * seconds) as usize)

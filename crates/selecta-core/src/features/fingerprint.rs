@@ -143,6 +143,7 @@ pub fn bit_agreement(a: &[u32], b: &[u32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::chromaprint::tests::{crate_print, music};
 
     #[test]
     fn simhash_low_half_is_chromaprint_vote() {
@@ -151,33 +152,6 @@ mod tests {
         assert_eq!(simhash64(&raw) & 0xffff_ffff, 0b01);
         // XORs of neighbours: 0b10, 0b11 → bit 1 set in both, bit 0 in one (a tie is dropped).
         assert_eq!(simhash64(&raw) >> 32, 0b10);
-    }
-
-    /// Chords changing every 0.7 s over a noise burst on every beat, at 11 025 Hz.
-    fn music(seconds: f32) -> Vec<f32> {
-        let rate = CHROMAPRINT_RATE as f32;
-        let mut noise = 0x2545_f491_4f6c_dd1du64;
-        (0..(rate * seconds) as usize)
-            .map(|n| {
-                let t = n as f32 / rate;
-                let chord = (t / 0.7) as u32;
-                let root = 110.0 * 2f32.powf((chord * 5 % 12) as f32 / 12.0);
-                let tone: f32 = [1.0, 1.26, 1.5].iter().map(|r| (std::f32::consts::TAU * root * r * t).sin()).sum();
-                noise ^= noise << 13;
-                noise ^= noise >> 7;
-                noise ^= noise << 17;
-                0.2 * tone + 0.3 * (-(t % 0.5) * 30.0).exp() * ((noise >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
-            })
-            .collect()
-    }
-
-    /// What `rusty-chromaprint` prints of the same samples.
-    fn crate_print(mono: &[f32]) -> Vec<u32> {
-        let mut printer = Fingerprinter::new(&Configuration::preset_test2());
-        printer.start(CHROMAPRINT_RATE, 1).expect("starts");
-        printer.consume(&mono.iter().map(|&s| f32_to_i16(s)).collect::<Vec<_>>());
-        printer.finish();
-        printer.fingerprint().to_vec()
     }
 
     #[test]
