@@ -154,14 +154,17 @@ mod tests {
         assert_eq!(simhash64(&raw) >> 32, 0b10);
     }
 
+    /// The builder's print of `audio` fed in blocks of `block` samples.
+    fn built_print(audio: &[f32], block: usize) -> Fingerprint {
+        let mut builder = FingerprintBuilder::new();
+        audio.chunks(block).for_each(|b| builder.push(b));
+        builder.finish().expect("a print")
+    }
+
     #[test]
     fn the_120_second_print_and_the_whole_tracks_are_chromaprints() {
         let audio = music(131.0);
-        let mut builder = FingerprintBuilder::new();
-        for block in audio.chunks(4099) {
-            builder.push(block);
-        }
-        let print = builder.finish().expect("a print");
+        let print = built_print(&audio, 4099);
         let whole = crate_print(&audio);
         assert_eq!(print.track.len(), whole.len());
         assert_eq!(print.track.iter().zip(&whole).position(|(a, b)| a != b), None);
@@ -172,11 +175,7 @@ mod tests {
     #[test]
     fn a_track_within_the_first_120_seconds_has_one_print_for_both() {
         let audio = music(115.0);
-        let mut builder = FingerprintBuilder::new();
-        for block in audio.chunks(8192) {
-            builder.push(block);
-        }
-        let print = builder.finish().expect("a print");
+        let print = built_print(&audio, 8192);
         assert!(print.track == print.raw);
         assert!(print.raw == crate_print(&audio));
     }
