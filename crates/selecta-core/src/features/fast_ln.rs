@@ -5,10 +5,11 @@
 
 use std::f32::consts::{LN_2, SQRT_2};
 
-/// `ln(x)` for `x ≥ 1` (the onset envelope's `1 + c·|X|`), within 3e-7 of `f32::ln` (absolute,
-/// which is relative for `x ≥ e`); infinity and NaN come back as they came.
+/// `ln(x)` for a positive normal `x` (the onset envelope's `1 + c·|X|`, spectral magnitudes),
+/// within 3e-7 of `f32::ln` (absolute, which is relative for `x ≥ e` and `x ≤ 1/e`); infinity
+/// and NaN come back as they came.
 #[inline(always)]
-pub fn ln_at_least_one(x: f32) -> f32 {
+pub fn ln_fast(x: f32) -> f32 {
     let bits = x.to_bits();
     // x = 2^e · m with the mantissa m centred on 1, in [√½, √2).
     let mantissa = f32::from_bits((bits & 0x007F_FFFF) | 0x3F80_0000);
@@ -28,19 +29,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn agrees_with_the_library_logarithm_from_one_to_the_largest_floats() {
+    fn agrees_with_the_library_logarithm_from_the_smallest_to_the_largest_normal_floats() {
         let mut worst = 0.0f32;
-        let mut x = 1.0f32;
+        let mut x = 1.2e-38f32;
         while x < 3e38 {
             for y in [x, x * 1.000_37, x * 1.414_3, x * 1.999_9] {
-                let (ours, exact) = (ln_at_least_one(y), y.ln());
-                worst = worst.max((ours - exact).abs() / exact.max(1.0));
+                let (ours, exact) = (ln_fast(y), y.ln());
+                worst = worst.max((ours - exact).abs() / exact.abs().max(1.0));
             }
             x *= 1.013;
         }
         assert!(worst < 3e-7, "worst relative error {worst}");
-        assert_eq!(ln_at_least_one(1.0), 0.0);
-        assert_eq!(ln_at_least_one(f32::INFINITY), f32::INFINITY);
-        assert!(ln_at_least_one(f32::NAN).is_nan());
+        assert_eq!(ln_fast(1.0), 0.0);
+        assert_eq!(ln_fast(f32::INFINITY), f32::INFINITY);
+        assert!(ln_fast(f32::NAN).is_nan());
     }
 }

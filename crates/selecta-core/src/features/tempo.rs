@@ -13,7 +13,7 @@
 use rustfft::{FftPlanner, num_complex::Complex};
 use serde::{Deserialize, Serialize};
 
-use super::fast_ln::ln_at_least_one;
+use super::fast_ln::ln_fast;
 use super::lane_sum::sum_pairs_by;
 use super::spectrum::Stft;
 
@@ -102,7 +102,7 @@ pub fn onsets(signal: &[f32]) -> Onsets {
     let mut accent = Vec::with_capacity(signal.len() / ONSET_HOP + 1);
     stft.for_each_frame(signal, |t, mags| {
         for (v, &m) in now.iter_mut().zip(&mags[lo..=hi]) {
-            *v = ln_at_least_one(1.0 + 1000.0 * m);
+            *v = ln_fast(1.0 + 1000.0 * m);
         }
         let (mut flux, mut low_flux) = (0.0f32, 0.0f32);
         if t > 0 {
