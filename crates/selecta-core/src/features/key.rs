@@ -19,7 +19,7 @@ const HARMONIC_WEIGHTS: [f32; 4] = [1.0, 0.6, 0.36, 0.22];
 /// How far each harmonic lies above its fundamental: 12·log₂ h semitones.
 const HARMONIC_SEMITONES: [f32; 4] = [0.0, 12.0, 19.019_55, 24.0];
 /// ln 440: the reference A.
-const LN_REFERENCE_HZ: f32 = 6.086_774_7;
+const LN_REFERENCE_HZ: f32 = 6.086_775;
 /// Semitones per unit of natural logarithm: 12 / ln 2.
 const SEMITONES_PER_LN: f32 = 17.312_34;
 
@@ -226,15 +226,7 @@ fn nearest_semitone(semis: f32) -> i32 {
 /// that range), squared. Plain arithmetic instead of libm's `cos`, one call per harmonic of each
 /// spectral peak; it gives the same value on every target.
 fn cos_squared_pi(d: f32) -> f32 {
-    const C: [f32; 7] = [
-        1.0,
-        -4.934_802_2,
-        4.058_712_1,
-        -1.335_262_8,
-        0.235_330_63,
-        -0.025_806_891,
-        0.001_929_574_3,
-    ];
+    const C: [f32; 7] = [1.0, -4.934_802, 4.058_712, -1.335_262_8, 0.235_330_63, -0.025_806_89, 0.001_929_574_3];
     let x = d * d;
     let c = C[0] + x * (C[1] + x * (C[2] + x * (C[3] + x * (C[4] + x * (C[5] + x * C[6])))));
     c * c
