@@ -168,33 +168,19 @@ pub fn hpcp(signal: &[f32]) -> Option<[f32; 12]> {
     let hi = ((5000.0 / bin_hz) as usize).min(stft.bins() - 2);
     let mut total = [0.0f64; 12];
     let mut frame_pcp = [0.0f32; 12];
+    let mut peaks = Peaks::default();
     stft.for_each_frame(signal, |_, mags| {
         let frame_max = mags[lo..=hi].iter().copied().fold(0.0f32, f32::max);
         if frame_max < 1e-4 {
             return;
         }
-        let floor = frame_max * 0.01;
+        peaks.find(mags, lo.max(1)..=hi, frame_max * 0.01, bin_hz);
         frame_pcp = [0.0; 12];
-        for k in lo.max(1)..=hi {
-            let m = mags[k];
-            if m < floor || m <= mags[k - 1] || m < mags[k + 1] {
-                continue;
-            }
-            // Parabolic interpolation on log magnitudes for the true peak frequency.
-            let (a, b, c) = (ln_fast(mags[k - 1].max(1e-9)), ln_fast(m), ln_fast(mags[k + 1].max(1e-9)));
-            let denom = a - 2.0 * b + c;
-            let offset = if denom.abs() > 1e-9 { 0.5 * (a - c) / denom } else { 0.0 };
-            let freq = (k as f32 + offset.clamp(-0.5, 0.5)) * bin_hz;
-            // Semitones above C of the peak; each harmonic's fundamental lies 12·log₂ h below.
-            let peak_semis = SEMITONES_PER_LN * (ln_fast(freq) - LN_REFERENCE_HZ) + 9.0;
-            for (h, (w, below)) in HARMONIC_WEIGHTS.iter().zip(HARMONIC_SEMITONES).enumerate() {
-                if freq < 40.0 * (h + 1) as f32 {
-                    break;
-                }
-                let semis = peak_semis - below;
-                let nearest = nearest_semitone(semis);
-                let weight = cos_squared_pi(semis - nearest as f32);
-                frame_pcp[nearest.rem_euclid(12) as usize] += w * weight * m;
+        // Each peak credits the pitch classes of which it could be a harmonic, in peak order.
+        let credits = peaks.credits();
+        for i in 0..peaks.magnitude.len() {
+            for (pc, value) in &credits {
+                frame_pcp[pc[i] as usize] += value[i];
             }
         }
         let fmax = frame_pcp.iter().copied().fold(0.0f32, f32::max);
@@ -213,6 +199,77 @@ pub fn hpcp(signal: &[f32]) -> Option<[f32; 12]> {
         *o = (t / max) as f32;
     }
     Some(out)
+}
+
+/// One frame's spectral peaks, worked on in passes over arrays (the log magnitudes, the
+/// frequencies, each harmonic's credit) that the compiler vectorises; a loop doing all of it
+/// peak by peak stayed scalar, and a dense frame has hundreds of peaks.
+#[derive(Debug, Default)]
+struct Peaks {
+    bin: Vec<usize>,
+    magnitude: Vec<f32>,
+    /// Log magnitudes of the bin below, the peak's, and the bin above.
+    below: Vec<f32>,
+    at: Vec<f32>,
+    above: Vec<f32>,
+    /// Frequency (Hz) and semitones above C of each peak.
+    freq: Vec<f32>,
+    semis: Vec<f32>,
+}
+
+impl Peaks {
+    /// Local maxima of `mags` in `bins` at or above `floor`, with their frequencies refined by
+    /// a parabola through the log magnitudes.
+    fn find(&mut self, mags: &[f32], bins: std::ops::RangeInclusive<usize>, floor: f32, bin_hz: f32) {
+        self.bin.clear();
+        self.bin.extend(bins.filter(|&k| {
+            let m = mags[k];
+            m >= floor && m > mags[k - 1] && m >= mags[k + 1]
+        }));
+        let around = |offset: isize, out: &mut Vec<f32>, bins: &[usize]| {
+            out.clear();
+            out.extend(bins.iter().map(|&k| ln_fast(mags[k.wrapping_add_signed(offset)].max(1e-9))));
+        };
+        around(-1, &mut self.below, &self.bin);
+        around(0, &mut self.at, &self.bin);
+        around(1, &mut self.above, &self.bin);
+        self.magnitude.clear();
+        self.magnitude.extend(self.bin.iter().map(|&k| mags[k]));
+        self.freq.clear();
+        self.freq.extend(self.bin.iter().zip(&self.below).zip(&self.at).zip(&self.above).map(
+            |(((&k, &a), &b), &c)| {
+                let denom = a - 2.0 * b + c;
+                let offset = if denom.abs() > 1e-9 { 0.5 * (a - c) / denom } else { 0.0 };
+                (k as f32 + offset.clamp(-0.5, 0.5)) * bin_hz
+            },
+        ));
+        self.semis.clear();
+        self.semis.extend(self.freq.iter().map(|&f| SEMITONES_PER_LN * (ln_fast(f) - LN_REFERENCE_HZ) + 9.0));
+    }
+
+    /// For each harmonic h: the pitch class each peak credits as its fundamental, and how much
+    /// (0 when the fundamental would lie below 40 Hz). A harmonic's fundamental lies 12·log₂ h
+    /// semitones below the peak, credited with a cosine-squared window around the nearest
+    /// semitone.
+    fn credits(&self) -> [(Vec<u8>, Vec<f32>); 4] {
+        std::array::from_fn(|h| {
+            let (weight, below, lowest) = (HARMONIC_WEIGHTS[h], HARMONIC_SEMITONES[h], 40.0 * (h + 1) as f32);
+            let nearest: Vec<i32> = self.semis.iter().map(|&s| nearest_semitone(s - below)).collect();
+            let value = self
+                .semis
+                .iter()
+                .zip(&nearest)
+                .zip(&self.freq)
+                .zip(&self.magnitude)
+                .map(
+                    |(((&s, &n), &f), &m)| {
+                        if f < lowest { 0.0 } else { weight * cos_squared_pi(s - below - n as f32) * m }
+                    },
+                )
+                .collect();
+            (nearest.iter().map(|n| n.rem_euclid(12) as u8).collect(), value)
+        })
+    }
 }
 
 /// The semitone nearest to `semis` (−64 < semis < 64), ties rounded up. A float-to-int
