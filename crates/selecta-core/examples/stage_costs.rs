@@ -1,16 +1,28 @@
 //! What each stage of the DSP analysis costs, as a share of the decoding time, on the files
 //! given: `cargo run --release -p selecta-core --example stage_costs -- FILES`. Each stage runs
 //! alone on the decoded signal, so the shares say where `selecta bench`'s analysis/decode ratio
-//! goes; the loudness meter and the hashes are left out (they read the stream as it decodes).
+//! goes. The loudness meter reads the mono downmix on both channels of a stereo stream (the same
+//! work as the file's own channels); the songId's hash is left out, as decoding includes it.
 
 use std::time::Instant;
 
-use selecta_core::features::{self, AnalysisSignalBuilder, FingerprintBuilder};
+use selecta_core::features::{self, AnalysisSignalBuilder, FingerprintBuilder, LoudnessMeter};
 use selecta_core::{AnalyzeOptions, decode_mono, decode_only};
 
 fn main() {
     let options = AnalyzeOptions::default();
-    let stages = ["resample + print", "print alone", "onsets", "tempo", "hpcp", "dj", "timbre", "rms"];
+    let stages = [
+        "resample + print",
+        "print alone",
+        "onsets",
+        "tempo",
+        "hpcp",
+        "dj",
+        "timbre",
+        "rms",
+        "loudness",
+        "file SHA-256",
+    ];
     let mut totals = vec![0.0f64; stages.len()];
     let mut decode_total = 0.0;
     for path in std::env::args().skip(1) {
@@ -20,6 +32,9 @@ fn main() {
             continue;
         }
         decode_total += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        std::hint::black_box(selecta_core::hash::sha256_hex(&bytes));
+        totals[9] += t.elapsed().as_secs_f64();
         let Ok((_, mono, rate)) = decode_mono(bytes, Some(&path), &options) else { continue };
         let mut time = |stage: usize, f: &mut dyn FnMut()| {
             let t = Instant::now();
@@ -56,6 +71,14 @@ fn main() {
         });
         time(7, &mut || {
             std::hint::black_box(features::rms_mean(&mono, (rate / 20) as usize));
+        });
+        let stereo: Vec<f32> = mono.iter().flat_map(|&x| [x, x]).collect();
+        time(8, &mut || {
+            let mut meter = LoudnessMeter::new(rate, 2);
+            for block in stereo.chunks(8192) {
+                meter.push(block);
+            }
+            std::hint::black_box(meter.finish());
         });
     }
     println!("decode {decode_total:.3} s");
