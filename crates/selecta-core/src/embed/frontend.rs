@@ -143,7 +143,7 @@ impl FrontEnd {
     }
 
     /// One mel frame (`row`, `n_mels` values) from a frame's power spectrum (`n_fft / 2 + 1` bins).
-    pub fn mel_of_power(&self, power: &[f32], row: &mut [f32]) {
+    fn mel_of_power(&self, power: &[f32], row: &mut [f32]) {
         for (m, (first, weights)) in row.iter_mut().zip(&self.filters) {
             *m = weights.iter().zip(&power[*first..]).map(|(w, p)| w * p).sum();
         }

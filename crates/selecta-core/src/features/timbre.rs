@@ -7,8 +7,6 @@
 use crate::embed::FrontEnd;
 use crate::embed::manifest::{FrontEndSpec, LogSpec};
 
-use super::spectrum::Stft;
-
 /// Number of MFCCs (c0, the level, is left out).
 pub const MFCCS: usize = 20;
 const MELS: usize = 40;
@@ -41,12 +39,8 @@ fn mel_spec(sample_rate: u32) -> FrontEndSpec {
 
 /// Mean and covariance of the MFCCs of a mono signal; `None` for silence or very short input.
 pub fn timbre_stats(signal: &[f32], sample_rate: u32) -> Option<Vec<f32>> {
-    let spec = mel_spec(sample_rate);
-    let front = FrontEnd::new(&spec).ok()?;
-    // The analysis STFT (the same periodic Hann frames, two per FFT) instead of the model's
-    // front end, which runs a real FFT per frame; its magnitudes are scaled by 4 / n_fft.
-    let stft = Stft::new(spec.n_fft, spec.hop);
-    let to_power = (spec.n_fft as f32 / 4.0).powi(2);
+    let front = FrontEnd::new(&mel_spec(sample_rate)).ok()?;
+    let (mel, frames) = front.mel(signal);
     // DCT-II basis, orthonormal, for c1..c20.
     let basis: Vec<f32> = (1..=MFCCS)
         .flat_map(|k| {
@@ -60,18 +54,12 @@ pub fn timbre_stats(signal: &[f32], sample_rate: u32) -> Option<Vec<f32>> {
     let mut outer = vec![0.0f64; MFCCS * MFCCS];
     let mut count = 0usize;
     let mut c = [0.0f32; MFCCS];
-    let (mut power, mut row, mut logs) = (vec![0.0f32; stft.bins()], [0.0f32; MELS], [0.0f32; MELS]);
-    stft.for_each_frame(signal, |_, mags| {
-        for (p, &m) in power.iter_mut().zip(mags) {
-            *p = m * m * to_power;
-        }
-        front.mel_of_power(&power, &mut row);
+    for t in 0..frames {
+        let row = &mel[t * MELS..(t + 1) * MELS];
         if row.iter().sum::<f32>() < 1e-8 {
-            return; // digital silence carries no timbre
+            continue; // digital silence carries no timbre
         }
-        for (l, &v) in logs.iter_mut().zip(&row) {
-            *l = (v + 1e-10).ln();
-        }
+        let logs: Vec<f32> = row.iter().map(|&v| (v + 1e-10).ln()).collect();
         for (k, ck) in c.iter_mut().enumerate() {
             *ck = basis[k * MELS..(k + 1) * MELS].iter().zip(&logs).map(|(b, l)| b * l).sum();
         }
@@ -82,7 +70,7 @@ pub fn timbre_stats(signal: &[f32], sample_rate: u32) -> Option<Vec<f32>> {
             }
         }
         count += 1;
-    });
+    }
     if count < 2 * MFCCS {
         return None;
     }
