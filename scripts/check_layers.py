@@ -12,7 +12,7 @@ import re
 import sys
 
 ORDER = [
-    "error", "control", "hash", "sealed",
+    "error", "control", "hash", "sealed", "simd",
     "audio", "embed", "features", "record", "analyze",
     "store", "path_index",
     "similar", "retrieval", "dj", "taste", "ingest", "bundle", "eval", "interop",

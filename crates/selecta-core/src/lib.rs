@@ -37,6 +37,7 @@ pub mod path_index;
 pub mod record;
 pub mod retrieval;
 pub mod sealed;
+mod simd;
 pub mod similar;
 pub mod store;
 pub mod taste;

@@ -137,16 +137,12 @@ impl FrontEnd {
                 let sq = c.re * c.re + c.im * c.im;
                 *p = if s.power == 2.0 { sq } else { sq.sqrt().powf(s.power) };
             }
-            self.mel_of_power(&power, &mut out[t * s.n_mels..(t + 1) * s.n_mels]);
+            let row = &mut out[t * s.n_mels..(t + 1) * s.n_mels];
+            for (m, (first, weights)) in row.iter_mut().zip(&self.filters) {
+                *m = weights.iter().zip(&power[*first..]).map(|(w, p)| w * p).sum();
+            }
         }
         (out, frames)
-    }
-
-    /// One mel frame (`row`, `n_mels` values) from a frame's power spectrum (`n_fft / 2 + 1` bins).
-    fn mel_of_power(&self, power: &[f32], row: &mut [f32]) {
-        for (m, (first, weights)) in row.iter_mut().zip(&self.filters) {
-            *m = weights.iter().zip(&power[*first..]).map(|(w, p)| w * p).sum();
-        }
     }
 
     /// Apply the manifest's log compression to one patch of mel frames.

@@ -99,8 +99,7 @@ impl FilterState {
 /// about 1e-12 LU.
 #[cfg(target_arch = "x86_64")]
 fn filter_stereo(state: &mut [[f64; 2]; 4], b: &[f64; 5], a: &[f64; 5], interleaved: &[f32]) -> [f64; 2] {
-    static V3: std::sync::OnceLock<Option<pulp::x86::V3>> = std::sync::OnceLock::new();
-    match *V3.get_or_init(pulp::x86::V3::try_new) {
+    match crate::simd::x86_v3() {
         // Inlined whole into pulp's function compiled with FMA, so `mul_add` is one instruction.
         Some(simd) => simd.vectorize(
             #[inline(always)]

@@ -259,9 +259,8 @@ struct Distance<'a, Q: ?Sized> {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn with_widest_simd<Q: QueryCodes + ?Sized>(d: Distance<'_, Q>) -> f32 {
-    static V3: std::sync::OnceLock<Option<pulp::x86::V3>> = std::sync::OnceLock::new();
     let Distance { rows, index, q, qm, position } = d;
-    match *V3.get_or_init(pulp::x86::V3::try_new) {
+    match crate::simd::x86_v3() {
         // Inlined whole into pulp's function compiled for AVX2, so the intrinsics inline too.
         Some(simd) => simd.vectorize(
             #[inline(always)]

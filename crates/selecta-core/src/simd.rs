@@ -1,0 +1,11 @@
+//! The processor's AVX2 and FMA (x86-64-v3), found once at run time through `pulp`, which holds
+//! the unsafe feature-gated call: the approximate index's 8-bit dot products and the loudness
+//! meter's fused filter run inside `V3::vectorize` where it is there. wasm32 builds choose their
+//! SIMD at compile time instead.
+
+/// AVX2 and FMA when this processor has them (checked on the first call only).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn x86_v3() -> Option<pulp::x86::V3> {
+    static V3: std::sync::OnceLock<Option<pulp::x86::V3>> = std::sync::OnceLock::new();
+    *V3.get_or_init(pulp::x86::V3::try_new)
+}
