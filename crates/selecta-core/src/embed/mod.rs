@@ -9,6 +9,7 @@
 pub mod conv;
 mod frontend;
 mod graph;
+mod kernels;
 pub mod manifest;
 pub mod profile;
 mod prune;
@@ -129,6 +130,7 @@ impl Embedder {
     /// Parse a manifest, verify the model bytes against its SHA-256 and prepare inference.
     /// `model` is `None` when the model file could not be read.
     pub fn load(manifest_json: &[u8], model: Option<&[u8]>) -> Result<Self, EmbedError> {
+        kernels::prefer_fastest_matrix_kernels();
         let manifest: ModelManifest =
             serde_json::from_slice(manifest_json).map_err(|e| EmbedError::Manifest(e.to_string()))?;
         let model = model
