@@ -44,7 +44,7 @@ mod tests {
     use super::drop_avx512_kernels;
 
     #[test]
-    fn only_a_single_port_avx512_core_without_a_chosen_isa_leaves_the_zmm_kernels() {
+    fn the_avx512_kernels_go_only_on_a_single_port_core_without_a_chosen_isa() {
         assert!(drop_avx512_kernels(false, true, || 1));
         assert!(!drop_avx512_kernels(false, true, || 2), "two ports keep the wide kernels");
         assert!(!drop_avx512_kernels(true, true, || 1), "a person's TRACT_CPU_ISA stands");
