@@ -26,7 +26,8 @@ if (roundsAt >= 0) rounds = Math.max(1, Number(args.splice(roundsAt, 2)[1]) || 1
 const files = (args.length ? args : [join(root, "tests/fixtures/audio")]).flatMap(walk).filter((f) => audio.has(extname(f).toLowerCase()));
 const dir = join(root, "resources/models/musicnn-msd");
 const manifest = readFileSync(join(dir, "manifest.json"));
-const model = readFileSync(join(dir, JSON.parse(manifest).modelFile));
+// The NNEF archive, which both backends read (the wasm module reads no other form).
+const model = readFileSync(join(dir, JSON.parse(manifest).nnefFile));
 
 /** One analysis: seconds, audio seconds, and the embedding phase's time and patch count. */
 async function analyse(library, bytes, name) {

@@ -6,6 +6,9 @@ Writes, under --out (default: resources/models):
   musicnn-msd/model.onnx           musicnn MSD_musicnn (TF checkpoint from the
                                    PyPI wheel musicnn==0.1.0) converted to ONNX
   musicnn-msd/manifest.json        front-end spec, tensor names, tag names, sha256
+                                   (the NNEF archive the browser package reads, and
+                                   its keys here, come from a Rust example: see
+                                   with_nnef_keys)
   musicnn-msd/LICENSE              musicnn's ISC licence (from the wheel metadata)
   musicnn-msd/fixtures/            deterministic reference data (see FIXTURES below)
   openl3-shape-test/model.onnx     tiny RANDOM-WEIGHT model with OpenL3's input
@@ -107,6 +110,25 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def with_nnef_keys(manifest: dict, committed: Path) -> dict:
+    """The manifest with the NNEF archive's keys after "sha256". The archive is tract's
+    conversion of the ONNX, written with its keys by a Rust example (cargo run -p selecta-core
+    --features onnx --example export_nnef -- resources/models/musicnn-msd); they are carried over
+    from the committed manifest while the ONNX they were converted from is unchanged."""
+    try:
+        old = json.loads(committed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return manifest
+    if old.get("sha256") != manifest["sha256"] or "nnefFile" not in old:
+        return manifest
+    out = {}
+    for key, value in manifest.items():
+        out[key] = value
+        if key == "sha256":
+            out["nnefFile"], out["nnefSha256"] = old["nnefFile"], old["nnefSha256"]
+    return out
 
 
 def write_json(path: Path, obj) -> None:
@@ -582,7 +604,8 @@ def build_musicnn(out_root: Path) -> dict:
         "exportedWith": {k: v for k, v in versions().items() if k in ("tensorflow-cpu", "tf2onnx", "onnx", "librosa", "numpy")},
     }
     assert len(manifest["tagNames"]) == 50
-    write_json(dst / "manifest.json", manifest)
+    committed = Path(__file__).resolve().parent.parent / "resources" / "models" / "musicnn-msd" / "manifest.json"
+    write_json(dst / "manifest.json", with_nnef_keys(manifest, committed))
 
     print(f"[musicnn] onnx inputs:  {inputs_io}")
     print(f"[musicnn] onnx outputs: {outputs_io}")

@@ -158,9 +158,11 @@ async function loadModel() {
   if (!manifestRes.ok) throw new Error(`manifest.json: HTTP ${manifestRes.status}`);
   const manifestBytes = new Uint8Array(await manifestRes.arrayBuffer());
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
-  if (!manifest.modelFile) throw new Error('manifest.json has no modelFile');
-  const modelRes = await fetch(new URL(manifest.modelFile, MODEL_DIR));
-  if (!modelRes.ok) throw new Error(`${manifest.modelFile}: HTTP ${modelRes.status}`);
+  // The wasm module reads the model's NNEF archive (it carries no ONNX parser).
+  const modelFile = manifest.nnefFile;
+  if (!modelFile) throw new Error('manifest.json has no nnefFile');
+  const modelRes = await fetch(new URL(modelFile, MODEL_DIR));
+  if (!modelRes.ok) throw new Error(`${modelFile}: HTTP ${modelRes.status}`);
   const modelBytes = new Uint8Array(await modelRes.arrayBuffer());
   await lib.loadModel(manifestBytes, modelBytes);
   return manifest.modelVersion || manifest.name || 'model';

@@ -18,7 +18,8 @@ const fixture = (name) => readFileSync(join(root, "tests/fixtures/audio", name))
 const model = () => {
   const dir = join(root, "resources/models/musicnn-msd");
   const manifest = readFileSync(join(dir, "manifest.json"));
-  return [manifest, readFileSync(join(dir, JSON.parse(manifest).modelFile))];
+  // The NNEF archive: both backends read it (the wasm module reads no other form).
+  return [manifest, readFileSync(join(dir, JSON.parse(manifest).nnefFile))];
 };
 
 async function both(profile = "fast") {

@@ -4,8 +4,8 @@
 //! wasm SIMD, where the model uses it.
 
 use selecta_core::embed::conv::{SingleChannelConv, WholeWidthConv};
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::*;
+use tract_nnef::prelude::*;
+use tract_nnef::tract_core::internal::*;
 /// Uniform values in [-0.5, 0.5), from the crate's deterministic generator.
 fn values(len: usize, seed: u64) -> Vec<f32> {
     let mut rng = selecta_core::testkit::synth_library::Rng::new(seed);

@@ -91,6 +91,43 @@ fn missing_or_altered_model_is_runtime_unavailable() {
     }
 }
 
+/// The NNEF archive the browser package reads: what the ONNX converts to with this tract, byte
+/// for byte, and the same model (outputs within float rounding of the ONNX's).
+#[cfg(feature = "onnx")]
+#[test]
+fn the_nnef_archive_is_the_onnx_model_converted() {
+    let dir = models().join("musicnn-msd");
+    let manifest = read(dir.join("manifest.json"));
+    let parsed: Value = serde_json::from_slice(&manifest).expect("json");
+    let nnef_file = parsed["nnefFile"].as_str().expect("the manifest names the NNEF archive");
+    let committed = read(dir.join(nnef_file));
+    let converted =
+        selecta_core::embed::model_file::onnx_to_nnef(&manifest, &read(dir.join("model.onnx"))).expect("converts");
+    assert!(
+        committed == converted,
+        "{nnef_file} is not what model.onnx converts to: run the export_nnef example (crates/selecta-core/examples)"
+    );
+    let from_nnef = Embedder::load(&manifest, Some(&committed)).expect("the archive loads");
+    assert_eq!(from_nnef.output_names(), ["embedding", "tags", "penultimate"]);
+    let from_onnx = musicnn();
+    let logmel = f32s(dir.join("fixtures/logmel.f32"));
+    for start in [0usize, 187] {
+        let patch = &logmel[start * 96..(start + 187) * 96];
+        let (a, b) = (from_nnef.run_patch(patch).expect("runs"), from_onnx.run_patch(patch).expect("runs"));
+        for (x, y) in a.iter().zip(&b) {
+            assert!(max_abs_diff(x, y) <= 1e-6, "{}", max_abs_diff(x, y));
+        }
+    }
+    // Altered, it is refused by its own hash.
+    let mut altered = committed.clone();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0x01;
+    match Embedder::load(&manifest, Some(&altered)) {
+        Err(e @ EmbedError::RuntimeUnavailable(_)) => assert!(e.to_string().contains(nnef_file), "{e}"),
+        other => panic!("expected runtime_unavailable, got {other:?}"),
+    }
+}
+
 #[test]
 fn track_embedding_is_normalised_with_tags_and_windows() {
     let dir = models().join("musicnn-msd/fixtures");

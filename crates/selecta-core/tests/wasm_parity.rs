@@ -19,7 +19,9 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 
 const MANIFEST: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/manifest.json");
-const MODEL: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/model.onnx");
+/// The browser package reads the NNEF archive only, and so do these tests.
+const MODEL: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/model.nnef.tar");
+const ONNX_MODEL: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/model.onnx");
 const AUDIO: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtures/audio.f32");
 const LOGMEL: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtures/logmel.f32");
 const EXPECTED: &[u8] = include_bytes!("../../../resources/models/musicnn-msd/fixtures/expected.json");
@@ -66,6 +68,17 @@ fn front_end_matches_librosa_in_wasm() {
     let diff = max_abs_diff(&mel, &expected);
     console_log!("wasm log-mel max abs difference vs librosa: {diff:.2e}");
     assert!(diff <= LOGMEL_TOLERANCE, "{diff}");
+}
+
+/// This build has no ONNX parser: the ONNX file is refused by name, with what to load instead.
+#[wasm_bindgen_test]
+fn the_onnx_file_is_refused_with_what_to_load_instead() {
+    match Embedder::load(MANIFEST, Some(ONNX_MODEL)) {
+        Err(e @ selecta_core::embed::EmbedError::RuntimeUnavailable(_)) => {
+            assert!(e.to_string().contains("nnefFile"), "{e}")
+        }
+        other => panic!("expected runtime_unavailable, got {other:?}"),
+    }
 }
 
 #[wasm_bindgen_test]

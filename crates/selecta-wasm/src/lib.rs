@@ -7,7 +7,7 @@
 //! import init, { Library } from "./selecta_wasm.js";
 //! await init();
 //! const lib = await Library.open("default");            // IndexedDB "selecta:default"
-//! lib.loadModel(manifestBytes, modelBytes);               // optional: embedding + tags
+//! lib.loadModel(manifestBytes, nnefBytes);                // optional: embedding + tags
 //! const r = await lib.analyzeFile(bytes, "crate/a.flac", { size, mtimeMs, signal });
 //! await lib.setSelectionLabels([r.songId], "liked");
 //! const t = await lib.trainSelectionGbdt(pos, neg, { onProgress });

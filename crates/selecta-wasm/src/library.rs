@@ -196,8 +196,9 @@ impl Library {
         Db::delete(&format!("selecta:{name}")).await.map_err(idb_error)
     }
 
-    /// Load the embedding model (manifest JSON and model bytes, checked by SHA-256). Tracks
-    /// analysed afterwards get the embedding and tags.
+    /// Load the embedding model (manifest JSON and the model's NNEF archive, the manifest's
+    /// `nnefFile`, checked by SHA-256; this module reads no ONNX). Tracks analysed afterwards
+    /// get the embedding and tags.
     #[wasm_bindgen(js_name = loadModel)]
     pub fn load_model(&self, manifest: &[u8], model: &[u8]) -> Result<(), JsValue> {
         self.engine.borrow_mut().load_model(manifest, model).map_err(js_error)

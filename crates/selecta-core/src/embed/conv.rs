@@ -26,9 +26,9 @@
 
 use std::sync::Arc;
 
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
+use tract_nnef::prelude::*;
+use tract_nnef::tract_core::internal::*;
+use tract_nnef::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 
 /// Filters computed together by one tile (one broadcast weight each).
 pub const TILE_CHANNELS: usize = 4;

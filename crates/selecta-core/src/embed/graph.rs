@@ -12,11 +12,11 @@
 //! [`WholeWidthConv`] (see `conv.rs` for why); their sums run in another order than tract's,
 //! so outputs move in the last bits (within the TensorFlow parity tolerance, tested).
 
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PaddingSpec};
-use tract_onnx::tract_core::ops::nn::DataFormat;
-use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
+use tract_nnef::prelude::*;
+use tract_nnef::tract_core::internal::*;
+use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PaddingSpec};
+use tract_nnef::tract_core::ops::nn::DataFormat;
+use tract_nnef::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 
 use super::conv::{SingleChannelConv, WholeWidthConv};
 
@@ -214,15 +214,11 @@ pub(super) mod tests {
     use super::*;
 
     pub(in crate::embed) fn musicnn() -> TypedModel {
-        // Compiled in, so the test needs no file system (the core also builds for wasm32).
-        let bytes: &[u8] = include_bytes!("../../../../resources/models/musicnn-msd/model.onnx");
-        let model = tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes)).expect("parses");
-        model
-            .with_input_fact(0, f32::fact([1, 187, 96]).into())
-            .and_then(|m| m.with_outputs_by_name(["embedding", "tags"]))
-            .and_then(|m| m.into_typed())
-            .and_then(|m| m.into_decluttered())
-            .expect("typed model")
+        // Compiled in, so the test needs no file system (the core also builds for wasm32); the
+        // NNEF archive, which every build reads.
+        let bytes: &[u8] = include_bytes!("../../../../resources/models/musicnn-msd/model.nnef.tar");
+        let outputs = ["embedding".to_string(), "tags".to_string()];
+        super::super::model_file::typed_model(bytes, &[1, 187, 96], &outputs).expect("typed model")
     }
 
     /// Log-mel-like values in [0, 4), from the crate's deterministic generator.

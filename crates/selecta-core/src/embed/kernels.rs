@@ -25,8 +25,8 @@ pub(super) fn prefer_fastest_matrix_kernels() {
     #[cfg(target_arch = "x86_64")]
     {
         use std::sync::Once;
-        use tract_onnx::tract_core::tract_linalg::knobs::TRACT_CPU_ISA;
-        use tract_onnx::tract_core::tract_linalg::x86_64::fma_width::avx512_fma_units;
+        use tract_nnef::tract_core::tract_linalg::knobs::TRACT_CPU_ISA;
+        use tract_nnef::tract_core::tract_linalg::x86_64::fma_width::avx512_fma_units;
 
         static CHOSEN: Once = Once::new();
         CHOSEN.call_once(|| {

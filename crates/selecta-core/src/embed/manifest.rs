@@ -14,6 +14,13 @@ pub struct ModelManifest {
     pub model_file: String,
     /// Lower-case hex SHA-256 of the model file.
     pub sha256: String,
+    /// File name of the same model as tract's NNEF archive, what builds without an ONNX parser
+    /// (the browser package) read.
+    #[serde(default)]
+    pub nnef_file: Option<String>,
+    /// Lower-case hex SHA-256 of the NNEF archive.
+    #[serde(default)]
+    pub nnef_sha256: Option<String>,
     /// How audio becomes the model's input.
     pub front_end: FrontEndSpec,
     /// Name of the model input.
@@ -34,6 +41,31 @@ pub struct ModelManifest {
     /// SPDX-like licence name.
     #[serde(default)]
     pub licence: Option<String>,
+}
+
+impl ModelManifest {
+    /// The outputs the model is run for: the embedding first, then the tags, then the others.
+    pub fn output_names(&self) -> Vec<String> {
+        let mut names = vec![self.embedding_output.clone()];
+        if let Some(t) = &self.tags_output {
+            names.push(t.clone());
+        }
+        for o in &self.outputs {
+            if !names.contains(&o.name) {
+                names.push(o.name.clone());
+            }
+        }
+        names
+    }
+
+    /// The file name and SHA-256 the manifest gives for a model in the form of `bytes`.
+    pub fn file_and_hash_of(&self, bytes: &[u8]) -> (&str, Option<&str>) {
+        if super::model_file::is_nnef_archive(bytes) {
+            (self.nnef_file.as_deref().unwrap_or("the NNEF archive"), self.nnef_sha256.as_deref())
+        } else {
+            (&self.model_file, Some(&self.sha256))
+        }
+    }
 }
 
 /// One model output.

@@ -1,5 +1,6 @@
-//! The neural music embedding: a manifest-described ONNX model (musicnn MSD by default, OpenL3
-//! as a drop-in) run with tract, natively and in wasm. Audio → sampling profile → log-mel
+//! The neural music embedding: a manifest-described model (musicnn MSD by default, OpenL3 as a
+//! drop-in; ONNX, or tract's NNEF archive of it: [`model_file`]) run with tract, natively and in
+//! wasm. Audio → sampling profile → log-mel
 //! patches → model → RMS-weighted mean of the patch embeddings (quiet patches skipped),
 //! L2-normalised, plus the mean tag probabilities.
 //!
@@ -11,6 +12,7 @@ mod frontend;
 mod graph;
 mod kernels;
 pub mod manifest;
+pub mod model_file;
 pub mod profile;
 mod prune;
 
@@ -18,7 +20,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use tract_onnx::prelude::*;
+use tract_nnef::prelude::*;
 
 pub use frontend::FrontEnd;
 pub use manifest::ModelManifest;
@@ -135,36 +137,18 @@ impl Embedder {
             serde_json::from_slice(manifest_json).map_err(|e| EmbedError::Manifest(e.to_string()))?;
         let model = model
             .ok_or_else(|| EmbedError::RuntimeUnavailable(format!("model file {} is missing", manifest.model_file)))?;
+        let (file, expected) = manifest.file_and_hash_of(model);
         let actual = sha256_hex(model);
-        if !actual.eq_ignore_ascii_case(&manifest.sha256) {
+        if !expected.is_some_and(|expected| actual.eq_ignore_ascii_case(expected)) {
             return Err(EmbedError::RuntimeUnavailable(format!(
-                "model file {} does not match its manifest (sha256 {actual}, expected {})",
-                manifest.model_file, manifest.sha256
+                "model file {file} does not match its manifest (sha256 {actual}, expected {})",
+                expected.unwrap_or("none: the manifest names no such file")
             )));
         }
         let front_end = FrontEnd::new(&manifest.front_end)?;
-        let mut output_names = vec![manifest.embedding_output.clone()];
-        if let Some(t) = &manifest.tags_output {
-            output_names.push(t.clone());
-        }
-        for o in &manifest.outputs {
-            if !output_names.contains(&o.name) {
-                output_names.push(o.name.clone());
-            }
-        }
-        let shape = front_end.input_shape()?;
+        let output_names = manifest.output_names();
         let unavailable = |e: TractError| EmbedError::RuntimeUnavailable(format!("model cannot be loaded: {e}"));
-        let mut typed = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(model))
-            .map_err(unavailable)?
-            .with_input_fact(0, f32::fact(shape).into())
-            .map_err(unavailable)?
-            .with_outputs_by_name(output_names.iter().map(String::as_str))
-            .map_err(unavailable)?
-            .into_typed()
-            .map_err(unavailable)?
-            .into_decluttered()
-            .map_err(unavailable)?;
+        let mut typed = model_file::typed_model(model, &front_end.input_shape()?, &output_names)?;
         graph::whole_row_max_pools_to_row_max(&mut typed).map_err(unavailable)?;
         // Convolutions drop their dead filters, and what follows them runs on the live
         // channels only.
@@ -220,7 +204,7 @@ impl Embedder {
             state
                 .run_plan_with_eval(tvec!(tensor.into_tvalue()), |ctx, op_state, node, inputs| {
                     let start = clock_ms();
-                    let outputs = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                    let outputs = tract_nnef::tract_core::plan::eval(ctx, op_state, node, inputs);
                     times[node.id] += clock_ms() - start;
                     outputs
                 })

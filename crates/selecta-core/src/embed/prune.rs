@@ -10,14 +10,14 @@
 //! planes filled with the dead filters' bias. tract has no pass that drops near-zero filters,
 //! hence this rewrite.
 
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
-use tract_onnx::tract_core::ops::nn::DataFormat;
-use tract_onnx::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
+use tract_nnef::prelude::*;
+use tract_nnef::tract_core::internal::*;
+use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_nnef::tract_core::ops::nn::DataFormat;
+use tract_nnef::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
 
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
-use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_nnef::tract_core::ops::binary::TypedBinOp;
+use tract_nnef::tract_core::ops::element_wise::ElementWiseOp;
 
 use super::conv::DEAD_WEIGHT;
 use super::graph::MaxOverLastAxis;
