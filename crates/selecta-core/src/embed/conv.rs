@@ -212,8 +212,6 @@ impl SingleChannelConv {
             padded[start..start + width].copy_from_slice(source);
         }
         let (kh, kw) = (self.kernel_height, self.kernel_width);
-        // Where each tap's input sits relative to the tile's first input, in filter order.
-        let offsets: Vec<usize> = (0..kh).flat_map(|i| (0..kw).map(move |j| i * padded_w + j)).collect();
         let reach = (kh - 1) * padded_w + kw - 1 + TILE_WIDTH;
         let tile_weights = kh * kw * TILE_CHANNELS;
         let plane = out_h * out_w;
@@ -233,7 +231,7 @@ impl SingleChannelConv {
                     let x0 = across * TILE_WIDTH;
                     let start = y * padded_w + x0;
                     let window = &padded[start..start + reach];
-                    let acc = tile_sums(window, &offsets, weights, bias);
+                    let acc = tile_sums(window, padded_w, (kh, kw), weights, bias);
                     let valid = TILE_WIDTH.min(out_w - x0);
                     for (&filter, sums) in filters.iter().zip(&acc) {
                         let at = filter * plane + y * out_w + x0;
@@ -246,23 +244,45 @@ impl SingleChannelConv {
     }
 }
 
-/// The sums of one tile: `TILE_CHANNELS` filters × `TILE_WIDTH` outputs; tap `t` reads the
-/// `TILE_WIDTH` inputs at `window[offsets[t]..]`.
+/// The sums of one tile: `TILE_CHANNELS` filters × `TILE_WIDTH` outputs of a `kh × kw` kernel;
+/// kernel row `i` reads the `kw + TILE_WIDTH − 1` inputs from `window[i · stride..]`, tap `j` of
+/// it the `TILE_WIDTH` of them from `j`. Sliced once per kernel row, so that the taps along it
+/// run without a bounds check each.
 #[inline(always)]
-fn tile_sums(window: &[f32], offsets: &[usize], weights: &[f32], bias: &[f32]) -> [[f32; TILE_WIDTH]; TILE_CHANNELS] {
+fn tile_sums(
+    window: &[f32],
+    stride: usize,
+    (kh, kw): (usize, usize),
+    weights: &[f32],
+    bias: &[f32],
+) -> [[f32; TILE_WIDTH]; TILE_CHANNELS] {
     let mut acc = [[F4::splat(0.0); 2]; TILE_CHANNELS];
     for (pair, &b) in acc.iter_mut().zip(bias) {
         *pair = [F4::splat(b); 2];
     }
-    for (&offset, w) in offsets.iter().zip(weights.chunks_exact(TILE_CHANNELS)) {
-        let Some(inputs) = window.get(offset..offset + TILE_WIDTH) else { break };
+    let mut tap = |inputs: &[f32], w: &[f32]| {
         let (low, high) = inputs.split_at(4);
-        let (Some(low), Some(high)) = (low.first_chunk::<4>(), high.first_chunk::<4>()) else { break };
+        let (Some(low), Some(high)) = (low.first_chunk::<4>(), high.first_chunk::<4>()) else { return };
         let (low, high) = (F4::load(low), F4::load(high));
         for (pair, &weight) in acc.iter_mut().zip(w) {
             let weight = F4::splat(weight);
             pair[0] = pair[0].mul_add(weight, low);
             pair[1] = pair[1].mul_add(weight, high);
+        }
+    };
+    if kw == 1 {
+        // A column of taps (musicnn's temporal filters): one slice per tap either way.
+        for (i, w) in weights.chunks_exact(TILE_CHANNELS).enumerate().take(kh) {
+            let Some(inputs) = window.get(i * stride..i * stride + TILE_WIDTH) else { break };
+            tap(inputs, w);
+        }
+    } else {
+        let row_len = kw + TILE_WIDTH - 1;
+        for (i, row_weights) in weights.chunks_exact(kw * TILE_CHANNELS).enumerate().take(kh) {
+            let Some(row) = window.get(i * stride..i * stride + row_len) else { break };
+            for (inputs, w) in row.windows(TILE_WIDTH).zip(row_weights.chunks_exact(TILE_CHANNELS)) {
+                tap(inputs, w);
+            }
         }
     }
     acc.map(|[low, high]| {
