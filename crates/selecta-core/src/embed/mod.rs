@@ -147,7 +147,7 @@ impl Embedder {
         }
         let front_end = FrontEnd::new(&manifest.front_end)?;
         let output_names = manifest.output_names();
-        let unavailable = |e: TractError| EmbedError::RuntimeUnavailable(format!("model cannot be loaded: {e}"));
+        let unavailable = model_file::unavailable;
         let mut typed = model_file::typed_model(model, &front_end.input_shape()?, &output_names)?;
         graph::whole_row_max_pools_to_row_max(&mut typed).map_err(unavailable)?;
         // Convolutions drop their dead filters, and what follows them runs on the live

@@ -1,7 +1,7 @@
 //! The two forms a model ships in, and the typed graph each becomes.
 //!
 //! - **ONNX** (`modelFile`): the model as exported, read with tract-onnx where the core is built
-//!   with its `onnx` feature (the CLI, the SQLite store, the N-API addon).
+//!   with its `onnx` feature (the CLI, the HTTP service, the SQLite store, the N-API addon).
 //! - **NNEF** (`nnefFile`): tract's own archive of the same graph, converted from the ONNX once
 //!   ([`onnx_to_nnef`], `cargo run -p selecta-core --features onnx --example export_nnef`) and
 //!   committed beside it. The browser package reads this form only: without an ONNX parser
@@ -25,7 +25,8 @@ pub fn is_nnef_archive(bytes: &[u8]) -> bool {
     bytes.get(TAR_MAGIC_AT) == Some(b"ustar".as_slice())
 }
 
-fn unavailable(e: TractError) -> EmbedError {
+/// A tract error while preparing the model: status `runtime_unavailable`.
+pub(super) fn unavailable(e: TractError) -> EmbedError {
     EmbedError::RuntimeUnavailable(format!("model cannot be loaded: {e:#}"))
 }
 
