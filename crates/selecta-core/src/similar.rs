@@ -7,6 +7,8 @@
 //!
 //! It does not index or search (that is the retrieval module's job); it defines the distance.
 
+use std::collections::VecDeque;
+
 use crate::features::timbre::{MFCCS, dot, pack_timbre, packed_divergence};
 
 /// What the similarity needs of one track.
@@ -102,21 +104,136 @@ pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
 
 /// Per-dimension mean and standard deviation of a set of vectors.
 pub fn dimension_stats(vectors: &[&[f32]]) -> Option<(Vec<f32>, Vec<f32>)> {
-    let dim = vectors.first()?.len();
-    let n = vectors.len() as f64;
-    let mut mean = vec![0.0f64; dim];
-    for v in vectors {
-        for (m, x) in mean.iter_mut().zip(*v) {
+    let mut stats = DimensionStats::new(vectors.len());
+    vectors.iter().for_each(|v| stats.add_to_mean(v));
+    vectors.iter().for_each(|v| stats.add_to_spread(v));
+    stats.finish()
+}
+
+/// [`dimension_stats`] of vectors read in two passes, the same vectors in the same order each
+/// time (first every [`DimensionStats::add_to_mean`], then every
+/// [`DimensionStats::add_to_spread`]): for a caller that reads them from somewhere rather than
+/// holding them all. The first vector sets the dimension.
+#[derive(Debug, Clone)]
+pub struct DimensionStats {
+    n: f64,
+    mean: Option<Vec<f64>>,
+    var: Vec<f64>,
+}
+
+impl DimensionStats {
+    /// Statistics of `n` vectors.
+    pub fn new(n: usize) -> Self {
+        Self { n: n as f64, mean: None, var: Vec::new() }
+    }
+
+    /// First pass.
+    pub fn add_to_mean(&mut self, v: &[f32]) {
+        let n = self.n;
+        let mean = self.mean.get_or_insert_with(|| vec![0.0f64; v.len()]);
+        for (m, x) in mean.iter_mut().zip(v) {
             *m += f64::from(*x) / n;
         }
     }
-    let mut var = vec![0.0f64; dim];
-    for v in vectors {
-        for ((s, x), m) in var.iter_mut().zip(*v).zip(&mean) {
-            *s += (f64::from(*x) - m).powi(2) / n;
+
+    /// Second pass.
+    pub fn add_to_spread(&mut self, v: &[f32]) {
+        let Some(mean) = &self.mean else { return };
+        self.var.resize(mean.len(), 0.0);
+        for ((s, x), m) in self.var.iter_mut().zip(v).zip(mean) {
+            *s += (f64::from(*x) - m).powi(2) / self.n;
         }
     }
-    Some((mean.iter().map(|&m| m as f32).collect(), var.iter().map(|&v| (v.sqrt() as f32).max(1e-6)).collect()))
+
+    /// Mean and standard deviation per dimension (`None` for no vectors).
+    pub fn finish(mut self) -> Option<(Vec<f32>, Vec<f32>)> {
+        let mean = self.mean.take()?;
+        self.var.resize(mean.len(), 0.0);
+        Some((
+            mean.iter().map(|&m| m as f32).collect(),
+            self.var.iter().map(|&v| (v.sqrt() as f32).max(1e-6)).collect(),
+        ))
+    }
+
+    /// The mean alone, after the first pass.
+    pub fn mean(self) -> Option<Vec<f32>> {
+        self.mean.map(|m| m.iter().map(|&x| x as f32).collect())
+    }
+}
+
+/// [`Similarity::scale_fit`]: the pairs `(i, i + step)` of every step in [`PAIR_STEPS`], sampled
+/// as the later track of each arrives, with only the last few tracks and the first few (for
+/// the pairs that wrap around) held.
+#[derive(Debug, Clone)]
+pub struct ScaleFit {
+    n: usize,
+    pushed: usize,
+    /// Per step, per distance, in the order of the first track of each pair.
+    samples: [[Vec<f32>; 3]; PAIR_STEPS.len()],
+    /// The last `max(PAIR_STEPS)` tracks, oldest first.
+    recent: VecDeque<PreparedView>,
+    /// The first `max(PAIR_STEPS)` tracks.
+    head: Vec<PreparedView>,
+}
+
+const LONGEST_STEP: usize = PAIR_STEPS[PAIR_STEPS.len() - 1];
+
+impl ScaleFit {
+    /// The next track.
+    pub fn push(&mut self, similarity: &Similarity, view: PreparedView) {
+        let t = self.pushed;
+        for (samples, step) in self.samples.iter_mut().zip(PAIR_STEPS) {
+            // The pair (t − step, t) does not wrap; those that do are sampled in `finish`.
+            if t >= step && t < self.n {
+                let earlier = &self.recent[self.recent.len() - step];
+                let parts = similarity.prepared_ref_parts(earlier.into(), (&view).into());
+                for (s, p) in samples.iter_mut().zip(parts) {
+                    s.extend(p);
+                }
+            }
+        }
+        if self.head.len() < LONGEST_STEP {
+            self.head.push(view.clone());
+        }
+        self.recent.push_back(view);
+        if self.recent.len() > LONGEST_STEP {
+            self.recent.pop_front();
+        }
+        self.pushed += 1;
+    }
+
+    /// Fit `similarity`'s scales to the samples, with the pairs that wrap around the end.
+    pub fn finish(mut self, similarity: &mut Similarity) {
+        let n = self.pushed.min(self.n);
+        for (samples, step) in self.samples.iter_mut().zip(PAIR_STEPS) {
+            for i in n.saturating_sub(step)..n {
+                let j = (i + step) % n;
+                if i == j {
+                    continue;
+                }
+                let row = |k: usize| {
+                    if k < self.head.len() { &self.head[k] } else { &self.recent[self.recent.len() - (n - k)] }
+                };
+                let parts = similarity.prepared_ref_parts(row(i).into(), row(j).into());
+                for (s, p) in samples.iter_mut().zip(parts) {
+                    s.extend(p);
+                }
+            }
+        }
+        let mut all: [Vec<f32>; 3] = Default::default();
+        for step_samples in &self.samples {
+            for (a, s) in all.iter_mut().zip(step_samples) {
+                a.extend_from_slice(s);
+            }
+        }
+        similarity.set_scales(&all);
+    }
+}
+
+/// The MFCC means of a timbre model's statistics, what the library's timbre centre averages
+/// (`None` for statistics too short to have them).
+pub fn timbre_means(stats: &[f32]) -> Option<&[f32]> {
+    stats.get(..MFCCS)
 }
 
 /// `(v − mean) / std`, per dimension.
@@ -182,9 +299,20 @@ impl Similarity {
         weights: Weights,
     ) -> Self {
         let embeddings: Vec<&[f32]> = embeddings.into_iter().collect();
-        let timbres: Vec<&[f32]> = timbres.into_iter().filter(|t| t.len() >= MFCCS).map(|t| &t[..MFCCS]).collect();
+        let timbres: Vec<&[f32]> = timbres.into_iter().filter_map(timbre_means).collect();
         let timbre_center = dimension_stats(&timbres).map(|(mean, _)| mean).unwrap_or_default();
-        Self { weights, embedding_stats: dimension_stats(&embeddings), timbre_center, scales: [(0.0, 1.0); 3] }
+        Self::from_statistics(dimension_stats(&embeddings), timbre_center, weights)
+    }
+
+    /// [`Similarity::standardisation`] from statistics gathered elsewhere: the embedding's
+    /// mean and spread per dimension, and the mean of the timbre models' means
+    /// ([`timbre_means`]).
+    pub fn from_statistics(
+        embedding_stats: Option<(Vec<f32>, Vec<f32>)>,
+        timbre_center: Vec<f32>,
+        weights: Weights,
+    ) -> Self {
+        Self { weights, embedding_stats, timbre_center, scales: [(0.0, 1.0); 3] }
     }
 
     /// The second half of a fit: each distance's mean and spread over the pairs
@@ -205,13 +333,25 @@ impl Similarity {
                 }
             }
         }
-        for (scale, s) in self.scales.iter_mut().zip(&samples) {
+        self.set_scales(&samples);
+    }
+
+    /// Each distance's mean and spread from its samples.
+    fn set_scales(&mut self, samples: &[Vec<f32>; 3]) {
+        for (scale, s) in self.scales.iter_mut().zip(samples) {
             if s.len() >= 2 {
                 let mean = s.iter().sum::<f32>() / s.len() as f32;
                 let var = s.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / s.len() as f32;
                 *scale = (mean, var.sqrt().max(1e-6));
             }
         }
+    }
+
+    /// [`Similarity::fit_scales`] fed the prepared tracks one at a time, in order, to a
+    /// [`ScaleFit`], for a caller that prepares each track for the occasion rather than keeping
+    /// them: the same samples in the same order, so the same scales.
+    pub fn scale_fit(&self, n: usize) -> ScaleFit {
+        ScaleFit { n, pushed: 0, samples: Default::default(), recent: VecDeque::new(), head: Vec::new() }
     }
 
     /// A track prepared for comparisons: what every pair would otherwise recompute.

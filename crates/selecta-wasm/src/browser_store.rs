@@ -209,6 +209,10 @@ impl Store for BrowserStore {
         self.mem.song_features(song_id)
     }
 
+    fn shared_record(&self, song_id: &str) -> Option<std::sync::Arc<[u8]>> {
+        self.mem.shared_record(song_id)
+    }
+
     fn track_print(&self, song_id: &str) -> Result<Vec<u32>, StoreError> {
         self.mem.track_print(song_id)
     }

@@ -22,6 +22,7 @@
 pub mod plan;
 pub mod session;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
 
@@ -305,34 +306,23 @@ pub struct Context<'a> {
 /// Rank the next track after `ctx.current`: the `options.k` best suggestions, and with
 /// `explain` the `options.pool` best-by-embedding candidates the hard filters removed.
 pub fn rank_next(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions) -> (Vec<Suggestion>, Vec<Removed>) {
-    let current = Current {
-        outro: index.outro_at(ctx.current),
-        bpm: index.facts_at(ctx.current).bpm,
-        dj: index.dj_at(ctx.current),
-    };
+    let outro = index.outro_at(ctx.current);
+    let current =
+        Current { outro: outro.as_deref(), bpm: index.facts_at(ctx.current).bpm, dj: index.dj_at(ctx.current) };
     let current_key = index.facts_at(ctx.current).clear_key;
     let mut played: HashSet<usize> = ctx.played.iter().copied().collect();
     played.insert(ctx.current);
-    let similarity = |p: usize| match (current.outro, index.intro_at(p)) {
-        (Some(a), Some(b)) if a.len() == b.len() => dot(a, b),
-        _ => 0.0,
-    };
-    let mut pool = BinaryHeap::new();
-    let mut removed = BinaryHeap::new();
-    let mut rules = Vec::new();
+    let (mut passing, mut rules) = (Vec::new(), Vec::new());
     for p in 0..index.len() {
         let rule = if played.contains(&p) { Some(NextRule::Played) } else { transition_rule(index, ctx, options, p) };
         match rule {
-            None => push_bounded(&mut pool, Ranked { score: similarity(p), position: p }, options.pool.max(options.k)),
-            Some(rule) if options.explain => {
-                rules.push((p, rule));
-                push_bounded(&mut removed, Ranked { score: similarity(p), position: p }, options.pool);
-            }
+            None => passing.push(p),
+            Some(rule) if options.explain => rules.push((p, rule)),
             Some(_) => {}
         }
     }
-    let recent: Vec<usize> =
-        ctx.played.iter().copied().chain(std::iter::once(ctx.current)).rev().take(DIVERSITY_WINDOW).collect();
+    let pool = most_similar_intros(index, current.outro, &passing, options.pool.max(options.k));
+    let recent = recent_embeddings(index, ctx);
     let mut suggestions: Vec<Suggestion> = pool
         .into_iter()
         .map(|r| {
@@ -343,7 +333,8 @@ pub fn rank_next(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions) 
         .collect();
     suggestions.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.position.cmp(&b.position)));
     suggestions.truncate(options.k);
-    let mut removed: Vec<Ranked> = removed.into_vec();
+    let removed_positions: Vec<usize> = rules.iter().map(|&(p, _)| p).collect();
+    let mut removed = most_similar_intros(index, current.outro, &removed_positions, options.pool);
     removed.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.position.cmp(&b.position)));
     let rule_of: std::collections::HashMap<usize, NextRule> = rules.into_iter().collect();
     let removed = removed
@@ -351,6 +342,67 @@ pub fn rank_next(index: &SearchIndex, ctx: &Context<'_>, options: &NextOptions) 
         .filter_map(|r| rule_of.get(&r.position).map(|&rule| Removed { position: r.position, rule }))
         .collect();
     (suggestions, removed)
+}
+
+/// The cosine of the playing track's `outro` and the intro of the track at `p` (0 when either
+/// is missing or they differ in length).
+fn intro_similarity(index: &SearchIndex, outro: Option<&[f32]>, p: usize) -> f32 {
+    match (outro, outro.and_then(|_| index.intro_at(p))) {
+        (Some(a), Some(b)) if a.len() == b.len() => dot(a, &b),
+        _ => 0.0,
+    }
+}
+
+/// The `keep` candidates whose intro is most similar to `outro`, with that similarity (ties to
+/// the lower position), in no order.
+///
+/// Where the index keeps only 8-bit intros, each candidate first gets an interval that holds its
+/// similarity; a candidate whose highest is below the `keep`-th highest lowest cannot be among
+/// the `keep` (that many candidates are surely above it), and only the others are read
+/// exactly: the same candidates as reading all of them.
+fn most_similar_intros(index: &SearchIndex, outro: Option<&[f32]>, candidates: &[usize], keep: usize) -> Vec<Ranked> {
+    let mut heap = BinaryHeap::new();
+    if keep == 0 {
+        return Vec::new();
+    }
+    let mut offer = |p: usize| {
+        push_bounded(&mut heap, Ranked { score: intro_similarity(index, outro, p), position: p }, keep);
+    };
+    match outro.and_then(|o| index.intro_codes(o)) {
+        None => candidates.iter().for_each(|&p| offer(p)),
+        Some((codes, query)) => {
+            // A row the codes do not hold (no intro nor embedding, another width) is read.
+            let unbounded = (f32::NEG_INFINITY, f32::INFINITY);
+            let intervals: Vec<(f32, f32)> =
+                candidates.iter().map(|&p| codes.dot_interval(&query, p).unwrap_or(unbounded)).collect();
+            let mut lowest: Vec<f32> = intervals.iter().map(|&(lo, _)| lo).collect();
+            let threshold = if lowest.len() > keep {
+                let (_, &mut kth, _) = lowest.select_nth_unstable_by(keep - 1, |a, b| b.total_cmp(a));
+                kth
+            } else {
+                f32::NEG_INFINITY
+            };
+            for (&p, &(_, highest)) in candidates.iter().zip(&intervals) {
+                if highest >= threshold || highest.is_nan() {
+                    offer(p);
+                }
+            }
+        }
+    }
+    heap.into_vec()
+}
+
+/// The prepared embeddings of the tracks the diversity part compares against: the playing one
+/// and those played before it, newest first.
+fn recent_embeddings<'a>(index: &'a SearchIndex, ctx: &Context<'_>) -> Vec<Cow<'a, [f32]>> {
+    ctx.played
+        .iter()
+        .copied()
+        .chain(std::iter::once(ctx.current))
+        .rev()
+        .take(DIVERSITY_WINDOW)
+        .filter_map(|r| index.embedding_at(r))
+        .collect()
 }
 
 /// The hard rule (other than "played") that keeps `p` from following `ctx.current`, if any.
@@ -388,17 +440,11 @@ pub fn score_transition(index: &SearchIndex, ctx: &Context<'_>, options: &NextOp
     if p == ctx.current || ctx.played.contains(&p) || transition_rule(index, ctx, options, p).is_some() {
         return None;
     }
-    let current = Current {
-        outro: index.outro_at(ctx.current),
-        bpm: index.facts_at(ctx.current).bpm,
-        dj: index.dj_at(ctx.current),
-    };
-    let similarity = match (current.outro, index.intro_at(p)) {
-        (Some(a), Some(b)) if a.len() == b.len() => dot(a, b),
-        _ => 0.0,
-    };
-    let recent: Vec<usize> =
-        ctx.played.iter().copied().chain(std::iter::once(ctx.current)).rev().take(DIVERSITY_WINDOW).collect();
+    let outro = index.outro_at(ctx.current);
+    let current =
+        Current { outro: outro.as_deref(), bpm: index.facts_at(ctx.current).bpm, dj: index.dj_at(ctx.current) };
+    let similarity = intro_similarity(index, current.outro, p);
+    let recent = recent_embeddings(index, ctx);
     let current_key = index.facts_at(ctx.current).clear_key;
     let (parts, tempo_factor) = parts_of(index, &current, current_key, p, similarity, &recent, ctx, options);
     Some(Suggestion { position: p, score: parts.total(&options.weights), parts, tempo_factor })
@@ -411,7 +457,7 @@ fn parts_of(
     current_key: Option<crate::features::Key>,
     p: usize,
     similarity: f32,
-    recent: &[usize],
+    recent: &[Cow<'_, [f32]>],
     ctx: &Context<'_>,
     options: &NextOptions,
 ) -> (NextParts, f32) {
@@ -451,12 +497,7 @@ fn parts_of(
     };
     let diversity = match index.embedding_at(p) {
         Some(e) => {
-            let nearest = recent
-                .iter()
-                .filter_map(|&r| index.embedding_at(r))
-                .filter(|r| r.len() == e.len())
-                .map(|r| dot(r, e))
-                .fold(f32::MIN, f32::max);
+            let nearest = recent.iter().filter(|r| r.len() == e.len()).map(|r| dot(r, &e)).fold(f32::MIN, f32::max);
             if nearest == f32::MIN { 0.0 } else { -((nearest - 0.5).max(0.0) * 2.0).min(1.0) }
         }
         None => 0.0,

@@ -12,6 +12,7 @@
 pub mod ann;
 pub mod coarse;
 mod dot;
+mod exact_rows;
 mod filter;
 pub mod hnsw;
 pub mod identify;
@@ -23,19 +24,24 @@ mod walk_rows;
 pub use filter::{FilterRule, KEY_CLEAR_STRENGTH, SearchFilters, parse_range};
 pub use identify::{PrintIndex, PrintMatch, QueryPrint};
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use self::coarse::{CoarseColumn, CoarseQuery};
+use self::exact_rows::ExactRows;
 use self::raw_column::RaggedColumn;
-use self::timbre_bound::{TimbreBounds, TimbreSummary, divergence_lower_bound};
+use self::timbre_bound::{TimbreBounds, TimbreBoundsFit, TimbreSummary, divergence_lower_bound};
 use crate::error::StoreError;
 use crate::features::timbre::{dot, packed_divergence};
 use crate::features::{DjFeatures, Key};
 use crate::record::SongFeatures;
-use crate::similar::{PreparedRef, PreparedView, Similarity, TrackView, TrackViewRef, Weights};
+use crate::similar::{
+    DimensionStats, PreparedRef, PreparedView, ScaleFit, Similarity, TrackView, TrackViewRef, Weights, timbre_means,
+};
 use crate::store::Store;
 
 /// What the filters look at of one track.
@@ -110,90 +116,6 @@ pub struct Filtered {
     pub rule: FilterRule,
 }
 
-/// One view of every track, in one flat row-major matrix: a search streams it from memory
-/// once, and scattered per-track allocations would cost cache misses on every row.
-#[derive(Debug, Clone, Default)]
-struct ViewColumn {
-    /// Row length (0 until the first track that has this view).
-    width: usize,
-    values: Vec<f32>,
-    present: Vec<bool>,
-    /// Rows expected in all: the matrix is allocated once at its final size, since growing it
-    /// by doubling would hold up to half as much again, and both copies while it moves.
-    expected_rows: usize,
-}
-
-impl ViewColumn {
-    fn with_capacity(rows: usize) -> Self {
-        Self { expected_rows: rows, present: Vec::with_capacity(rows), ..Self::default() }
-    }
-
-    fn push(&mut self, row: Option<&[f32]>) {
-        if self.width == 0
-            && let Some(r) = row
-        {
-            // Rows before the first present one are all absent; give them their zeros.
-            self.width = r.len();
-            self.values.reserve_exact(self.expected_rows.max(self.present.len() + 1) * self.width);
-            self.values.resize(self.present.len() * self.width, 0.0);
-        }
-        match row {
-            Some(r) if r.len() == self.width && self.width > 0 => {
-                self.values.extend_from_slice(r);
-                self.present.push(true);
-            }
-            _ => {
-                self.values.resize(self.values.len() + self.width, 0.0);
-                self.present.push(false);
-            }
-        }
-    }
-
-    fn row(&self, i: usize) -> Option<&[f32]> {
-        if self.present.get(i).copied().unwrap_or(false) {
-            self.values.get(i * self.width..(i + 1) * self.width)
-        } else {
-            None
-        }
-    }
-}
-
-/// The prepared views of every track, one [`ViewColumn`] per view.
-#[derive(Debug, Clone, Default)]
-struct ViewMatrix {
-    embedding: ViewColumn,
-    timbre: ViewColumn,
-    tags: ViewColumn,
-}
-
-impl ViewMatrix {
-    fn with_capacity(rows: usize) -> Self {
-        Self {
-            embedding: ViewColumn::with_capacity(rows),
-            timbre: ViewColumn::with_capacity(rows),
-            tags: ViewColumn::with_capacity(rows),
-        }
-    }
-
-    fn push(&mut self, view: &PreparedView) {
-        self.embedding.push(view.embedding.as_deref());
-        self.timbre.push(view.timbre.as_deref());
-        self.tags.push(view.tags.as_deref());
-    }
-
-    fn row(&self, i: usize) -> PreparedRef<'_> {
-        PreparedRef { embedding: self.embedding.row(i), timbre: self.timbre.row(i), tags: self.tags.row(i) }
-    }
-
-    fn view(&self, i: usize) -> PreparedView {
-        PreparedView {
-            embedding: self.embedding.row(i).map(<[f32]>::to_vec),
-            timbre: self.timbre.row(i).map(<[f32]>::to_vec),
-            tags: self.tags.row(i).map(<[f32]>::to_vec),
-        }
-    }
-}
-
 /// Every track's similarity view and filter facts, with the similarity fitted to them.
 #[derive(Debug, Clone)]
 pub struct SearchIndex {
@@ -201,8 +123,9 @@ pub struct SearchIndex {
     /// What identifies the stored features each track was indexed from (file hash, analysis
     /// and model versions): a kept approximate index compares them to find re-analysed songs.
     stamps: Vec<String>,
-    /// Prepared once, so a query costs a few dot products per track and nothing more.
-    views: ViewMatrix,
+    /// Each track's full-precision prepared rows, or where to prepare them from
+    /// ([`exact_rows`]).
+    rows: ExactRows,
     /// Eight-bit copies of the embedding and tag columns: what exact search streams first.
     coarse: CoarseViews,
     /// What bounds a timbre divergence from below ([`timbre_bound`]), per track.
@@ -211,9 +134,8 @@ pub struct SearchIndex {
     facts: Vec<TrackFacts>,
     position: HashMap<String, usize>,
     similarity: Similarity,
-    /// What the next-track ranking needs: intro and outro embeddings (prepared like the track
-    /// embedding: z-scored, unit length) and the DJ features.
-    transitions: Transitions,
+    /// The DJ features, for the next-track ranking.
+    dj: Vec<Option<DjFeatures>>,
 }
 
 /// The coarse embedding and tag columns ([`coarse`]).
@@ -229,77 +151,91 @@ struct CoarseQueries {
     tags: Option<CoarseQuery>,
 }
 
-/// The DJ side of the index ([`SearchIndex::intro_at`] and the rest).
-#[derive(Debug, Clone, Default)]
-struct Transitions {
-    intro: ViewColumn,
-    outro: ViewColumn,
-    dj: Vec<Option<DjFeatures>>,
-}
-
 /// What a [`SearchIndex`] keeps of each track, prepared as the tracks arrive in index order.
 struct IndexColumns {
     /// Standardised (the scales are fitted in [`IndexColumns::finish`]).
     similarity: Similarity,
-    views: ViewMatrix,
+    rows: ExactRows,
     coarse: CoarseViews,
-    intro: ViewColumn,
-    outro: ViewColumn,
+    /// For the shared form, which keeps no prepared rows to fit the scales and the timbre
+    /// bounds to afterwards.
+    scale_fit: ScaleFit,
+    timbre_fit: TimbreBoundsFit,
 }
 
 impl IndexColumns {
-    fn new(similarity: Similarity, rows: usize) -> Self {
+    fn new(similarity: Similarity, rows: usize, shared: bool) -> Self {
         Self {
+            scale_fit: similarity.scale_fit(rows),
             similarity,
-            views: ViewMatrix::with_capacity(rows),
+            rows: ExactRows::with_capacity(rows, shared),
             coarse: CoarseViews {
                 embedding: CoarseColumn::with_capacity(rows),
                 tags: CoarseColumn::with_capacity(rows),
             },
-            intro: ViewColumn::with_capacity(rows),
-            outro: ViewColumn::with_capacity(rows),
+            timbre_fit: TimbreBoundsFit::default(),
         }
     }
 
-    /// The next track: its view and its intro and outro embeddings (prepared like the track
-    /// embedding).
-    fn push(&mut self, view: TrackViewRef<'_>, intro: Option<&[f32]>, outro: Option<&[f32]>) {
+    /// The next track: its view, its intro and outro embeddings (prepared like the track
+    /// embedding), and for the shared form its record.
+    fn push(
+        &mut self,
+        view: TrackViewRef<'_>,
+        intro: Option<&[f32]>,
+        outro: Option<&[f32]>,
+        record: Option<Arc<[u8]>>,
+    ) {
         let prepared = self.similarity.prepare_ref(view);
         self.coarse.embedding.push(prepared.embedding.as_deref());
         self.coarse.tags.push(prepared.tags.as_deref());
-        self.views.push(&prepared);
-        let similarity = &self.similarity;
-        let prepare = |v: Option<&[f32]>| {
-            v.and_then(|v| {
-                similarity.prepare_ref(TrackViewRef { embedding: Some(v), timbre: None, tags: None }).embedding
-            })
-        };
-        self.intro.push(prepare(intro).as_deref());
-        self.outro.push(prepare(outro).as_deref());
+        self.rows.push(&prepared, intro, outro, record, &self.similarity);
+        if let ExactRows::Shared(_) = self.rows {
+            // What the resident form reads back from its columns: the row as they keep it.
+            let kept = self.rows.as_kept(self.rows.len() - 1, prepared);
+            if let Some(t) = &kept.timbre {
+                self.timbre_fit.add(t);
+            }
+            self.scale_fit.push(&self.similarity, kept);
+        }
     }
 
     /// The index of the tracks pushed (`ids` and `facts` in the same order; no stamps), with
     /// the similarity's distance scales fitted to them.
     fn finish(self, ids: Vec<String>, facts: Vec<TrackFacts>, dj: Vec<Option<DjFeatures>>) -> SearchIndex {
-        let Self { mut similarity, views, coarse, intro, outro } = self;
-        similarity.fit_scales(ids.len(), |i| views.row(i));
+        let Self { mut similarity, rows, coarse, scale_fit, timbre_fit } = self;
+        let (timbre_bounds, timbre_summaries) = match &rows {
+            ExactRows::Resident { views, .. } => {
+                similarity.fit_scales(ids.len(), |i| views.row(i));
+                let n = rows.len();
+                let bounds = TimbreBounds::fit((0..n).filter_map(|i| views.timbre.row(i)));
+                let summaries = (0..n).map(|i| views.timbre.row(i).and_then(|t| bounds.summary(t))).collect();
+                (bounds, summaries)
+            }
+            ExactRows::Shared(_) => {
+                scale_fit.finish(&mut similarity);
+                let bounds = timbre_fit.finish();
+                let summaries = (0..rows.len())
+                    .map(|i| {
+                        let timbre = rows.has_timbre(i).then(|| rows.view(i, &similarity).timbre).flatten();
+                        timbre.and_then(|t| bounds.summary(&t))
+                    })
+                    .collect();
+                (bounds, summaries)
+            }
+        };
         let position = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
-        let rows = || (0..views.timbre.present.len()).filter_map(|i| views.timbre.row(i));
-        let timbre_bounds = TimbreBounds::fit(rows());
-        let timbre_summaries = (0..views.timbre.present.len())
-            .map(|i| views.timbre.row(i).and_then(|t| timbre_bounds.summary(t)))
-            .collect();
         SearchIndex {
             stamps: vec![String::new(); ids.len()],
             ids,
-            views,
+            rows,
             coarse,
             timbre_bounds,
             timbre_summaries,
             facts,
             position,
             similarity,
-            transitions: Transitions { intro, outro, dj },
+            dj,
         }
     }
 }
@@ -308,23 +244,51 @@ impl SearchIndex {
     /// Index every stored track (sorted by song id, so results are deterministic).
     ///
     /// Two passes over the store. The first fits the standardisation to every embedding and
-    /// timbre model (held in two flat columns meanwhile); the second reads each track again and
-    /// prepares it straight into the index's own columns, and the distance scales are fitted
-    /// on those. A copy of the raw views (the intro and outro embeddings alone are 1.6 KB a
-    /// track) never exists beside the index, and the peak stays near what the index keeps:
-    /// what a browser tab holding a 50 000-track library needs.
+    /// timbre model; the second reads each track again and prepares it straight into the
+    /// index's own columns, and the distance scales are fitted on those. A copy of the raw
+    /// views (the intro and outro embeddings alone are 1.6 KB a track) never exists beside the
+    /// index, and the peak stays near what the index keeps.
+    ///
+    /// From a store that keeps its records in memory ([`Store::shared_record`]) the index keeps
+    /// no prepared rows but the record's bytes, shared with the store ([`exact_rows`]); the
+    /// first pass then reads each record three times (the facts, the means, the spreads) rather
+    /// than hold the raw vectors meanwhile, which would be most of what the index keeps.
     pub fn build(store: &dyn Store) -> Result<Self, StoreError> {
         let mut versions = store.song_versions()?;
         versions.sort_by(|a, b| a.song_id.cmp(&b.song_id));
+        let shared = versions.iter().all(|v| store.shared_record(&v.song_id).is_some());
+        Self::build_from(store, versions, shared)
+    }
+
+    /// [`SearchIndex::build`] of the songs `versions` (sorted), in the shared form when
+    /// `shared` (every song has a shared record).
+    fn build_from(
+        store: &dyn Store,
+        versions: Vec<crate::store::SongVersion>,
+        shared: bool,
+    ) -> Result<Self, StoreError> {
         let n = versions.len();
         let (mut kept, mut stamps, mut facts, mut dj) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let [mut embedding, mut timbre] = std::array::from_fn(|_| RaggedColumn::with_rows(n));
+        let mut records = Vec::with_capacity(if shared { n } else { 0 });
+        let [mut embedding, mut timbre] = std::array::from_fn(|_| RaggedColumn::with_rows(if shared { 0 } else { n }));
+        let (mut embeddings, mut timbres) = (0usize, 0usize);
         for v in versions {
-            if let Some(f) = store.song_features(&v.song_id)? {
+            let record = if shared { store.shared_record(&v.song_id) } else { None };
+            let features = match &record {
+                Some(bytes) => Some(SongFeatures::from_bytes(bytes)?),
+                None => store.song_features(&v.song_id)?,
+            };
+            if let Some(f) = features {
                 let view = track_view_ref(&f);
-                embedding.push(view.embedding);
-                timbre.push(view.timbre);
+                if shared {
+                    embeddings += usize::from(view.embedding.is_some());
+                    timbres += usize::from(view.timbre.and_then(timbre_means).is_some());
+                    records.push(record);
+                } else {
+                    embedding.push(view.embedding);
+                    timbre.push(view.timbre);
+                }
                 facts.push(TrackFacts::of(&f));
                 stamps.push(format!(
                     "{}/{}/{}/{}",
@@ -338,46 +302,94 @@ impl SearchIndex {
             }
         }
         let rows = kept.len();
-        let similarity = Similarity::standardisation(
-            (0..rows).filter_map(|i| embedding.get(i)),
-            (0..rows).filter_map(|i| timbre.get(i)),
-            Weights::default(),
-        );
+        let similarity = if shared {
+            Self::standardisation_of_records(&records, embeddings, timbres)?
+        } else {
+            Similarity::standardisation(
+                (0..rows).filter_map(|i| embedding.get(i)),
+                (0..rows).filter_map(|i| timbre.get(i)),
+                Weights::default(),
+            )
+        };
         drop((embedding, timbre));
-        let mut columns = IndexColumns::new(similarity, rows);
-        for id in &kept {
-            // A track gone since the first pass keeps its place, with no views.
-            let f = store.song_features(id)?;
-            let e = f.as_ref().and_then(|f| f.embedding.as_ref());
-            columns.push(
-                f.as_ref().map(track_view_ref).unwrap_or_default(),
-                e.and_then(|e| e.intro.as_deref()),
-                e.and_then(|e| e.outro.as_deref()),
-            );
+        let mut columns = IndexColumns::new(similarity, rows, shared);
+        if shared {
+            for record in records {
+                let f = record.as_deref().map(SongFeatures::from_bytes).transpose()?;
+                let e = f.as_ref().and_then(|f| f.embedding.as_ref());
+                columns.push(
+                    f.as_ref().map(track_view_ref).unwrap_or_default(),
+                    e.and_then(|e| e.intro.as_deref()),
+                    e.and_then(|e| e.outro.as_deref()),
+                    record,
+                );
+            }
+        } else {
+            for id in &kept {
+                // A track gone since the first pass keeps its place, with no views.
+                let f = store.song_features(id)?;
+                let e = f.as_ref().and_then(|f| f.embedding.as_ref());
+                columns.push(
+                    f.as_ref().map(track_view_ref).unwrap_or_default(),
+                    e.and_then(|e| e.intro.as_deref()),
+                    e.and_then(|e| e.outro.as_deref()),
+                    None,
+                );
+            }
         }
         let mut index = columns.finish(kept, facts, dj);
         index.stamps = stamps;
         Ok(index)
     }
 
+    /// [`Similarity::standardisation`] of the records' embeddings and timbre models, read
+    /// from the records pass by pass (`embeddings` and `timbres`: how many have each).
+    fn standardisation_of_records(
+        records: &[Option<Arc<[u8]>>],
+        embeddings: usize,
+        timbres: usize,
+    ) -> Result<Similarity, StoreError> {
+        let each = |visit: &mut dyn FnMut(&SongFeatures)| -> Result<(), StoreError> {
+            for bytes in records.iter().flatten() {
+                visit(&SongFeatures::from_bytes(bytes)?);
+            }
+            Ok(())
+        };
+        let (mut embedding, mut timbre) = (DimensionStats::new(embeddings), DimensionStats::new(timbres));
+        each(&mut |f| {
+            let view = track_view_ref(f);
+            view.embedding.into_iter().for_each(|e| embedding.add_to_mean(e));
+            view.timbre.and_then(timbre_means).into_iter().for_each(|t| timbre.add_to_mean(t));
+        })?;
+        each(&mut |f| track_view_ref(f).embedding.into_iter().for_each(|e| embedding.add_to_spread(e)))?;
+        Ok(Similarity::from_statistics(embedding.finish(), timbre.mean().unwrap_or_default(), Weights::default()))
+    }
+
     /// The prepared intro embedding at a position (the track's own where it has no intro).
-    pub fn intro_at(&self, position: usize) -> Option<&[f32]> {
-        self.transitions.intro.row(position).or_else(|| self.views.embedding.row(position))
+    pub fn intro_at(&self, position: usize) -> Option<Cow<'_, [f32]>> {
+        self.rows.transition(position, false, &self.similarity)
     }
 
     /// The prepared outro embedding at a position (the track's own where it has no outro).
-    pub fn outro_at(&self, position: usize) -> Option<&[f32]> {
-        self.transitions.outro.row(position).or_else(|| self.views.embedding.row(position))
+    pub fn outro_at(&self, position: usize) -> Option<Cow<'_, [f32]>> {
+        self.rows.transition(position, true, &self.similarity)
     }
 
     /// The prepared track embedding at a position.
-    pub fn embedding_at(&self, position: usize) -> Option<&[f32]> {
-        self.views.embedding.row(position)
+    pub fn embedding_at(&self, position: usize) -> Option<Cow<'_, [f32]>> {
+        self.rows.embedding(position, &self.similarity)
+    }
+
+    /// The 8-bit intro codes and a query for them, where the index keeps no full-precision
+    /// intros ([`exact_rows`]): what places a candidate in the next-track ranking without
+    /// preparing its intro.
+    pub(crate) fn intro_codes(&self, outro: &[f32]) -> Option<(&CoarseColumn, CoarseQuery)> {
+        self.rows.intro_codes(outro)
     }
 
     /// The DJ features at a position.
     pub fn dj_at(&self, position: usize) -> Option<&DjFeatures> {
-        self.transitions.dj.get(position).and_then(Option::as_ref)
+        self.dj.get(position).and_then(Option::as_ref)
     }
 
     /// Index tracks given by their views (`ids` sorted, one view and facts per id; no stamps).
@@ -393,9 +405,9 @@ impl SearchIndex {
             views.iter().filter_map(|v| v.timbre),
             weights,
         );
-        let mut columns = IndexColumns::new(similarity, views.len());
+        let mut columns = IndexColumns::new(similarity, views.len(), false);
         for &v in views {
-            columns.push(v, None, None);
+            columns.push(v, None, None, None);
         }
         columns.finish(ids, facts, Vec::new())
     }
@@ -412,7 +424,7 @@ impl SearchIndex {
 
     /// The prepared view and facts of an indexed song.
     pub fn track(&self, song_id: &str) -> Option<(PreparedView, &TrackFacts)> {
-        self.position.get(song_id).map(|&i| (self.views.view(i), &self.facts[i]))
+        self.position.get(song_id).map(|&i| (self.view_at(i), &self.facts[i]))
     }
 
     /// The song id at a position.
@@ -432,7 +444,7 @@ impl SearchIndex {
 
     /// The prepared view at a position.
     pub fn view_at(&self, position: usize) -> PreparedView {
-        self.views.view(position)
+        self.rows.view(position, &self.similarity)
     }
 
     /// Combined distance from `query` to the track at `position` (lower is closer; +∞ when
@@ -445,8 +457,7 @@ impl SearchIndex {
     /// [`SearchIndex::distance`], without waiting for them (see [`prefetch::prefetch_slice`]):
     /// ranking a beam of scattered tracks is bound by those reads otherwise.
     pub(crate) fn prefetch(&self, position: usize) {
-        let view = self.views.row(position);
-        [view.embedding, view.timbre, view.tags].into_iter().flatten().for_each(prefetch::prefetch_slice);
+        self.rows.prefetch(position);
     }
 
     /// A hit for the track at `position` with its score parts (`None` when it shares no part
@@ -466,14 +477,14 @@ impl SearchIndex {
         self.similarity.prepare(view)
     }
 
-    /// The raw distances (embedding, tags) of the indexed track `i` to `query`: the cheap
+    /// The raw distances (embedding, tags) of a track's prepared `row` to `query`: the cheap
     /// parts, each a dot product.
-    fn cheap_parts(&self, query: PreparedRef<'_>, i: usize) -> (Option<f32>, Option<f32>) {
-        let cosine = |q: Option<&[f32]>, column: &ViewColumn| match (q, column.row(i)) {
+    fn cheap_parts(query: PreparedRef<'_>, row: PreparedRef<'_>) -> (Option<f32>, Option<f32>) {
+        let cosine = |q: Option<&[f32]>, r: Option<&[f32]>| match (q, r) {
             (Some(q), Some(r)) if q.len() == r.len() => Some(1.0 - dot(q, r)),
             _ => None,
         };
-        (cosine(query.embedding, &self.views.embedding), cosine(query.tags, &self.views.tags))
+        (cosine(query.embedding, row.embedding), cosine(query.tags, row.tags))
     }
 
     /// Lower bounds of the raw distances (embedding, tags) of the indexed track `i` to a query,
@@ -486,9 +497,9 @@ impl SearchIndex {
         (lowest(&query.embedding, &self.coarse.embedding), lowest(&query.tags, &self.coarse.tags))
     }
 
-    /// The timbre divergence part of the indexed track `i` to `query`.
-    fn timbre_part(&self, query: PreparedRef<'_>, i: usize) -> Option<f32> {
-        packed_divergence(query.timbre?, self.views.timbre.row(i)?).map(f32::ln_1p)
+    /// The timbre divergence part of a track's prepared `row` to `query`.
+    fn timbre_part(query: PreparedRef<'_>, row: PreparedRef<'_>) -> Option<f32> {
+        packed_divergence(query.timbre?, row.timbre?).map(f32::ln_1p)
     }
 
     /// The combined distance and its standardised parts from raw parts.
@@ -504,8 +515,9 @@ impl SearchIndex {
     }
 
     fn score_ref(&self, query: PreparedRef<'_>, i: usize) -> Option<(f32, ScoreParts)> {
-        let (embedding, tags) = self.cheap_parts(query, i);
-        let (distance, parts) = self.combined([embedding, self.timbre_part(query, i), tags])?;
+        let row = self.rows.row(i, &self.similarity);
+        let (embedding, tags) = Self::cheap_parts(query, row.get());
+        let (distance, parts) = self.combined([embedding, Self::timbre_part(query, row.get()), tags])?;
         Some((-distance, score_parts(parts)))
     }
 
@@ -555,7 +567,7 @@ impl SearchIndex {
                 // Both models have a summary, so their divergence is finite: the timbre part
                 // is there.
                 with_timbre(Some(timbre))
-            } else if query_has_timbre && self.views.timbre.present[i] {
+            } else if query_has_timbre && self.rows.has_timbre(i) {
                 // A divergence that is not finite drops the timbre part: the lower of both.
                 let (a, b) = (with_timbre(Some(timbre)), with_timbre(None));
                 a.into_iter().chain(b).reduce(f32::min)
@@ -603,13 +615,15 @@ impl SearchIndex {
             {
                 continue;
             }
-            let (embedding, tags) = self.cheap_parts(query.into(), i);
+            let row = self.rows.lazy_row(i, &self.similarity);
+            let (embedding, tags) = Self::cheap_parts(query.into(), row.cheap());
             if let Some(t) = timbre_bound
                 && self.combined([embedding, Some(t), tags]).is_some_and(|(lowest, _)| best.beats(lowest, i))
             {
                 continue;
             }
-            let timbre = self.timbre_part(query.into(), i);
+            let timbre = query.timbre.as_deref().and_then(|q| packed_divergence(q, &row.timbre(&self.similarity)?));
+            let timbre = timbre.map(f32::ln_1p);
             if let Some((distance, parts)) = self.combined([embedding, timbre, tags]) {
                 best.offer(Ranked { distance, position: i, parts });
             }
@@ -756,13 +770,91 @@ mod tests {
 
     /// Every track scored and sorted: what the pruned search must return.
     fn brute_force(index: &SearchIndex, query: usize, filters: &SearchFilters, k: usize) -> Vec<(String, f32)> {
-        let view = index.views.view(query);
+        let view = index.view_at(query);
         let mut all: Vec<(f32, usize)> = (0..index.len())
             .filter(|&i| i != query && filters.check(&index.ids[i], &index.facts[query], &index.facts[i]).is_ok())
             .filter_map(|i| index.score(&view, i).map(|(score, _)| (-score, i)))
             .collect();
         all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         all.into_iter().take(k).map(|(d, i)| (index.ids[i].clone(), -d)).collect()
+    }
+
+    /// A stored library with what real ones have: tracks without a timbre model, tags, an
+    /// intro, an outro or any embedding, an embedding of another width, copies of a record.
+    fn stored_library(n: usize) -> crate::MemoryStore {
+        let lib = SyntheticLibrary::new(6, 11);
+        let mut store = crate::MemoryStore::new();
+        for i in 0..n {
+            let mut f = lib.track(i);
+            if i % 11 == 5 {
+                let song_id = f.song_id.clone();
+                f = lib.track(i - 1);
+                f.song_id = song_id;
+            }
+            if i % 7 == 3 {
+                f.timbre = None;
+            }
+            if let Some(e) = f.embedding.as_mut() {
+                if i % 5 == 1 {
+                    e.tags.clear();
+                }
+                if i % 9 == 2 {
+                    e.intro = None;
+                }
+                if i % 13 == 4 {
+                    e.outro = None;
+                }
+                if i == 17 {
+                    e.vector.truncate(100);
+                }
+            }
+            if i % 29 == 7 {
+                f.embedding = None;
+            }
+            store.put_song_features(&f, 0).expect("put");
+        }
+        store
+    }
+
+    #[test]
+    fn an_index_over_shared_records_answers_exactly_as_one_that_keeps_its_rows() {
+        use crate::dj::{Context, NextOptions, rank_next};
+        let store = stored_library(700);
+        let shared = SearchIndex::build(&store).expect("shared");
+        assert!(matches!(shared.rows, ExactRows::Shared(_)), "a memory store shares its records");
+        let mut versions = store.song_versions().expect("versions");
+        versions.sort_by(|a, b| a.song_id.cmp(&b.song_id));
+        let resident = SearchIndex::build_from(&store, versions, false).expect("resident");
+        assert!(matches!(resident.rows, ExactRows::Resident { .. }));
+        assert_eq!(format!("{:?}", shared.similarity), format!("{:?}", resident.similarity));
+        assert_eq!(format!("{:?}", shared.timbre_bounds), format!("{:?}", resident.timbre_bounds));
+        assert_eq!(shared.timbre_summaries, resident.timbre_summaries);
+        let filters = [
+            SearchFilters::default(),
+            SearchFilters { bpm: Some((90.0, 130.0)), half_double: true, ..SearchFilters::default() },
+        ];
+        let tight = NextOptions { k: 3, pool: 5, explain: true, ..NextOptions::default() };
+        for q in (0..shared.len()).step_by(7).chain([17, 7, 36]) {
+            assert_eq!(shared.view_at(q), resident.view_at(q), "track {q}");
+            assert_eq!(shared.intro_at(q), resident.intro_at(q), "track {q}");
+            assert_eq!(shared.outro_at(q), resident.outro_at(q), "track {q}");
+            assert_eq!(shared.embedding_at(q), resident.embedding_at(q), "track {q}");
+            let (view, facts) = (shared.view_at(q), shared.facts[q]);
+            for f in &filters {
+                for k in [1, 10, 200] {
+                    let a = shared.search(Some(&shared.ids[q]), &view, &facts, f, k, true);
+                    let b = resident.search(Some(&resident.ids[q]), &view, &facts, f, k, true);
+                    assert_eq!(a, b, "query {q}, k {k}, filters {f:?}");
+                }
+            }
+            let played = [q / 2, q / 3];
+            let ctx = Context { current: q, played: &played, target_energy: None };
+            for options in
+                [NextOptions::default(), NextOptions { explain: true, ..NextOptions::default() }, tight.clone()]
+            {
+                assert_eq!(rank_next(&shared, &ctx, &options), rank_next(&resident, &ctx, &options), "next after {q}");
+            }
+        }
     }
 
     #[test]
@@ -786,7 +878,7 @@ mod tests {
         for query in (0..index.len()).step_by(9).chain([1, 3, index.len() - 1]) {
             for f in &filters {
                 for k in [1, 10, 50, 2000] {
-                    let (view, facts) = (index.views.view(query), index.facts[query]);
+                    let (view, facts) = (index.view_at(query), index.facts[query]);
                     let (hits, _) = index.search(Some(&index.ids[query]), &view, &facts, f, k, false);
                     let got: Vec<(String, f32)> = hits.into_iter().map(|h| (h.id, h.score)).collect();
                     let want = brute_force(index, query, f, k);

@@ -47,6 +47,34 @@ pub(crate) struct TimbreBounds {
     inverse_scale: Vec<f64>,
 }
 
+/// [`TimbreBounds::fit`] fed one packed model at a time.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TimbreBoundsFit {
+    sum: Vec<f64>,
+    count: usize,
+}
+
+impl TimbreBoundsFit {
+    /// The next model.
+    pub(crate) fn add(&mut self, packed: &[f32]) {
+        if let Some((cov, _)) = moments(packed)
+            && (0..MFCCS).all(|i| cov[i * MFCCS + i] > 0.0 && cov[i * MFCCS + i].is_finite())
+        {
+            self.sum.resize(MFCCS, 0.0);
+            self.sum.iter_mut().enumerate().for_each(|(i, s)| *s += cov[i * MFCCS + i]);
+            self.count += 1;
+        }
+    }
+
+    /// D from the models added.
+    pub(crate) fn finish(self) -> TimbreBounds {
+        if self.count == 0 {
+            return TimbreBounds::default();
+        }
+        TimbreBounds { inverse_scale: self.sum.iter().map(|s| (self.count as f64 / s).sqrt()).collect() }
+    }
+}
+
 /// Σ (full, row-major) and μ of a packed model, in f64.
 fn moments(packed: &[f32]) -> Option<(Vec<f64>, Vec<f64>)> {
     if packed.len() != PACKED_TIMBRE_LEN {
@@ -90,19 +118,9 @@ fn log_det(m: &[f64], n: usize) -> Option<f64> {
 impl TimbreBounds {
     /// Fit D to a library's packed models: the root of the mean variance per coefficient.
     pub(crate) fn fit<'a>(packed: impl Iterator<Item = &'a [f32]>) -> Self {
-        let (mut sum, mut count) = (vec![0.0f64; MFCCS], 0usize);
-        for p in packed {
-            if let Some((cov, _)) = moments(p)
-                && (0..MFCCS).all(|i| cov[i * MFCCS + i] > 0.0 && cov[i * MFCCS + i].is_finite())
-            {
-                sum.iter_mut().enumerate().for_each(|(i, s)| *s += cov[i * MFCCS + i]);
-                count += 1;
-            }
-        }
-        if count == 0 {
-            return Self::default();
-        }
-        Self { inverse_scale: sum.iter().map(|s| (count as f64 / s).sqrt()).collect() }
+        let mut fit = TimbreBoundsFit::default();
+        packed.for_each(|p| fit.add(p));
+        fit.finish()
     }
 
     /// The summary of a packed model (`None` when the bound cannot use it: not fitted, a wrong

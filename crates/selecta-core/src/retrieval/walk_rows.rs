@@ -82,8 +82,8 @@ fn quantise_into(v: &[f32], out: &mut [i8]) -> f32 {
 impl WalkRows {
     /// The rows of every track of `index`.
     pub(crate) fn build(index: &SearchIndex) -> Self {
-        let views = &index.views;
-        let widths = [views.embedding.width, views.tags.width, TIMBRE_MATRIX, TIMBRE_MATRIX, MFCCS, MFCCS];
+        let (embedding_width, tags_width) = index.rows.widths();
+        let widths = [embedding_width, tags_width, TIMBRE_MATRIX, TIMBRE_MATRIX, MFCCS, MFCCS];
         let mut starts = [0usize; BLOCKS + 1];
         for b in 0..BLOCKS {
             starts[b + 1] = starts[b] + widths[b].next_multiple_of(LANES);
@@ -93,7 +93,7 @@ impl WalkRows {
         for i in 0..n {
             let width = rows.starts[BLOCKS];
             let codes = &mut rows.codes[i * width..(i + 1) * width];
-            rows.meta.push(encode(&starts, &widths, views.row(i), codes));
+            rows.meta.push(encode(&starts, &widths, index.rows.row(i, &index.similarity).get(), codes));
         }
         rows
     }

@@ -7,6 +7,7 @@
 //! these same bytes to IndexedDB and reads them back without another encoding.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{CachedScore, SelectionManifest, SongVersion, Store, TasteStore};
 use crate::embed::TrackEmbedding;
@@ -17,7 +18,9 @@ use crate::record::{Label, PathEntry, SongFeatures, UserMetadata};
 /// it without decoding, and the whole-track print, which the encoding leaves out.
 #[derive(Debug, Clone)]
 struct StoredSong {
-    bytes: Box<[u8]>,
+    /// Shared, not copied, with the search index that reads its vectors from it
+    /// ([`Store::shared_record`]).
+    bytes: Arc<[u8]>,
     version: SongVersion,
     has_fingerprint: bool,
     track_print: Vec<u32>,
@@ -27,7 +30,7 @@ impl StoredSong {
     fn new(features: &SongFeatures) -> Result<Self, StoreError> {
         let track_print = features.chromaprint.as_ref().map(|c| c.track.clone()).unwrap_or_default();
         Ok(Self {
-            bytes: features.to_bytes()?.into_boxed_slice(),
+            bytes: Arc::from(features.to_bytes()?),
             version: version_of(features),
             has_fingerprint: features.chromaprint.is_some(),
             track_print,
@@ -101,7 +104,7 @@ impl MemoryStore {
     pub fn put_song_bytes(&mut self, bytes: Vec<u8>) -> Result<(), StoreError> {
         let features = SongFeatures::from_bytes(&bytes)?;
         let song = StoredSong {
-            bytes: bytes.into_boxed_slice(),
+            bytes: Arc::from(bytes),
             version: version_of(&features),
             has_fingerprint: features.chromaprint.is_some(),
             track_print: Vec::new(),
@@ -119,6 +122,10 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError> {
         self.songs.get(song_id).map(StoredSong::features).transpose()
+    }
+
+    fn shared_record(&self, song_id: &str) -> Option<Arc<[u8]>> {
+        self.songs.get(song_id).map(|s| Arc::clone(&s.bytes))
     }
 
     fn index_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {

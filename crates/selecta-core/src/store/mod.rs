@@ -47,6 +47,14 @@ pub enum PathClaim {
 pub trait Store {
     /// Features of one track.
     fn song_features(&self, song_id: &str) -> Result<Option<SongFeatures>, StoreError>;
+    /// A song's record as [`SongFeatures::to_bytes`] encodes it, shared rather than copied, from
+    /// a store that keeps its records in memory (`None` from one that reads them from disk). The
+    /// search index then prepares a track's vectors from these bytes whenever a search needs
+    /// them, instead of keeping copies beside the store's: the memory a browser tab holding a
+    /// 50 000-track library can spare does not fit both.
+    fn shared_record(&self, _song_id: &str) -> Option<std::sync::Arc<[u8]>> {
+        None
+    }
     /// Features of one track for the taste model, which reads neither the raw fingerprints, the
     /// timbre statistics nor the embedding windows: a store may leave those empty (the raw and
     /// whole-track fingerprints empty with the SimHash kept) to read tens of thousands of tracks
