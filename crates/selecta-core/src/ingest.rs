@@ -35,7 +35,7 @@ pub enum Plan {
 pub fn plan(index: &PathIndex, path_key: &str, size: u64, mtime_ms: i64) -> Plan {
     match index.unchanged(path_key, size, mtime_ms) {
         Some(entry) if index.needs_embedding(&entry.song_id) => Plan::EmbedOnly,
-        Some(entry) => Plan::Unchanged { song_id: entry.song_id.clone() },
+        Some(entry) => Plan::Unchanged { song_id: entry.song_id.to_string() },
         None => Plan::Analyse,
     }
 }

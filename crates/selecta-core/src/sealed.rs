@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::hash::sha256;
 
 /// Upper bound on what the decoder may allocate (a damaged length must not exhaust memory).
-const DECODE_LIMIT: usize = 1 << 31;
+pub(crate) const DECODE_LIMIT: usize = 1 << 31;
 
 /// Why a sealed file cannot be opened.
 #[derive(Debug, Error, PartialEq, Eq)]

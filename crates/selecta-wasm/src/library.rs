@@ -475,10 +475,12 @@ impl Library {
     }
 
     /// Bring in a library file (from `exportLibrary` here or natively). A damaged file is
-    /// refused before anything is written.
+    /// refused before anything is written. The bytes stay in JavaScript's memory and are read
+    /// a piece at a time: the module's memory never shrinks, and a 50 000-track bundle copied
+    /// into it whole would stay its peak.
     #[wasm_bindgen(js_name = importLibrary, unchecked_return_type = "Promise<ImportSummary>")]
-    pub fn import_library(&self, bytes: Vec<u8>) -> js_sys::Promise {
-        self.mutate(move |e| e.import_library(&bytes, now_ms()))
+    pub fn import_library(&self, bytes: Uint8Array) -> js_sys::Promise {
+        self.mutate(move |e| e.import_library_from(&JsBytes(bytes), now_ms()))
     }
 
     /// Close the database connection.
@@ -514,3 +516,17 @@ const TS_ERROR_CODE: &str = selecta_core::error::TS_ERROR_CODE_TYPE;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = include_str!("../js/types.d.ts");
+
+/// A bundle in JavaScript's memory, read a piece at a time.
+struct JsBytes(Uint8Array);
+
+impl selecta_core::bundle::BundleSource for JsBytes {
+    fn len(&self) -> usize {
+        self.0.length() as usize
+    }
+
+    fn read_at(&self, offset: usize, buf: &mut [u8]) {
+        // Offsets fit in u32: a Uint8Array is shorter than 4 GiB in wasm32.
+        self.0.subarray(offset as u32, (offset + buf.len()) as u32).copy_to(buf);
+    }
+}

@@ -286,7 +286,7 @@ impl<S: TasteStore> Engine<S> {
 
     /// The first path (in path order) of a song, if it has one.
     pub fn path_of(&self, song_id: &str) -> Result<Option<String>, EngineError> {
-        Ok(self.index()?.entries().filter(|e| e.song_id == song_id).map(|e| e.file_path.clone()).min())
+        Ok(self.index()?.first_path(song_id).map(str::to_string))
     }
 
     /// Stored features changed: the search indexes are rebuilt on next use.
@@ -314,7 +314,7 @@ impl<S: TasteStore> Engine<S> {
 
     /// The song stored for a path relative to the library.
     pub fn song_for_path(&self, relative_path: &str) -> Result<Option<String>, EngineError> {
-        Ok(self.index()?.entry(&path_key(relative_path)).map(|e| e.song_id.clone()))
+        Ok(self.index()?.entry(&path_key(relative_path)).map(|e| e.song_id.to_string()))
     }
 
     /// The stored features of a song.
@@ -494,7 +494,17 @@ impl<S: TasteStore> Engine<S> {
 
     /// `importLibrary(bytes)`: a damaged file is refused before anything is written.
     pub fn import_library(&mut self, bytes: &[u8], now_ms: i64) -> Result<ImportSummary, EngineError> {
-        let summary = bundle::import_library(&mut self.store, bytes, now_ms)?;
+        self.import_library_from(&bytes, now_ms)
+    }
+
+    /// [`Engine::import_library`] of a bundle read a piece at a time from where it is kept
+    /// (the page's JavaScript memory), never whole in this module's.
+    pub fn import_library_from(
+        &mut self,
+        source: &dyn bundle::BundleSource,
+        now_ms: i64,
+    ) -> Result<ImportSummary, EngineError> {
+        let summary = bundle::import_library_from(&mut self.store, source, now_ms)?;
         self.features_changed();
         self.reload_index()?;
         Ok(summary)

@@ -33,7 +33,7 @@ pub const DEFAULT_K: usize = 10;
 /// (0.98 at 50 000, where the exact search takes 4 ms); at 10 000 the exact search is under
 /// 1 ms p95 and always right. From this size a service under load answers several times the
 /// requests, for a result in a hundred that differs.
-pub const APPROXIMATE_FROM_TRACKS: usize = 30_000;
+pub const APPROXIMATE_FROM_TRACKS: usize = 60_000;
 /// Share of the library a search's filters must keep for the approximate index to answer it.
 pub const APPROXIMATE_MIN_PASS_SHARE: f64 = 0.2;
 

@@ -45,7 +45,8 @@ const RERANKED_PER_RESULT: usize = 2;
 
 const MAGIC: &[u8; 8] = b"SELANN01";
 /// 2: laid out by the full similarity (1 was by the embedding and tags only).
-const FORMAT: u32 = 2;
+/// Format 3 keeps each song's stamp as its 64-bit digest ([`SearchIndex::stamp`]).
+const FORMAT: u32 = 3;
 /// Marks a node or position that has no counterpart.
 const NONE: u32 = u32::MAX;
 
@@ -85,7 +86,7 @@ struct Kept {
     format: u32,
     analysis_version: u32,
     built_nodes: u32,
-    songs: Vec<(String, String)>,
+    songs: Vec<(String, u64)>,
     graph: Hnsw,
 }
 
@@ -112,7 +113,7 @@ impl SyncSummary {
 /// position maps) by [`AnnIndex::sync`].
 #[derive(Debug, Clone)]
 pub struct AnnIndex {
-    songs: Vec<(String, String)>,
+    songs: Vec<(String, u64)>,
     built_nodes: u32,
     graph: Hnsw,
     position_of_node: Vec<u32>,
@@ -155,7 +156,7 @@ impl AnnIndex {
             }
         };
         let node = self.graph.insert_prefetching(&to_new, &between, &prefetch);
-        self.songs.push((index.id(position).to_string(), index.stamp(position).to_string()));
+        self.songs.push((index.id(position).to_string(), index.stamp(position)));
         self.position_of_node.push(position as u32);
         self.live_node_of_position[position] = node;
     }
@@ -175,7 +176,7 @@ impl AnnIndex {
             match position {
                 // One live node per song: a second one (only a damaged file could hold it) goes.
                 Some(p)
-                    if index.stamp(p) == stamp
+                    if index.stamp(p) == *stamp
                         && !self.graph.is_removed(node)
                         && self.live_node_of_position[p] == NONE =>
                 {

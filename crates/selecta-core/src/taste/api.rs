@@ -397,7 +397,8 @@ pub fn predict_selection_candidates<S: TasteStore + ?Sized>(
         Ok(c) => c,
         Err(e) => return PredictOutcome::failed(ErrorCode::DbError, e),
     };
-    let uncached: Vec<String> = ids.iter().filter(|id| !cached.contains_key(*id)).cloned().collect();
+    // Moved, not copied: at 50 000 candidates each copy of the ids is 5 MiB of a page's memory.
+    let uncached: Vec<String> = ids.into_iter().filter(|id| !cached.contains_key(id)).collect();
     let liked = model.liked_set();
     let mut fresh: Vec<CachedScore> = Vec::with_capacity(uncached.len());
     let mut missing = Vec::new();

@@ -22,6 +22,10 @@ use crate::record::{PathEntry, SongFeatures, UserMetadata};
 use crate::sealed::{SealError, open, seal};
 use crate::taste::{Label, SelectionManifest, TasteStore};
 
+mod streamed;
+
+pub use streamed::{BundleSource, import_library_from};
+
 /// The first 8 bytes of a bundle.
 pub const MAGIC: &[u8; 8] = b"SELLIB01";
 const WHAT: &str = "Selecta library";
@@ -410,7 +414,16 @@ pub fn import_library<S: TasteStore + ?Sized>(
     bytes: &[u8],
     now_ms: i64,
 ) -> Result<ImportSummary, BundleError> {
-    let mut bundle: Bundle = match open::<Bundle>(MAGIC, WHAT, bytes) {
+    import_library_from(store, &bytes, now_ms)
+}
+
+/// [`import_library`] of a bundle of an earlier format, decoded whole.
+fn import_decoded<S: TasteStore + ?Sized>(
+    store: &mut S,
+    bytes: &[u8],
+    now_ms: i64,
+) -> Result<ImportSummary, BundleError> {
+    let bundle: Bundle = match open::<Bundle>(MAGIC, WHAT, bytes) {
         Ok(b) => b,
         // A format-5 bundle ends where the brought-in metadata would start.
         Err(e) => match open::<BundleV5>(MAGIC, WHAT, bytes) {
@@ -485,49 +498,92 @@ pub fn import_library<S: TasteStore + ?Sized>(
     if bundle.format != BUNDLE_FORMAT {
         return Err(BundleError::Version { found: bundle.format, expected: BUNDLE_FORMAT });
     }
-    // A session names a file in the library folder: a name from elsewhere is checked before
-    // anything is written.
-    for (name, session) in &bundle.sessions {
-        check_session_name(name)
-            .and_then(|()| Session::from_bytes(name, session).map(drop))
-            .map_err(|e| BundleError::Session(e.message))?;
-    }
-    let mut prints: std::collections::HashMap<String, Vec<u32>> =
-        std::mem::take(&mut bundle.prints).into_iter().collect();
-    for song in &mut bundle.songs {
+    let (songs, prints, rest) = bundle.split();
+    rest.check()?;
+    let mut prints: std::collections::HashMap<String, Vec<u32>> = prints.into_iter().collect();
+    let count = songs.len();
+    // Each record is dropped once stored, so that a large library is not held twice (the
+    // bundle's copy and the store's) while it is imported.
+    for mut song in songs {
         if let (Some(c), Some(print)) = (song.chromaprint.as_mut(), prints.remove(&song.song_id)) {
             c.track = print;
         }
-    }
-    let songs = bundle.songs.len();
-    // Each record is dropped once stored, so that a large library is not held twice (the
-    // bundle's copy and the store's) while it is imported.
-    for song in std::mem::take(&mut bundle.songs) {
         // Same songId, same PCM: a target embedding is kept when the bundle's track has none.
         store.put_song_features(&song, now_ms)?;
     }
-    for entry in &bundle.paths {
-        store.put_path_entry(entry, now_ms)?;
+    rest.write(store, count, now_ms)
+}
+
+/// A song's whole-track print, as a bundle carries it beside the records.
+type TrackPrint = (String, Vec<u32>);
+
+/// What a bundle holds besides its tracks and their whole-track prints.
+#[derive(Debug, Default)]
+struct BundleRest {
+    paths: Vec<PathEntry>,
+    labels: Vec<(String, Label)>,
+    sample_change_count: u64,
+    model: Option<(Vec<u8>, SelectionManifest)>,
+    sessions: Vec<(String, Vec<u8>)>,
+    user_metadata: Vec<(String, UserMetadata)>,
+}
+
+impl Bundle {
+    fn split(self) -> (Vec<SongFeatures>, Vec<TrackPrint>, BundleRest) {
+        let rest = BundleRest {
+            paths: self.paths,
+            labels: self.labels,
+            sample_change_count: self.sample_change_count,
+            model: self.model,
+            sessions: self.sessions,
+            user_metadata: self.user_metadata,
+        };
+        (self.songs, self.prints, rest)
     }
-    store.clear_labels()?;
-    store.write_labels(&bundle.labels, bundle.sample_change_count, now_ms)?;
-    store.clear_cache()?;
-    match &bundle.model {
-        Some((bytes, manifest)) => store.put_selection_model(bytes, manifest)?,
-        None => store.clear_selection_model()?,
+}
+
+impl BundleRest {
+    /// A session names a file in the library folder: a name from elsewhere is checked before
+    /// anything is written.
+    fn check(&self) -> Result<(), BundleError> {
+        for (name, session) in &self.sessions {
+            check_session_name(name)
+                .and_then(|()| Session::from_bytes(name, session).map(drop))
+                .map_err(|e| BundleError::Session(e.message))?;
+        }
+        Ok(())
     }
-    for (name, session) in &bundle.sessions {
-        store.put_dj_session(name, session)?;
+
+    /// Write it after the bundle's `songs` tracks.
+    fn write<S: TasteStore + ?Sized>(
+        self,
+        store: &mut S,
+        songs: usize,
+        now_ms: i64,
+    ) -> Result<ImportSummary, BundleError> {
+        for entry in &self.paths {
+            store.put_path_entry(entry, now_ms)?;
+        }
+        store.clear_labels()?;
+        store.write_labels(&self.labels, self.sample_change_count, now_ms)?;
+        store.clear_cache()?;
+        match &self.model {
+            Some((bytes, manifest)) => store.put_selection_model(bytes, manifest)?,
+            None => store.clear_selection_model()?,
+        }
+        for (name, session) in &self.sessions {
+            store.put_dj_session(name, session)?;
+        }
+        store.put_user_metadata(&self.user_metadata)?;
+        Ok(ImportSummary {
+            songs,
+            paths: self.paths.len(),
+            labels: self.labels.len(),
+            model: self.model.is_some(),
+            sessions: self.sessions.len(),
+            user_metadata: self.user_metadata.len(),
+        })
     }
-    store.put_user_metadata(&bundle.user_metadata)?;
-    Ok(ImportSummary {
-        songs,
-        paths: bundle.paths.len(),
-        labels: bundle.labels.len(),
-        model: bundle.model.is_some(),
-        sessions: bundle.sessions.len(),
-        user_metadata: bundle.user_metadata.len(),
-    })
 }
 
 #[cfg(test)]
