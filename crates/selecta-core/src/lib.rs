@@ -35,6 +35,7 @@ pub mod ingest;
 pub mod interop;
 pub mod path_index;
 pub mod record;
+mod record_views;
 pub mod retrieval;
 pub mod sealed;
 mod simd;

@@ -62,7 +62,7 @@ pub struct SongFeatures {
 
 /// The most bytes a record's decoding may claim: a damaged length prefix is refused instead of
 /// allocated (a real record is a few kilobytes; a whole-track print is not part of it).
-const RECORD_DECODE_LIMIT: usize = 16 << 20;
+pub(crate) const RECORD_DECODE_LIMIT: usize = 16 << 20;
 
 impl SongFeatures {
     /// The record's internal encoding (its serde form in bincode's standard configuration): what

@@ -5,7 +5,9 @@
 //! index ([`selecta_core::engine::Searcher`]) on tokio's blocking pool, as many at once as the
 //! machine has cores and the rest waiting their turn in order (see [`Service::search_slots`]);
 //! uploaded audio is analysed there too, outside the engine's lock, so searches stay fast while
-//! uploads are analysed. The service listens on loopback unless told otherwise, and then only
+//! uploads are analysed. Serving many clients at once, it lets the approximate index answer
+//! from the engine's service threshold ([`SERVICE_APPROXIMATE_FROM_TRACKS`], 30 000 tracks)
+//! rather than the interactive one. The service listens on loopback unless told otherwise, and then only
 //! with a bearer token; request bodies are capped ([`ServiceConfig::max_body_bytes`]); a
 //! shutdown signal lets requests in flight finish (each store write is one transaction, so the
 //! library is never left half-written).
@@ -19,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use selecta_core::Engine;
-use selecta_core::engine::AudioAnalyzer;
+use selecta_core::engine::{AudioAnalyzer, SERVICE_APPROXIMATE_FROM_TRACKS};
 use selecta_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 
@@ -94,6 +96,8 @@ pub async fn serve(
     config: ServiceConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let mut engine = engine;
+    engine.set_approximate_from_tracks(SERVICE_APPROXIMATE_FROM_TRACKS);
     let analyzer = engine.audio_analyzer();
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let search_slots = tokio::sync::Semaphore::new(cores);

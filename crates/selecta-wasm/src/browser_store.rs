@@ -458,7 +458,7 @@ mod tests {
         loader.finish().expect("finishes")
     }
 
-    /// An engine that uses the approximate index from 100 tracks on, as a 30 000-track library.
+    /// An engine that uses the approximate index from 100 tracks on, as a library of 60 000 tracks or more.
     fn engine(store: BrowserStore) -> Engine<BrowserStore> {
         let mut engine = Engine::open(store, SamplingProfile::Full, 0).expect("open");
         engine.set_approximate_from_tracks(100);

@@ -45,7 +45,8 @@ pub use bandcamp::{BandcampImport, BandcampImportOptions};
 pub use interop::{M3uOptions, RekordboxExport, RekordboxExportOptions, RekordboxImport, RekordboxImportOptions};
 pub use rules::{Rules, rules};
 pub use similar::{
-    APPROXIMATE_FROM_TRACKS, APPROXIMATE_MIN_PASS_SHARE, Searcher, SimilarItem, SimilarOptions, SimilarOutcome,
+    APPROXIMATE_FROM_TRACKS, APPROXIMATE_MIN_PASS_SHARE, SERVICE_APPROXIMATE_FROM_TRACKS, Searcher, SimilarItem,
+    SimilarOptions, SimilarOutcome,
 };
 
 /// Whether tracks get an embedding in this session.

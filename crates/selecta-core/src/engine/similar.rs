@@ -27,13 +27,20 @@ use crate::store::TasteStore;
 /// Results returned when a call does not say.
 pub const DEFAULT_K: usize = 10;
 /// Library size from which similar-track searches use the approximate index by default
-/// ([`Engine::set_approximate_from_tracks`] changes it). Measured with `selecta bench --search`
-/// on synthetic libraries (one core): at 30 000 tracks the exact search takes 2.6 ms p50 /
-/// 3.9 ms p95, and the graph at the default beam 0.42 / 0.48 ms with recall@10 0.99 against it
-/// (0.98 at 50 000, where the exact search takes 4 ms); at 10 000 the exact search is under
-/// 1 ms p95 and always right. From this size a service under load answers several times the
-/// requests, for a result in a hundred that differs.
+/// ([`Engine::set_approximate_from_tracks`] changes it). Below it every track is compared: the
+/// exact answer, which stays within the 15 ms search goal on every target there. Measured on
+/// synthetic libraries of 50 000 tracks: 4 ms p95 natively on one core with the rows in the
+/// index (`selecta bench --search`), 9.6–11.4 ms p95 in wasm with the rows read from the records
+/// (`tests/wasm_search_speed.rs`), growing with the library; the graph answers in 0.4 ms with
+/// recall@10 0.98 but costs 23–34 s to build in wasm on a first search, and tens of MiB a page
+/// cannot spare at that size.
 pub const APPROXIMATE_FROM_TRACKS: usize = 60_000;
+/// [`APPROXIMATE_FROM_TRACKS`] for a service answering many clients at once (the HTTP
+/// service), where throughput decides: at 50 000 tracks, 32 concurrent clients on 2 cores waited
+/// ≈ 120 ms p95 behind the exact search and 13–16 ms behind the graph (`selecta bench --http`).
+/// From 30 000 tracks the exact search passes 2.5 ms natively and the graph still finds 99 % of
+/// the exact top 10.
+pub const SERVICE_APPROXIMATE_FROM_TRACKS: usize = 30_000;
 /// Share of the library a search's filters must keep for the approximate index to answer it.
 pub const APPROXIMATE_MIN_PASS_SHARE: f64 = 0.2;
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use super::coarse::{CoarseColumn, CoarseQuery};
 use super::prefetch;
-use crate::record::SongFeatures;
+use crate::record_views::RecordViews;
 use crate::similar::{PreparedRef, PreparedView, Similarity, TrackViewRef};
 
 /// One view of every track, in one flat row-major matrix: a search streams it from memory
@@ -146,7 +146,7 @@ impl Row<'_> {
 /// costs six times what the embedding and tags together do).
 pub(super) enum LazyRow<'a> {
     Borrowed(PreparedRef<'a>),
-    Decoded { features: Box<SongFeatures>, embedding: Option<Vec<f32>>, tags: Option<Vec<f32>>, has_timbre: bool },
+    Decoded { features: Box<RecordViews>, embedding: Option<Vec<f32>>, tags: Option<Vec<f32>>, has_timbre: bool },
 }
 
 impl LazyRow<'_> {
@@ -186,14 +186,16 @@ pub(super) struct SharedRows {
 }
 
 impl SharedRows {
-    fn features(&self, i: usize) -> Option<SongFeatures> {
+    /// Track `i`'s views, with its intro and outro when `transitions`.
+    fn features(&self, i: usize, transitions: bool) -> Option<RecordViews> {
+        let bytes = self.records.get(i)?.as_deref()?;
         // The bytes were decoded when the index was built and cannot have changed since.
-        SongFeatures::from_bytes(self.records.get(i)?.as_deref()?).ok()
+        if transitions { RecordViews::from_bytes(bytes) } else { RecordViews::without_transitions(bytes) }.ok()
     }
 
     fn prepared(&self, i: usize, similarity: &Similarity) -> PreparedView {
-        let Some(features) = self.features(i) else { return PreparedView::default() };
-        let view = similarity.prepare_ref(super::track_view_ref(&features));
+        let Some(features) = self.features(i, false) else { return PreparedView::default() };
+        let view = similarity.prepare_ref(features.view_ref());
         PreparedView {
             embedding: view.embedding.filter(|_| self.embedding.get(i)),
             timbre: view.timbre.filter(|_| self.timbre.get(i)),
@@ -204,13 +206,13 @@ impl SharedRows {
     /// The prepared intro (`outro: false`) or outro of track `i`, the embedding where it has
     /// none.
     fn transition(&self, i: usize, outro: bool, similarity: &Similarity) -> Option<Vec<f32>> {
-        let features = self.features(i)?;
+        let features = self.features(i, true)?;
         let own = features.embedding.as_ref().and_then(|e| if outro { e.outro.as_deref() } else { e.intro.as_deref() });
         let presence = if outro { &self.outro } else { &self.intro };
         if presence.get(i) {
             prepare_embedding(similarity, own)
         } else if self.embedding.get(i) {
-            similarity.prepare_ref(super::track_view_ref(&features)).embedding
+            similarity.prepare_ref(features.view_ref()).embedding
         } else {
             None
         }
@@ -311,11 +313,10 @@ impl ExactRows {
         match self {
             Self::Resident { views, .. } => LazyRow::Borrowed(views.row(i)),
             Self::Shared(rows) => {
-                let Some(features) = rows.features(i) else {
+                let Some(features) = rows.features(i, false) else {
                     return LazyRow::Borrowed(PreparedRef::default());
                 };
-                let view = super::track_view_ref(&features);
-                let cheap = similarity.prepare_ref(TrackViewRef { timbre: None, ..view });
+                let cheap = similarity.prepare_ref(TrackViewRef { timbre: None, ..features.view_ref() });
                 LazyRow::Decoded {
                     embedding: cheap.embedding.filter(|_| rows.embedding.get(i)),
                     tags: cheap.tags.filter(|_| rows.tags.get(i)),

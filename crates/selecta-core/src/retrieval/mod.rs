@@ -210,6 +210,13 @@ impl IndexColumns {
         }
     }
 
+    /// [`IndexColumns::push`] of a stored record (`None`: no views).
+    fn push_record(&mut self, f: Option<&SongFeatures>, record: Option<Arc<[u8]>>) {
+        let e = f.and_then(|f| f.embedding.as_ref());
+        let (intro, outro) = (e.and_then(|e| e.intro.as_deref()), e.and_then(|e| e.outro.as_deref()));
+        self.push(f.map(track_view_ref).unwrap_or_default(), intro, outro, record);
+    }
+
     /// The index of the tracks pushed (`ids` and `facts` in the same order; no stamps), with
     /// the similarity's distance scales fitted to them.
     fn finish(self, ids: Vec<String>, facts: Vec<TrackFacts>, dj: Vec<Option<DjFeatures>>) -> SearchIndex {
@@ -327,25 +334,12 @@ impl SearchIndex {
         if shared {
             for record in records {
                 let f = record.as_deref().map(SongFeatures::from_bytes).transpose()?;
-                let e = f.as_ref().and_then(|f| f.embedding.as_ref());
-                columns.push(
-                    f.as_ref().map(track_view_ref).unwrap_or_default(),
-                    e.and_then(|e| e.intro.as_deref()),
-                    e.and_then(|e| e.outro.as_deref()),
-                    record,
-                );
+                columns.push_record(f.as_ref(), record);
             }
         } else {
             for id in &kept {
                 // A track gone since the first pass keeps its place, with no views.
-                let f = store.song_features(id)?;
-                let e = f.as_ref().and_then(|f| f.embedding.as_ref());
-                columns.push(
-                    f.as_ref().map(track_view_ref).unwrap_or_default(),
-                    e.and_then(|e| e.intro.as_deref()),
-                    e.and_then(|e| e.outro.as_deref()),
-                    None,
-                );
+                columns.push_record(store.song_features(id)?.as_ref(), None);
             }
         }
         let mut index = columns.finish(kept, facts, dj);
