@@ -13,7 +13,7 @@ import sys
 
 ORDER = [
     "error", "control", "hash", "sealed", "simd",
-    "audio", "embed", "features", "record", "analyze",
+    "audio", "embed", "features", "record", "record_views", "analyze",
     "store", "path_index",
     "similar", "retrieval", "dj", "taste", "ingest", "bundle", "eval", "interop",
     "engine",

@@ -18,7 +18,6 @@ use crate::features::{BpmAlternative, Key};
 use crate::record::RECORD_DECODE_LIMIT;
 #[cfg(test)]
 use crate::record::SongFeatures;
-use crate::similar::TrackViewRef;
 
 /// The search's views of a record, raw (as stored).
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -64,15 +63,6 @@ impl RecordViews {
                 outro: None,
             }),
         })
-    }
-
-    /// The similarity's view ([`crate::retrieval::track_view_ref`] of the whole record).
-    pub(crate) fn view_ref(&self) -> TrackViewRef<'_> {
-        TrackViewRef {
-            embedding: self.embedding.as_ref().map(|e| e.vector.as_slice()),
-            timbre: self.timbre.as_deref(),
-            tags: self.embedding.as_ref().map(|e| e.tags.as_slice()).filter(|t| !t.is_empty()),
-        }
     }
 
     /// The same views of a decoded record.

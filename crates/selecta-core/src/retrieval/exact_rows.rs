@@ -195,7 +195,7 @@ impl SharedRows {
 
     fn prepared(&self, i: usize, similarity: &Similarity) -> PreparedView {
         let Some(features) = self.features(i, false) else { return PreparedView::default() };
-        let view = similarity.prepare_ref(features.view_ref());
+        let view = similarity.prepare_ref(view_ref(&features));
         PreparedView {
             embedding: view.embedding.filter(|_| self.embedding.get(i)),
             timbre: view.timbre.filter(|_| self.timbre.get(i)),
@@ -212,10 +212,19 @@ impl SharedRows {
         if presence.get(i) {
             prepare_embedding(similarity, own)
         } else if self.embedding.get(i) {
-            similarity.prepare_ref(features.view_ref()).embedding
+            similarity.prepare_ref(view_ref(&features)).embedding
         } else {
             None
         }
+    }
+}
+
+/// The similarity's view of a record's views ([`super::track_view_ref`] of the whole record).
+fn view_ref(views: &RecordViews) -> TrackViewRef<'_> {
+    TrackViewRef {
+        embedding: views.embedding.as_ref().map(|e| e.vector.as_slice()),
+        timbre: views.timbre.as_deref(),
+        tags: views.embedding.as_ref().map(|e| e.tags.as_slice()).filter(|t| !t.is_empty()),
     }
 }
 
@@ -316,7 +325,7 @@ impl ExactRows {
                 let Some(features) = rows.features(i, false) else {
                     return LazyRow::Borrowed(PreparedRef::default());
                 };
-                let cheap = similarity.prepare_ref(TrackViewRef { timbre: None, ..features.view_ref() });
+                let cheap = similarity.prepare_ref(TrackViewRef { timbre: None, ..view_ref(&features) });
                 LazyRow::Decoded {
                     embedding: cheap.embedding.filter(|_| rows.embedding.get(i)),
                     tags: cheap.tags.filter(|_| rows.tags.get(i)),
