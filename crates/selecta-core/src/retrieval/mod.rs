@@ -748,18 +748,21 @@ mod tests {
     use super::*;
     use crate::testkit::synth_library::SyntheticLibrary;
 
+    /// Track `i`; every eleventh is a copy of the one before under its own id (the same
+    /// recording in two files).
+    fn track_or_copy(lib: &SyntheticLibrary, i: usize) -> SongFeatures {
+        let mut f = lib.track(if i % 11 == 5 { i - 1 } else { i });
+        f.song_id = lib.track(i).song_id;
+        f
+    }
+
     /// A library where some tracks lack timbre or tags, as real ones do (silence, no model),
     /// and some are copies of others (the same recording in two files).
     fn library(n: usize, weights: Weights) -> SearchIndex {
         let lib = SyntheticLibrary::new(6, 11);
         let (mut ids, mut views, mut facts) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..n {
-            let mut f = lib.track(i);
-            if i % 11 == 5 {
-                let song_id = f.song_id.clone();
-                f = lib.track(i - 1);
-                f.song_id = song_id;
-            }
+            let f = track_or_copy(&lib, i);
             let mut view = track_view(&f);
             if i % 7 == 3 {
                 view.timbre = None;
@@ -791,12 +794,7 @@ mod tests {
         let lib = SyntheticLibrary::new(6, 11);
         let mut store = crate::MemoryStore::new();
         for i in 0..n {
-            let mut f = lib.track(i);
-            if i % 11 == 5 {
-                let song_id = f.song_id.clone();
-                f = lib.track(i - 1);
-                f.song_id = song_id;
-            }
+            let mut f = track_or_copy(&lib, i);
             if i % 7 == 3 {
                 f.timbre = None;
             }
