@@ -38,29 +38,25 @@ pub(crate) struct EmbeddingViews {
 impl RecordViews {
     /// The views of an encoded record.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
-        let layout: Layout<'_, Option<Vec<f32>>> = decode(bytes)?;
-        Ok(Self {
-            timbre: layout.timbre,
-            embedding: layout.embedding.map(|e| EmbeddingViews {
-                vector: e.vector,
-                tags: e.tags,
-                intro: e.intro,
-                outro: e.outro,
-            }),
-        })
+        Self::read::<Option<Vec<f32>>>(bytes, |kept| kept)
     }
 
     /// [`RecordViews::from_bytes`] without the intro and outro, which a similar-track search
     /// does not read (a fifth of a record's decoding).
     pub(crate) fn without_transitions(bytes: &[u8]) -> Result<Self, StoreError> {
-        let layout: Layout<'_, Option<Skipped<f32>>> = decode(bytes)?;
+        Self::read::<Option<Skipped<f32>>>(bytes, |_| None)
+    }
+
+    /// The views, the intro and outro read as `T` and kept as `keep` says.
+    fn read<'a, T: Deserialize<'a>>(bytes: &'a [u8], keep: impl Fn(T) -> Option<Vec<f32>>) -> Result<Self, StoreError> {
+        let layout: Layout<'_, T> = decode(bytes)?;
         Ok(Self {
             timbre: layout.timbre,
             embedding: layout.embedding.map(|e| EmbeddingViews {
                 vector: e.vector,
                 tags: e.tags,
-                intro: None,
-                outro: None,
+                intro: keep(e.intro),
+                outro: keep(e.outro),
             }),
         })
     }

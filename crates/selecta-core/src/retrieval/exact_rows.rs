@@ -220,7 +220,7 @@ impl SharedRows {
 }
 
 /// The similarity's view of a record's views ([`super::track_view_ref`] of the whole record).
-fn view_ref(views: &RecordViews) -> TrackViewRef<'_> {
+pub(super) fn view_ref(views: &RecordViews) -> TrackViewRef<'_> {
     TrackViewRef {
         embedding: views.embedding.as_ref().map(|e| e.vector.as_slice()),
         timbre: views.timbre.as_deref(),

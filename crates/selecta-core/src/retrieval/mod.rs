@@ -39,6 +39,7 @@ use crate::error::StoreError;
 use crate::features::timbre::{dot, packed_divergence};
 use crate::features::{DjFeatures, Key};
 use crate::record::SongFeatures;
+use crate::record_views::RecordViews;
 use crate::similar::{
     DimensionStats, PreparedRef, PreparedView, ScaleFit, Similarity, TrackView, TrackViewRef, Weights, timbre_means,
 };
@@ -333,8 +334,10 @@ impl SearchIndex {
         let mut columns = IndexColumns::new(similarity, rows, shared);
         if shared {
             for record in records {
-                let f = record.as_deref().map(SongFeatures::from_bytes).transpose()?;
-                columns.push_record(f.as_ref(), record);
+                let views = record.as_deref().map(RecordViews::from_bytes).transpose()?;
+                let e = views.as_ref().and_then(|v| v.embedding.as_ref());
+                let (intro, outro) = (e.and_then(|e| e.intro.as_deref()), e.and_then(|e| e.outro.as_deref()));
+                columns.push(views.as_ref().map(exact_rows::view_ref).unwrap_or_default(), intro, outro, record);
             }
         } else {
             for id in &kept {
@@ -354,19 +357,18 @@ impl SearchIndex {
         embeddings: usize,
         timbres: usize,
     ) -> Result<Similarity, StoreError> {
-        let each = |visit: &mut dyn FnMut(&SongFeatures)| -> Result<(), StoreError> {
+        let each = |visit: &mut dyn FnMut(TrackViewRef<'_>)| -> Result<(), StoreError> {
             for bytes in records.iter().flatten() {
-                visit(&SongFeatures::from_bytes(bytes)?);
+                visit(exact_rows::view_ref(&RecordViews::without_transitions(bytes)?));
             }
             Ok(())
         };
         let (mut embedding, mut timbre) = (DimensionStats::new(embeddings), DimensionStats::new(timbres));
-        each(&mut |f| {
-            let view = track_view_ref(f);
+        each(&mut |view| {
             view.embedding.into_iter().for_each(|e| embedding.add_to_mean(e));
             view.timbre.and_then(timbre_means).into_iter().for_each(|t| timbre.add_to_mean(t));
         })?;
-        each(&mut |f| track_view_ref(f).embedding.into_iter().for_each(|e| embedding.add_to_spread(e)))?;
+        each(&mut |view| view.embedding.into_iter().for_each(|e| embedding.add_to_spread(e)))?;
         Ok(Similarity::from_statistics(embedding.finish(), timbre.mean().unwrap_or_default(), Weights::default()))
     }
 
