@@ -9,3 +9,16 @@ pub(crate) fn x86_v3() -> Option<pulp::x86::V3> {
     static V3: std::sync::OnceLock<Option<pulp::x86::V3>> = std::sync::OnceLock::new();
     *V3.get_or_init(pulp::x86::V3::try_new)
 }
+
+/// `run()` compiled for AVX2 and FMA where the processor has them, else as it is. What is
+/// inlined into `run` is compiled that way too, so the helpers of a hot loop carry
+/// `#[inline(always)]`. The results are the same bits either way: Rust never fuses a multiply
+/// and an add by itself, and the loops keep their order of operations.
+#[inline(always)]
+pub(crate) fn with_x86_v3<R>(run: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = x86_v3() {
+        return simd.vectorize(run);
+    }
+    run()
+}

@@ -176,6 +176,14 @@ fn frame_sec(t: usize) -> f32 {
 }
 
 fn measure(signal: &[f32]) -> Frames {
+    crate::simd::with_x86_v3(
+        #[inline(always)]
+        || measure_in(signal),
+    )
+}
+
+#[inline(always)]
+fn measure_in(signal: &[f32]) -> Frames {
     let stft = Stft::new(N_FFT, HOP);
     let bin_hz = ONSET_SAMPLE_RATE as f32 / N_FFT as f32;
     let bin = |hz: f32| ((hz / bin_hz).round() as usize).min(stft.bins() - 1);
@@ -192,33 +200,39 @@ fn measure(signal: &[f32]) -> Frames {
         voice_power: Vec::new(),
     };
     let (voice_lo, voice_hi) = (bin(VOCAL_LOW_HZ), bin(VOCAL_HIGH_HZ));
-    stft.for_each_frame(signal, |_, mags| {
-        f.peaks.push(strongest_peaks(&mags[voice_lo - 1..=voice_hi + 1], voice_lo - 1, bin_hz));
-        let band = &mags[voice_lo..=voice_hi];
-        // The geometric mean through products of 16 values in f64 (no underflow above 1e-9 each):
-        // one logarithm per 16 bins instead of one per bin.
-        let log_sum: f64 = band.chunks(16).map(|c| c.iter().map(|&m| f64::from(m) + 1e-9).product::<f64>().ln()).sum();
-        let lin_sum: f64 = band.iter().map(|&m| f64::from(m) + 1e-9).sum();
-        let count = band.len() as f64;
-        f.flatness.push(((log_sum / count).exp() / (lin_sum / count)) as f32);
-        f.voice_power.push(sum_by(band, |m| m * m));
-        let mut bands = [0.0f32; 5];
-        for (b, band) in bands.iter_mut().enumerate() {
-            *band = sum_by(&mags[edges[b]..edges[b + 1]], |m| m * m);
-        }
-        f.total.push(bands.iter().sum());
-        f.bands.push(bands);
-        f.centroid.push(centroid_sums(&mags[edges[0]..edges[5]], edges[0], bin_hz));
-        for g in 0..groups {
-            let a = edges[0] + g * GROUP_BINS;
-            f.grouped.push(mags[a..a + GROUP_BINS].iter().sum());
-        }
-    });
+    stft.for_each_frame(
+        signal,
+        #[inline(always)]
+        |_, mags| {
+            f.peaks.push(strongest_peaks(&mags[voice_lo - 1..=voice_hi + 1], voice_lo - 1, bin_hz));
+            let band = &mags[voice_lo..=voice_hi];
+            // The geometric mean through products of 16 values in f64 (no underflow above 1e-9 each):
+            // one logarithm per 16 bins instead of one per bin.
+            let log_sum: f64 =
+                band.chunks(16).map(|c| c.iter().map(|&m| f64::from(m) + 1e-9).product::<f64>().ln()).sum();
+            let lin_sum: f64 = band.iter().map(|&m| f64::from(m) + 1e-9).sum();
+            let count = band.len() as f64;
+            f.flatness.push(((log_sum / count).exp() / (lin_sum / count)) as f32);
+            f.voice_power.push(sum_by(band, |m| m * m));
+            let mut bands = [0.0f32; 5];
+            for (b, band) in bands.iter_mut().enumerate() {
+                *band = sum_by(&mags[edges[b]..edges[b + 1]], |m| m * m);
+            }
+            f.total.push(bands.iter().sum());
+            f.bands.push(bands);
+            f.centroid.push(centroid_sums(&mags[edges[0]..edges[5]], edges[0], bin_hz));
+            for g in 0..groups {
+                let a = edges[0] + g * GROUP_BINS;
+                f.grouped.push(mags[a..a + GROUP_BINS].iter().sum());
+            }
+        },
+    );
     f
 }
 
 /// (Σ k·bin_hz·m, Σ m) over `mags`, whose first value is bin `first`: the spectral centroid's
 /// numerator and denominator, in partial sums side by side ([`super::lane_sum`]).
+#[inline(always)]
 fn centroid_sums(mags: &[f32], first: usize, bin_hz: f32) -> (f32, f32) {
     let (mut weighted, mut sum) = ([0.0f32; LANES], [0.0f32; LANES]);
     // Bin numbers as floats, exact below 2^24.
@@ -263,18 +277,48 @@ fn strongest_peaks(mags: &[f32], offset: usize, bin_hz: f32) -> [f32; VOCAL_PEAK
 }
 
 /// The median of nine values by a fixed network of 19 compare-exchanges (Paeth's, as in
-/// Devillard's `opt_med9`): several times faster than a general selection on the hot path.
-fn median9(p: &mut [f32; 9]) -> f32 {
+/// Devillard's `opt_med9`): several times faster than a general selection on the hot path. `T`
+/// is one value, or [`LANES`] of them side by side (nine medians at once, lane by lane).
+#[inline(always)]
+fn median9<T: MinMax>(p: &mut [T; 9]) -> T {
     // Branch-free min/max on fixed positions: the compiler keeps all nine in registers.
     macro_rules! sort {
         ($($a:literal $b:literal),*) => {$(
             let (x, y) = (p[$a], p[$b]);
-            p[$a] = x.min(y);
-            p[$b] = x.max(y);
+            p[$a] = x.min_of(y);
+            p[$b] = x.max_of(y);
         )*};
     }
     sort!(1 2, 4 5, 7 8, 0 1, 3 4, 6 7, 1 2, 4 5, 7 8, 0 3, 5 8, 4 7, 3 6, 1 4, 2 5, 4 7, 2 4, 4 6, 2 4);
     p[4]
+}
+
+/// `f32::min` and `f32::max`, on one value or lane by lane.
+trait MinMax: Copy {
+    fn min_of(self, other: Self) -> Self;
+    fn max_of(self, other: Self) -> Self;
+}
+
+impl MinMax for f32 {
+    #[inline(always)]
+    fn min_of(self, other: Self) -> Self {
+        self.min(other)
+    }
+    #[inline(always)]
+    fn max_of(self, other: Self) -> Self {
+        self.max(other)
+    }
+}
+
+impl MinMax for [f32; LANES] {
+    #[inline(always)]
+    fn min_of(self, other: Self) -> Self {
+        std::array::from_fn(|i| self[i].min(other[i]))
+    }
+    #[inline(always)]
+    fn max_of(self, other: Self) -> Self {
+        std::array::from_fn(|i| self[i].max(other[i]))
+    }
 }
 
 fn median_of(buf: &mut [f32]) -> f32 {
@@ -290,6 +334,14 @@ fn median_of(buf: &mut [f32]) -> f32 {
 
 /// Median-filter harmonic/percussive split of the compressed spectrogram, with the vocal frames.
 fn split(f: &Frames) -> Split {
+    crate::simd::with_x86_v3(
+        #[inline(always)]
+        || split_in(f),
+    )
+}
+
+#[inline(always)]
+fn split_in(f: &Frames) -> Split {
     let (n, g) = (f.total.len(), f.groups);
     let at = |t: usize, k: usize| f.grouped[t * g + k];
     let mut out = Split { percussive: vec![0.0; n], harmonic: vec![0.0; n], vocal: vocal_frames(f) };
@@ -298,17 +350,37 @@ fn split(f: &Frames) -> Split {
     // Masks from every other frame (43 ms apart), each applied to its frame and the next: half
     // the medians, and the time median still spans 0.8 s.
     let reach = HARMONIC_KERNEL / 2 / 2 * 2;
+    let mut masks = vec![0.0f32; g];
     for t in (0..n).step_by(2) {
-        for k in 0..g {
-            buf.clear();
-            buf.extend((t.saturating_sub(reach)..(t + reach + 1).min(n)).step_by(2).map(|s| at(s, k)));
-            let h = median_of(&mut buf);
-            buf.clear();
-            buf.extend((k.saturating_sub(pk)..(k + pk + 1).min(g)).map(|j| at(t, j)));
-            let p = median_of(&mut buf);
-            let (h2, p2) = (h * h, p * p);
-            let mask_h = if h2 + p2 > 0.0 { h2 / (h2 + p2) } else { 0.5 };
-            for frame in t..(t + 2).min(n) {
+        // Away from the edges, both medians take nine values, and [`LANES`] neighbouring bands
+        // are worked together: their nine values across time are rows of the spectrogram, and
+        // across frequency sliding windows of one row.
+        let whole_time = t >= reach && t + reach < n;
+        let mut k = 0;
+        while k < g {
+            if whole_time && k >= pk && k + LANES + pk <= g {
+                let mut across_time: [[f32; LANES]; 9] =
+                    std::array::from_fn(|i| std::array::from_fn(|lane| at(t - reach + 2 * i, k + lane)));
+                let mut across_bands: [[f32; LANES]; 9] =
+                    std::array::from_fn(|i| std::array::from_fn(|lane| at(t, k + lane - pk + i)));
+                let (h, p) = (median9(&mut across_time), median9(&mut across_bands));
+                for lane in 0..LANES {
+                    masks[k + lane] = harmonic_mask(h[lane], p[lane]);
+                }
+                k += LANES;
+            } else {
+                buf.clear();
+                buf.extend((t.saturating_sub(reach)..(t + reach + 1).min(n)).step_by(2).map(|s| at(s, k)));
+                let h = median_of(&mut buf);
+                buf.clear();
+                buf.extend((k.saturating_sub(pk)..(k + pk + 1).min(g)).map(|j| at(t, j)));
+                let p = median_of(&mut buf);
+                masks[k] = harmonic_mask(h, p);
+                k += 1;
+            }
+        }
+        for frame in t..(t + 2).min(n) {
+            for (k, &mask_h) in masks.iter().enumerate() {
                 let m = at(frame, k);
                 out.harmonic[frame] += m * m * mask_h;
                 out.percussive[frame] += m * m * (1.0 - mask_h);
@@ -316,6 +388,13 @@ fn split(f: &Frames) -> Split {
         }
     }
     out
+}
+
+/// The harmonic part's soft mask from the two medians (an even split where both are 0).
+#[inline(always)]
+fn harmonic_mask(h: f32, p: f32) -> f32 {
+    let (h2, p2) = (h * h, p * p);
+    if h2 + p2 > 0.0 { h2 / (h2 + p2) } else { 0.5 }
 }
 
 /// 1 for each frame where a voice's pitch moves (see the module header), else 0.

@@ -162,6 +162,14 @@ pub struct KeyEstimate {
 
 /// Track-level 12-bin HPCP (index 0 = C), normalised to a maximum of 1. `None` for silence.
 pub fn hpcp(signal: &[f32]) -> Option<[f32; 12]> {
+    crate::simd::with_x86_v3(
+        #[inline(always)]
+        || hpcp_in(signal),
+    )
+}
+
+#[inline(always)]
+fn hpcp_in(signal: &[f32]) -> Option<[f32; 12]> {
     let stft = Stft::new(N_FFT, HOP);
     let bin_hz = CHROMA_SAMPLE_RATE as f32 / N_FFT as f32;
     let lo = (50.0 / bin_hz) as usize;
@@ -169,27 +177,31 @@ pub fn hpcp(signal: &[f32]) -> Option<[f32; 12]> {
     let mut total = [0.0f64; 12];
     let mut frame_pcp = [0.0f32; 12];
     let mut peaks = Peaks::default();
-    stft.for_each_frame(signal, |_, mags| {
-        let frame_max = mags[lo..=hi].iter().copied().fold(0.0f32, f32::max);
-        if frame_max < 1e-4 {
-            return;
-        }
-        peaks.find(mags, lo.max(1)..=hi, frame_max * 0.01, bin_hz);
-        frame_pcp = [0.0; 12];
-        // Each peak credits the pitch classes of which it could be a harmonic, in peak order.
-        let credits = peaks.credits();
-        for i in 0..peaks.magnitude.len() {
-            for (pc, value) in &credits {
-                frame_pcp[pc[i] as usize] += value[i];
+    stft.for_each_frame(
+        signal,
+        #[inline(always)]
+        |_, mags| {
+            let frame_max = mags[lo..=hi].iter().copied().fold(0.0f32, f32::max);
+            if frame_max < 1e-4 {
+                return;
             }
-        }
-        let fmax = frame_pcp.iter().copied().fold(0.0f32, f32::max);
-        if fmax > 0.0 {
-            for (t, v) in total.iter_mut().zip(frame_pcp) {
-                *t += f64::from(v / fmax);
+            peaks.find(mags, lo.max(1)..=hi, frame_max * 0.01, bin_hz);
+            frame_pcp = [0.0; 12];
+            // Each peak credits the pitch classes of which it could be a harmonic, in peak order.
+            peaks.credit();
+            for i in 0..peaks.magnitude.len() {
+                for (pc, value) in peaks.pitch_class.iter().zip(&peaks.credit) {
+                    frame_pcp[pc[i] as usize] += value[i];
+                }
             }
-        }
-    });
+            let fmax = frame_pcp.iter().copied().fold(0.0f32, f32::max);
+            if fmax > 0.0 {
+                for (t, v) in total.iter_mut().zip(frame_pcp) {
+                    *t += f64::from(v / fmax);
+                }
+            }
+        },
+    );
     let max = total.iter().copied().fold(0.0f64, f64::max);
     if max <= 0.0 {
         return None;
@@ -203,46 +215,52 @@ pub fn hpcp(signal: &[f32]) -> Option<[f32; 12]> {
 
 /// One frame's spectral peaks, worked on in passes over arrays (the log magnitudes, the
 /// frequencies, each harmonic's credit) that the compiler vectorises; a loop doing all of it
-/// peak by peak stayed scalar, and a dense frame has hundreds of peaks.
+/// peak by peak stayed scalar, and a dense frame has hundreds of peaks. The buffers live across
+/// frames.
 #[derive(Debug, Default)]
 struct Peaks {
     bin: Vec<usize>,
     magnitude: Vec<f32>,
-    /// Log magnitudes of the bin below, the peak's, and the bin above.
-    below: Vec<f32>,
-    at: Vec<f32>,
-    above: Vec<f32>,
+    /// Log magnitudes of the searched bins and one either side, in bin order: one contiguous
+    /// pass, where looking up three bins around each peak was a scattered read per value.
+    log: Vec<f32>,
     /// Frequency (Hz) and semitones above C of each peak.
     freq: Vec<f32>,
     semis: Vec<f32>,
+    /// Per harmonic: the pitch class each peak credits, and how much.
+    pitch_class: [Vec<u8>; 4],
+    credit: [Vec<f32>; 4],
 }
 
 impl Peaks {
     /// Local maxima of `mags` in `bins` at or above `floor`, with their frequencies refined by
     /// a parabola through the log magnitudes.
+    #[inline(always)]
     fn find(&mut self, mags: &[f32], bins: std::ops::RangeInclusive<usize>, floor: f32, bin_hz: f32) {
+        let (first, last) = (*bins.start(), *bins.end());
+        self.log.clear();
+        self.log.extend(mags[first - 1..=last + 1].iter().map(|&m| ln_fast(m.max(1e-9))));
+        // A branch-free compaction: every bin is written, and the count moves on past the
+        // peaks only (whether a bin is a peak is a coin toss the branch predictor loses).
         self.bin.clear();
-        self.bin.extend(bins.filter(|&k| {
-            let m = mags[k];
-            m >= floor && m > mags[k - 1] && m >= mags[k + 1]
-        }));
-        let around = |offset: isize, out: &mut Vec<f32>, bins: &[usize]| {
-            out.clear();
-            out.extend(bins.iter().map(|&k| ln_fast(mags[k.wrapping_add_signed(offset)].max(1e-9))));
-        };
-        around(-1, &mut self.below, &self.bin);
-        around(0, &mut self.at, &self.bin);
-        around(1, &mut self.above, &self.bin);
+        self.bin.resize(last + 2 - first, 0);
+        let mut found = 0;
+        for (k, w) in mags[first - 1..=last + 1].windows(3).enumerate() {
+            self.bin[found] = first + k;
+            found += usize::from((w[1] >= floor) & (w[1] > w[0]) & (w[1] >= w[2]));
+        }
+        self.bin.truncate(found);
         self.magnitude.clear();
         self.magnitude.extend(self.bin.iter().map(|&k| mags[k]));
         self.freq.clear();
-        self.freq.extend(self.bin.iter().zip(&self.below).zip(&self.at).zip(&self.above).map(
-            |(((&k, &a), &b), &c)| {
-                let denom = a - 2.0 * b + c;
-                let offset = if denom.abs() > 1e-9 { 0.5 * (a - c) / denom } else { 0.0 };
-                (k as f32 + offset.clamp(-0.5, 0.5)) * bin_hz
-            },
-        ));
+        let log = &self.log;
+        self.freq.extend(self.bin.iter().map(|&k| {
+            // `log[k - first]` is bin k − 1.
+            let (a, b, c) = (log[k - first], log[k + 1 - first], log[k + 2 - first]);
+            let denom = a - 2.0 * b + c;
+            let offset = if denom.abs() > 1e-9 { 0.5 * (a - c) / denom } else { 0.0 };
+            (k as f32 + offset.clamp(-0.5, 0.5)) * bin_hz
+        }));
         self.semis.clear();
         self.semis.extend(self.freq.iter().map(|&f| SEMITONES_PER_LN * (ln_fast(f) - LN_REFERENCE_HZ) + 9.0));
     }
@@ -251,30 +269,26 @@ impl Peaks {
     /// (0 when the fundamental would lie below 40 Hz). A harmonic's fundamental lies 12·log₂ h
     /// semitones below the peak, credited with a cosine-squared window around the nearest
     /// semitone.
-    fn credits(&self) -> [(Vec<u8>, Vec<f32>); 4] {
-        std::array::from_fn(|h| {
+    #[inline(always)]
+    fn credit(&mut self) {
+        for h in 0..HARMONIC_WEIGHTS.len() {
             let (weight, below, lowest) = (HARMONIC_WEIGHTS[h], HARMONIC_SEMITONES[h], 40.0 * (h + 1) as f32);
-            let nearest: Vec<i32> = self.semis.iter().map(|&s| nearest_semitone(s - below)).collect();
-            let value = self
-                .semis
-                .iter()
-                .zip(&nearest)
-                .zip(&self.freq)
-                .zip(&self.magnitude)
-                .map(
-                    |(((&s, &n), &f), &m)| {
-                        if f < lowest { 0.0 } else { weight * cos_squared_pi(s - below - n as f32) * m }
-                    },
-                )
-                .collect();
-            (nearest.iter().map(|n| n.rem_euclid(12) as u8).collect(), value)
-        })
+            let (pitch_class, credit) = (&mut self.pitch_class[h], &mut self.credit[h]);
+            pitch_class.clear();
+            credit.clear();
+            for ((&s, &f), &m) in self.semis.iter().zip(&self.freq).zip(&self.magnitude) {
+                let n = nearest_semitone(s - below);
+                pitch_class.push(n.rem_euclid(12) as u8);
+                credit.push(if f < lowest { 0.0 } else { weight * cos_squared_pi(s - below - n as f32) * m });
+            }
+        }
     }
 }
 
 /// The semitone nearest to `semis` (−64 < semis < 64), ties rounded up. A float-to-int
 /// conversion instead of `round`, which is a libm call on the baseline x86-64 target and was a
 /// tenth of the HPCP's time.
+#[inline(always)]
 fn nearest_semitone(semis: f32) -> i32 {
     (semis + 64.5) as i32 - 64
 }
@@ -282,6 +296,7 @@ fn nearest_semitone(semis: f32) -> i32 {
 /// cos²(π·d) for |d| ≤ ½: cos(π·d) by its Taylor series in d² to the d¹² term (error < 1e-8 on
 /// that range), squared. Plain arithmetic instead of libm's `cos`, one call per harmonic of each
 /// spectral peak; it gives the same value on every target.
+#[inline(always)]
 fn cos_squared_pi(d: f32) -> f32 {
     const C: [f32; 7] = [1.0, -4.934_802, 4.058_712, -1.335_262_8, 0.235_330_63, -0.025_806_89, 0.001_929_574_3];
     let x = d * d;

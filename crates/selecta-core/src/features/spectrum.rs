@@ -46,6 +46,7 @@ impl Stft {
 
     /// Call `on_frame(index, magnitudes)` for every frame that fits in `signal` (no padding), in
     /// order. Magnitudes are scaled so that a full-scale sine peaks near 1.
+    #[inline(always)]
     pub fn for_each_frame(&self, signal: &[f32], mut on_frame: impl FnMut(usize, &[f32])) {
         let n = self.n_fft;
         if signal.len() < n || n < 2 {
@@ -80,6 +81,7 @@ impl Stft {
     /// The magnitudes of the two real frames whose sum (first + i·second) has spectrum `z`:
     /// with Z[k] = (p, q) and Z[n−k] = (r, s), the first frame's bin k is (p + r, q − s) / 2 and
     /// the second's (q + s, r − p) / 2.
+    #[inline(always)]
     fn separate(&self, z: &[Complex<f32>], first: &mut [f32], second: &mut [f32]) {
         let n = self.n_fft;
         // 2/n: half of the 4/n that puts a full-scale sine near 1.

@@ -90,6 +90,14 @@ pub const ACCENT_MAX_HZ: f32 = 1500.0;
 
 /// Onset-strength envelopes of a mono signal at [`ONSET_SAMPLE_RATE`] (one STFT for both).
 pub fn onsets(signal: &[f32]) -> Onsets {
+    crate::simd::with_x86_v3(
+        #[inline(always)]
+        || onsets_in(signal),
+    )
+}
+
+#[inline(always)]
+fn onsets_in(signal: &[f32]) -> Onsets {
     let stft = Stft::new(ONSET_N_FFT, ONSET_HOP);
     let bin_hz = ONSET_SAMPLE_RATE as f32 / ONSET_N_FFT as f32;
     let lo = (30.0 / bin_hz).ceil() as usize;
@@ -100,21 +108,25 @@ pub fn onsets(signal: &[f32]) -> Onsets {
     let accent_len = accent_hi + 1 - lo;
     let mut full = Vec::with_capacity(signal.len() / ONSET_HOP + 1);
     let mut accent = Vec::with_capacity(signal.len() / ONSET_HOP + 1);
-    stft.for_each_frame(signal, |t, mags| {
-        for (v, &m) in now.iter_mut().zip(&mags[lo..=hi]) {
-            *v = ln_fast(1.0 + 1000.0 * m);
-        }
-        let (mut flux, mut low_flux) = (0.0f32, 0.0f32);
-        if t > 0 {
-            // The accent band is the full band's lower part: summed once, the rest beside it.
-            let rise = |v: f32, p: f32| (v - p).max(0.0);
-            low_flux = sum_pairs_by(&now[..accent_len], &prev[..accent_len], rise);
-            flux = low_flux + sum_pairs_by(&now[accent_len..], &prev[accent_len..], rise);
-        }
-        std::mem::swap(&mut now, &mut prev);
-        full.push(flux);
-        accent.push(low_flux);
-    });
+    stft.for_each_frame(
+        signal,
+        #[inline(always)]
+        |t, mags| {
+            for (v, &m) in now.iter_mut().zip(&mags[lo..=hi]) {
+                *v = ln_fast(1.0 + 1000.0 * m);
+            }
+            let (mut flux, mut low_flux) = (0.0f32, 0.0f32);
+            if t > 0 {
+                // The accent band is the full band's lower part: summed once, the rest beside it.
+                let rise = |v: f32, p: f32| (v - p).max(0.0);
+                low_flux = sum_pairs_by(&now[..accent_len], &prev[..accent_len], rise);
+                flux = low_flux + sum_pairs_by(&now[accent_len..], &prev[accent_len..], rise);
+            }
+            std::mem::swap(&mut now, &mut prev);
+            full.push(flux);
+            accent.push(low_flux);
+        },
+    );
     let fps = ONSET_SAMPLE_RATE as f32 / ONSET_HOP as f32;
     // Remove the slowly varying part (loudness changes) so the ACF sees pulses, not level.
     let half = (fps * 0.5) as usize;
