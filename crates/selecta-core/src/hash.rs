@@ -54,6 +54,7 @@ impl PcmHasher {
 /// loop vectorises; the result is identical on every IEEE-754 target (native and wasm). The
 /// conversion goes through `i32` because a float-to-`i16` cast compiles to one scalar conversion
 /// per sample, while float-to-`i32` has a vector instruction (the value is already in range).
+#[inline(always)]
 pub fn f32_to_i16(s: f32) -> i16 {
     const MAGIC: f32 = 12_582_912.0;
     ((s.clamp(-1.0, 1.0) * 32767.0 + MAGIC) - MAGIC) as i32 as i16

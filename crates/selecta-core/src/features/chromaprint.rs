@@ -105,8 +105,12 @@ pub struct ChromaPrinter {
     frame: Vec<f64>,
     spectrum: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
-    /// Pitch class of each bin from [`FIRST_BIN`].
-    classes: Vec<u8>,
+    /// The bins from [`FIRST_BIN`] to [`END_BIN`] as runs of one pitch class: (class, first bin,
+    /// end bin). Each run is summed in a register, in bin order as before, instead of through
+    /// the class's slot in memory bin by bin.
+    class_runs: Vec<(usize, usize, usize)>,
+    /// The power of each bin from [`FIRST_BIN`], for the frame being read.
+    power: Vec<f64>,
     /// The last five chroma vectors, a ring indexed by the frame number.
     recent: [[f64; BANDS]; SMOOTHING.len()],
     frames: usize,
@@ -129,13 +133,18 @@ impl ChromaPrinter {
         let window = (0..FRAME)
             .map(|i| 0.54 - 0.46 * (2.0 * std::f64::consts::PI * i as f64 / (FRAME as f64 - 1.0)).cos())
             .collect();
-        let classes = (FIRST_BIN..END_BIN)
-            .map(|bin| {
-                let hz = bin as f64 * f64::from(CHROMAPRINT_RATE) / FRAME as f64;
-                let octave = (hz / (440.0 / 16.0)).log2();
-                (BANDS as f64 * (octave - octave.floor())).floor() as u8
-            })
-            .collect();
+        let class_of = |bin: usize| {
+            let hz = bin as f64 * f64::from(CHROMAPRINT_RATE) / FRAME as f64;
+            let octave = (hz / (440.0 / 16.0)).log2();
+            (BANDS as f64 * (octave - octave.floor())).floor() as usize
+        };
+        let mut class_runs: Vec<(usize, usize, usize)> = Vec::new();
+        for bin in FIRST_BIN..END_BIN {
+            match class_runs.last_mut() {
+                Some((class, _, end)) if *class == class_of(bin) => *end = bin + 1,
+                _ => class_runs.push((class_of(bin), bin, bin + 1)),
+            }
+        }
         Self {
             frame: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
@@ -144,7 +153,8 @@ impl ChromaPrinter {
             window,
             pending: Vec::new(),
             next_frame: 0,
-            classes,
+            class_runs,
+            power: vec![0.0; END_BIN - FIRST_BIN],
             recent: [[0.0; BANDS]; SMOOTHING.len()],
             frames: 0,
             image: IntegralImage::default(),
@@ -170,7 +180,11 @@ impl ChromaPrinter {
         if self.prints.len() >= self.limit {
             return;
         }
-        self.pending.extend(samples.iter().map(|&s| f64::from(f32_to_i16(s)) / f64::from(i16::MAX)));
+        let pending = &mut self.pending;
+        crate::simd::with_x86_v3(
+            #[inline(always)]
+            || pending.extend(samples.iter().map(|&s| f64::from(f32_to_i16(s)) / f64::from(i16::MAX))),
+        );
         while self.pending.len() - self.next_frame >= FRAME && self.prints.len() < self.limit {
             before_frame(self.frames, &self.prints);
             self.read_frame();
@@ -183,6 +197,14 @@ impl ChromaPrinter {
     }
 
     fn read_frame(&mut self) {
+        crate::simd::with_x86_v3(
+            #[inline(always)]
+            || self.read_frame_in(),
+        );
+    }
+
+    #[inline(always)]
+    fn read_frame_in(&mut self) {
         let samples = &self.pending[self.next_frame..self.next_frame + FRAME];
         for ((out, &x), &w) in self.frame.iter_mut().zip(samples).zip(&self.window) {
             *out = x * w;
@@ -192,9 +214,13 @@ impl ChromaPrinter {
             // rather than a track failed.
             return;
         }
+        for (power, bin) in self.power.iter_mut().zip(&self.spectrum[FIRST_BIN..END_BIN]) {
+            *power = bin.norm_sqr();
+        }
         let mut chroma = [0.0f64; BANDS];
-        for (&class, bin) in self.classes.iter().zip(&self.spectrum[FIRST_BIN..END_BIN]) {
-            chroma[usize::from(class)] += bin.norm_sqr();
+        for &(class, first, end) in &self.class_runs {
+            chroma[class] =
+                self.power[first - FIRST_BIN..end - FIRST_BIN].iter().fold(chroma[class], |sum, &p| sum + p);
         }
         let slot = self.frames % SMOOTHING.len();
         self.recent[slot] = chroma;

@@ -41,27 +41,42 @@ fn mel_spec(sample_rate: u32) -> FrontEndSpec {
 pub fn timbre_stats(signal: &[f32], sample_rate: u32) -> Option<Vec<f32>> {
     let front = FrontEnd::new(&mel_spec(sample_rate)).ok()?;
     let (mel, frames) = front.mel(signal);
-    // DCT-II basis, orthonormal, for c1..c20.
-    let basis: Vec<f32> = (1..=MFCCS)
-        .flat_map(|k| {
-            (0..MELS).map(move |n| {
-                ((std::f64::consts::PI / MELS as f64 * (n as f64 + 0.5) * k as f64).cos() * (2.0 / MELS as f64).sqrt())
-                    as f32
-            })
-        })
-        .collect();
+    crate::simd::with_x86_v3(
+        #[inline(always)]
+        || stats_of(&mel, frames),
+    )
+}
+
+/// [`timbre_stats`] from the mel frames.
+#[inline(always)]
+fn stats_of(mel: &[f32], frames: usize) -> Option<Vec<f32>> {
+    // DCT-II basis, orthonormal, for c1..c20, mel band by mel band: each coefficient is summed
+    // over the bands in order as a dot product would, twenty coefficients side by side.
+    let mut basis = [[0.0f32; MFCCS]; MELS];
+    for (n, row) in basis.iter_mut().enumerate() {
+        for (k, b) in row.iter_mut().enumerate() {
+            *b = ((std::f64::consts::PI / MELS as f64 * (n as f64 + 0.5) * (k + 1) as f64).cos()
+                * (2.0 / MELS as f64).sqrt()) as f32;
+        }
+    }
     let mut sum = [0.0f64; MFCCS];
     let mut outer = vec![0.0f64; MFCCS * MFCCS];
     let mut count = 0usize;
-    let mut c = [0.0f32; MFCCS];
+    let mut logs = [0.0f32; MELS];
     for t in 0..frames {
         let row = &mel[t * MELS..(t + 1) * MELS];
         if row.iter().sum::<f32>() < 1e-8 {
             continue; // digital silence carries no timbre
         }
-        let logs: Vec<f32> = row.iter().map(|&v| (v + 1e-10).ln()).collect();
-        for (k, ck) in c.iter_mut().enumerate() {
-            *ck = basis[k * MELS..(k + 1) * MELS].iter().zip(&logs).map(|(b, l)| b * l).sum();
+        for (l, &v) in logs.iter_mut().zip(row) {
+            *l = (v + 1e-10).ln();
+        }
+        // −0.0 is where a float sum starts: x + −0.0 is x for every x.
+        let mut c = [-0.0f32; MFCCS];
+        for (b, &l) in basis.iter().zip(&logs) {
+            for (ck, &bk) in c.iter_mut().zip(b) {
+                *ck += bk * l;
+            }
         }
         for i in 0..MFCCS {
             sum[i] += f64::from(c[i]);
