@@ -1,7 +1,9 @@
 //! The processor's AVX2 and FMA (x86-64-v3), found once at run time through `pulp`, which holds
-//! the unsafe feature-gated call: the approximate index's 8-bit dot products and the loudness
-//! meter's fused filter run inside `V3::vectorize` where it is there. wasm32 builds choose their
-//! SIMD at compile time instead.
+//! the unsafe feature-gated call. The native build targets baseline x86-64 (SSE2); the hot loops
+//! run inside `V3::vectorize` where the processor has more: the approximate index's 8-bit dot
+//! products, the loudness meter's fused filter, and the DSP features' frame loops (onsets, HPCP,
+//! DJ, timbre, Chromaprint) through [`with_x86_v3`]. wasm32 builds choose their SIMD at compile
+//! time instead.
 
 /// AVX2 and FMA when this processor has them (checked on the first call only).
 #[cfg(target_arch = "x86_64")]
