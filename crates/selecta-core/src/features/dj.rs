@@ -799,4 +799,21 @@ mod tests {
             assert_eq!(median9(&mut v), sorted[4], "{v:?}");
         }
     }
+
+    #[test]
+    fn the_median_network_on_lanes_gives_each_lane_its_own_median() {
+        let mut state = 99u64;
+        for _ in 0..500 {
+            let mut lanes = [[0.0f32; LANES]; 9];
+            for x in lanes.iter_mut().flatten() {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                *x = (state >> 58) as f32 - 20.0;
+            }
+            let each: [f32; LANES] = std::array::from_fn(|lane| {
+                let mut one: [f32; 9] = std::array::from_fn(|i| lanes[i][lane]);
+                median9(&mut one)
+            });
+            assert_eq!(median9(&mut lanes), each);
+        }
+    }
 }
