@@ -32,7 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lane_sum::{LANES, sum_by};
+use super::lane_sum::{LANES, larger, smaller, sum_by};
 use super::spectrum::Stft;
 use super::tempo::ONSET_SAMPLE_RATE;
 
@@ -257,7 +257,7 @@ fn centroid_sums(mags: &[f32], first: usize, bin_hz: f32) -> (f32, f32) {
 /// The [`VOCAL_PEAKS`] strongest local maxima of `mags` (bins from `offset`) above a tenth of
 /// the strongest, in Hz refined by a parabola through the log magnitudes; 0 fills the rest.
 fn strongest_peaks(mags: &[f32], offset: usize, bin_hz: f32) -> [f32; VOCAL_PEAKS] {
-    let top = mags.iter().fold(0.0f32, |m, &v| m.max(v));
+    let top = mags.iter().fold(0.0f32, |m, &v| larger(m, v));
     let mut found: Vec<(f32, f32)> = Vec::new();
     for k in 1..mags.len().saturating_sub(1) {
         let (a, b, c) = (mags[k - 1], mags[k], mags[k + 1]);
@@ -293,7 +293,7 @@ fn median9<T: MinMax>(p: &mut [T; 9]) -> T {
     p[4]
 }
 
-/// `f32::min` and `f32::max`, on one value or lane by lane.
+/// The smaller and the larger of two, on one value or lane by lane ([`smaller`], [`larger`]).
 trait MinMax: Copy {
     fn min_of(self, other: Self) -> Self;
     fn max_of(self, other: Self) -> Self;
@@ -302,22 +302,22 @@ trait MinMax: Copy {
 impl MinMax for f32 {
     #[inline(always)]
     fn min_of(self, other: Self) -> Self {
-        self.min(other)
+        smaller(self, other)
     }
     #[inline(always)]
     fn max_of(self, other: Self) -> Self {
-        self.max(other)
+        larger(self, other)
     }
 }
 
 impl MinMax for [f32; LANES] {
     #[inline(always)]
     fn min_of(self, other: Self) -> Self {
-        std::array::from_fn(|i| self[i].min(other[i]))
+        std::array::from_fn(|i| smaller(self[i], other[i]))
     }
     #[inline(always)]
     fn max_of(self, other: Self) -> Self {
-        std::array::from_fn(|i| self[i].max(other[i]))
+        std::array::from_fn(|i| larger(self[i], other[i]))
     }
 }
 

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::fast_ln::ln_fast;
+use super::lane_sum::larger;
 use super::spectrum::Stft;
 
 /// Sample rate the HPCP is computed at.
@@ -181,7 +182,7 @@ fn hpcp_in(signal: &[f32]) -> Option<[f32; 12]> {
         signal,
         #[inline(always)]
         |_, mags| {
-            let frame_max = mags[lo..=hi].iter().copied().fold(0.0f32, f32::max);
+            let frame_max = mags[lo..=hi].iter().copied().fold(0.0f32, larger);
             if frame_max < 1e-4 {
                 return;
             }
@@ -239,7 +240,7 @@ impl Peaks {
     fn find(&mut self, mags: &[f32], bins: std::ops::RangeInclusive<usize>, floor: f32, bin_hz: f32) {
         let (first, last) = (*bins.start(), *bins.end());
         self.log.clear();
-        self.log.extend(mags[first - 1..=last + 1].iter().map(|&m| ln_fast(m.max(1e-9))));
+        self.log.extend(mags[first - 1..=last + 1].iter().map(|&m| ln_fast(larger(m, 1e-9))));
         // A branch-free compaction: every bin is written, and the count moves on past the
         // peaks only (whether a bin is a peak is a coin toss the branch predictor loses).
         self.bin.clear();

@@ -14,7 +14,7 @@ use rustfft::{FftPlanner, num_complex::Complex};
 use serde::{Deserialize, Serialize};
 
 use super::fast_ln::ln_fast;
-use super::lane_sum::sum_pairs_by;
+use super::lane_sum::{larger, sum_pairs_by};
 use super::spectrum::Stft;
 
 /// Result of tempo estimation.
@@ -118,7 +118,7 @@ fn onsets_in(signal: &[f32]) -> Onsets {
             let (mut flux, mut low_flux) = (0.0f32, 0.0f32);
             if t > 0 {
                 // The accent band is the full band's lower part: summed once, the rest beside it.
-                let rise = |v: f32, p: f32| (v - p).max(0.0);
+                let rise = |v: f32, p: f32| larger(v - p, 0.0);
                 low_flux = sum_pairs_by(&now[..accent_len], &prev[..accent_len], rise);
                 flux = low_flux + sum_pairs_by(&now[accent_len..], &prev[accent_len..], rise);
             }
