@@ -1,7 +1,9 @@
 //! Sums over a spectrum's bins in eight partial sums side by side. A single running `f32` sum
 //! makes each addition wait for the one before and keeps the loop scalar (the compiler may not
 //! reorder float additions); eight independent sums let it run in vector registers. The result
-//! differs from the sequential sum only in rounding, and is the same on every target.
+//! differs from the sequential sum only in rounding, and is the same on every target. Beside
+//! them, [`larger`] and [`smaller`]: the comparisons those loops and the median filters take in
+//! place of `f32::max`/`f32::min`, which wasm32 runs as a function call per value.
 
 /// Partial sums kept side by side.
 pub(crate) const LANES: usize = 8;
