@@ -85,6 +85,55 @@ fn filters_without_weights_output_their_bias() {
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn long_filters_through_spectra_match_the_definition() {
+    // musicnn's front-end banks on a 3 s patch (187 frames × 96 bands: 7 × 38 and 7 × 67 along
+    // the bands, 128, 64 and 32 × 1 along time with "same" padding), a smaller odd-sized
+    // input, and odd live-filter counts (the last pair holds one filter), with dead filters.
+    for (filters, kh, kw, top, bottom, height, width) in [
+        (9, 7, 38, 3, 3, 187, 96),
+        (5, 7, 67, 3, 3, 187, 96),
+        (7, 128, 1, 63, 64, 187, 96),
+        (4, 64, 1, 31, 32, 187, 96),
+        (3, 96, 1, 47, 48, 187, 96),
+        (6, 3, 60, 1, 0, 11, 90),
+        (3, 150, 1, 70, 79, 150, 3),
+    ] {
+        let input: Vec<f32> = values(height * width, 31).iter().map(|x| 8.0 * x).collect();
+        let mut kernel = values(filters * kh * kw, 32);
+        kernel[kh * kw..2 * kh * kw].iter_mut().for_each(|w| *w *= 1e-29);
+        let bias = values(filters, 33);
+        let conv = SingleChannelConv::for_input(&kernel, &bias, [filters, kh, kw], [top, bottom], (height, width))
+            .expect("conv");
+        assert!(conv.is_spectral_for(height, width), "{filters}x{kh}x{kw} on {height}x{width} runs directly");
+        assert!(!conv.is_spectral_for(height + 1, width));
+        let (out_h, out_w) = conv.output_size(height, width).expect("fits");
+        let mut output = vec![f32::NAN; filters * out_h * out_w];
+        conv.run_plane(&input, height, width, &mut output).expect("runs");
+        let expected = reference(&input, (height, width), &kernel, &bias, [filters, kh, kw], [top, bottom]);
+        // The input's scale: sums of up to 469 products of values up to 4 and 0.5.
+        let diff = output.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 2e-5, "{filters}x{kh}x{kw} on {height}x{width}: off by {diff}");
+        let plane = out_h * out_w;
+        assert!(output[plane..2 * plane].iter().all(|&x| x == bias[1]), "a dead filter outputs its bias");
+        // Another input size runs directly, to the same values.
+        let mut direct = vec![f32::NAN; filters * (out_h + 1) * out_w];
+        let taller = values((height + 1) * width, 34);
+        conv.run_plane(&taller, height + 1, width, &mut direct).expect("runs");
+        let expected = reference(&taller, (height + 1, width), &kernel, &bias, [filters, kh, kw], [top, bottom]);
+        let diff = direct.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "direct fallback off by {diff}");
+    }
+    // Short filters stay direct: 7 × 3, and musicnn's 32 × 1 (faster directly in wasm).
+    for [kh, kw, top, bottom] in [[7, 3, 3, 3], [32, 1, 15, 16]] {
+        let conv =
+            SingleChannelConv::for_input(&values(4 * kh * kw, 1), &values(4, 2), [4, kh, kw], [top, bottom], (187, 96))
+                .expect("conv");
+        assert!(!conv.is_spectral_for(187, 96), "{kh} × {kw}");
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn batches_run_plane_by_plane() {
     let conv = SingleChannelConv::new(&values(6 * 3 * 3, 1), &values(6, 2), [6, 3, 3], [1, 1]).expect("conv");
     let input = values(2 * 10 * 12, 3);

@@ -21,6 +21,10 @@
 //! a microcode assist each on x86 when there is no fused multiply-add. Skipping those filters
 //! took a wasm patch from ≈100 ms (this tiling alone, 167 ms with tract's kernel) to 41–54 ms.
 //!
+//! [`SingleChannelConv::for_input`] plans, for the one input size the model feeds it, the same
+//! convolution through spectra where that costs fewer operations (`fft_conv.rs`): musicnn's
+//! timbral banks and its 128- and 64-frame temporal ones.
+//!
 //! Public so that `tests/conv.rs` checks it on both lane implementations: natively and, in
 //! CI's wasm32 pass, on wasm SIMD.
 
@@ -29,6 +33,8 @@ use std::sync::Arc;
 use tract_nnef::prelude::*;
 use tract_nnef::tract_core::internal::*;
 use tract_nnef::tract_core::{as_op, op_as_typed_op, op_out_of_plan};
+
+use super::fft_conv::FftCorrelation;
 
 /// Filters computed together by one tile (one broadcast weight each).
 pub const TILE_CHANNELS: usize = 4;
@@ -126,6 +132,9 @@ pub struct SingleChannelConv {
     live_bias: Arc<Vec<f32>>,
     /// Bias of every filter.
     bias: Arc<Vec<f32>>,
+    /// The same convolution through spectra, for the one input size it was planned for, where
+    /// that costs fewer operations.
+    spectral: Option<Arc<FftCorrelation>>,
 }
 
 impl std::hash::Hash for SingleChannelConv {
@@ -133,6 +142,7 @@ impl std::hash::Hash for SingleChannelConv {
         (self.filters, self.kernel_height, self.kernel_width, self.pad_top, self.pad_bottom).hash(state);
         self.packed.iter().chain(self.bias.iter()).for_each(|x| x.to_bits().hash(state));
         self.live.hash(state);
+        self.spectral.as_ref().map(|plan| plan.input_size()).hash(state);
     }
 }
 
@@ -177,7 +187,30 @@ impl SingleChannelConv {
             packed: Arc::new(packed),
             live_bias: Arc::new(live_bias),
             bias: Arc::new(bias.to_vec()),
+            spectral: None,
         })
+    }
+
+    /// [`Self::new`] for inputs of `height × width`: where correlating through spectra along
+    /// the filters' long axis costs fewer operations (see `fft_conv.rs`), inputs of that size
+    /// take that path; other sizes run directly.
+    pub fn for_input(
+        kernel: &[f32],
+        bias: &[f32],
+        dims: [usize; 3],
+        pads: [usize; 2],
+        (height, width): (usize, usize),
+    ) -> TractResult<Self> {
+        let mut conv = Self::new(kernel, bias, dims, pads)?;
+        let [_, kernel_height, kernel_width] = dims;
+        conv.spectral = FftCorrelation::plan(kernel, &conv.live, [kernel_height, kernel_width], pads, (height, width))
+            .map(Arc::new);
+        Ok(conv)
+    }
+
+    /// Whether inputs of `height × width` run through spectra.
+    pub fn is_spectral_for(&self, height: usize, width: usize) -> bool {
+        self.spectral.as_ref().is_some_and(|plan| plan.fits(height, width))
     }
 
     /// Number of filters, live or not.
@@ -202,6 +235,31 @@ impl SingleChannelConv {
         let (out_h, out_w) = self.output_size(height, width).context("convolution filter larger than its input")?;
         ensure!(input.len() == height * width, "input plane has {} values, expected {}", input.len(), height * width);
         ensure!(output.len() == self.filters * out_h * out_w, "output plane has the wrong size");
+        let plane = out_h * out_w;
+        // Filters without weights output their bias everywhere (`live` is in filter order).
+        let mut live = self.live.iter().peekable();
+        for (filter, out) in output.chunks_exact_mut(plane.max(1)).enumerate().take(self.filters) {
+            if live.next_if_eq(&&filter).is_none() {
+                out.fill(self.bias[filter]);
+            }
+        }
+        if let Some(spectral) = self.spectral.as_ref().filter(|plan| plan.fits(height, width)) {
+            let along_rows = spectral.along_rows();
+            spectral.run(input, |slot, across, values| {
+                let filter = self.live[slot];
+                let (bias, out) = (self.bias[filter], &mut output[filter * plane..(filter + 1) * plane]);
+                if along_rows {
+                    for (o, &v) in out[across * out_w..(across + 1) * out_w].iter_mut().zip(values) {
+                        *o = v + bias;
+                    }
+                } else {
+                    for (o, &v) in out[across..].iter_mut().step_by(out_w).zip(values) {
+                        *o = v + bias;
+                    }
+                }
+            });
+            return Ok(());
+        }
         // Zero rows above and below, zero columns on the right so that every tile is whole.
         let tiles_across = out_w.div_ceil(TILE_WIDTH);
         let padded_w = tiles_across * TILE_WIDTH + self.kernel_width - 1;
@@ -214,14 +272,6 @@ impl SingleChannelConv {
         let (kh, kw) = (self.kernel_height, self.kernel_width);
         let reach = (kh - 1) * padded_w + kw - 1 + TILE_WIDTH;
         let tile_weights = kh * kw * TILE_CHANNELS;
-        let plane = out_h * out_w;
-        // Filters without weights output their bias everywhere (`live` is in filter order).
-        let mut live = self.live.iter().peekable();
-        for (filter, out) in output.chunks_exact_mut(plane.max(1)).enumerate().take(self.filters) {
-            if live.next_if_eq(&&filter).is_none() {
-                out.fill(self.bias[filter]);
-            }
-        }
         for (tile, (weights, bias)) in
             self.packed.chunks_exact(tile_weights).zip(self.live_bias.chunks_exact(TILE_CHANNELS)).enumerate()
         {

@@ -9,8 +9,9 @@
 //!
 //! In wasm, [`single_channel_convs_to_direct`] also hands the front-end's convolutions to
 //! [`SingleChannelConv`] and the mid-end's, whose filters span the whole width, to
-//! [`WholeWidthConv`] (see `conv.rs` for why); their sums run in another order than tract's,
-//! so outputs move in the last bits (within the TensorFlow parity tolerance, tested).
+//! [`WholeWidthConv`] (see `conv.rs` for why), the long front-end filters through spectra
+//! (`fft_conv.rs`); their sums run in another order than tract's, so outputs move in the last
+//! bits (within the TensorFlow parity tolerance, tested).
 
 use tract_nnef::prelude::*;
 use tract_nnef::tract_core::internal::*;
@@ -106,11 +107,12 @@ fn direct_conv(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult
     let kernel = kernel.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
     let [kernel_height, kernel_width] = [spec.kernel_shape[0], spec.kernel_shape[1]];
     let op: Box<dyn TypedOp> = match spec.data_format {
-        DataFormat::NCHW => Box::new(SingleChannelConv::new(
+        DataFormat::NCHW => Box::new(SingleChannelConv::for_input(
             &kernel,
             &bias,
             [filters, kernel_height, kernel_width],
             [pad_top, pad_bottom],
+            (shape[2], shape[3]),
         )?),
         DataFormat::NHWC if shape[3] == 1 && shape[2] == kernel_width => Box::new(WholeWidthConv::new(
             &kernel,
@@ -254,6 +256,14 @@ pub(super) mod tests {
         assert_eq!(single_channel_convs_to_direct(&mut rewritten).expect("rewrite"), 8);
         assert!(!rewritten.nodes().iter().any(|n| n.op_is::<Conv>()), "a convolution is left to tract");
         assert_eq!(rewritten.nodes().iter().filter(|n| n.op_is::<WholeWidthConv>()).count(), 3);
+        // The timbral banks and the 128- and 64-frame temporal ones run through spectra.
+        let spectral = rewritten
+            .nodes()
+            .iter()
+            .filter_map(|n| n.op_as::<SingleChannelConv>())
+            .filter(|conv| conv.is_spectral_for(187, 96))
+            .count();
+        assert_eq!(spectral, 4);
         let input = Tensor::from_shape(&[1, 187, 96], &noise(187 * 96)).expect("input");
         let (expected, actual) = (run(original, &input), run(rewritten, &input));
         for (e, a) in expected.iter().zip(&actual) {

@@ -8,6 +8,7 @@
 //! is [`EmbedError::RuntimeUnavailable`] and the rest of the analysis goes on without it.
 
 pub mod conv;
+mod fft_conv;
 mod frontend;
 mod graph;
 mod kernels;
@@ -153,7 +154,7 @@ impl Embedder {
         // Convolutions drop their dead filters, and what follows them runs on the live
         // channels only.
         prune::prune_dead_filters(&mut typed).map_err(unavailable)?;
-        // In wasm the front-end's (now live-only) convolutions run as a direct convolution;
+        // In wasm the front-end's (now live-only) convolutions run directly or through spectra;
         // natively tract's AVX-512/FMA kernels stay faster (57.5 vs 76 ms a patch with that op
         // on portable lanes, before pruning, measured with `selecta bench --embedding`).
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
