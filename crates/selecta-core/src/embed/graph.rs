@@ -47,10 +47,25 @@ pub fn whole_row_max_pools_to_row_max(model: &mut TypedModel) -> TractResult<usi
 /// [`SingleChannelConv`], NHWC with filters as wide as the input by [`WholeWidthConv`].
 /// Returns how many were replaced.
 pub fn single_channel_convs_to_direct(model: &mut TypedModel) -> TractResult<usize> {
+    replace_convs(model, |_, _| true)
+}
+
+/// Replace the one-channel convolutions that [`SingleChannelConv::for_input`] runs through
+/// spectra, and only those: natively tract's kernels stay faster for the others.
+pub fn long_convs_to_spectral(model: &mut TypedModel) -> TractResult<usize> {
+    replace_convs(model, |op, shape| {
+        op.downcast_ref::<SingleChannelConv>().is_some_and(|conv| conv.is_spectral_for(shape[2], shape[3]))
+    })
+}
+
+/// Replace each convolution that [`direct_conv`] computes, when `accept(op, input shape)`.
+fn replace_convs(model: &mut TypedModel, accept: impl Fn(&dyn TypedOp, &[usize]) -> bool) -> TractResult<usize> {
     let mut rewrites = Vec::new();
     for node in model.nodes() {
         if let Some(conv) = node.op_as::<Conv>()
             && let Some(op) = direct_conv(model, node, conv)?
+            && let Some(shape) = model.outlet_fact(node.inputs[0])?.shape.as_concrete()
+            && accept(op.as_ref(), shape)
         {
             rewrites.push((node.id, op));
         }
@@ -245,6 +260,21 @@ pub(super) mod tests {
         let input = Tensor::from_shape(&[1, 187, 96], &noise(187 * 96)).expect("input");
         // A maximum is a maximum: the same numbers, bit for bit.
         assert_eq!(run(original, &input), run(rewritten, &input));
+    }
+
+    #[test]
+    fn musicnn_long_filters_run_through_spectra_with_the_same_outputs() {
+        let original = musicnn();
+        let mut rewritten = original.clone();
+        // The two timbral banks and the 128- and 64-frame temporal ones; tract keeps the rest.
+        assert_eq!(long_convs_to_spectral(&mut rewritten).expect("rewrite"), 4);
+        assert_eq!(rewritten.nodes().iter().filter(|n| n.op_is::<Conv>()).count(), 4);
+        let input = Tensor::from_shape(&[1, 187, 96], &noise(187 * 96)).expect("input");
+        let (expected, actual) = (run(original, &input), run(rewritten, &input));
+        for (e, a) in expected.iter().zip(&actual) {
+            let diff = e.iter().zip(a).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(diff < 2e-5, "outputs differ by {diff}");
+        }
     }
 
     #[test]

@@ -154,11 +154,14 @@ impl Embedder {
         // Convolutions drop their dead filters, and what follows them runs on the live
         // channels only.
         prune::prune_dead_filters(&mut typed).map_err(unavailable)?;
-        // In wasm the front-end's (now live-only) convolutions run directly or through spectra;
-        // natively tract's AVX-512/FMA kernels stay faster (57.5 vs 76 ms a patch with that op
-        // on portable lanes, before pruning, measured with `selecta bench --embedding`).
+        // The front-end's long filters (now live-only) run through spectra, a third of a
+        // native patch's time (20 → 12.4–13.9 ms, `selecta bench --embedding`). In wasm the
+        // other convolutions run directly too; natively tract's AVX-512/FMA kernels stay faster
+        // for those (57.5 vs 76 ms a patch with the direct op on portable lanes, before pruning).
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
             graph::single_channel_convs_to_direct(&mut typed).map_err(unavailable)?;
+        } else {
+            graph::long_convs_to_spectral(&mut typed).map_err(unavailable)?;
         }
         let plan = typed.into_optimized().map_err(unavailable)?.into_runnable().map_err(unavailable)?;
         Ok(Self { manifest, front_end, plan, output_names })
