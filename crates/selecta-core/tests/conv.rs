@@ -40,6 +40,19 @@ fn reference(
     out
 }
 
+/// The op's output on one `height × width` plane (NaN wherever it writes nothing).
+fn run(conv: &SingleChannelConv, input: &[f32], (height, width): (usize, usize)) -> Vec<f32> {
+    let (out_h, out_w) = conv.output_size(height, width).expect("fits");
+    let mut output = vec![f32::NAN; conv.filters() * out_h * out_w];
+    conv.run_plane(input, height, width, &mut output).expect("runs");
+    output
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max)
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn matches_the_definition_for_ragged_shapes() {
@@ -51,11 +64,9 @@ fn matches_the_definition_for_ragged_shapes() {
         let kernel = values(filters * kh * kw, 11);
         let bias = values(filters, 13);
         let conv = SingleChannelConv::new(&kernel, &bias, [filters, kh, kw], [top, bottom]).expect("conv");
-        let (out_h, out_w) = conv.output_size(height, width).expect("fits");
-        let mut output = vec![f32::NAN; filters * out_h * out_w];
-        conv.run_plane(&input, height, width, &mut output).expect("runs");
+        let output = run(&conv, &input, (height, width));
         let expected = reference(&input, (height, width), &kernel, &bias, [filters, kh, kw], [top, bottom]);
-        let diff = output.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let diff = max_abs_diff(&output, &expected);
         assert!(diff < 1e-5, "{filters}x{kh}x{kw} on {height}x{width}: off by {diff}");
     }
 }
@@ -77,7 +88,7 @@ fn filters_without_weights_output_their_bias() {
     conv.run_plane(&input, height, width, &mut output).expect("runs");
     let expected = reference(&input, (height, width), &kernel, &bias, [filters, kh, kw], [1, 1]);
     assert_eq!(output.iter().filter(|x| x.is_nan()).count(), 0);
-    let diff = output.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let diff = max_abs_diff(&output, &expected);
     assert!(diff < 1e-5, "off by {diff}");
     let plane = height * (width - kw + 1);
     assert!(output[plane..3 * plane].iter().enumerate().all(|(i, &x)| x == bias[1 + i / plane]));
@@ -106,21 +117,18 @@ fn long_filters_through_spectra_match_the_definition() {
             .expect("conv");
         assert!(conv.is_spectral_for(height, width), "{filters}x{kh}x{kw} on {height}x{width} runs directly");
         assert!(!conv.is_spectral_for(height + 1, width));
-        let (out_h, out_w) = conv.output_size(height, width).expect("fits");
-        let mut output = vec![f32::NAN; filters * out_h * out_w];
-        conv.run_plane(&input, height, width, &mut output).expect("runs");
+        let output = run(&conv, &input, (height, width));
         let expected = reference(&input, (height, width), &kernel, &bias, [filters, kh, kw], [top, bottom]);
         // The input's scale: sums of up to 469 products of values up to 4 and 0.5.
-        let diff = output.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let diff = max_abs_diff(&output, &expected);
         assert!(diff < 2e-5, "{filters}x{kh}x{kw} on {height}x{width}: off by {diff}");
-        let plane = out_h * out_w;
+        let plane = output.len() / filters;
         assert!(output[plane..2 * plane].iter().all(|&x| x == bias[1]), "a dead filter outputs its bias");
         // Another input size runs directly, to the same values.
-        let mut direct = vec![f32::NAN; filters * (out_h + 1) * out_w];
         let taller = values((height + 1) * width, 34);
-        conv.run_plane(&taller, height + 1, width, &mut direct).expect("runs");
+        let direct = run(&conv, &taller, (height + 1, width));
         let expected = reference(&taller, (height + 1, width), &kernel, &bias, [filters, kh, kw], [top, bottom]);
-        let diff = direct.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let diff = max_abs_diff(&direct, &expected);
         assert!(diff < 1e-5, "direct fallback off by {diff}");
     }
     // Short filters stay direct: 7 × 3, and musicnn's 32 × 1 (faster directly in wasm).
