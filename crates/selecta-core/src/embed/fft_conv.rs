@@ -123,6 +123,7 @@ impl FftCorrelation {
             (Axis::Width, kernel_width, kernel_height, (0, 0), (pad_top, pad_bottom), width, height)
         };
         let out_along = (along_len + along_pad.0 + along_pad.1).checked_sub(taps)? + 1;
+        // The kernel's lines must fit across the padded input too.
         (across_len + across_pad.0 + across_pad.1).checked_sub(lines)?;
         // Every output index plus every tap stays below n: the circular correlation never wraps.
         let n = fast_length(along_len + along_pad.0 + along_pad.1);
