@@ -4,13 +4,14 @@ plays them, and do their features match the clean file's?
 
 Copies every audio file of CORPUS three times under OUT: as it is (`clean/`), with N random bytes
 flipped (`flipped/`, positions drawn uniformly over the file from a fixed seed per file) and cut
-to a share of its bytes (`cut/`). Analyses each folder with `selecta analyze --json` (DSP
+to a share of its bytes (`cut/`). A flipped byte has one of its bits inverted (bit rot); with
+`--whole-bytes` it takes a random other value instead (a burst of up to eight bits). Analyses each folder with `selecta analyze --json` (DSP
 features only: the embedding model is pointed at an empty folder, so the run is quick), then
 compares each damaged copy with its clean original: analysed or failed (and why), reported as
 damaged, BPM within 2 %, the same key.
 
     scripts/damage_corpus_report.py CORPUS [--out target/damage-report] [--flips 200] [--keep 0.85]
-        [--selecta target/release/selecta] [--json]
+        [--whole-bytes] [--selecta target/release/selecta] [--json]
 """
 import argparse
 import json
@@ -42,6 +43,7 @@ def main():
     ap.add_argument("--out", type=Path, default=Path("target/damage-report"))
     ap.add_argument("--flips", type=int, default=200)
     ap.add_argument("--keep", type=float, default=0.85)
+    ap.add_argument("--whole-bytes", action="store_true", help="replace each flipped byte by a random other value")
     ap.add_argument("--selecta", default="target/release/selecta")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -63,13 +65,14 @@ def main():
         rng = random.Random(i)
         for _ in range(args.flips):
             at = rng.randrange(len(flipped))
-            flipped[at] ^= 1 << rng.randrange(8)
+            flipped[at] ^= rng.randrange(1, 256) if args.whole_bytes else 1 << rng.randrange(8)
         (args.out / "flipped" / name).write_bytes(bytes(flipped))
         (args.out / "cut" / name).write_bytes(data[: int(len(data) * args.keep)])
 
     reports = {kind: analyse(args.selecta, args.out / kind, empty_models) for kind in ("clean", "flipped", "cut")}
     failed_clean = {Path(f["path"]).name for f in reports["clean"]["failed"]}
-    result = {"files": len(files), "cleanFailed": len(failed_clean), "flips": args.flips, "keep": args.keep}
+    result = {"files": len(files), "cleanFailed": len(failed_clean), "flips": args.flips,
+              "wholeBytes": args.whole_bytes, "keep": args.keep}
     for kind in ("flipped", "cut"):
         failures = {Path(f["path"]).name: f["error"] for f in reports[kind]["failed"]}
         rows = {"analysed": 0, "warned": 0, "bpmWithin2pc": 0, "bpmCompared": 0, "sameKey": 0, "keyCompared": 0,
@@ -107,7 +110,8 @@ def main():
         return
     usable = len(files) - len(failed_clean)
     print(f"{len(files)} files, {usable} analysable when clean")
-    for kind, what in (("flipped", f"{args.flips} flipped bytes"), ("cut", f"cut to {args.keep:.0%}")):
+    flip = "bytes replaced by random values" if args.whole_bytes else "bytes with a flipped bit"
+    for kind, what in (("flipped", f"{args.flips} {flip}"), ("cut", f"cut to {args.keep:.0%}")):
         r = result[kind]
         print(f"{what}: analysed {r['analysed']}/{usable} ({r['analysed'] / max(usable, 1):.1%}), "
               f"with a damage warning {r['warned']}, BPM within 2 % {r['bpmWithin2pc']}/{r['bpmCompared']}, "

@@ -57,11 +57,13 @@ fn intact_files_report_no_damage() {
 }
 
 /// Break the layout of the Ogg page that starts after `fraction` of the bytes (its segment
-/// count changes, so it no longer ends where the next page starts).
+/// count and first lacing value change, so it no longer ends where the next page starts; two
+/// damaged bytes, more than its checksum can put back).
 fn break_page_after(bytes: &mut [u8], fraction: f64) {
     let from = (bytes.len() as f64 * fraction) as usize;
     let at = from + bytes[from..].windows(4).position(|w| w == b"OggS").expect("a page after it");
     bytes[at + 26] ^= 0x07;
+    bytes[at + 27] ^= 0x30;
 }
 
 #[test]
@@ -327,6 +329,26 @@ fn one_flipped_bit_per_ogg_page_is_put_back_even_in_the_codec_setup() {
     assert_eq!(summary.song_id, clean.song_id, "the audio is not the clean file's");
     assert_eq!(damage.skipped_sec, 0.0, "{damage:?}");
     assert!((summary.duration_sec() - LENGTH_SEC).abs() < 0.05, "{:.2} s", summary.duration_sec());
+}
+
+/// A byte that took another value (a burst of up to eight bits, as a bad sector or a bad copy
+/// leaves it) in the setup header and in every third audio page: each page is put back from its
+/// checksum, so the file decodes as the clean one.
+#[test]
+fn one_damaged_byte_per_ogg_page_is_put_back_even_in_the_codec_setup() {
+    let clean = decode(fixture("long.ogg"), Some("long.ogg"), &DecodeLimits::default(), |_, _| {}).expect("clean");
+    let damage_bytes = |b: &mut Vec<u8>| {
+        let pages = ogg_pages(b);
+        let setup = b.windows(7).position(|w| w == b"\x05vorbis").expect("a setup header");
+        b[setup + 300] ^= 0xb7;
+        for (i, &page) in pages.iter().enumerate().skip(2).step_by(3) {
+            let end = pages.get(i + 1).copied().unwrap_or(b.len());
+            b[page + (end - page) / 3] ^= [0xff, 0x5a, 0x3c, 0xc3, 0x0f][i % 5];
+        }
+    };
+    let (summary, damage) = damage_of("one byte per page", decode_damaged("long.ogg", damage_bytes));
+    assert_eq!(summary.song_id, clean.song_id, "the audio is not the clean file's");
+    assert_eq!(damage.skipped_sec, 0.0, "{damage:?}");
 }
 
 /// Two flipped bits in the codec setup header: the checksum alone cannot always place them (in a

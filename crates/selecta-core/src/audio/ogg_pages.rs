@@ -1,11 +1,12 @@
 //! Ogg pages with a bad checksum, handled before the stream is opened, the way a player handles
-//! them, and better where the checksum allows: a page off by one or two flipped bits is put back as it
-//! was (see [`correct_flipped_bits`]); another page whose layout is whole keeps its packets
-//! (the decoder decodes or rejects each); a page whose layout is broken is dropped. The Ogg
-//! reader drops every page with a bad checksum — a second of audio for one flipped bit — and
-//! refuses the whole file when the page is among those it reads while opening the stream (the
-//! codec headers and the first audio pages). Written here because the reader offers no option
-//! for it; the checksum is symphonia's (CRC-32, polynomial 0x04c11db7, as Ogg defines).
+//! them, and better where the checksum allows: a page off by one or two flipped bits, or by one
+//! damaged byte, is put back as it was (see [`flipped_bit_corrections`]); another page whose
+//! layout is whole keeps its packets (the decoder decodes or rejects each); a page whose layout
+//! is broken is dropped. The Ogg reader drops every page with a bad checksum — a second of
+//! audio for one flipped bit — and refuses the whole file when the page is among those it reads
+//! while opening the stream (the codec headers and the first audio pages). Written here because
+//! the reader offers no option for it; the checksum is symphonia's (CRC-32, polynomial
+//! 0x04c11db7, as Ogg defines).
 
 use super::vorbis_setup;
 use symphonia::core::checksum::Crc32;
@@ -38,8 +39,8 @@ pub(crate) fn is_ogg(bytes: &[u8]) -> bool {
 pub(crate) struct Repaired {
     /// The stream to open.
     pub bytes: Vec<u8>,
-    /// Pages put back exactly as they were: one or two flipped bits, found by the checksum (in
-    /// the data, the segment table, the header or the capture pattern).
+    /// Pages put back exactly as they were: one or two flipped bits or one damaged byte, found by
+    /// the checksum (in the data, the segment table, the header or the capture pattern).
     pub corrected: usize,
     /// Stretches of bytes dropped (pages whose layout is broken, junk between pages); a capture
     /// pattern inside a dropped page's data is not counted again.
@@ -183,9 +184,10 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<Repaired> {
     })
 }
 
-/// `bytes[start..end]` as a whole page after putting back flipped bits, when exactly one way of
-/// doing so makes its checksum hold, its capture pattern right, its segment table end it at `end`
-/// and `sound` accept it (the codec headers it completes are whole).
+/// `bytes[start..end]` as a whole page after putting back flipped bits or a damaged byte, when
+/// one way of doing so that makes its checksum hold, its capture pattern right, its segment
+/// table end it at `end` and `sound` accept it (the codec headers it completes are whole)
+/// changes fewer bytes than every other such way.
 fn corrected_page(
     bytes: &[u8],
     start: usize,
@@ -194,29 +196,42 @@ fn corrected_page(
     sound: &dyn Fn(&[u8]) -> bool,
 ) -> Option<Vec<u8>> {
     let len = end.checked_sub(start)?;
-    // Only a stretch that starts within two bits of a capture pattern can be a page, and the
-    // search has a budget: junk full of near-captures must not make a file take minutes.
-    let capture_flips: u32 = bytes.get(start..start + 4)?.iter().zip(CAPTURE).map(|(a, b)| (a ^ b).count_ones()).sum();
+    // Only a stretch that starts within two bits or one byte of a capture pattern can be a page,
+    // and the search has a budget: junk full of near-captures must not make a file take minutes.
+    let capture = bytes.get(start..start + 4)?;
+    let capture_flips: u32 = capture.iter().zip(CAPTURE).map(|(a, b)| (a ^ b).count_ones()).sum();
+    let capture_bytes_off = capture.iter().zip(CAPTURE).filter(|(a, b)| a != b).count();
     let bits = len as u64 * 8;
-    if len > MAX_PAGE_LEN || capture_flips > 2 || *budget < bits {
+    if len > MAX_PAGE_LEN || (capture_flips > 2 && capture_bytes_off > 1) || *budget < bits {
         return None;
     }
     *budget -= bits;
     let page = bytes.get(start..end)?;
-    let mut found = None;
+    // Between corrections that all hold, the one that changes the fewest bytes: a byte that took
+    // another value explains the syndrome by chance at odds of about 255 · len in 2^32 (one page
+    // in 4 000 at 4 KB), a pair of bits in two bytes about one page in eight.
+    let mut found: Option<(usize, Vec<u8>)> = None;
+    let mut tied = false;
     for candidate in flipped_bit_corrections(page)? {
-        if candidate.starts_with(CAPTURE) && page_len(&candidate, 0) == Some(candidate.len()) && sound(&candidate) {
-            if found.is_some() {
-                return None;
+        if !(candidate.starts_with(CAPTURE) && page_len(&candidate, 0) == Some(candidate.len()) && sound(&candidate)) {
+            continue;
+        }
+        let changed = candidate.iter().zip(page).filter(|(a, b)| a != b).count();
+        match &found {
+            Some((best, _)) if changed > *best => {}
+            Some((best, _)) if changed == *best => tied = true,
+            _ => {
+                found = Some((changed, candidate));
+                tied = false;
             }
-            found = Some(candidate);
         }
     }
-    found
+    if tied { None } else { found.map(|(_, page)| page) }
 }
 
-/// The ways of putting back one or two flipped bits that make the checksum of `page` hold (the
-/// page itself when it already holds); `None` when there are more than [`MAX_CANDIDATES`].
+/// The ways of putting back one or two flipped bits, or one damaged byte, that make the checksum
+/// of `page` hold (the page itself when it already holds); `None` when there are more than
+/// [`MAX_CANDIDATES`].
 /// CRC-32 as Ogg uses it (no initial value, no final mask) is linear: the stored checksum XOR
 /// the one computed (the syndrome) is the checksum of the error pattern alone. A single bit at
 /// each position has its own syndrome (the polynomial's period, 2^32 − 1 bits, is far longer
@@ -224,8 +239,11 @@ fn corrected_page(
 /// flipped bits are found as a pair of single-bit syndromes that XOR to the syndrome; at page
 /// lengths the polynomial's minimum distance is 4, so other pairs can share it (about one page
 /// in four for a 6 KB page), and the caller decides between them by the page's layout and
-/// content. A page off by more bits rarely matches; when it does, it was damaged data anyway,
-/// and the caller's layout checks or the decoder treat it as such.
+/// content. A byte that took a random value (up to eight bits, a burst the checksum always
+/// detects) is found the same way, byte by byte ([`damaged_byte_corrections`]); a false match
+/// there is a chance of 255 in 2^32 per byte of the page. A page off by more rarely matches;
+/// when it does, it was damaged data anyway, and the caller's layout checks or the decoder treat
+/// it as such.
 fn flipped_bit_corrections(page: &[u8]) -> Option<Vec<Vec<u8>>> {
     if page.len() < HEADER_LEN {
         return Some(Vec::new());
@@ -237,6 +255,8 @@ fn flipped_bit_corrections(page: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
     // Each candidate is (data bits to flip, checksum bits to flip).
     let mut candidates: Vec<([Option<usize>; 2], u32)> = Vec::new();
+    // Each is (byte, the bits to flip in it).
+    let mut damaged_bytes: Vec<(usize, u8)> = Vec::new();
     if syndrome.count_ones() == 1 {
         // The flip is in the stored checksum itself: an error in the data never has a syndrome
         // of one bit (x^k mod the polynomial is a single term only for k < 32).
@@ -267,19 +287,62 @@ fn flipped_bit_corrections(page: &[u8]) -> Option<Vec<Vec<u8>>> {
                 return None;
             }
         }
+        // One damaged byte: in the stored checksum (its syndrome lies within one of the field's
+        // bytes), or in the rest of the page.
+        if let Some(lane) = (0..4).find(|lane| syndrome & !(0xff << (8 * lane)) == 0) {
+            candidates.push(([None, None], syndrome & (0xff << (8 * lane))));
+        }
+        damaged_bytes = damaged_byte_corrections(page.len(), syndrome);
     }
-    let corrections = candidates
-        .into_iter()
-        .map(|(bits, field)| {
-            let mut fixed = page.to_vec();
-            for bit in bits.into_iter().flatten() {
-                fixed[bit / 8] ^= 0x80 >> (bit % 8);
-            }
-            fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ field).to_le_bytes());
-            fixed
-        })
-        .collect();
+    let mut corrections: Vec<Vec<u8>> = Vec::with_capacity(candidates.len() + damaged_bytes.len());
+    let bit_fixes = candidates.into_iter().map(|(bits, field)| {
+        let mut fixed = page.to_vec();
+        for bit in bits.into_iter().flatten() {
+            fixed[bit / 8] ^= 0x80 >> (bit % 8);
+        }
+        fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ field).to_le_bytes());
+        fixed
+    });
+    let byte_fixes = damaged_bytes.into_iter().map(|(at, mask)| {
+        let mut fixed = page.to_vec();
+        fixed[at] ^= mask;
+        fixed
+    });
+    // Two flipped bits in one byte are found both ways: one correction, counted once.
+    for fixed in bit_fixes.chain(byte_fixes) {
+        if !corrections.contains(&fixed) {
+            corrections.push(fixed);
+        }
+        if corrections.len() > MAX_CANDIDATES {
+            return None;
+        }
+    }
     Some(corrections)
+}
+
+/// Every byte of a page of `len` bytes (outside the stored checksum) where one damaged byte
+/// explains `syndrome`, as (byte, the bits to flip in it). A byte error `m` at byte `p` has the
+/// syndrome x^(8·(len − 1 − p)) · (m · x^32 mod P): the walk multiplies the syndrome by x^−8 for
+/// each byte back from the last and looks it up among the 255 values of `m · x^32 mod P`.
+fn damaged_byte_corrections(len: usize, syndrome: u32) -> Vec<(usize, u8)> {
+    let times_x = |v: u32| if v & 0x8000_0000 != 0 { (v << 1) ^ CRC_POLYNOMIAL } else { v << 1 };
+    // x^−1 exists modulo P, whose constant term is 1: add P when the constant term is set, so
+    // that the polynomial divides by x (P's x^32 term becomes bit 31).
+    let over_x = |v: u32| if v & 1 != 0 { ((v ^ CRC_POLYNOMIAL) >> 1) | 0x8000_0000 } else { v >> 1 };
+    let mut by_syndrome: Vec<(u32, u8)> =
+        (1..=255u8).map(|m| ((0..32).fold(u32::from(m), |v, _| times_x(v)), m)).collect();
+    by_syndrome.sort_unstable();
+    let mut found = Vec::new();
+    let mut walked = syndrome;
+    for at in (0..len).rev() {
+        if !(CRC_AT..CRC_AT + 4).contains(&at)
+            && let Ok(i) = by_syndrome.binary_search_by_key(&walked, |&(s, _)| s)
+        {
+            found.push((at, by_syndrome[i].1));
+        }
+        walked = (0..8).fold(walked, |v, _| over_x(v));
+    }
+    found
 }
 
 /// The syndrome of a single flipped bit at each bit of a page of `len` bytes outside the stored
@@ -377,17 +440,20 @@ mod tests {
         let pages = [page(b"first", 0), page(b"second OggS inside", 1), page(b"third", 2)];
         let whole = pages.concat();
         assert!(repair(&whole).is_none());
-        // Damage in a page's data beyond two bits: the page is kept with a new checksum.
+        // Damage in a page's data beyond two bits or one byte: the page is kept with a new
+        // checksum.
         let mut damaged = whole.clone();
         let second = pages[0].len();
         damaged[second + HEADER_LEN + 3] ^= 0xff;
+        damaged[second + HEADER_LEN + 6] ^= 0x5a;
         let r = repair(&damaged).expect("a page is damaged");
         assert_eq!((r.dropped, r.kept_damaged), (0, 1));
         assert_eq!(r.bytes.len(), whole.len());
         assert!(repair(&r.bytes).is_none(), "every checksum holds now");
-        // Three flipped bits in its segment table: the layout is broken, so the page is dropped.
+        // Its segment table damaged in two bytes: the layout is broken, so the page is dropped.
         let mut broken = whole.clone();
         broken[second + HEADER_LEN - 1] ^= 0x07;
+        broken[second + HEADER_LEN] ^= 0x30;
         let r = repair(&broken).expect("a page is broken");
         assert_eq!((r.dropped, r.kept_damaged), (1, 0));
         assert_eq!(r.bytes, [pages[0].clone(), pages[2].clone()].concat());
@@ -427,6 +493,64 @@ mod tests {
         damaged[second + 500] ^= 0x40;
         let r = repair(&damaged).expect("damaged");
         assert_eq!((r.corrected, r.kept_damaged), (0, 1));
+    }
+
+    #[test]
+    fn one_damaged_byte_anywhere_in_a_page_is_put_back() {
+        let body: Vec<u8> = (0..700u32).map(|i| (i * 11 + 5) as u8).collect();
+        let pages = [page(b"first", 0), page(&body, 1), page(b"third", 2)];
+        let whole = pages.concat();
+        let second = pages[0].len();
+        // Every byte of the middle page (capture pattern, header, segment table, stored checksum
+        // and data), replaced by values several bits away from it.
+        for byte in second..second + pages[1].len() {
+            for mask in [0xffu8, 0xa5, 0x3c, 0x81, 0x0e] {
+                let mut damaged = whole.clone();
+                damaged[byte] ^= mask;
+                let r = repair(&damaged).unwrap_or_else(|| panic!("byte {byte} ^ {mask:#x}: damage unseen"));
+                assert_eq!((r.corrected, r.dropped, r.kept_damaged), (1, 0, 0), "byte {byte} ^ {mask:#x}");
+                assert!(r.bytes == whole, "byte {byte} ^ {mask:#x}: not restored");
+            }
+        }
+        // A damaged byte in each of two pages: both put back.
+        let mut damaged = whole.clone();
+        damaged[second + 100] ^= 0xc3;
+        damaged[second + pages[1].len() + HEADER_LEN + 2] ^= 0x7e;
+        let r = repair(&damaged).expect("damaged");
+        assert_eq!((r.corrected, r.bytes == whole), (2, true));
+    }
+
+    #[test]
+    fn a_damaged_byte_in_a_long_page_wins_over_pairs_of_bits_that_share_its_checksum() {
+        // In a 6 KB page about one damaged byte in six also matches some pair of flipped bits in
+        // two other bytes; the byte is put back.
+        let body: Vec<u8> = (0..6000u32).map(|i| (i * 13 + i / 7) as u8).collect();
+        let whole = page(&body, 1);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        for _ in 0..120 {
+            let (at, mask) = (next() % whole.len(), (next() % 255 + 1) as u8);
+            let mut damaged = whole.clone();
+            damaged[at] ^= mask;
+            let r = repair(&damaged).unwrap_or_else(|| panic!("byte {at} ^ {mask:#x}: damage unseen"));
+            assert_eq!((r.corrected, r.bytes == whole), (1, true), "byte {at} ^ {mask:#x}");
+        }
+    }
+
+    #[test]
+    fn the_damaged_byte_walk_finds_the_checksum_of_each_byte_error() {
+        let body: Vec<u8> = (0..80u32).map(|i| (i * 29) as u8).collect();
+        let p = page(&body, 3);
+        for at in (0..p.len()).filter(|at| !(CRC_AT..CRC_AT + 4).contains(at)) {
+            for mask in [0x01u8, 0x80, 0xff, 0x96] {
+                let mut e = vec![0u8; p.len()];
+                e[at] = mask;
+                assert_eq!(damaged_byte_corrections(p.len(), checksum(&e)), vec![(at, mask)], "byte {at} ^ {mask:#x}");
+            }
+        }
     }
 
     #[test]
