@@ -1,6 +1,6 @@
 //! Ogg pages with a bad checksum, handled before the stream is opened, the way a player handles
 //! them, and better where the checksum allows: a page off by one or two flipped bits, or by one
-//! damaged byte, is put back as it was (see [`flipped_bit_corrections`]); another page whose
+//! damaged byte, is put back as it was (see [`corrected_page`]); another page whose
 //! layout is whole keeps its packets (the decoder decodes or rejects each); a page whose layout
 //! is broken is dropped. The Ogg reader drops every page with a bad checksum — a second of
 //! audio for one flipped bit — and refuses the whole file when the page is among those it reads
@@ -207,116 +207,105 @@ fn corrected_page(
     }
     *budget -= bits;
     let page = bytes.get(start..end)?;
-    // Between corrections that all hold, the one that changes the fewest bytes: a byte that took
-    // another value explains the syndrome by chance at odds of about 255 · len in 2^32 (one page
-    // in 4 000 at 4 KB), a pair of bits in two bytes about one page in eight.
-    let mut found: Option<(usize, Vec<u8>)> = None;
-    let mut tied = false;
-    for candidate in flipped_bit_corrections(page)? {
-        if !(candidate.starts_with(CAPTURE) && page_len(&candidate, 0) == Some(candidate.len()) && sound(&candidate)) {
-            continue;
-        }
-        let changed = candidate.iter().zip(page).filter(|(a, b)| a != b).count();
-        match &found {
-            Some((best, _)) if changed > *best => {}
-            Some((best, _)) if changed == *best => tied = true,
-            _ => {
-                found = Some((changed, candidate));
-                tied = false;
-            }
-        }
+    if page.len() < HEADER_LEN {
+        return None;
     }
-    if tied { None } else { found.map(|(_, page)| page) }
+    let holds = |candidate: &Vec<u8>| {
+        candidate.starts_with(CAPTURE) && page_len(candidate, 0) == Some(candidate.len()) && sound(candidate)
+    };
+    // Corrections that change one byte first, pairs of bits in two bytes only when none of those
+    // holds: a byte that took another value explains the syndrome by chance at odds of about
+    // 255 · len in 2^32 (one page in 4 000 at 4 KB), a pair of bits in two bytes about one page
+    // in eight. Within a tier, two that hold are a tie and the page is left as it was.
+    let one_byte = one_byte_corrections(page);
+    let mut holding = one_byte.into_iter().filter(holds);
+    match (holding.next(), holding.next()) {
+        (Some(page), None) => return Some(page),
+        (Some(_), Some(_)) => return None,
+        _ => {}
+    }
+    let mut holding = two_bit_corrections(page)?.into_iter().filter(holds);
+    match (holding.next(), holding.next()) {
+        (Some(page), None) => Some(page),
+        _ => None,
+    }
 }
 
-/// The ways of putting back one or two flipped bits, or one damaged byte, that make the checksum
-/// of `page` hold (the page itself when it already holds); `None` when there are more than
-/// [`MAX_CANDIDATES`].
+/// The ways of putting back one damaged byte (one flipped bit among them) that make the checksum
+/// of `page` hold: the page itself when it already holds, a byte of the stored checksum, or a
+/// byte of the rest.
 /// CRC-32 as Ogg uses it (no initial value, no final mask) is linear: the stored checksum XOR
-/// the one computed (the syndrome) is the checksum of the error pattern alone. A single bit at
-/// each position has its own syndrome (the polynomial's period, 2^32 − 1 bits, is far longer
-/// than a page, at most 65 307 bytes), so one flipped bit has exactly one correction. Two
-/// flipped bits are found as a pair of single-bit syndromes that XOR to the syndrome; at page
-/// lengths the polynomial's minimum distance is 4, so other pairs can share it (about one page
-/// in four for a 6 KB page), and the caller decides between them by the page's layout and
-/// content. A byte that took a random value (up to eight bits, a burst the checksum always
-/// detects) is found the same way, byte by byte ([`damaged_byte_corrections`]); a false match
-/// there is a chance of 255 in 2^32 per byte of the page. A page off by more rarely matches;
-/// when it does, it was damaged data anyway, and the caller's layout checks or the decoder treat
-/// it as such.
-fn flipped_bit_corrections(page: &[u8]) -> Option<Vec<Vec<u8>>> {
-    if page.len() < HEADER_LEN {
-        return Some(Vec::new());
-    }
+/// the one computed (the syndrome) is the checksum of the error pattern alone. An error within
+/// one byte (a burst of up to eight bits, which the checksum always detects) has its own
+/// syndrome at each byte of a page (the polynomial's period, 2^32 − 1 bits, is far longer than a
+/// page, at most 65 307 bytes), so a single damaged byte has exactly one correction, found by
+/// [`damaged_byte_corrections`]; a false match from damage elsewhere is a chance of 255 in 2^32
+/// per byte of the page.
+fn one_byte_corrections(page: &[u8]) -> Vec<Vec<u8>> {
     let stored = stored_checksum(page);
     let syndrome = checksum(page) ^ stored;
     if syndrome == 0 {
-        return Some(vec![page.to_vec()]);
+        return vec![page.to_vec()];
     }
+    let mut corrections = Vec::new();
+    // The damage may be in the stored checksum itself when the syndrome lies within one of its
+    // bytes (a byte error in the data gives such a syndrome only by the same chance as above,
+    // and then the two tie).
+    if (0..4).any(|lane| syndrome & !(0xff << (8 * lane)) == 0) {
+        let mut fixed = page.to_vec();
+        fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ syndrome).to_le_bytes());
+        corrections.push(fixed);
+    }
+    for (at, mask) in damaged_byte_corrections(page.len(), syndrome) {
+        let mut fixed = page.to_vec();
+        fixed[at] ^= mask;
+        corrections.push(fixed);
+    }
+    corrections
+}
+
+/// The ways of putting back two flipped bits in two bytes that make the checksum of `page` hold;
+/// `None` when there are more than [`MAX_CANDIDATES`]. Both bits may be in the stored checksum,
+/// one there and one in the data, or both in the data: a pair of single-bit syndromes that XOR
+/// to the syndrome. At page lengths the polynomial's minimum distance is 4, so other pairs can
+/// share it (about one page in four for a 6 KB page), and the caller decides between them by
+/// the page's layout and content. A page off by more rarely matches; when it does, it was
+/// damaged data anyway, and the caller's layout checks or the decoder treat it as such.
+fn two_bit_corrections(page: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let stored = stored_checksum(page);
+    let syndrome = checksum(page) ^ stored;
     // Each candidate is (data bits to flip, checksum bits to flip).
     let mut candidates: Vec<([Option<usize>; 2], u32)> = Vec::new();
-    // Each is (byte, the bits to flip in it).
-    let mut damaged_bytes: Vec<(usize, u8)> = Vec::new();
-    if syndrome.count_ones() == 1 {
-        // The flip is in the stored checksum itself: an error in the data never has a syndrome
-        // of one bit (x^k mod the polynomial is a single term only for k < 32).
+    if syndrome.count_ones() == 2 {
         candidates.push(([None, None], syndrome));
     }
     let singles = single_bit_syndromes(page.len());
-    if let Some(&(bit, _)) = singles.iter().find(|(_, s)| *s == syndrome) {
-        candidates.push(([Some(bit), None], 0));
-    }
-    if candidates.is_empty() {
-        // Two flips: both in the stored checksum, one there and one in the data, or both in the
-        // data.
-        if syndrome.count_ones() == 2 {
-            candidates.push(([None, None], syndrome));
+    let by_syndrome: std::collections::HashMap<u32, usize> = singles.iter().map(|&(bit, s)| (s, bit)).collect();
+    for &(q, s_q) in &singles {
+        let rest = syndrome ^ s_q;
+        if rest.count_ones() == 1 {
+            candidates.push(([Some(q), None], rest));
         }
-        let by_syndrome: std::collections::HashMap<u32, usize> = singles.iter().map(|&(bit, s)| (s, bit)).collect();
-        for &(q, s_q) in &singles {
-            let rest = syndrome ^ s_q;
-            if rest.count_ones() == 1 {
-                candidates.push(([Some(q), None], rest));
-            }
-            if let Some(&p) = by_syndrome.get(&rest)
-                && p > q
-            {
-                candidates.push(([Some(p), Some(q)], 0));
-            }
-            if candidates.len() > MAX_CANDIDATES {
-                return None;
-            }
+        if let Some(&p) = by_syndrome.get(&rest)
+            && p > q
+        {
+            candidates.push(([Some(p), Some(q)], 0));
         }
-        // One damaged byte: in the stored checksum (its syndrome lies within one of the field's
-        // bytes), or in the rest of the page.
-        if let Some(lane) = (0..4).find(|lane| syndrome & !(0xff << (8 * lane)) == 0) {
-            candidates.push(([None, None], syndrome & (0xff << (8 * lane))));
-        }
-        damaged_bytes = damaged_byte_corrections(page.len(), syndrome);
-    }
-    let mut corrections: Vec<Vec<u8>> = Vec::with_capacity(candidates.len() + damaged_bytes.len());
-    let bit_fixes = candidates.into_iter().map(|(bits, field)| {
-        let mut fixed = page.to_vec();
-        for bit in bits.into_iter().flatten() {
-            fixed[bit / 8] ^= 0x80 >> (bit % 8);
-        }
-        fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ field).to_le_bytes());
-        fixed
-    });
-    let byte_fixes = damaged_bytes.into_iter().map(|(at, mask)| {
-        let mut fixed = page.to_vec();
-        fixed[at] ^= mask;
-        fixed
-    });
-    // Two flipped bits in one byte are found both ways: one correction, counted once.
-    for fixed in bit_fixes.chain(byte_fixes) {
-        if !corrections.contains(&fixed) {
-            corrections.push(fixed);
-        }
-        if corrections.len() > MAX_CANDIDATES {
+        if candidates.len() > MAX_CANDIDATES {
             return None;
         }
     }
+    let corrections = candidates
+        .into_iter()
+        .map(|(bits, field)| {
+            let mut fixed = page.to_vec();
+            for bit in bits.into_iter().flatten() {
+                fixed[bit / 8] ^= 0x80 >> (bit % 8);
+            }
+            fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ field).to_le_bytes());
+            fixed
+        })
+        .collect();
     Some(corrections)
 }
 
