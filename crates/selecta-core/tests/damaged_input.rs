@@ -308,47 +308,35 @@ fn holes_far_longer_than_the_audio_stop_the_decoder_early_with_a_reason() {
     assert!(reason.contains("of the stream are lost against"), "{reason}");
 }
 
-/// One flipped bit in a page is found by the page's checksum and put back: the decoded audio is
-/// the clean file's, sample for sample (the same song id), and nothing is skipped. That holds
-/// for the codec's setup header too, whose damaged codebooks no decoder can read.
+/// One flipped bit in a page, or one byte that took another value (a burst of up to eight bits,
+/// as a bad sector or a bad copy leaves it), is found by the page's checksum and put back: the
+/// decoded audio is the clean file's, sample for sample (the same song id), and nothing is
+/// skipped. That holds for the codec's setup header too, whose damaged codebooks no decoder can
+/// read.
 #[test]
-fn one_flipped_bit_per_ogg_page_is_put_back_even_in_the_codec_setup() {
+fn one_flipped_bit_or_damaged_byte_per_ogg_page_is_put_back_even_in_the_codec_setup() {
     let clean = decode(fixture("long.ogg"), Some("long.ogg"), &DecodeLimits::default(), |_, _| {}).expect("clean");
-    let flip_bits = |b: &mut Vec<u8>| {
-        let pages = ogg_pages(b);
-        // The setup header's codebooks, 200 bytes after the packet's start.
-        let setup = b.windows(7).position(|w| w == b"\x05vorbis").expect("a setup header");
-        b[setup + 200] ^= 0x08;
-        // And one bit in every third page after the headers, the first audio page among them.
-        for (i, &page) in pages.iter().enumerate().skip(2).step_by(3) {
-            let end = pages.get(i + 1).copied().unwrap_or(b.len());
-            b[page + (end - page) * 2 / 3] ^= 1 << (i % 8);
-        }
-    };
-    let (summary, damage) = damage_of("one bit per page", decode_damaged("long.ogg", flip_bits));
-    assert_eq!(summary.song_id, clean.song_id, "the audio is not the clean file's");
-    assert_eq!(damage.skipped_sec, 0.0, "{damage:?}");
-    assert!((summary.duration_sec() - LENGTH_SEC).abs() < 0.05, "{:.2} s", summary.duration_sec());
-}
-
-/// A byte that took another value (a burst of up to eight bits, as a bad sector or a bad copy
-/// leaves it) in the setup header and in every third audio page: each page is put back from its
-/// checksum, so the file decodes as the clean one.
-#[test]
-fn one_damaged_byte_per_ogg_page_is_put_back_even_in_the_codec_setup() {
-    let clean = decode(fixture("long.ogg"), Some("long.ogg"), &DecodeLimits::default(), |_, _| {}).expect("clean");
-    let damage_bytes = |b: &mut Vec<u8>| {
-        let pages = ogg_pages(b);
-        let setup = b.windows(7).position(|w| w == b"\x05vorbis").expect("a setup header");
-        b[setup + 300] ^= 0xb7;
-        for (i, &page) in pages.iter().enumerate().skip(2).step_by(3) {
-            let end = pages.get(i + 1).copied().unwrap_or(b.len());
-            b[page + (end - page) / 3] ^= [0xff, 0x5a, 0x3c, 0xc3, 0x0f][i % 5];
-        }
-    };
-    let (summary, damage) = damage_of("one byte per page", decode_damaged("long.ogg", damage_bytes));
-    assert_eq!(summary.song_id, clean.song_id, "the audio is not the clean file's");
-    assert_eq!(damage.skipped_sec, 0.0, "{damage:?}");
+    // (what, the setup header's mask 200 bytes into the packet, each damaged page's mask)
+    let cases: [(&str, u8, fn(usize) -> u8); 2] = [
+        ("one bit per page", 0x08, |i| 1 << (i % 8)),
+        ("one byte per page", 0xb7, |i| [0xff, 0x5a, 0x3c, 0xc3, 0x0f][i % 5]),
+    ];
+    for (what, setup_mask, page_mask) in cases {
+        let damage_pages = |b: &mut Vec<u8>| {
+            let pages = ogg_pages(b);
+            let setup = b.windows(7).position(|w| w == b"\x05vorbis").expect("a setup header");
+            b[setup + 200] ^= setup_mask;
+            // And every third page after the headers, the first audio page among them.
+            for (i, &page) in pages.iter().enumerate().skip(2).step_by(3) {
+                let end = pages.get(i + 1).copied().unwrap_or(b.len());
+                b[page + (end - page) * 2 / 3] ^= page_mask(i);
+            }
+        };
+        let (summary, damage) = damage_of(what, decode_damaged("long.ogg", damage_pages));
+        assert_eq!(summary.song_id, clean.song_id, "{what}: the audio is not the clean file's");
+        assert_eq!(damage.skipped_sec, 0.0, "{what}: {damage:?}");
+        assert!((summary.duration_sec() - LENGTH_SEC).abs() < 0.05, "{what}: {:.2} s", summary.duration_sec());
+    }
 }
 
 /// Two flipped bits in the codec setup header: the checksum alone cannot always place them (in a

@@ -452,28 +452,29 @@ mod tests {
     }
 
     #[test]
-    fn one_flipped_bit_anywhere_in_a_page_is_put_back() {
+    fn one_flipped_bit_or_damaged_byte_anywhere_in_a_page_is_put_back() {
         let body: Vec<u8> = (0..600u32).map(|i| (i * 7 + 3) as u8).collect();
         let pages = [page(b"first", 0), page(&body, 1), page(b"third", 2)];
         let whole = pages.concat();
         let second = pages[0].len();
-        // Every bit of the middle page: capture pattern, header, segment table, stored
-        // checksum and data.
-        for byte in second..second + pages[1].len() {
-            for bit in 0..8 {
+        // Every byte of the middle page (capture pattern, header, segment table, stored checksum
+        // and data): each of its bits flipped, and the byte replaced by values several bits away.
+        let masks = (0..8).map(|bit| 1u8 << bit).chain([0xff, 0xa5, 0x3c, 0x81, 0x0e]);
+        for mask in masks {
+            for byte in second..second + pages[1].len() {
                 let mut damaged = whole.clone();
-                damaged[byte] ^= 1 << bit;
-                let r = repair(&damaged).unwrap_or_else(|| panic!("byte {byte} bit {bit}: damage unseen"));
-                assert_eq!((r.corrected, r.dropped, r.kept_damaged), (1, 0, 0), "byte {byte} bit {bit}");
-                assert!(r.bytes == whole, "byte {byte} bit {bit}: not restored");
+                damaged[byte] ^= mask;
+                let r = repair(&damaged).unwrap_or_else(|| panic!("byte {byte} ^ {mask:#x}: damage unseen"));
+                assert_eq!((r.corrected, r.dropped, r.kept_damaged), (1, 0, 0), "byte {byte} ^ {mask:#x}");
+                assert!(r.bytes == whole, "byte {byte} ^ {mask:#x}: not restored");
             }
+            // One in each of two pages: both put back.
+            let mut damaged = whole.clone();
+            damaged[second + 100] ^= mask;
+            damaged[second + pages[1].len() + HEADER_LEN + 2] ^= mask.rotate_left(3);
+            let r = repair(&damaged).expect("damaged");
+            assert_eq!((r.corrected, r.bytes == whole), (2, true), "{mask:#x} in two pages");
         }
-        // One flip in each of two pages: both put back.
-        let mut damaged = whole.clone();
-        damaged[second + 100] ^= 0x10;
-        damaged[second + pages[1].len() + HEADER_LEN + 2] ^= 0x01;
-        let r = repair(&damaged).expect("damaged");
-        assert_eq!((r.corrected, r.bytes == whole), (2, true));
         // Three flips in one page's data are beyond what the checksum can place: the page is
         // kept as damaged data.
         let mut damaged = whole.clone();
@@ -482,31 +483,6 @@ mod tests {
         damaged[second + 500] ^= 0x40;
         let r = repair(&damaged).expect("damaged");
         assert_eq!((r.corrected, r.kept_damaged), (0, 1));
-    }
-
-    #[test]
-    fn one_damaged_byte_anywhere_in_a_page_is_put_back() {
-        let body: Vec<u8> = (0..700u32).map(|i| (i * 11 + 5) as u8).collect();
-        let pages = [page(b"first", 0), page(&body, 1), page(b"third", 2)];
-        let whole = pages.concat();
-        let second = pages[0].len();
-        // Every byte of the middle page (capture pattern, header, segment table, stored checksum
-        // and data), replaced by values several bits away from it.
-        for byte in second..second + pages[1].len() {
-            for mask in [0xffu8, 0xa5, 0x3c, 0x81, 0x0e] {
-                let mut damaged = whole.clone();
-                damaged[byte] ^= mask;
-                let r = repair(&damaged).unwrap_or_else(|| panic!("byte {byte} ^ {mask:#x}: damage unseen"));
-                assert_eq!((r.corrected, r.dropped, r.kept_damaged), (1, 0, 0), "byte {byte} ^ {mask:#x}");
-                assert!(r.bytes == whole, "byte {byte} ^ {mask:#x}: not restored");
-            }
-        }
-        // A damaged byte in each of two pages: both put back.
-        let mut damaged = whole.clone();
-        damaged[second + 100] ^= 0xc3;
-        damaged[second + pages[1].len() + HEADER_LEN + 2] ^= 0x7e;
-        let r = repair(&damaged).expect("damaged");
-        assert_eq!((r.corrected, r.bytes == whole), (2, true));
     }
 
     #[test]
