@@ -316,8 +316,9 @@ fn holes_far_longer_than_the_audio_stop_the_decoder_early_with_a_reason() {
 #[test]
 fn one_flipped_bit_or_damaged_byte_per_ogg_page_is_put_back_even_in_the_codec_setup() {
     let clean = decode(fixture("long.ogg"), Some("long.ogg"), &DecodeLimits::default(), |_, _| {}).expect("clean");
-    // (what, the setup header's mask 200 bytes into the packet, each damaged page's mask)
-    let cases: [(&str, u8, fn(usize) -> u8); 2] = [
+    // (what, the setup header's mask 200 bytes into the packet, the mask of the `i`th page)
+    type MaskOfPage = fn(usize) -> u8;
+    let cases: [(&str, u8, MaskOfPage); 2] = [
         ("one bit per page", 0x08, |i| 1 << (i % 8)),
         ("one byte per page", 0xb7, |i| [0xff, 0x5a, 0x3c, 0xc3, 0x0f][i % 5]),
     ];
