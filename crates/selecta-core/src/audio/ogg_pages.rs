@@ -217,14 +217,15 @@ fn corrected_page(
     // holds: a byte that took another value explains the syndrome by chance at odds of about
     // 255 · len in 2^32 (one page in 4 000 at 4 KB), a pair of bits in two bytes about one page
     // in eight. Within a tier, two that hold are a tie and the page is left as it was.
-    let one_byte = one_byte_corrections(page);
+    let syndrome = checksum(page) ^ stored_checksum(page);
+    let one_byte = one_byte_corrections(page, syndrome);
     let mut holding = one_byte.into_iter().filter(holds);
     match (holding.next(), holding.next()) {
         (Some(page), None) => return Some(page),
         (Some(_), Some(_)) => return None,
         _ => {}
     }
-    let mut holding = two_bit_corrections(page)?.into_iter().filter(holds);
+    let mut holding = two_bit_corrections(page, syndrome)?.into_iter().filter(holds);
     match (holding.next(), holding.next()) {
         (Some(page), None) => Some(page),
         _ => None,
@@ -232,7 +233,7 @@ fn corrected_page(
 }
 
 /// The ways of putting back one damaged byte (one flipped bit among them) that make the checksum
-/// of `page` hold: the page itself when it already holds, a byte of the stored checksum, or a
+/// of `page`, off by `syndrome`, hold: the page itself when it already holds, a byte of the stored checksum, or a
 /// byte of the rest.
 /// CRC-32 as Ogg uses it (no initial value, no final mask) is linear: the stored checksum XOR
 /// the one computed (the syndrome) is the checksum of the error pattern alone. An error within
@@ -241,9 +242,7 @@ fn corrected_page(
 /// page, at most 65 307 bytes), so a single damaged byte has exactly one correction, found by
 /// [`damaged_byte_corrections`]; a false match from damage elsewhere is a chance of 255 in 2^32
 /// per byte of the page.
-fn one_byte_corrections(page: &[u8]) -> Vec<Vec<u8>> {
-    let stored = stored_checksum(page);
-    let syndrome = checksum(page) ^ stored;
+fn one_byte_corrections(page: &[u8], syndrome: u32) -> Vec<Vec<u8>> {
     if syndrome == 0 {
         return vec![page.to_vec()];
     }
@@ -253,7 +252,7 @@ fn one_byte_corrections(page: &[u8]) -> Vec<Vec<u8>> {
     // and then the two tie).
     if (0..4).any(|lane| syndrome & !(0xff << (8 * lane)) == 0) {
         let mut fixed = page.to_vec();
-        fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored ^ syndrome).to_le_bytes());
+        fixed[CRC_AT..CRC_AT + 4].copy_from_slice(&(stored_checksum(page) ^ syndrome).to_le_bytes());
         corrections.push(fixed);
     }
     for (at, mask) in damaged_byte_corrections(page.len(), syndrome) {
@@ -264,16 +263,16 @@ fn one_byte_corrections(page: &[u8]) -> Vec<Vec<u8>> {
     corrections
 }
 
-/// The ways of putting back two flipped bits in two bytes that make the checksum of `page` hold;
+/// The ways of putting back two flipped bits in two bytes that make the checksum of `page`, off
+/// by `syndrome`, hold;
 /// `None` when there are more than [`MAX_CANDIDATES`]. Both bits may be in the stored checksum,
 /// one there and one in the data, or both in the data: a pair of single-bit syndromes that XOR
 /// to the syndrome. At page lengths the polynomial's minimum distance is 4, so other pairs can
 /// share it (about one page in four for a 6 KB page), and the caller decides between them by
 /// the page's layout and content. A page off by more rarely matches; when it does, it was
 /// damaged data anyway, and the caller's layout checks or the decoder treat it as such.
-fn two_bit_corrections(page: &[u8]) -> Option<Vec<Vec<u8>>> {
+fn two_bit_corrections(page: &[u8], syndrome: u32) -> Option<Vec<Vec<u8>>> {
     let stored = stored_checksum(page);
-    let syndrome = checksum(page) ^ stored;
     // Each candidate is (data bits to flip, checksum bits to flip).
     let mut candidates: Vec<([Option<usize>; 2], u32)> = Vec::new();
     if syndrome.count_ones() == 2 {
