@@ -233,8 +233,8 @@ fn corrected_page(
 }
 
 /// The ways of putting back one damaged byte (one flipped bit among them) that make the checksum
-/// of `page`, off by `syndrome`, hold: the page itself when it already holds, a byte of the stored checksum, or a
-/// byte of the rest.
+/// of `page`, off by `syndrome`, hold: the page itself when it already holds, a byte of the
+/// stored checksum, or a byte of the rest.
 /// CRC-32 as Ogg uses it (no initial value, no final mask) is linear: the stored checksum XOR
 /// the one computed (the syndrome) is the checksum of the error pattern alone. An error within
 /// one byte (a burst of up to eight bits, which the checksum always detects) has its own
@@ -264,10 +264,9 @@ fn one_byte_corrections(page: &[u8], syndrome: u32) -> Vec<Vec<u8>> {
 }
 
 /// The ways of putting back two flipped bits in two bytes that make the checksum of `page`, off
-/// by `syndrome`, hold;
-/// `None` when there are more than [`MAX_CANDIDATES`]. Both bits may be in the stored checksum,
-/// one there and one in the data, or both in the data: a pair of single-bit syndromes that XOR
-/// to the syndrome. At page lengths the polynomial's minimum distance is 4, so other pairs can
+/// by `syndrome`, hold; `None` when there are more than [`MAX_CANDIDATES`]. Both bits may be in
+/// the stored checksum, one there and one in the data, or both in the data: a pair of
+/// single-bit syndromes that XOR to the syndrome. At page lengths the polynomial's minimum distance is 4, so other pairs can
 /// share it (about one page in four for a 6 KB page), and the caller decides between them by
 /// the page's layout and content. A page off by more rarely matches; when it does, it was
 /// damaged data anyway, and the caller's layout checks or the decoder treat it as such.
@@ -313,7 +312,6 @@ fn two_bit_corrections(page: &[u8], syndrome: u32) -> Option<Vec<Vec<u8>>> {
 /// syndrome x^(8·(len − 1 − p)) · (m · x^32 mod P): the walk multiplies the syndrome by x^−8 for
 /// each byte back from the last and looks it up among the 255 values of `m · x^32 mod P`.
 fn damaged_byte_corrections(len: usize, syndrome: u32) -> Vec<(usize, u8)> {
-    let times_x = |v: u32| if v & 0x8000_0000 != 0 { (v << 1) ^ CRC_POLYNOMIAL } else { v << 1 };
     // x^−1 exists modulo P, whose constant term is 1: add P when the constant term is set, so
     // that the polynomial divides by x (P's x^32 term becomes bit 31).
     let over_x = |v: u32| if v & 1 != 0 { ((v ^ CRC_POLYNOMIAL) >> 1) | 0x8000_0000 } else { v >> 1 };
@@ -333,6 +331,11 @@ fn damaged_byte_corrections(len: usize, syndrome: u32) -> Vec<(usize, u8)> {
     found
 }
 
+/// `v · x` modulo the polynomial.
+fn times_x(v: u32) -> u32 {
+    if v & 0x8000_0000 != 0 { (v << 1) ^ CRC_POLYNOMIAL } else { v << 1 }
+}
+
 /// The syndrome of a single flipped bit at each bit of a page of `len` bytes outside the stored
 /// checksum, as (bit index, most significant bit of each byte first; syndrome). The last bit's
 /// is x^32 mod the polynomial; each bit before it multiplies by x.
@@ -343,7 +346,7 @@ fn single_bit_syndromes(len: usize) -> Vec<(usize, u32)> {
         if !(CRC_AT * 8..(CRC_AT + 4) * 8).contains(&bit) {
             out.push((bit, single));
         }
-        single = if single & 0x8000_0000 != 0 { (single << 1) ^ CRC_POLYNOMIAL } else { single << 1 };
+        single = times_x(single);
     }
     out
 }
